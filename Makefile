@@ -1,0 +1,59 @@
+# Two commands on a fresh Debian 12 (root): `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests run against the real PostgreSQL and Redis on loopback unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vmmanager
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test host image tiny-guest services system venv lint migrate bootstrap serve clean
+
+system:
+	@bash scripts/system-packages.sh
+
+# The venv is rebuilt only when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | system
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+host: venv
+	@bash scripts/host.sh
+
+image:
+	@bash scripts/build-image.sh plain
+
+tiny-guest:
+	@bash scripts/tiny-guest.sh >/dev/null
+
+services:
+	@bash scripts/services.sh
+
+migrate: venv
+	@$(PY) manage.py migrate --noinput -v 0
+	@if $(PY) -c 'import os,sys; sys.exit(0 if os.environ.get("DATABASE_URL") else 1)'; then :; \
+	 else $(PY) manage.py migrate --noinput -v 0 --database channels; fi
+
+bootstrap: migrate
+	@$(PY) manage.py bootstrap
+	@$(PY) manage.py collectstatic --noinput -v 0
+
+serve:
+	@exec bash scripts/serve.sh
+
+run: host image bootstrap
+	@exec bash scripts/serve.sh
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+test: host services tiny-guest image lint
+	@$(PY) manage.py check
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

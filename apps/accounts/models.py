@@ -1,0 +1,57 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    RESELLER = "reseller", "Reseller"
+    CUSTOMER = "customer", "Customer"
+
+
+class User(AbstractUser):
+    """A person or a billing system using the panel.
+
+    `is_active` is the blocked flag: a blocked user (or a customer of a blocked
+    reseller) is refused at the next request.
+    """
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER, db_index=True)
+    reseller = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        limit_choices_to={"role": Role.RESELLER},
+        help_text="The reseller who owns this customer; empty for the provider's own customers.",
+    )
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reseller__isnull=True) | Q(role=Role.CUSTOMER),
+                name="user_only_customers_have_reseller",
+            ),
+        ]
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def is_blocked(self):
+        """Blocked itself, or a customer whose reseller is blocked."""
+        if not self.is_active:
+            return True
+        return self.reseller_id is not None and not self.reseller.is_active
+
+    def clean(self):
+        super().clean()
+        if self.reseller_id is not None:
+            if self.role != Role.CUSTOMER:
+                raise ValidationError({"reseller": "Only customers belong to a reseller."})
+            if self.reseller.role != Role.RESELLER:
+                raise ValidationError({"reseller": "The owner must have the reseller role."})

@@ -1,0 +1,69 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+# Schemes the driver can open: local, test driver, and remote transports.
+URI_PATTERN = re.compile(r"^(qemu|qemu\+ssh|qemu\+tls|qemu\+tcp|qemu\+unix|test)://[^\s]*/[^\s]*$")
+
+
+class DomainType(models.TextChoices):
+    KVM = "kvm", "KVM (hardware virtualization)"
+    QEMU = "qemu", "QEMU (software emulation, TCG)"
+
+
+class HostStatus(models.TextChoices):
+    ONLINE = "online", "Online"
+    UNREACHABLE = "unreachable", "Unreachable"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+class Host(models.Model):
+    """A hypervisor the panel reaches through libvirt.
+
+    The domain type is a setting, never guessed: some machines advertise KVM that
+    cannot run guests (see docs/hypervisor.md).
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    uri = models.CharField("libvirt URI", max_length=255, unique=True)
+    domain_type = models.CharField(max_length=8, choices=DomainType.choices, default=DomainType.KVM)
+    storage_pool = models.CharField(max_length=64, default="vmmanager")
+    storage_path = models.CharField(max_length=255, default="/var/lib/vmmanager/pool")
+    network = models.CharField("libvirt network", max_length=64, default="default")
+    status = models.CharField(max_length=16, choices=HostStatus.choices, default=HostStatus.UNREACHABLE, db_index=True)
+    status_reason = models.TextField(blank=True)
+    # Capacity as last read from the host.
+    cpus = models.PositiveIntegerField(default=0)
+    memory_mb = models.PositiveBigIntegerField(default=0)
+    disk_bytes = models.PositiveBigIntegerField(default=0)
+    disk_free_bytes = models.PositiveBigIntegerField(default=0)
+    hostname = models.CharField(max_length=255, blank=True)
+    libvirt_version = models.CharField(max_length=32, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(domain_type__in=DomainType.values), name="host_domain_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=HostStatus.values), name="host_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.uri and not URI_PATTERN.match(self.uri):
+            raise ValidationError(
+                {"uri": "Use a libvirt URI such as qemu:///system, qemu+ssh://root@host/system or test:///default."}
+            )
+        if self.storage_path and not self.storage_path.startswith("/"):
+            raise ValidationError({"storage_path": "The storage path must be absolute."})
+
+    @property
+    def accepts_vms(self):
+        return self.status == HostStatus.ONLINE

@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from apps.vms.models import VirtualMachine
+
+
+@admin.register(VirtualMachine)
+class VirtualMachineAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "host", "image", "vcpus", "memory_mb", "disk_gb", "power_state", "status")
+    list_filter = ("power_state", "status", "host", "image")
+    search_fields = ("name", "hostname", "uuid", "owner__username")
+    list_select_related = ("owner", "host", "image")
+    autocomplete_fields = ("owner",)
+    readonly_fields = (
+        "uuid",
+        "ip_addresses",
+        "power_state",
+        "current_job",
+        "state_synced_at",
+        "created_at",
+        "updated_at",
+    )

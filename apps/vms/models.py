@@ -1,0 +1,99 @@
+import re
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+# RFC 1123 host name: labels of letters, digits and inner hyphens, 253 characters at most.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\Z")
+
+
+class PowerState(models.TextChoices):
+    """What the hypervisor last reported; `missing` means the domain is gone from the host."""
+
+    UNKNOWN = "unknown", "Unknown"
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+    PAUSED = "paused", "Paused"
+    CRASHED = "crashed", "Crashed"
+    MISSING = "missing", "Missing on host"
+
+
+class VmStatus(models.TextChoices):
+    """Where the VM is in its life, independent of power."""
+
+    CREATING = "creating", "Creating"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    DELETING = "deleting", "Deleting"
+
+
+# libvirt's domain states, folded into ours.
+POWER_STATE_FROM_DRIVER = {
+    "running": PowerState.RUNNING,
+    "blocked": PowerState.RUNNING,
+    "paused": PowerState.PAUSED,
+    "pmsuspended": PowerState.PAUSED,
+    "shutdown": PowerState.RUNNING,  # shutting down: still running until it is off
+    "shutoff": PowerState.STOPPED,
+    "crashed": PowerState.CRASHED,
+}
+
+
+class VirtualMachine(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=64)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vms")
+    host = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.PROTECT, related_name="vms")
+    # PROTECT: an image that VMs (linked clones) were made from cannot be deleted under them.
+    image = models.ForeignKey("images.Image", null=True, blank=True, on_delete=models.PROTECT, related_name="vms")
+    vcpus = models.PositiveSmallIntegerField(default=1)
+    memory_mb = models.PositiveIntegerField(default=1024)
+    disk_gb = models.PositiveIntegerField(default=10)
+    hostname = models.CharField(max_length=253, blank=True)
+    ip_addresses = models.JSONField(default=list, blank=True)
+    power_state = models.CharField(max_length=8, choices=PowerState.choices, default=PowerState.UNKNOWN, db_index=True)
+    status = models.CharField(max_length=8, choices=VmStatus.choices, default=VmStatus.CREATING, db_index=True)
+    # The running operation; claimed with a conditional UPDATE so there is one at a time.
+    current_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "virtual machine"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="vm_name_unique_per_owner"),
+            models.CheckConstraint(condition=Q(vcpus__gte=1) & Q(vcpus__lte=256), name="vm_vcpus_range"),
+            models.CheckConstraint(condition=Q(memory_mb__gte=128), name="vm_memory_min"),
+            models.CheckConstraint(condition=Q(disk_gb__gte=1), name="vm_disk_min"),
+            models.CheckConstraint(condition=Q(power_state__in=PowerState.values), name="vm_power_state_valid"),
+            models.CheckConstraint(condition=Q(status__in=VmStatus.values), name="vm_status_valid"),
+            models.CheckConstraint(condition=~Q(status="active") | Q(host__isnull=False), name="vm_active_has_host"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def domain_name(self):
+        """The libvirt domain name: unique on every host whatever users call their VMs."""
+        return f"vmm-{self.uuid}"
+
+    @property
+    def disk_volume(self):
+        return f"vmm-{self.uuid}-disk0.qcow2"
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.hostname and not HOSTNAME_RE.match(self.hostname):
+            errors["hostname"] = "Use letters, digits and hyphens in dot-separated labels (RFC 1123)."
+        if self.image_id and self.disk_gb and self.image.virtual_size_bytes > self.disk_gb * 2**30:
+            errors["disk_gb"] = f"The disk must be at least the image's size ({self.image.virtual_size_gb} GiB)."
+        if errors:
+            raise ValidationError(errors)

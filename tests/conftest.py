@@ -1,0 +1,65 @@
+"""Shared data for the suite: users of each role, a host on libvirt's test driver and a
+ready image. Each test file starts from these."""
+
+import subprocess
+import uuid
+
+import pytest
+
+from apps.accounts.models import Role, User
+from apps.hosts.models import DomainType, Host, HostStatus
+from apps.images.models import Image, ImageStatus, Visibility
+
+
+@pytest.fixture
+def admin_user(db):
+    return User.objects.create_superuser("root-admin", "admin@example.com", "pw-admin-1", role=Role.ADMIN)
+
+
+@pytest.fixture
+def reseller(db):
+    return User.objects.create_user("reseller-1", password="pw-reseller-1", role=Role.RESELLER)
+
+
+@pytest.fixture
+def customer(db, reseller):
+    return User.objects.create_user("customer-1", password="pw-customer-1", role=Role.CUSTOMER, reseller=reseller)
+
+
+@pytest.fixture
+def other_customer(db):
+    return User.objects.create_user("customer-2", password="pw-customer-2", role=Role.CUSTOMER)
+
+
+@pytest.fixture
+def test_host(db):
+    """A host on libvirt's in-process test driver (state lives as long as this process)."""
+    return Host.objects.create(
+        name="test-host",
+        uri="test:///default",
+        domain_type=DomainType.QEMU,
+        storage_pool="default-pool",
+        storage_path="/default-pool",
+        status=HostStatus.ONLINE,
+    )
+
+
+@pytest.fixture
+def ready_image(db):
+    return Image.objects.create(
+        name="debian-12",
+        os_family="debian",
+        os_version="12",
+        virtual_size_bytes=2 * 2**30,
+        checksum_sha256="0" * 64,
+        visibility=Visibility.PUBLIC,
+        status=ImageStatus.READY,
+    )
+
+
+@pytest.fixture
+def qcow2_file(tmp_path):
+    """A real (empty) qcow2 image of 64 MiB made by qemu-img."""
+    path = tmp_path / f"img-{uuid.uuid4().hex[:8]}.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "64M"], check=True)
+    return path

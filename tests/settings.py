@@ -1,0 +1,16 @@
+"""Settings for the test suite: the real settings, with the test services as defaults.
+
+The environment still wins; `make test` points DATABASE_URL and REDIS_URL at the local
+PostgreSQL and Redis."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("VMM_DATA_DIR", tempfile.mkdtemp(prefix="vmm-test-data-"))
+
+from vmmanager.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

@@ -1,0 +1,59 @@
+"""`make run` on the embedded default (SQLite, ORM broker, SQLite channel layer):
+the panel answers on its port, then Ctrl-C stops everything it started."""
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.slow, pytest.mark.libvirt]
+
+
+def wait_for(url, proc, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response
+        except OSError:
+            time.sleep(0.5)
+    return None
+
+
+def test_make_run_starts_the_panel_on_the_embedded_default_and_ctrl_c_stops_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(VMM_DATA_DIR=str(tmp_path / "data"), VMM_PORT="18765", VMM_ADMIN_PASSWORD="pw-make-run-1")
+    log = open(tmp_path / "make-run.log", "w+")
+    proc = subprocess.Popen(
+        ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        response = wait_for("http://127.0.0.1:18765/healthz", proc, 300)
+        log.seek(0)
+        output = log.read()
+        assert response is not None, output[-3000:]
+        assert response.status == 200
+        with urllib.request.urlopen("http://127.0.0.1:18765/admin/login/", timeout=5) as login:
+            assert b"vmmanager" in login.read() or login.status == 200
+        assert (tmp_path / "data" / "db.sqlite3").exists()
+        assert "host: local online" in output
+        assert "image:" in output
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:18765/healthz", timeout=2)
+    time.sleep(1)
+    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert leftover.returncode == 1, f"still running: {leftover.stdout}"
