@@ -46,7 +46,22 @@ def _send(group, message):
         logger.warning("could not publish %s to %s", message.get("type"), group, exc_info=True)
 
 
+# In-process listeners (the console's live output): called with (job, step) at once.
+_listeners = []
+
+
+def add_listener(listener):
+    _listeners.append(listener)
+
+
+def remove_listener(listener):
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
 def publish_step(job, step):
+    for listener in list(_listeners):
+        listener(job, step)
     message = {"type": "job.step", "job": str(job.id), "step": step_snapshot(step)}
     transaction.on_commit(lambda: _send(job_group(job.id), message))
 

@@ -81,15 +81,18 @@ def submit(kind, target, *, actor=None, params=None, request_id=None, queue=True
                 raise TargetBusy(busy or job)
             target.current_job = job
         if queue:
-            transaction.on_commit(lambda: _enqueue(job))
-    logger.info("job %s queued: %s on %s", job.id, kind, job.target_repr)
+            transaction.on_commit(lambda: enqueue(job))
+    with request_id_context(request_id):
+        logger.info("job %s queued: %s on %s", job.id, kind, job.target_repr)
     return job
 
 
-def _enqueue(job):
+def enqueue(job, sync=None):
+    """Hand the job to the workers (django-q2). `sync` overrides the cluster's sync mode."""
     from django_q.tasks import async_task
 
-    async_task("apps.jobs.tasks.run_job", str(job.id), task_name=f"{job.kind}-{job.id}")
+    options = {} if sync is None else {"sync": sync}
+    async_task("apps.jobs.tasks.run_job", str(job.id), task_name=f"{job.kind}-{job.id}", **options)
 
 
 class JobContext:

@@ -56,9 +56,9 @@ def test_a_failing_operation_records_the_step_and_reason_and_releases_the_vm(
     job = run_now(django_capture_on_commit_callbacks, vm, "vm_suspend")  # a stopped domain cannot pause
 
     assert job.status == JobStatus.FAILED
-    assert "not running" in job.error
+    assert "shutoff" in job.error
     step = job.steps.get()
-    assert step.status == StepStatus.FAILED and "not running" in step.detail
+    assert step.status == StepStatus.FAILED and "shutoff" in step.detail
     assert vm.current_job is None
     assert vm.power_state == PowerState.STOPPED  # re-read from the host, not guessed
 

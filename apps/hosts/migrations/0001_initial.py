@@ -4,38 +4,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Host',
+            name="Host",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('uri', models.CharField(max_length=255, unique=True, verbose_name='libvirt URI')),
-                ('domain_type', models.CharField(choices=[('kvm', 'KVM (hardware virtualization)'), ('qemu', 'QEMU (software emulation, TCG)')], default='kvm', max_length=8)),
-                ('storage_pool', models.CharField(default='vmmanager', max_length=64)),
-                ('storage_path', models.CharField(default='/var/lib/vmmanager/pool', max_length=255)),
-                ('network', models.CharField(default='default', max_length=64, verbose_name='libvirt network')),
-                ('status', models.CharField(choices=[('online', 'Online'), ('unreachable', 'Unreachable'), ('maintenance', 'Maintenance')], db_index=True, default='unreachable', max_length=16)),
-                ('status_reason', models.TextField(blank=True)),
-                ('cpus', models.PositiveIntegerField(default=0)),
-                ('memory_mb', models.PositiveBigIntegerField(default=0)),
-                ('disk_bytes', models.PositiveBigIntegerField(default=0)),
-                ('disk_free_bytes', models.PositiveBigIntegerField(default=0)),
-                ('hostname', models.CharField(blank=True, max_length=255)),
-                ('libvirt_version', models.CharField(blank=True, max_length=32)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64, unique=True)),
+                ("uri", models.CharField(max_length=255, unique=True, verbose_name="libvirt URI")),
+                (
+                    "domain_type",
+                    models.CharField(
+                        choices=[("kvm", "KVM (hardware virtualization)"), ("qemu", "QEMU (software emulation, TCG)")],
+                        default="kvm",
+                        max_length=8,
+                    ),
+                ),
+                ("storage_pool", models.CharField(default="vmmanager", max_length=64)),
+                ("storage_path", models.CharField(default="/var/lib/vmmanager/pool", max_length=255)),
+                ("network", models.CharField(default="default", max_length=64, verbose_name="libvirt network")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("online", "Online"), ("unreachable", "Unreachable"), ("maintenance", "Maintenance")],
+                        db_index=True,
+                        default="unreachable",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("cpus", models.PositiveIntegerField(default=0)),
+                ("memory_mb", models.PositiveBigIntegerField(default=0)),
+                ("disk_bytes", models.PositiveBigIntegerField(default=0)),
+                ("disk_free_bytes", models.PositiveBigIntegerField(default=0)),
+                ("hostname", models.CharField(blank=True, max_length=255)),
+                ("libvirt_version", models.CharField(blank=True, max_length=32)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('domain_type__in', ['kvm', 'qemu'])), name='host_domain_type_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['online', 'unreachable', 'maintenance'])), name='host_status_valid')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("domain_type__in", ["kvm", "qemu"])), name="host_domain_type_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["online", "unreachable", "maintenance"])),
+                        name="host_status_valid",
+                    ),
+                ],
             },
         ),
     ]

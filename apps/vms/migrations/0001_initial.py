@@ -7,42 +7,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hosts', '0001_initial'),
-        ('images', '0001_initial'),
-        ('jobs', '0001_initial'),
+        ("hosts", "0001_initial"),
+        ("images", "0001_initial"),
+        ("jobs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VirtualMachine',
+            name="VirtualMachine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('vcpus', models.PositiveSmallIntegerField(default=1)),
-                ('memory_mb', models.PositiveIntegerField(default=1024)),
-                ('disk_gb', models.PositiveIntegerField(default=10)),
-                ('hostname', models.CharField(blank=True, max_length=253)),
-                ('ip_addresses', models.JSONField(blank=True, default=list)),
-                ('power_state', models.CharField(choices=[('unknown', 'Unknown'), ('running', 'Running'), ('stopped', 'Stopped'), ('paused', 'Paused'), ('crashed', 'Crashed'), ('missing', 'Missing on host')], db_index=True, default='unknown', max_length=8)),
-                ('status', models.CharField(choices=[('creating', 'Creating'), ('active', 'Active'), ('failed', 'Failed'), ('deleting', 'Deleting')], db_index=True, default='creating', max_length=8)),
-                ('state_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('current_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='jobs.job')),
-                ('host', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vms', to='hosts.host')),
-                ('image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vms', to='images.image')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vms', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                ("vcpus", models.PositiveSmallIntegerField(default=1)),
+                ("memory_mb", models.PositiveIntegerField(default=1024)),
+                ("disk_gb", models.PositiveIntegerField(default=10)),
+                ("hostname", models.CharField(blank=True, max_length=253)),
+                ("ip_addresses", models.JSONField(blank=True, default=list)),
+                (
+                    "power_state",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Unknown"),
+                            ("running", "Running"),
+                            ("stopped", "Stopped"),
+                            ("paused", "Paused"),
+                            ("crashed", "Crashed"),
+                            ("missing", "Missing on host"),
+                        ],
+                        db_index=True,
+                        default="unknown",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("creating", "Creating"),
+                            ("active", "Active"),
+                            ("failed", "Failed"),
+                            ("deleting", "Deleting"),
+                        ],
+                        db_index=True,
+                        default="creating",
+                        max_length=8,
+                    ),
+                ),
+                ("state_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "current_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="jobs.job",
+                    ),
+                ),
+                (
+                    "host",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vms",
+                        to="hosts.host",
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vms",
+                        to="images.image",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="vms", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'virtual machine',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('owner', 'name'), name='vm_name_unique_per_owner'), models.CheckConstraint(condition=models.Q(('vcpus__gte', 1), ('vcpus__lte', 256)), name='vm_vcpus_range'), models.CheckConstraint(condition=models.Q(('memory_mb__gte', 128)), name='vm_memory_min'), models.CheckConstraint(condition=models.Q(('disk_gb__gte', 1)), name='vm_disk_min'), models.CheckConstraint(condition=models.Q(('power_state__in', ['unknown', 'running', 'stopped', 'paused', 'crashed', 'missing'])), name='vm_power_state_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['creating', 'active', 'failed', 'deleting'])), name='vm_status_valid'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'active'), _negated=True), ('host__isnull', False), _connector='OR'), name='vm_active_has_host')],
+                "verbose_name": "virtual machine",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("owner", "name"), name="vm_name_unique_per_owner"),
+                    models.CheckConstraint(
+                        condition=models.Q(("vcpus__gte", 1), ("vcpus__lte", 256)), name="vm_vcpus_range"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("memory_mb__gte", 128)), name="vm_memory_min"),
+                    models.CheckConstraint(condition=models.Q(("disk_gb__gte", 1)), name="vm_disk_min"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("power_state__in", ["unknown", "running", "stopped", "paused", "crashed", "missing"])
+                        ),
+                        name="vm_power_state_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["creating", "active", "failed", "deleting"])),
+                        name="vm_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "active"), _negated=True), ("host__isnull", False), _connector="OR"
+                        ),
+                        name="vm_active_has_host",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,50 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.hosts.models import DomainType, Host
+from apps.jobs.console import run_with_output
+
+
+class Command(BaseCommand):
+    help = "List, add and check hypervisor hosts."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("list", help="list hosts with status and capacity")
+        add = sub.add_parser("add", help="register a host and check it")
+        add.add_argument("name")
+        add.add_argument("uri", help="libvirt URI, e.g. qemu+ssh://root@10.0.0.5/system")
+        add.add_argument("--domain-type", choices=DomainType.values, default=DomainType.KVM)
+        add.add_argument("--pool", default=None, help="storage pool name")
+        add.add_argument("--pool-path", default=None, help="storage pool directory on the host")
+        check = sub.add_parser("check", help="connect to a host, check its pool and read its capacity")
+        check.add_argument("name")
+
+    def handle(self, *args, action, **options):
+        getattr(self, f"do_{action}")(**options)
+
+    def do_list(self, **options):
+        for host in Host.objects.all():
+            self.stdout.write(
+                f"{host.name:16} {host.status:12} {host.domain_type:5} {host.cpus:4} CPU "
+                f"{host.memory_mb:8} MiB  {host.uri}" + (f"  ({host.status_reason})" if host.status_reason else "")
+            )
+
+    def do_add(self, name, uri, domain_type, pool, pool_path, **options):
+        host = Host(name=name, uri=uri, domain_type=domain_type)
+        if pool:
+            host.storage_pool = pool
+        if pool_path:
+            host.storage_path = pool_path
+        try:
+            host.full_clean()
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        host.save()
+        run_with_output(self, "host_refresh", host, {})
+
+    def do_check(self, name, **options):
+        host = Host.objects.filter(name=name).first()
+        if host is None:
+            raise CommandError(f"no host {name!r}")
+        run_with_output(self, "host_refresh", host, {})
