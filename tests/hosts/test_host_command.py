@@ -1,0 +1,45 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from apps.hosts.models import Host, HostStatus
+
+
+def host_command(*args):
+    out = io.StringIO()
+    call_command("host", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_adding_a_host_checks_it_and_reads_its_capacity(db):
+    out = host_command(
+        "add",
+        "sim-1",
+        "test:///default",
+        "--domain-type",
+        "qemu",
+        "--pool",
+        "default-pool",
+        "--pool-path",
+        "/default-pool",
+    )
+
+    host = Host.objects.get(name="sim-1")
+    assert host.status == HostStatus.ONLINE and host.cpus > 0
+    assert "[ok] 1. Connect to the hypervisor" in out
+    assert "sim-1" in host_command("list")
+
+
+def test_a_bad_uri_is_refused_naming_the_field(db):
+    with pytest.raises(CommandError, match="uri"):
+        host_command("add", "bad", "http://example.com/")
+    assert not Host.objects.exists()
+
+
+def test_an_unreachable_host_is_added_as_unreachable_with_the_reason(db):
+    with pytest.raises(CommandError):
+        host_command("add", "far", "qemu+tcp://127.0.0.1:1/system", "--domain-type", "qemu")
+    host = Host.objects.get(name="far")
+    assert host.status == HostStatus.UNREACHABLE and host.status_reason
