@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.jobs.admin_actions import job_action
 from apps.vms.models import VirtualMachine
 
 
@@ -10,6 +11,12 @@ class VirtualMachineAdmin(admin.ModelAdmin):
     search_fields = ("name", "hostname", "uuid", "owner__username")
     list_select_related = ("owner", "host", "image")
     autocomplete_fields = ("owner",)
+    actions = [
+        job_action("vm_start", "Start"),
+        job_action("vm_stop", "Stop (graceful, then power off)"),
+        job_action("vm_reboot", "Reboot"),
+        job_action("vm_power_off", "Power off"),
+    ]
     readonly_fields = (
         "uuid",
         "ip_addresses",

@@ -53,3 +53,32 @@ def test_customers_cannot_enter_the_admin(client, customer):
     client.force_login(customer)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_an_admin_action_starts_jobs_under_the_requests_id(client, admin_user, populated):
+    vm, _ = populated
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:vms_virtualmachine_changelist"),
+        {"action": "start_vm_stop", "_selected_action": [vm.pk]},
+        HTTP_X_REQUEST_ID="admin-req-000001",
+        follow=True,
+    )
+    assert b"Started vm_stop for 1 object" in response.content
+    job = Job.objects.get(kind="vm_stop")
+    assert job.request_id == "admin-req-000001" and job.actor == admin_user
+    vm.refresh_from_db()
+    assert vm.current_job == job  # claimed: queued for the workers, not run in the request
+
+
+def test_an_admin_action_on_a_busy_vm_says_which_job_holds_it(client, admin_user, populated):
+    vm, _ = populated
+    client.force_login(admin_user)
+    action = {"action": "start_vm_stop", "_selected_action": [vm.pk]}
+    client.post(reverse("admin:vms_virtualmachine_changelist"), action)
+    holder = Job.objects.get(kind="vm_stop")
+
+    response = client.post(reverse("admin:vms_virtualmachine_changelist"), action, follow=True)
+
+    assert f"busy with vm_stop (job {holder.pk})".encode() in response.content
+    assert Job.objects.filter(kind="vm_stop").count() == 1

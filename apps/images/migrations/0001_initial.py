@@ -6,74 +6,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hosts', '0001_initial'),
+        ("hosts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('os_family', models.CharField(choices=[('debian', 'Debian'), ('ubuntu', 'Ubuntu'), ('almalinux', 'AlmaLinux'), ('rocky', 'Rocky Linux'), ('centos', 'CentOS'), ('fedora', 'Fedora'), ('linux', 'Other Linux')], default='linux', max_length=16)),
-                ('os_version', models.CharField(blank=True, max_length=32)),
-                ('format', models.CharField(choices=[('qcow2', 'qcow2'), ('raw', 'raw')], default='qcow2', max_length=8)),
-                ('guest_config', models.CharField(choices=[('customize', 'virt-customize on the offline disk'), ('cloud-init', 'cloud-init NoCloud seed')], default='customize', max_length=16)),
-                ('path', models.CharField(blank=True, max_length=500, verbose_name='file in the image store')),
-                ('virtual_size_bytes', models.PositiveBigIntegerField(default=0)),
-                ('file_size_bytes', models.PositiveBigIntegerField(default=0)),
-                ('checksum_sha256', models.CharField(blank=True, max_length=64)),
-                ('visibility', models.CharField(choices=[('private', 'Private (owner only)'), ('shared', 'Shared with chosen users'), ('public', 'Public (everyone)')], default='private', max_length=8)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('ready', 'Ready'), ('error', 'Error')], db_index=True, default='pending', max_length=8)),
-                ('status_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, help_text="Empty for the provider's own images.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='images', to=settings.AUTH_USER_MODEL)),
-                ('shared_with', models.ManyToManyField(blank=True, related_name='shared_images', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "os_family",
+                    models.CharField(
+                        choices=[
+                            ("debian", "Debian"),
+                            ("ubuntu", "Ubuntu"),
+                            ("almalinux", "AlmaLinux"),
+                            ("rocky", "Rocky Linux"),
+                            ("centos", "CentOS"),
+                            ("fedora", "Fedora"),
+                            ("linux", "Other Linux"),
+                        ],
+                        default="linux",
+                        max_length=16,
+                    ),
+                ),
+                ("os_version", models.CharField(blank=True, max_length=32)),
+                (
+                    "format",
+                    models.CharField(choices=[("qcow2", "qcow2"), ("raw", "raw")], default="qcow2", max_length=8),
+                ),
+                (
+                    "guest_config",
+                    models.CharField(
+                        choices=[
+                            ("customize", "virt-customize on the offline disk"),
+                            ("cloud-init", "cloud-init NoCloud seed"),
+                        ],
+                        default="customize",
+                        max_length=16,
+                    ),
+                ),
+                ("path", models.CharField(blank=True, max_length=500, verbose_name="file in the image store")),
+                ("virtual_size_bytes", models.PositiveBigIntegerField(default=0)),
+                ("file_size_bytes", models.PositiveBigIntegerField(default=0)),
+                ("checksum_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("private", "Private (owner only)"),
+                            ("shared", "Shared with chosen users"),
+                            ("public", "Public (everyone)"),
+                        ],
+                        default="private",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("ready", "Ready"), ("error", "Error")],
+                        db_index=True,
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for the provider's own images.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="images",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "shared_with",
+                    models.ManyToManyField(blank=True, related_name="shared_images", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ImageCopy',
+            name="ImageCopy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('volume', models.CharField(max_length=255)),
-                ('path', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('copying', 'Copying'), ('ready', 'Ready'), ('error', 'Error')], default='copying', max_length=8)),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='image_copies', to='hosts.host')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='copies', to='images.image')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("volume", models.CharField(max_length=255)),
+                ("path", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("copying", "Copying"), ("ready", "Ready"), ("error", "Error")],
+                        default="copying",
+                        max_length=8,
+                    ),
+                ),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="image_copies", to="hosts.host"
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="copies", to="images.image"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'image copies',
+                "verbose_name_plural": "image copies",
             },
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='image_name_unique_per_owner'),
+            model_name="image",
+            constraint=models.UniqueConstraint(fields=("owner", "name"), name="image_name_unique_per_owner"),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(condition=models.Q(('owner__isnull', True)), fields=('name',), name='image_name_unique_for_provider'),
+            model_name="image",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("owner__isnull", True)), fields=("name",), name="image_name_unique_for_provider"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.CheckConstraint(condition=models.Q(('visibility__in', ['private', 'shared', 'public'])), name='image_visibility_valid'),
+            model_name="image",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("visibility__in", ["private", "shared", "public"])), name="image_visibility_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'ready'), _negated=True), models.Q(('virtual_size_bytes__gt', 0), models.Q(('checksum_sha256', ''), _negated=True)), _connector='OR'), name='image_ready_has_size_and_checksum'),
+            model_name="image",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "ready"), _negated=True),
+                    models.Q(("virtual_size_bytes__gt", 0), models.Q(("checksum_sha256", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="image_ready_has_size_and_checksum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='imagecopy',
-            constraint=models.UniqueConstraint(fields=('image', 'host'), name='image_copy_one_per_host'),
+            model_name="imagecopy",
+            constraint=models.UniqueConstraint(fields=("image", "host"), name="image_copy_one_per_host"),
         ),
     ]

@@ -1,0 +1,266 @@
+"""Pure XML builders and parsers for domains, volumes, pools and capabilities.
+
+No libvirt import: everything here is testable without a hypervisor. Builders
+return an XML string; parsers take libvirt's XML and raise ``ValueError`` when
+it is not XML of the expected kind.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from .types import DiskSpec, DomainSpec, NicSpec, ParsedDomain
+
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+# libvirt's scaled-integer units (docs: formatdomain "memory" / formatstorage).
+_UNITS = {
+    "b": 1, "bytes": 1,
+    "kb": 10**3, "k": 2**10, "kib": 2**10,
+    "mb": 10**6, "m": 2**20, "mib": 2**20,
+    "gb": 10**9, "g": 2**30, "gib": 2**30,
+    "tb": 10**12, "t": 2**40, "tib": 2**40,
+}  # fmt: skip
+
+
+def _to_bytes(el: ET.Element | None, default_unit: str) -> int:
+    if el is None or not (el.text or "").strip():
+        return 0
+    unit = (el.get("unit") or default_unit).lower()
+    if unit not in _UNITS:
+        raise ValueError(f"unknown size unit {unit!r}")
+    return int(el.text.strip()) * _UNITS[unit]
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _tostring(root: ET.Element) -> str:
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _parse(xml: str, root_tag: str) -> ET.Element:
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as e:
+        raise ValueError(f"invalid XML: {e}") from e
+    if root.tag != root_tag:
+        raise ValueError(f"expected <{root_tag}>, got <{root.tag}>")
+    return root
+
+
+# --- domains ---------------------------------------------------------------
+
+
+def _disk(devices: ET.Element, d: DiskSpec) -> None:
+    if d.path is None and d.device != "cdrom":
+        raise ValueError(f"disk {d.target} has no path (only a cdrom may be empty)")
+    # Block devices need type='block' and source dev=, files type='file'.
+    is_block = bool(d.path and d.path.startswith("/dev/"))
+    disk = _sub(devices, "disk", type="block" if is_block else "file", device=d.device)
+    _sub(disk, "driver", name="qemu", type=d.format)
+    if d.path is not None:
+        _sub(disk, "source", **({"dev": d.path} if is_block else {"file": d.path}))
+    _sub(disk, "target", dev=d.target, bus=d.bus)
+    if d.readonly or d.device == "cdrom":
+        _sub(disk, "readonly")
+
+
+def _nic(devices: ET.Element, n: NicSpec) -> None:
+    iface = _sub(devices, "interface", type="network")
+    if n.mac:
+        _sub(iface, "mac", address=n.mac)
+    _sub(iface, "source", network=n.network or "default")
+    _sub(iface, "model", type=n.model)
+
+
+def build_domain_xml(spec: DomainSpec) -> str:
+    """Domain XML for ``spec``. Returns a string; raises ``ValueError`` for an unusable spec."""
+    root = ET.Element("domain", type=spec.domain_type)
+    _sub(root, "name", spec.name)
+    if spec.uuid:
+        _sub(root, "uuid", spec.uuid)
+    _sub(root, "memory", str(spec.memory_mb), unit="MiB")
+    _sub(root, "currentMemory", str(spec.memory_mb), unit="MiB")
+    _sub(root, "vcpu", str(spec.vcpus), placement="static")
+
+    os_el = _sub(root, "os")
+    _sub(os_el, "type", "hvm", arch=spec.arch, machine=spec.machine)
+    if spec.kernel:
+        _sub(os_el, "kernel", spec.kernel)
+        if spec.initrd:
+            _sub(os_el, "initrd", spec.initrd)
+        if spec.cmdline:
+            _sub(os_el, "cmdline", spec.cmdline)
+    else:
+        for dev in spec.boot:
+            _sub(os_el, "boot", dev=dev)
+
+    # ACPI is what makes graceful shutdown (virDomainShutdown) possible.
+    features = _sub(root, "features")
+    _sub(features, "acpi")
+    _sub(features, "apic")
+    _sub(root, "clock", offset="utc")
+    # A guest powering itself off must end up shutoff, not rebooted.
+    _sub(root, "on_poweroff", "destroy")
+    _sub(root, "on_reboot", "restart")
+    _sub(root, "on_crash", "destroy")
+
+    devices = _sub(root, "devices")
+    for d in spec.disks:
+        _disk(devices, d)
+    for n in spec.nics:
+        _nic(devices, n)
+    if spec.serial_log_path:
+        # Serial console to a file: readable without a console client, even
+        # on remote hosts through their log folder.
+        serial = _sub(devices, "serial", type="file")
+        _sub(serial, "source", path=spec.serial_log_path)
+        _sub(serial, "target", port="0")
+        console = _sub(devices, "console", type="file")
+        _sub(console, "source", path=spec.serial_log_path)
+        _sub(console, "target", type="serial", port="0")
+    else:
+        _sub(_sub(devices, "serial", type="pty"), "target", port="0")
+        _sub(_sub(devices, "console", type="pty"), "target", type="serial", port="0")
+    if spec.guest_agent:
+        channel = _sub(devices, "channel", type="unix")
+        _sub(channel, "target", type="virtio", name=GUEST_AGENT_CHANNEL)
+    return _tostring(root)
+
+
+def _parse_disk(el: ET.Element) -> DiskSpec:
+    source = el.find("source")
+    path = None
+    if source is not None:
+        path = source.get("file") or source.get("dev") or source.get("name")
+    driver = el.find("driver")
+    target = el.find("target")
+    return DiskSpec(
+        path=path,
+        format=(driver.get("type") if driver is not None else None) or "raw",
+        target=target.get("dev", "") if target is not None else "",
+        bus=target.get("bus", "") if target is not None else "",
+        readonly=el.find("readonly") is not None,
+        device=el.get("device", "disk"),
+    )
+
+
+def _parse_nic(el: ET.Element) -> NicSpec:
+    mac = el.find("mac")
+    source = el.find("source")
+    model = el.find("model")
+    return NicSpec(
+        # Only type='network' interfaces have a network; bridges etc. give None.
+        network=source.get("network") if source is not None else None,
+        mac=mac.get("address") if mac is not None else None,
+        model=model.get("type", "") if model is not None else "",
+    )
+
+
+def parse_domain_xml(xml: str) -> ParsedDomain:
+    """Read the fields we care about from any domain XML. Raises ``ValueError`` if it is not one."""
+    root = _parse(xml, "domain")
+    os_type = root.find("os/type")
+    serial_log = None
+    for el in root.findall("devices/serial") + root.findall("devices/console"):
+        source = el.find("source")
+        if el.get("type") == "file" and source is not None and source.get("path"):
+            serial_log = source.get("path")
+            break
+    agent = any(
+        (t := ch.find("target")) is not None and t.get("name") == GUEST_AGENT_CHANNEL
+        for ch in root.findall("devices/channel")
+    )
+    return ParsedDomain(
+        name=root.findtext("name", ""),
+        uuid=root.findtext("uuid"),
+        domain_type=root.get("type", ""),
+        vcpus=int(root.findtext("vcpu", "0").strip() or 0),
+        memory_mb=_to_bytes(root.find("memory"), "KiB") // 2**20,
+        disks=tuple(_parse_disk(d) for d in root.findall("devices/disk")),
+        nics=tuple(_parse_nic(n) for n in root.findall("devices/interface")),
+        kernel=root.findtext("os/kernel"),
+        initrd=root.findtext("os/initrd"),
+        cmdline=root.findtext("os/cmdline"),
+        serial_log_path=serial_log,
+        guest_agent=agent,
+        machine=os_type.get("machine") if os_type is not None else None,
+        arch=os_type.get("arch") if os_type is not None else None,
+    )
+
+
+# --- storage ---------------------------------------------------------------
+
+
+def build_volume_xml(
+    name: str,
+    capacity_bytes: int,
+    format: str = "qcow2",
+    backing_path: str | None = None,
+    backing_format: str | None = None,
+) -> str:
+    """Volume XML; with ``backing_path`` it is a linked clone (copy-on-write overlay)."""
+    root = ET.Element("volume")
+    _sub(root, "name", name)
+    _sub(root, "capacity", str(int(capacity_bytes)), unit="bytes")
+    # Allocation 0: sparse / no preallocation, creation is instant at any size.
+    _sub(root, "allocation", "0", unit="bytes")
+    _sub(_sub(root, "target"), "format", type=format)
+    if backing_path:
+        backing = _sub(root, "backingStore")
+        _sub(backing, "path", backing_path)
+        # Always state the backing format: qemu refuses to probe it (security).
+        _sub(backing, "format", type=backing_format or "qcow2")
+    return _tostring(root)
+
+
+def parse_volume_xml(xml: str) -> dict:
+    """``{name, path, format, capacity_bytes, allocation_bytes, backing_path}`` from volume XML."""
+    root = _parse(xml, "volume")
+    fmt = root.find("target/format")
+    return {
+        "name": root.findtext("name", ""),
+        "path": root.findtext("target/path", ""),
+        "format": fmt.get("type") if fmt is not None else None,
+        "capacity_bytes": _to_bytes(root.find("capacity"), "bytes"),
+        "allocation_bytes": _to_bytes(root.find("allocation"), "bytes"),
+        "backing_path": root.findtext("backingStore/path") or None,
+    }
+
+
+def build_pool_xml(name: str, path: str) -> str:
+    """XML of a directory storage pool ``name`` at ``path``."""
+    root = ET.Element("pool", type="dir")
+    _sub(root, "name", name)
+    _sub(_sub(root, "target"), "path", path)
+    return _tostring(root)
+
+
+def parse_pool_path(xml: str) -> str | None:
+    """The target path of a pool's XML (``None`` for pools without one)."""
+    return _parse(xml, "pool").findtext("target/path")
+
+
+def parse_capabilities(xml: str) -> tuple[str, tuple[str, ...]]:
+    """``(host arch, domain types)`` from ``getCapabilities()`` XML.
+
+    Domain types are those offered for guests of the host's arch (all guests
+    if none match), in document order without duplicates.
+    """
+    root = _parse(xml, "capabilities")
+    arch = root.findtext("host/cpu/arch", "")
+    types: list[str] = []
+    guests = root.findall("guest")
+    native = [g for g in guests if (a := g.find("arch")) is not None and a.get("name") == arch]
+    for guest in native or guests:
+        for dom in guest.findall("arch/domain"):
+            t = dom.get("type")
+            if t and t not in types:
+                types.append(t)
+    return arch, tuple(types)

@@ -1,0 +1,159 @@
+"""Plain, frozen value objects the driver accepts and returns (no libvirt here).
+
+Sizes are bytes for storage and MiB for memory, as the field names say.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class DomainState(enum.StrEnum):
+    """Domain states. A ``str`` subclass: ``info.state == "running"`` works and it serialises as text."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTOFF = "shutoff"
+    CRASHED = "crashed"
+    SHUTDOWN = "shutdown"  # ACPI shutdown in progress, still active
+    PMSUSPENDED = "pmsuspended"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"
+
+
+# States in which the domain has no QEMU process (libvirt's "inactive").
+INACTIVE_STATES = frozenset({DomainState.SHUTOFF, DomainState.CRASHED})
+
+DOMAIN_TYPES = ("kvm", "qemu")
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    hostname: str
+    uri: str
+    arch: str  # host CPU arch from capabilities, e.g. "x86_64"
+    cpus: int  # logical CPUs
+    cpu_mhz: int
+    memory_mb: int
+    free_memory_mb: int
+    libvirt_version: str  # "9.0.0"
+    hypervisor_version: str | None  # "7.2.22" for QEMU; None when the driver cannot say
+    domain_types: tuple[str, ...]  # what capabilities advertise, e.g. ("qemu", "kvm"); NOT proof KVM works
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    path: str | None
+    capacity_bytes: int
+    allocation_bytes: int
+    available_bytes: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    name: str
+    uuid: str
+    state: DomainState
+    vcpus: int
+    memory_mb: int  # configured maximum memory
+    persistent: bool
+    autostart: bool
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    path: str
+    format: str | None  # "qcow2", "raw", "iso", ...
+    capacity_bytes: int  # virtual size
+    allocation_bytes: int  # space used on the host
+    backing_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """One disk or cdrom. ``path=None`` is an empty cdrom drive (parsed XML may
+    also give ``None`` for network disks). A cdrom is always read-only."""
+
+    path: str | None
+    format: str = "qcow2"
+    target: str = "vda"
+    bus: str = "virtio"
+    readonly: bool = False
+    device: str = "disk"  # "disk" | "cdrom" (parsed XML may also give "floppy"/"lun")
+
+    def __post_init__(self) -> None:
+        if self.device not in ("disk", "cdrom", "floppy", "lun"):
+            raise ValueError(f"disk device must be 'disk' or 'cdrom', not {self.device!r}")
+
+
+@dataclass(frozen=True)
+class NicSpec:
+    network: str | None = "default"  # None only when parsed from a non-network interface
+    mac: str | None = None  # None: libvirt generates one
+    model: str = "virtio"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainSpec:
+    """What we define. ``domain_type`` is required on purpose: it is a per-host
+    setting ("qemu" where KVM is broken, like our CI machines), never guessed.
+
+    ``kernel`` set → direct kernel boot (``initrd``/``cmdline`` optional),
+    otherwise boots from ``boot`` devices. ``serial_log_path`` set → serial
+    and console are written to that file; otherwise they are a pty.
+    Raises ``ValueError`` when invalid.
+    """
+
+    name: str
+    domain_type: str
+    vcpus: int
+    memory_mb: int
+    uuid: str | None = None  # None: libvirt generates one
+    disks: tuple[DiskSpec, ...] = ()
+    nics: tuple[NicSpec, ...] = ()
+    kernel: str | None = None
+    initrd: str | None = None
+    cmdline: str | None = None
+    serial_log_path: str | None = None
+    guest_agent: bool = False
+    machine: str = "pc"
+    arch: str = "x86_64"
+    boot: tuple[str, ...] = field(default=("hd",))
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("domain name is empty")
+        if self.domain_type not in DOMAIN_TYPES:
+            raise ValueError(f"domain_type must be one of {DOMAIN_TYPES}, not {self.domain_type!r}")
+        if self.vcpus < 1 or self.memory_mb < 1:
+            raise ValueError("vcpus and memory_mb must be positive")
+        if (self.initrd or self.cmdline) and not self.kernel:
+            raise ValueError("initrd/cmdline need a kernel")
+        # Tuples, not lists: the spec is frozen and hashable.
+        object.__setattr__(self, "disks", tuple(self.disks))
+        object.__setattr__(self, "nics", tuple(self.nics))
+        object.__setattr__(self, "boot", tuple(self.boot))
+
+
+@dataclass(frozen=True)
+class ParsedDomain:
+    """What ``parse_domain_xml`` reads back from any domain XML (ours or not)."""
+
+    name: str
+    uuid: str | None
+    domain_type: str
+    vcpus: int
+    memory_mb: int
+    disks: tuple[DiskSpec, ...] = ()
+    nics: tuple[NicSpec, ...] = ()
+    kernel: str | None = None
+    initrd: str | None = None
+    cmdline: str | None = None
+    serial_log_path: str | None = None
+    guest_agent: bool = False
+    machine: str | None = None
+    arch: str | None = None
