@@ -117,13 +117,20 @@ def _no_credentials(credentials: list, _data: object) -> int:
     return -1
 
 
+def _retire(conn: libvirt.virConnect) -> None:
+    """Queue ``conn`` for closing (caller holds ``_lock``); once, though both the
+    close callback and ``invalidate`` may report the same connection."""
+    if not any(c is conn for c in _dead):
+        _dead.append(conn)
+
+
 def _on_close(conn: libvirt.virConnect, reason: int, uri: str) -> None:
     """Close callback, runs in the event-loop thread: drop the connection, tell listeners."""
     text = _CLOSE_REASONS.get(reason, f"connection closed (reason {reason})")
     with _lock:
         if _conns.get(uri) is conn:
             del _conns[uri]
-        _dead.append(conn)
+        _retire(conn)
         listeners = list(_listeners)
     log.warning("libvirt connection to %s closed: %s", uri, text)
     for listener in listeners:
@@ -202,7 +209,7 @@ def invalidate(uri: str, conn: libvirt.virConnect | None = None) -> None:
         cached = _conns.get(uri)
         if cached is not None and (conn is None or cached is conn):
             del _conns[uri]
-            _dead.append(cached)
+            _retire(cached)
 
 
 def add_close_listener(listener: CloseListener) -> None:

@@ -17,9 +17,7 @@ def drain(layer, channel, count):
     return async_to_sync(receive_all)()
 
 
-def test_a_live_viewer_receives_every_step_and_status_in_order(
-    customer, test_host, django_capture_on_commit_callbacks
-):
+def test_a_live_viewer_receives_every_step_and_status_in_order(customer, test_host, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     async_to_sync(layer.flush)()
     vm = vm_with_domain(customer, test_host)

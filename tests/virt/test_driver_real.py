@@ -1,0 +1,206 @@
+"""The driver against the real local libvirtd (qemu:///system) with TCG guests.
+
+Boots the tiny guest of scripts/tiny-guest.sh (host kernel + busybox initramfs
+that prints VMM-TINY-GUEST-UP on ttyS0 and ignores ACPI). Everything the tests
+create is named with a unique ``vmmtest-`` prefix and removed afterwards, even
+on failure; the teardown then checks nothing with that prefix is left.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from apps.virt.domain_xml import parse_domain_xml
+from apps.virt.driver import Hypervisor
+from apps.virt.errors import InvalidState, NotFound, OperationFailed, Unreachable, VirtError
+from apps.virt.types import DiskSpec, DomainSpec
+
+pytestmark = pytest.mark.libvirt
+
+REPO = Path(__file__).resolve().parents[2]
+URI = "qemu:///system"
+MARKER = "VMM-TINY-GUEST-UP"
+MiB = 2**20
+
+
+@pytest.fixture(scope="module")
+def hv():
+    """The local host; starts the daemons with scripts/host.sh if they are not running."""
+    hv = Hypervisor(URI)
+    try:
+        hv.host_info()
+    except Unreachable:
+        subprocess.run(["bash", str(REPO / "scripts" / "host.sh")], check=True, timeout=900)
+        hv.host_info()
+    return hv
+
+
+@pytest.fixture(scope="module")
+def tiny_guest():
+    """``(kernel, initrd)`` paths, built once by the script."""
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "tiny-guest.sh")], check=True, capture_output=True, text=True, timeout=900
+    ).stdout
+    paths = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return paths["kernel"], paths["initrd"]
+
+
+def _cleanup(hv, prefix):
+    for dom in hv.list_domains():
+        if dom.name.startswith(prefix):
+            try:
+                hv.destroy(dom.name)
+            except InvalidState:
+                pass
+            hv.undefine(dom.name)
+    for pool in hv.list_pools():
+        if pool.active:
+            for vol in hv.list_volumes(pool.name):
+                if vol.name.startswith(prefix):
+                    hv.delete_volume(pool.name, vol.name)
+        if pool.name.startswith(prefix):
+            hv.delete_pool(pool.name)
+
+
+@pytest.fixture
+def sandbox(hv):
+    """A unique name prefix and a directory QEMU (user libvirt-qemu) can reach.
+
+    Not pytest's tmp_path: it is under a 0700 root-only directory.
+    """
+    prefix = f"vmmtest-{uuid.uuid4().hex[:8]}"
+    workdir = tempfile.mkdtemp(prefix=f"{prefix}-", dir="/var/tmp")
+    os.chmod(workdir, 0o755)
+    try:
+        yield prefix, workdir
+    finally:
+        try:
+            _cleanup(hv, prefix)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        leftovers = [d.name for d in hv.list_domains() if d.name.startswith(prefix)]
+        leftovers += [p.name for p in hv.list_pools() if p.name.startswith(prefix)]
+        for pool in hv.list_pools():
+            if pool.active:
+                leftovers += [v.path for v in hv.list_volumes(pool.name) if v.name.startswith(prefix)]
+        assert leftovers == []
+
+
+def wait_for_marker(path, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if MARKER in Path(path).read_text(errors="replace"):
+                return time.monotonic() - (deadline - timeout)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.2)
+    tail = Path(path).read_text(errors="replace")[-2000:] if Path(path).exists() else "(no log file)"
+    pytest.fail(f"no {MARKER} in {path} after {timeout} s; log tail:\n{tail}")
+
+
+def test_host_info(hv):
+    info = hv.host_info()
+    assert info.uri == URI
+    assert info.arch == "x86_64"
+    assert "qemu" in info.domain_types
+    assert info.cpus >= 1 and info.memory_mb > 0
+    assert info.hypervisor_version  # QEMU's version
+
+
+def test_tiny_guest_lifecycle(hv, sandbox, tiny_guest):
+    prefix, workdir = sandbox
+    kernel, initrd = tiny_guest
+    pool = f"{prefix}-pool"
+    assert hv.ensure_pool(pool, f"{workdir}/pool").active
+    assert hv.ensure_pool(pool, f"{workdir}/pool").path == f"{workdir}/pool"  # idempotent
+
+    base = hv.create_volume(pool, f"{prefix}-base.qcow2", 64 * MiB)
+    disk = hv.clone_volume_linked(pool, f"{prefix}-disk.qcow2", base.path, 128 * MiB)
+    assert (disk.format, disk.capacity_bytes, disk.backing_path) == ("qcow2", 128 * MiB, base.path)
+
+    name = f"{prefix}-vm"
+    log = f"{workdir}/{name}-serial.log"
+    spec = DomainSpec(
+        name=name,
+        domain_type="qemu",  # TCG: KVM does not work on our machines
+        vcpus=1,
+        memory_mb=256,
+        kernel=kernel,
+        initrd=initrd,
+        cmdline="console=ttyS0 panic=-1",
+        serial_log_path=log,
+        disks=(DiskSpec(disk.path),),
+        guest_agent=True,
+    )
+    defined = hv.define(spec)
+    assert defined.state == "shutoff"
+    assert [d for d in hv.list_domains() if d.name == name] == [defined] == [hv.get_domain(name)]
+    parsed = parse_domain_xml(hv.domain_xml(name))
+    assert (parsed.disks[0].path, parsed.serial_log_path, parsed.domain_type) == (disk.path, log, "qemu")
+
+    hv.start(name)
+    wait_for_marker(log)
+    running = hv.get_domain(name)
+    assert running.state == "running"
+    assert [d for d in hv.list_domains() if d.name == name] == [running]
+    with pytest.raises(InvalidState):
+        hv.start(name)
+    assert hv.interface_addresses(name) == []  # no NIC, agent never answers: empty, no error
+
+    started = time.monotonic()
+    assert hv.stop(name, timeout=3) == "forced"  # the tiny guest ignores ACPI
+    assert time.monotonic() - started >= 3
+    assert hv.get_domain(name).state == "shutoff"
+    assert hv.stop(name, timeout=3) == "already-stopped"
+
+    hv.start(name)
+    assert hv.get_domain(name).state == "running"
+    hv.destroy(name)
+    assert hv.get_domain(name).state == "shutoff"
+    hv.undefine(name)
+    with pytest.raises(NotFound):
+        hv.get_domain(name)
+
+    hv.delete_volume(pool, disk.name)
+    hv.delete_volume(pool, base.name)
+    assert hv.list_volumes(pool) == []
+    hv.delete_pool(pool, remove_dir=True)
+    assert not os.path.exists(f"{workdir}/pool")
+
+
+def test_storage_upload_resize_copy(hv, sandbox, tmp_path):
+    prefix, workdir = sandbox
+    pool = f"{prefix}-pool"
+    hv.ensure_pool(pool, f"{workdir}/pool")
+    src = tmp_path / "small.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(src), "32M"], check=True)
+
+    up = hv.upload_volume(pool, f"{prefix}-up.qcow2", str(src), "qcow2")
+    assert (up.format, up.capacity_bytes, up.backing_path) == ("qcow2", 32 * MiB, None)
+    assert up.path == f"{workdir}/pool/{prefix}-up.qcow2"
+    assert hv.volume_info(pool, up.name) == up
+    assert Path(up.path).read_bytes() == src.read_bytes()
+
+    with pytest.raises(OperationFailed, match="is qcow2, not raw"):
+        hv.upload_volume(pool, f"{prefix}-wrong.raw", str(src), "raw")
+    with pytest.raises(NotFound):
+        hv.volume_info(pool, f"{prefix}-wrong.raw")
+
+    grown = hv.resize_volume(pool, up.name, 64 * MiB)
+    assert grown.capacity_bytes == 64 * MiB
+    with pytest.raises(InvalidState):
+        hv.resize_volume(pool, up.name, 32 * MiB)
+
+    clone = hv.clone_volume_linked(pool, f"{prefix}-clone.qcow2", up.path)
+    copy = hv.copy_volume(pool, f"{prefix}-copy.qcow2", pool, clone.name)
+    assert (copy.format, copy.capacity_bytes, copy.backing_path) == ("qcow2", 64 * MiB, None)
+    with pytest.raises(VirtError):
+        hv.create_volume(pool, copy.name, MiB)  # exists already
+    # The fixture removes the volumes and the pool, and checks nothing is left.
