@@ -1,0 +1,60 @@
+"""Who may see what: the one place that scopes querysets by tenant.
+
+Admins (and superusers) see everything. A reseller sees itself, its customers and their
+objects. A customer sees its own. Everything that lists or fetches objects for a user (UI,
+API, websockets, console) goes through these; an object outside the scope is "not found",
+never "forbidden", so its existence does not leak.
+"""
+
+from django.db.models import Q
+
+from apps.accounts.models import Role, User
+
+
+def is_staff_user(user):
+    return bool(user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN))
+
+
+def visible_users(user):
+    if is_staff_user(user):
+        return User.objects.all()
+    if user.role == Role.RESELLER:
+        return User.objects.filter(Q(pk=user.pk) | Q(reseller=user))
+    return User.objects.filter(pk=user.pk)
+
+
+def owners_q(user, field="owner"):
+    """A Q() matching objects whose `field` is a user `user` may see (None for staff)."""
+    if is_staff_user(user):
+        return Q()
+    if user.role == Role.RESELLER:
+        return Q(**{field: user}) | Q(**{f"{field}__reseller": user})
+    return Q(**{field: user})
+
+
+def visible_vms(user):
+    from apps.vms.models import VirtualMachine
+
+    return VirtualMachine.objects.filter(owners_q(user))
+
+
+def visible_jobs(user):
+    from apps.jobs.models import Job
+
+    return Job.objects.filter(owners_q(user))
+
+
+def visible_images(user):
+    """Public images, the provider's shared ones shared with the user, and the user's own
+    (for a reseller: its customers' too)."""
+    from apps.images.models import Image, Visibility
+
+    if is_staff_user(user):
+        return Image.objects.all()
+    return Image.objects.filter(
+        owners_q(user) | Q(visibility=Visibility.PUBLIC) | Q(visibility=Visibility.SHARED, shared_with=user)
+    ).distinct()
+
+
+def can_use_image(user, image):
+    return visible_images(user).filter(pk=image.pk).exists()
