@@ -170,6 +170,15 @@ VMM_OPERATIONS_DIR = env_str("VMM_OPERATIONS_DIR", str(DATA_DIR / "operations"))
 VMM_IMAGE_DIR = Path(env_str("VMM_IMAGE_DIR", str(DATA_DIR / "images")))
 # Seconds a graceful stop waits for the guest before powering it off.
 VMM_STOP_TIMEOUT = env_int("VMM_STOP_TIMEOUT", 60, minimum=0, maximum=3600)
+# Placement: "spread" (most free memory first) or "fill" (one host full before the next).
+VMM_PLACEMENT = env_choice("VMM_PLACEMENT", ("spread", "fill"), "spread")
+VMM_CPU_OVERCOMMIT = env_int("VMM_CPU_OVERCOMMIT", 4, minimum=1, maximum=64)
+VMM_MEMORY_OVERCOMMIT = 1
+VMM_DISK_OVERCOMMIT = env_int("VMM_DISK_OVERCOMMIT", 1, minimum=1, maximum=20)
+# Seconds a deploy waits for the new guest to come up and report an address.
+VMM_BOOT_TIMEOUT = env_int("VMM_BOOT_TIMEOUT", 180, minimum=5, maximum=3600)
+# Where workers keep per-job scratch files (disk overlays being customized, seeds).
+VMM_WORK_DIR = Path(env_str("VMM_WORK_DIR", str(DATA_DIR / "work")))
 VMM_DEFAULT_POOL = env_str("VMM_DEFAULT_POOL", "vmmanager")
 VMM_DEFAULT_POOL_PATH = env_str("VMM_DEFAULT_POOL_PATH", "/var/lib/vmmanager/pool")
 

@@ -1,0 +1,134 @@
+"""Ordering a new VM: everything a user can get wrong is refused here, before any job
+starts, with a message naming the field. Then the VM row is placed on a host and the
+deploy job (operation `vm_create`) is queued in the same transaction."""
+
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.accounts.tenancy import can_use_image
+from apps.images.models import ImageStatus
+from apps.jobs import runner
+from apps.vms import placement, validators
+from apps.vms.models import VirtualMachine, VmStatus
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+TIMEZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*\Z")
+LIMITS = {"vcpus": (1, 64), "memory_mb": (256, 262144), "disk_gb": (1, 4096)}
+
+
+def _check_range(errors, field, value):
+    low, high = LIMITS[field]
+    if not isinstance(value, int) or not low <= value <= high:
+        errors[field] = f"Must be a whole number from {low} to {high}."
+
+
+def _check_network(errors, network):
+    if not network:
+        return None
+    try:
+        interface = ipaddress.IPv4Interface(network["address"])
+        gateway = ipaddress.IPv4Address(network["gateway"])
+        dns = [str(ipaddress.IPv4Address(d)) for d in network.get("dns") or [str(gateway)]]
+    except (KeyError, TypeError, ValueError) as exc:
+        errors["network"] = f"Give address (CIDR), gateway and optional dns as IPv4: {exc}"
+        return None
+    if interface.network.prefixlen == 32 or gateway not in interface.network:
+        errors["network"] = "The gateway must be inside the address's network."
+        return None
+    return {"address": str(interface), "gateway": str(gateway), "dns": dns}
+
+
+def create_vm(
+    owner,
+    *,
+    name,
+    image,
+    vcpus,
+    memory_mb,
+    disk_gb,
+    hostname="",
+    password="",
+    ssh_keys=(),
+    network=None,
+    first_boot_script="",
+    timezone="UTC",
+    host=None,
+    full_copy=False,
+    actor=None,
+    request_id=None,
+):
+    """Validate, place and queue the deploy of a new VM for `owner`. Returns (vm, job).
+
+    Raises ValidationError (dict keyed by field) for bad input, an unusable image or no
+    host with capacity; nothing is created then."""
+    errors = {}
+    if not name or not NAME_RE.match(name):
+        errors["name"] = "Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit."
+    elif VirtualMachine.objects.filter(owner=owner, name=name).exists():
+        errors["name"] = f"You already have a VM named {name!r}."
+    hostname = hostname or name
+    try:
+        validators.validate_hostname(hostname)
+    except ValidationError as exc:
+        errors["hostname"] = exc.messages[0]
+    if image is None or not can_use_image(owner, image):
+        errors["image"] = "No such image."
+    elif image.status != ImageStatus.READY:
+        errors["image"] = f"The image is not ready ({image.get_status_display().lower()})."
+    for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
+        _check_range(errors, field, value)
+    if "image" not in errors and "disk_gb" not in errors and disk_gb * 2**30 < image.virtual_size_bytes:
+        errors["disk_gb"] = f"The disk must be at least the image's size ({image.virtual_size_gb} GiB)."
+    if not password and not ssh_keys:
+        errors["password"] = "Give a root password, an SSH key, or both."
+    if password:
+        try:
+            validators.validate_root_password(password)
+        except ValidationError as exc:
+            errors["password"] = exc.messages[0]
+    for key in ssh_keys:
+        try:
+            validators.validate_ssh_key(key)
+        except ValidationError as exc:
+            errors["ssh_keys"] = exc.messages[0]
+            break
+    if len(first_boot_script) > 65536:
+        errors["first_boot_script"] = "At most 64 KiB."
+    network = _check_network(errors, network)
+    if not timezone or not all(
+        part.replace("_", "").replace("-", "").replace("+", "").isalnum() for part in timezone.split("/")
+    ):
+        errors["timezone"] = "Use a zone name such as UTC or Europe/Amsterdam."
+    if errors:
+        raise ValidationError(errors)
+
+    params = {
+        "hostname": hostname,
+        "root_password_hash": validators.hash_root_password(password) if password else "",
+        "ssh_keys": [key.strip() for key in ssh_keys],
+        "network": network,
+        "first_boot_script": first_boot_script,
+        "timezone": timezone,
+        "full_copy": bool(full_copy),
+    }
+    with transaction.atomic():
+        try:
+            chosen = placement.choose_host(vcpus, memory_mb, disk_gb, host=host)
+        except placement.NoCapacity as exc:
+            raise ValidationError({"host": str(exc)}) from exc
+        vm = VirtualMachine.objects.create(
+            name=name,
+            owner=owner,
+            host=chosen,
+            image=image,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            disk_gb=disk_gb,
+            hostname=hostname,
+            status=VmStatus.CREATING,
+        )
+        job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
+    return vm, job

@@ -1,0 +1,59 @@
+"""Choosing a host for a new VM: online, not in maintenance, with room for it.
+
+Capacity is what the host reported (CPUs, memory, storage pool) times the overcommit
+ratios; allocation is the sum of the VMs placed there. Callers run this inside a
+transaction: the candidate hosts are locked so two placements cannot both take the last
+room on a host."""
+
+from django.conf import settings
+from django.db.models import Sum
+
+from apps.hosts.models import Host, HostStatus
+
+
+class NoCapacity(Exception):
+    pass
+
+
+def allocation(host):
+    from apps.vms.models import VirtualMachine
+
+    totals = VirtualMachine.objects.filter(host=host).aggregate(
+        vcpus=Sum("vcpus"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb")
+    )
+    return {key: value or 0 for key, value in totals.items()}
+
+
+def free(host):
+    used = allocation(host)
+    return {
+        "vcpus": int(host.cpus * settings.VMM_CPU_OVERCOMMIT) - used["vcpus"],
+        "memory_mb": int(host.memory_mb * settings.VMM_MEMORY_OVERCOMMIT) - used["memory_mb"],
+        "disk_gb": int(host.disk_bytes / 2**30 * settings.VMM_DISK_OVERCOMMIT) - used["disk_gb"],
+    }
+
+
+def fits(host, vcpus, memory_mb, disk_gb):
+    room = free(host)
+    return room["vcpus"] >= vcpus and room["memory_mb"] >= memory_mb and room["disk_gb"] >= disk_gb
+
+
+def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
+    """Return the host for a VM of this size; lock it for the caller's transaction.
+
+    `host` pins the choice (staff): it must still be online and have room.
+    Strategy `spread` picks the host with the most free memory, `fill` the one with the
+    least that still fits. Raises NoCapacity with the reason."""
+    strategy = strategy or settings.VMM_PLACEMENT
+    candidates = Host.objects.select_for_update().filter(status=HostStatus.ONLINE).order_by("pk")
+    if host is not None:
+        candidates = candidates.filter(pk=host.pk)
+        if not candidates.exists():
+            raise NoCapacity(f"Host {host.name} is not online ({host.get_status_display().lower()}).")
+    fitting = [h for h in candidates if fits(h, vcpus, memory_mb, disk_gb)]
+    if not fitting:
+        if host is not None:
+            raise NoCapacity(f"Host {host.name} has no room for {vcpus} vCPU, {memory_mb} MiB, {disk_gb} GiB.")
+        raise NoCapacity(f"No online host has room for {vcpus} vCPU, {memory_mb} MiB and {disk_gb} GiB.")
+    key = lambda h: (free(h)["memory_mb"], -h.pk)  # noqa: E731
+    return max(fitting, key=key) if strategy == "spread" else min(fitting, key=key)
