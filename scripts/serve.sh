@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bind="${VMM_BIND:-127.0.0.1}"
 port="${VMM_PORT:-8000}"
+# Jobs whose worker died while the panel was down are settled before new work starts.
+.venv/bin/python manage.py reconcile_jobs
 pids=()
 stop() {
   trap - INT TERM EXIT

@@ -22,12 +22,14 @@ def import_image_file(
     guest_config=GuestConfig.CUSTOMIZE,
     owner=None,
     visibility=Visibility.PUBLIC,
+    move=False,
 ):
     """Copy the image file at `source` into the image store and register it as ready.
 
-    Returns the Image. Raises ValidationError naming the field: `name` when taken,
-    `file` when the file is missing or not a usable image. Nothing is left behind on
-    failure (no row, no half-copied file)."""
+    With `move` the file is moved instead of copied (it must be on the store's file
+    system). Returns the Image. Raises ValidationError naming the field: `name` when
+    taken, `file` when the file is missing or not a usable image. Nothing is left behind
+    on failure (no row, no half-copied file)."""
     source = Path(source)
     if Image.objects.filter(owner=owner, name=name).exists():
         raise ValidationError({"name": f"An image named {name!r} already exists."})
@@ -43,8 +45,12 @@ def import_image_file(
     destination = store / f"{uuid.uuid4()}.{info.format}"
     partial = destination.with_suffix(destination.suffix + ".partial")
     try:
-        checksum = files.copy_with_checksum(source, partial)
-        os.replace(partial, destination)
+        if move:
+            checksum = files.sha256_of(source)
+            os.replace(source, destination)
+        else:
+            checksum = files.copy_with_checksum(source, partial)
+            os.replace(partial, destination)
         with transaction.atomic():
             image = Image(
                 name=name,

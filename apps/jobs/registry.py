@@ -62,6 +62,20 @@ def load(kind):
     return _checked(kind, importlib.import_module(name))
 
 
+def failure_hook(kind):
+    """The `on_failure(ctx, target)` to run when `kind` fails: the override's, else the
+    built-in module's, else None."""
+    try:
+        module = load(kind)
+    except UnknownOperation:
+        return None
+    hook = getattr(module, "on_failure", None)
+    if hook is None and getattr(module, "IS_OVERRIDE", False):
+        name = _builtin_module_name(kind)
+        hook = getattr(importlib.import_module(name), "on_failure", None) if name else None
+    return hook
+
+
 def _checked(kind, module):
     if not callable(getattr(module, "run", None)):
         raise UnknownOperation(f"{kind}: the module has no run(ctx, target, **params) function")

@@ -5,6 +5,8 @@ in a django-q2 worker. Operations only do the work (see registry.py).
 """
 
 import logging
+import os
+import socket
 import time
 import traceback
 from contextlib import contextmanager
@@ -147,6 +149,10 @@ def _join(old, new):
     return f"{old}\n{new}" if old else new
 
 
+def worker_id():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def execute(job_id):
     """Run a queued job to its end. A job that is not queued (already run, or taken by a
     duplicate delivery) is left alone. Never raises for the operation's own failure."""
@@ -157,7 +163,9 @@ def execute(job_id):
     with request_id_context(job.request_id):
         started = timezone.now()
         if (
-            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(status=JobStatus.RUNNING, started_at=started)
+            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+                status=JobStatus.RUNNING, started_at=started, worker=worker_id()
+            )
             != 1
         ):
             logger.warning("job %s is not queued (%s): not run again", job.pk, job.status)
@@ -176,12 +184,14 @@ def _run(job):
         if target is None:
             raise OperationError(f"The target ({job.target_repr}) no longer exists.")
         logger.info("job %s running: %s on %s", job.pk, job.kind, job.target_repr)
-        module.run(JobContext(job, module), target, **job.params)
+        ctx = JobContext(job, module)
+        module.run(ctx, target, **job.params)
         job.status = JobStatus.SUCCEEDED
     except Exception as exc:
         job.status = JobStatus.FAILED
         job.error = reason(exc)
         logger.error("job %s failed: %s\n%s", job.pk, job.error, traceback.format_exc())
+        _clean_up_after_failure(job, target)
     finally:
         _refresh_target(job)
         _release(job)
@@ -190,6 +200,49 @@ def _run(job):
         job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
         events.publish_job(job)
         logger.info("job %s %s in %.2fs", job.pk, job.status, (job.finished_at - job.started_at).total_seconds())
+
+
+def settle_dead_job(job, why):
+    """Finish a job whose worker died mid-way: the running step and the job fail with `why`,
+    the operation's clean-up runs, the target's state is re-read and its claim released.
+    Does nothing if the job is no longer running under the same worker (it moved on)."""
+    with request_id_context(job.request_id):
+        if (
+            Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, worker=job.worker).update(
+                status=JobStatus.FAILED, error=why, finished_at=timezone.now()
+            )
+            != 1
+        ):
+            return False
+        job.refresh_from_db()
+        for step in job.steps.filter(status=StepStatus.RUNNING):
+            step.status = StepStatus.FAILED
+            step.finished_at = job.finished_at
+            step.detail = _join(step.detail, why)
+            step.save()
+            events.publish_step(job, step)
+        logger.error("job %s settled: %s", job.pk, why)
+        target = job.target_type.model_class().objects.filter(pk=job.target_id).first() if job.target_type else None
+        _clean_up_after_failure(job, target)
+        _refresh_target(job)
+        _release(job)
+        job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
+        events.publish_job(job)
+        return True
+
+
+def _clean_up_after_failure(job, target):
+    """Run the operation's `on_failure(ctx, target)`: the override's if it has one, else
+    the built-in one, so an override cannot skip the clean-up. Its own errors are logged."""
+    if target is None:
+        return
+    hook = registry.failure_hook(job.kind)
+    if hook is None:
+        return
+    try:
+        hook(JobContext(job, None), target)
+    except Exception:
+        logger.error("job %s: clean-up after failure failed\n%s", job.pk, traceback.format_exc())
 
 
 def _plan_steps(job, module):

@@ -7,6 +7,7 @@ remote host without SSH or shared files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import libvirt
@@ -209,6 +210,45 @@ class StorageOps(Base):
             except BaseException:
                 _delete_quietly(vol)
                 raise
+
+    def download_volume(self, pool: str, name: str, local_path: str) -> None:
+        """Copy the volume's bytes (as stored, e.g. a qcow2 file) into ``local_path``
+        through a libvirt stream. Raises ``NotFound``, ``OperationFailed``."""
+        with self._op("download_volume", pool, name, local_path) as conn:
+            vol = self._volume(conn, pool, name)
+            stream = conn.newStream(0)
+            vol.download(stream, 0, 0, 0)
+            try:
+                with open(local_path, "wb") as f:
+                    stream.recvAll(lambda _st, data, fh: fh.write(data), f)
+                stream.finish()
+            except BaseException as e:
+                try:
+                    stream.abort()
+                except libvirt.libvirtError:
+                    pass
+                if isinstance(e, OSError):
+                    raise OperationFailed(f"cannot write {local_path}: {e.strerror or e}") from e
+                raise
+
+    def volume_sha256(self, pool: str, name: str) -> str:
+        """SHA-256 of the volume's bytes as the host stores them, read back through a
+        libvirt stream (works on remote hosts). Raises ``NotFound``, ``OperationFailed``."""
+        digest = hashlib.sha256()
+        with self._op("volume_sha256", pool, name) as conn:
+            vol = self._volume(conn, pool, name)
+            stream = conn.newStream(0)
+            vol.download(stream, 0, 0, 0)
+            try:
+                stream.recvAll(lambda _st, data, d: d.update(data), digest)
+                stream.finish()
+            except BaseException:
+                try:
+                    stream.abort()
+                except libvirt.libvirtError:
+                    pass
+                raise
+        return digest.hexdigest()
 
     @staticmethod
     def _send_file(conn: libvirt.virConnect, vol: libvirt.virStorageVol, local_path: str, size: int) -> None:

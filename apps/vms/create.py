@@ -1,9 +1,10 @@
-"""Ordering a new VM: everything a user can get wrong is refused here, before any job
-starts, with a message naming the field. Then the VM row is placed on a host and the
-deploy job (operation `vm_create`) is queued in the same transaction."""
+"""Ordering a new VM or a new system on one: everything a user can get wrong is refused
+here, before any job starts, with a message naming the field. Then the VM row is placed on
+a host and the deploy job is queued in the same transaction."""
 
 import ipaddress
 import re
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,9 +20,9 @@ TIMEZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*\Z")
 LIMITS = {"vcpus": (1, 64), "memory_mb": (256, 262144), "disk_gb": (1, 4096)}
 
 
-def _check_range(errors, field, value):
+def check_range(errors, field, value):
     low, high = LIMITS[field]
-    if not isinstance(value, int) or not low <= value <= high:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         errors[field] = f"Must be a whole number from {low} to {high}."
 
 
@@ -39,6 +40,55 @@ def _check_network(errors, network):
         errors["network"] = "The gateway must be inside the address's network."
         return None
     return {"address": str(interface), "gateway": str(gateway), "dns": dns}
+
+
+def guest_params(errors, owner, image, disk_gb, *, hostname, password, ssh_keys, network, first_boot_script, timezone):
+    """Check what the new system is told (image, hostname, password, keys, network, first
+    boot script, time zone); record problems in `errors`; return the job's parameters
+    (with the password's hash, never the password)."""
+    try:
+        validators.validate_hostname(hostname)
+    except ValidationError as exc:
+        errors["hostname"] = exc.messages[0]
+    if image is None or not can_use_image(owner, image):
+        errors["image"] = "No such image."
+    elif image.status != ImageStatus.READY:
+        errors["image"] = f"The image is not ready ({image.get_status_display().lower()})."
+    elif "disk_gb" not in errors and disk_gb * 2**30 < image.virtual_size_bytes:
+        errors["disk_gb"] = f"The disk must be at least the image's size ({image.virtual_size_gb} GiB)."
+    if not password and not ssh_keys:
+        errors["password"] = "Give a root password, an SSH key, or both."
+    if password:
+        try:
+            validators.validate_root_password(password)
+        except ValidationError as exc:
+            errors["password"] = exc.messages[0]
+    for key in ssh_keys:
+        try:
+            validators.validate_ssh_key(key)
+        except ValidationError as exc:
+            errors["ssh_keys"] = exc.messages[0]
+            break
+    if len(first_boot_script or "") > 65536:
+        errors["first_boot_script"] = "At most 64 KiB."
+    network = _check_network(errors, network)
+    if not timezone or not TIMEZONE_RE.match(timezone):
+        errors["timezone"] = "Use a zone name such as UTC or Europe/Amsterdam."
+    if errors:
+        return None
+    return {
+        "hostname": hostname,
+        "root_password_hash": validators.hash_root_password(password) if password else "",
+        "ssh_keys": [key.strip() for key in ssh_keys],
+        "network": network,
+        "first_boot_script": first_boot_script or "",
+        "timezone": timezone,
+    }
+
+
+def new_mac():
+    """A locally administered address in QEMU's range, 52:54:00:xx:xx:xx."""
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
 def create_vm(
@@ -69,51 +119,24 @@ def create_vm(
         errors["name"] = "Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit."
     elif VirtualMachine.objects.filter(owner=owner, name=name).exists():
         errors["name"] = f"You already have a VM named {name!r}."
-    hostname = hostname or name
-    try:
-        validators.validate_hostname(hostname)
-    except ValidationError as exc:
-        errors["hostname"] = exc.messages[0]
-    if image is None or not can_use_image(owner, image):
-        errors["image"] = "No such image."
-    elif image.status != ImageStatus.READY:
-        errors["image"] = f"The image is not ready ({image.get_status_display().lower()})."
     for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
-        _check_range(errors, field, value)
-    if "image" not in errors and "disk_gb" not in errors and disk_gb * 2**30 < image.virtual_size_bytes:
-        errors["disk_gb"] = f"The disk must be at least the image's size ({image.virtual_size_gb} GiB)."
-    if not password and not ssh_keys:
-        errors["password"] = "Give a root password, an SSH key, or both."
-    if password:
-        try:
-            validators.validate_root_password(password)
-        except ValidationError as exc:
-            errors["password"] = exc.messages[0]
-    for key in ssh_keys:
-        try:
-            validators.validate_ssh_key(key)
-        except ValidationError as exc:
-            errors["ssh_keys"] = exc.messages[0]
-            break
-    if len(first_boot_script) > 65536:
-        errors["first_boot_script"] = "At most 64 KiB."
-    network = _check_network(errors, network)
-    if not timezone or not all(
-        part.replace("_", "").replace("-", "").replace("+", "").isalnum() for part in timezone.split("/")
-    ):
-        errors["timezone"] = "Use a zone name such as UTC or Europe/Amsterdam."
+        check_range(errors, field, value)
+    hostname = hostname or (name if name and validators.HOSTNAME_RE.match(name) else "")
+    params = guest_params(
+        errors,
+        owner,
+        image,
+        disk_gb,
+        hostname=hostname,
+        password=password,
+        ssh_keys=ssh_keys,
+        network=network,
+        first_boot_script=first_boot_script,
+        timezone=timezone,
+    )
     if errors:
         raise ValidationError(errors)
-
-    params = {
-        "hostname": hostname,
-        "root_password_hash": validators.hash_root_password(password) if password else "",
-        "ssh_keys": [key.strip() for key in ssh_keys],
-        "network": network,
-        "first_boot_script": first_boot_script,
-        "timezone": timezone,
-        "full_copy": bool(full_copy),
-    }
+    params["full_copy"] = bool(full_copy)
     with transaction.atomic():
         try:
             chosen = placement.choose_host(vcpus, memory_mb, disk_gb, host=host)
@@ -128,6 +151,7 @@ def create_vm(
             memory_mb=memory_mb,
             disk_gb=disk_gb,
             hostname=hostname,
+            mac_address=new_mac(),
             status=VmStatus.CREATING,
         )
         job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)

@@ -54,6 +54,8 @@ class VirtualMachine(models.Model):
     memory_mb = models.PositiveIntegerField(default=1024)
     disk_gb = models.PositiveIntegerField(default=10)
     hostname = models.CharField(max_length=253, blank=True)
+    # Kept across reinstalls so the VM keeps its DHCP address.
+    mac_address = models.CharField(max_length=17, blank=True)
     ip_addresses = models.JSONField(default=list, blank=True)
     power_state = models.CharField(max_length=8, choices=PowerState.choices, default=PowerState.UNKNOWN, db_index=True)
     status = models.CharField(max_length=8, choices=VmStatus.choices, default=VmStatus.CREATING, db_index=True)

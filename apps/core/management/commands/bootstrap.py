@@ -8,6 +8,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django_q.models import Schedule
 
 from apps.accounts.models import Role
 from apps.hosts.models import DomainType, Host, HostStatus
@@ -24,8 +25,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.ensure_admin()
+        self.ensure_schedules()
         self.ensure_local_host()
         self.ensure_demo_image()
+
+    def ensure_schedules(self):
+        # A worker that dies while the cluster keeps running is noticed within a minute.
+        Schedule.objects.update_or_create(
+            name="reconcile jobs",
+            defaults={"func": "apps.jobs.reconcile.reconcile", "schedule_type": Schedule.MINUTES, "minutes": 1},
+        )
 
     def ensure_admin(self):
         User = get_user_model()

@@ -1,0 +1,50 @@
+"""Finding jobs whose worker died (SIGKILL, OOM, a machine restart, a job timeout) and
+settling them: failed with the step it died in, the operation's clean-up run, the target
+left in a definite state. Runs when the workers start and every minute after."""
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.jobs.models import Job, JobStatus
+from apps.jobs.runner import settle_dead_job
+
+logger = logging.getLogger("vmmanager.jobs")
+
+
+def _alive(pid):
+    """True if `pid` is a live panel worker process on this machine."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+    except OSError:
+        return False
+    return b"manage.py" in cmdline or b"qcluster" in cmdline
+
+
+def is_orphaned(job, now=None):
+    machine, _, pid = job.worker.rpartition(":")
+    if machine == socket.gethostname() and pid.isdigit():
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    # A worker elsewhere: past the job time limit, its worker has been stopped.
+    now = now or timezone.now()
+    return job.started_at is not None and now - job.started_at > timedelta(seconds=settings.JOB_TIMEOUT + 60)
+
+
+def reconcile():
+    """Settle every running job whose worker is gone. Returns how many were settled."""
+    settled = 0
+    for job in Job.objects.filter(status=JobStatus.RUNNING).exclude(worker=""):
+        if not is_orphaned(job):
+            continue
+        step = job.steps.filter(status="running").order_by("position").first()
+        where = f" during “{step.name}”" if step else ""
+        if settle_dead_job(job, f"The worker running this job stopped unexpectedly{where}; the job did not finish."):
+            settled += 1
+    if settled:
+        logger.warning("settled %d job(s) whose worker had died", settled)
+    return settled

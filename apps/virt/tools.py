@@ -1,0 +1,132 @@
+"""Local disk tools the workers run next to libvirt: qemu-img, libguestfs (virt-customize,
+virt-sysprep, virt-cat) and cloud-localds. Each raises ``OperationFailed`` with the tool's
+own last lines of error output, never a bare CalledProcessError."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .errors import OperationFailed
+
+log = logging.getLogger("vmmanager.virt")
+
+# libguestfs boots a small appliance VM; where KVM is advertised but unusable it must use
+# TCG (docs/hypervisor.md). Harmless where KVM works, only slower.
+GUESTFS_ENV = {"LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"}
+
+
+def _run(argv: list[str], *, timeout: float, what: str, env: dict | None = None, input: str | None = None) -> str:
+    if shutil.which(argv[0]) is None:
+        raise OperationFailed(f"{argv[0]} is not installed on the panel's machine")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            input=input,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise OperationFailed(f"{what} took longer than {timeout:.0f} s and was stopped") from e
+    log.debug("%s: %s exited %s in %.2fs", what, argv[0], proc.returncode, time.monotonic() - started)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        raise OperationFailed(f"{what} failed: {tail or f'exit status {proc.returncode}'}")
+    return proc.stdout
+
+
+def image_info(path: str | Path) -> dict:
+    """qemu-img's JSON description of the image at ``path``."""
+    return json.loads(_run(["qemu-img", "info", "--output=json", "-U", str(path)], timeout=60, what="qemu-img info"))
+
+
+def create_overlay(path: str | Path, backing: str | Path, backing_format: str, size_bytes: int) -> None:
+    """A qcow2 at ``path`` whose unwritten blocks read from ``backing`` (a linked clone),
+    ``size_bytes`` large (not smaller than the backing image)."""
+    _run(
+        [
+            "qemu-img",
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-b",
+            str(backing),
+            "-F",
+            backing_format,
+            str(path),
+            str(size_bytes),
+        ],
+        timeout=60,
+        what="creating the disk",
+    )
+
+
+def rebase_unsafe(path: str | Path, backing: str, backing_format: str) -> None:
+    """Point the overlay at ``backing`` without reading anything: only right when the new
+    backing file has exactly the same content as the old (a verified copy of it)."""
+    _run(
+        ["qemu-img", "rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backing_format, str(path)],
+        timeout=60,
+        what="re-pointing the disk at the host's image copy",
+    )
+
+
+def flatten(source: str | Path, destination: str | Path, compress: bool = False) -> None:
+    """A standalone qcow2 copy of ``source`` with its backing chain merged in
+    (zstd-compressed with ``compress``: smaller to store and to copy to hosts)."""
+    options = ["-c", "-o", "compression_type=zstd"] if compress else []
+    _run(
+        ["qemu-img", "convert", "-U", "-O", "qcow2", *options, str(source), str(destination)],
+        timeout=3600,
+        what="copying the disk",
+    )
+
+
+def virt_customize(disk: str | Path, args: list[str], timeout: float = 900) -> str:
+    """Run virt-customize on the offline ``disk`` with ``args``; returns its output."""
+    return _run(
+        ["virt-customize", "--no-network", "-a", str(disk), *args],
+        timeout=timeout,
+        what="configuring the guest (virt-customize)",
+        env=GUESTFS_ENV,
+    )
+
+
+def virt_sysprep(disk: str | Path, timeout: float = 900) -> str:
+    """Seal ``disk`` as a template: machine id, SSH host keys, logs, root's SSH keys gone."""
+    return _run(
+        ["virt-sysprep", "-a", str(disk), "--operations", "defaults", "--truncate", "/etc/machine-id"],
+        timeout=timeout,
+        what="sealing the image (virt-sysprep)",
+        env=GUESTFS_ENV,
+    )
+
+
+def virt_cat(disk: str | Path, path: str, timeout: float = 300) -> str:
+    """The content of ``path`` inside the offline ``disk``."""
+    return _run(["virt-cat", "-a", str(disk), path], timeout=timeout, what=f"reading {path}", env=GUESTFS_ENV)
+
+
+def make_seed_iso(destination: str | Path, user_data: str, meta_data: str, network_config: str | None) -> None:
+    """A cloud-init NoCloud seed (ISO 9660 labelled cidata) at ``destination``."""
+    work = Path(destination).with_suffix(".d")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "user-data").write_text(user_data)
+    (work / "meta-data").write_text(meta_data)
+    argv = ["cloud-localds", str(destination), str(work / "user-data"), str(work / "meta-data")]
+    if network_config:
+        (work / "network-config").write_text(network_config)
+        argv[1:1] = ["--network-config", str(work / "network-config")]
+    try:
+        _run(argv, timeout=60, what="writing the cloud-init seed")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

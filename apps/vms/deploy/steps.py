@@ -1,0 +1,208 @@
+"""The deploy pipeline shared by vm_create and vm_reinstall.
+
+1. Choose a host          4. Configure the guest (and grow its root filesystem)
+2. Copy the image         5. Put the disk on the host
+3. Create the disk        6. Define and start the VM
+                          7. Wait for the guest to come up
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.hosts.models import HostStatus
+from apps.images.hostcopy import ensure_on_host
+from apps.images.models import GuestConfig
+from apps.jobs.runner import OperationError
+from apps.virt import tools
+from apps.virt.errors import NotFound
+from apps.virt.types import DiskSpec, DomainSpec, NicSpec
+from apps.vms import guest_config
+from apps.vms.models import PowerState, VirtualMachine, VmStatus
+
+CREATE_STEPS = [
+    "Choose a host",
+    "Copy the image to the host",
+    "Create the disk",
+    "Configure the guest",
+    "Put the disk on the host",
+    "Define and start the VM",
+    "Wait for the guest to come up",
+]
+
+
+def seed_volume(vm):
+    return f"vmm-{vm.uuid}-seed.iso"
+
+
+def work_dir(ctx):
+    path = Path(settings.VMM_WORK_DIR) / str(ctx.job.pk)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def deploy(ctx, vm, params):
+    host, image = vm.host, vm.image
+    driver = hypervisor_for(host)
+    try:
+        with ctx.step("Choose a host"):
+            if host.status != HostStatus.ONLINE:
+                raise OperationError(f"Host {host.name} is {host.get_status_display().lower()}.")
+            ctx.note(f"{host.name} ({host.uri})")
+        with ctx.step("Copy the image to the host"):
+            copy = ensure_on_host(image, host, note=ctx.note)
+        cloud_init = image.guest_config == GuestConfig.CLOUD_INIT
+        size = vm.disk_gb * 2**30
+        local = work_dir(ctx) / vm.disk_volume
+        with ctx.step("Create the disk"):
+            remove_disk(driver, vm)
+            if cloud_init:
+                driver.clone_volume_linked(host.storage_pool, vm.disk_volume, copy.path, size)
+                ctx.note(f"linked clone of {image.name}, {vm.disk_gb} GiB, on {host.name}")
+            else:
+                # Made next to the image store and configured here, then sent to the host:
+                # the same path for local and remote hosts, no SSH needed.
+                tools.create_overlay(local, image.path, image.format, size)
+                ctx.note(f"linked clone of {image.name}, {vm.disk_gb} GiB")
+        with ctx.step("Configure the guest"):
+            if cloud_init:
+                configure_with_cloud_init(ctx, driver, vm, params)
+            else:
+                configure_offline(ctx, local, params)
+        with ctx.step("Put the disk on the host"):
+            if cloud_init:
+                ctx.note("already there")
+            else:
+                put_disk_on_host(ctx, driver, vm, local, copy.path, image.format, params.get("full_copy"))
+        with ctx.step("Define and start the VM"):
+            disk = driver.volume_info(host.storage_pool, vm.disk_volume)
+            seed = driver.volume_info(host.storage_pool, seed_volume(vm)) if cloud_init else None
+            driver.define(domain_spec(vm, disk.path, seed.path if seed else None))
+            if driver.get_domain(vm.domain_name).state != "running":
+                driver.start(vm.domain_name)
+        with ctx.step("Wait for the guest to come up"):
+            addresses = wait_for_guest(ctx, driver, vm)
+    finally:
+        shutil.rmtree(Path(settings.VMM_WORK_DIR) / str(ctx.job.pk), ignore_errors=True)
+    VirtualMachine.objects.filter(pk=vm.pk).update(
+        status=VmStatus.ACTIVE, power_state=PowerState.RUNNING, ip_addresses=addresses
+    )
+
+
+def configure_offline(ctx, disk, params):
+    first_boot = None
+    if params.get("first_boot_script"):
+        first_boot = disk.with_name("first-boot.sh")
+        first_boot.write_text(params["first_boot_script"])
+    started = time.monotonic()
+    tools.virt_customize(disk, guest_config.customize_args(params, first_boot))
+    ctx.note(
+        f"hostname {params['hostname']}, root filesystem grown, "
+        f"{'password set' if params.get('root_password_hash') else 'password login locked'}, "
+        f"{len(params.get('ssh_keys') or [])} SSH key(s), "
+        f"{'static address ' + params['network']['address'] if params.get('network') else 'DHCP'} "
+        f"({time.monotonic() - started:.1f}s with virt-customize)"
+    )
+
+
+def configure_with_cloud_init(ctx, driver, vm, params):
+    user_data, meta_data, network_config = guest_config.cloud_init_seed(vm, params)
+    iso = work_dir(ctx) / seed_volume(vm)
+    tools.make_seed_iso(iso, user_data, meta_data, network_config)
+    try:
+        driver.delete_volume(vm.host.storage_pool, seed_volume(vm))
+    except NotFound:
+        pass
+    driver.upload_volume(vm.host.storage_pool, seed_volume(vm), str(iso), "raw")
+    ctx.note("cloud-init seed attached: hostname, password, keys and network are set at first boot")
+
+
+def put_disk_on_host(ctx, driver, vm, local, base_path, base_format, full_copy):
+    pool = vm.host.storage_pool
+    # The host's copy is verified byte-identical to the image, so the overlay can point
+    # at it without reading anything.
+    tools.rebase_unsafe(local, base_path, base_format)
+    if not full_copy:
+        driver.upload_volume(pool, vm.disk_volume, str(local), "qcow2")
+        ctx.note(f"{local.stat().st_size // 2**20} MiB of changes sent; the rest is shared with the image")
+        return
+    staging = f"vmm-{vm.uuid}-staging.qcow2"
+    try:
+        driver.delete_volume(pool, staging)
+    except NotFound:
+        pass
+    driver.upload_volume(pool, staging, str(local), "qcow2")
+    try:
+        driver.copy_volume(pool, vm.disk_volume, pool, staging)
+    finally:
+        driver.delete_volume(pool, staging)
+    ctx.note("full copy: the disk does not depend on the image")
+
+
+def domain_spec(vm, disk_path, seed_path=None):
+    host = vm.host
+    disks = [DiskSpec(path=disk_path, format="qcow2", target="vda", bus="virtio")]
+    if seed_path:
+        disks.append(DiskSpec(path=seed_path, format="raw", target="hdc", bus="ide", readonly=True, device="cdrom"))
+    return DomainSpec(
+        name=vm.domain_name,
+        uuid=str(vm.uuid),
+        domain_type=host.domain_type,
+        vcpus=vm.vcpus,
+        memory_mb=vm.memory_mb,
+        disks=tuple(disks),
+        nics=(NicSpec(network=host.network, mac=vm.mac_address or None),) if host.network else (),
+        serial_log_path=f"/var/log/libvirt/qemu/{vm.domain_name}-serial.log",
+        guest_agent=True,
+    )
+
+
+def wait_for_guest(ctx, driver, vm):
+    """Wait until the guest has an address (or, with no network, its agent answers)."""
+    deadline = time.monotonic() + settings.VMM_BOOT_TIMEOUT
+    started = time.monotonic()
+    agent_up = False
+    while time.monotonic() < deadline:
+        if driver.get_domain(vm.domain_name).state not in ("running", "blocked"):
+            raise OperationError("The VM stopped while booting: see its console log.")
+        addresses = driver.interface_addresses(vm.domain_name)
+        if addresses:
+            ctx.note(f"up after {time.monotonic() - started:.0f}s at {', '.join(addresses)}")
+            return addresses
+        if not vm.host.network:
+            agent_up = agent_up or driver.agent_ready(vm.domain_name)
+            if agent_up:
+                ctx.note(f"up after {time.monotonic() - started:.0f}s (no network: guest agent answers)")
+                return []
+        time.sleep(1)
+    raise OperationError(f"The guest did not come up within {settings.VMM_BOOT_TIMEOUT} s.")
+
+
+def remove_disk(driver, vm):
+    for volume in (vm.disk_volume, seed_volume(vm), f"vmm-{vm.uuid}-staging.qcow2"):
+        try:
+            driver.delete_volume(vm.host.storage_pool, volume)
+        except NotFound:
+            pass
+
+
+def remove_from_host(vm):
+    """Remove the VM's domain and volumes from its host; what is already gone is fine."""
+    vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
+    if vm.host is None:
+        return
+    driver = hypervisor_for(vm.host)
+    try:
+        if driver.get_domain(vm.domain_name).state not in ("shutoff", "crashed"):
+            driver.destroy(vm.domain_name)
+        driver.undefine(vm.domain_name)
+    except NotFound:
+        pass
+    remove_disk(driver, vm)
+
+
+def mark_failed(vm):
+    VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.FAILED, power_state=PowerState.MISSING)

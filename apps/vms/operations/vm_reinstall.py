@@ -1,0 +1,24 @@
+"""Reinstall: a new OS on the same VM (same name, UUID, host and MAC, so the same address).
+The old domain and disk are removed first; then the deploy pipeline runs as for a new VM.
+`image_id` picks another image (default: the current one)."""
+
+from apps.images.models import Image
+from apps.vms.deploy import steps
+from apps.vms.models import VirtualMachine, VmStatus
+
+STEPS = ["Remove the old system", *steps.CREATE_STEPS]
+
+
+def run(ctx, vm, image_id=None, **params):
+    if image_id is not None and image_id != vm.image_id:
+        vm.image = Image.objects.get(pk=image_id)
+        VirtualMachine.objects.filter(pk=vm.pk).update(image=vm.image)
+    VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.CREATING, ip_addresses=[])
+    with ctx.step("Remove the old system"):
+        steps.remove_from_host(vm)
+    steps.deploy(ctx, vm, params)
+
+
+def on_failure(ctx, vm):
+    steps.remove_from_host(vm)
+    steps.mark_failed(vm)
