@@ -14,5 +14,7 @@ def run(ctx, vm, **params):
 
 
 def on_failure(ctx, vm):
-    steps.remove_from_host(vm)
+    # Failed first: if the host cannot be reached for the clean-up, the VM still says so
+    # (deleting it later retries the clean-up).
     steps.mark_failed(vm)
+    steps.remove_from_host(vm)
