@@ -4,10 +4,12 @@ own last lines of error output, never a bare CalledProcessError."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +21,12 @@ log = logging.getLogger("vmmanager.virt")
 # libguestfs boots a small appliance VM; where KVM is advertised but unusable it must use
 # TCG (docs/hypervisor.md). Harmless where KVM works, only slower.
 GUESTFS_ENV = {"LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"}
+
+
+def _die_with_parent() -> None:
+    # If the worker running this tool is killed, the tool (and libguestfs's appliance under
+    # it) must not go on writing files nobody will clean up.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _run(argv: list[str], *, timeout: float, what: str, env: dict | None = None, input: str | None = None) -> str:
@@ -33,6 +41,7 @@ def _run(argv: list[str], *, timeout: float, what: str, env: dict | None = None,
             timeout=timeout,
             env={**os.environ, **(env or {})},
             input=input,
+            preexec_fn=_die_with_parent,
         )
     except subprocess.TimeoutExpired as e:
         raise OperationFailed(f"{what} took longer than {timeout:.0f} s and was stopped") from e

@@ -17,8 +17,10 @@ from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
 
 IMAGES = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images"
-TEST_POOL = "vmmtest"
-TEST_POOL_PATH = "/var/lib/vmmanager/test-pool"
+# One pool per test process: concurrent test runs on one machine never touch each other's
+# volumes, and a panel running beside them keeps its own pool.
+TEST_POOL = f"vmmtest-{os.getpid()}"
+TEST_POOL_PATH = f"/var/lib/vmmanager/test-pools/{os.getpid()}"
 
 
 @pytest.fixture
@@ -36,6 +38,7 @@ def local_host(db):
     assert host.status == HostStatus.ONLINE, host.status_reason
     yield host
     leftovers = remove_everything_of(host)
+    hypervisor_for(host).delete_pool(TEST_POOL, remove_dir=True)
     assert leftovers == [], f"left on the host: {leftovers}"
 
 

@@ -1,14 +1,18 @@
 """Deploy the demo image configured offline by virt-customize, on the real local libvirtd,
-and prove from outside the panel what the customer ordered."""
+prove from outside the panel what the customer ordered, make an image of the VM, deploy
+that image, and delete everything: nothing is left on the host."""
 
 import re
 
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
+from apps.images.models import Image, ImageStatus
 from apps.jobs.models import JobStatus, StepStatus
+from apps.virt.errors import NotFound
+from apps.vms.changes import delete_vm, make_image
 from apps.vms.create import create_vm
-from apps.vms.models import PowerState, VmStatus
+from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.services import vm_operation
 from tests.deploy.conftest import guest_files
 
@@ -21,11 +25,18 @@ def run(capture, fn, *args, **kwargs):
     return result
 
 
-def test_a_deployed_vm_runs_with_what_was_ordered(
+def finished(job):
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error)
+    return job
+
+
+def test_deploy_inspect_image_redeploy_and_delete(
     customer, local_host, plain_image, ssh_key, django_capture_on_commit_callbacks
 ):
+    capture = django_capture_on_commit_callbacks
     vm, job = run(
-        django_capture_on_commit_callbacks,
+        capture,
         create_vm,
         customer,
         name="web-1",
@@ -37,12 +48,10 @@ def test_a_deployed_vm_runs_with_what_was_ordered(
         password="Correct-Horse-7",
         ssh_keys=[ssh_key],
     )
-    job.refresh_from_db()
+    finished(job)
     vm.refresh_from_db()
-    steps = list(job.steps.all())
 
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    assert [s.status for s in steps] == [StepStatus.SUCCEEDED] * 7
+    assert [s.status for s in job.steps.all()] == [StepStatus.SUCCEEDED] * 7
     assert vm.status == VmStatus.ACTIVE and vm.power_state == PowerState.RUNNING
     assert vm.current_job is None
     assert vm.ip_addresses and vm.ip_addresses[0].startswith("192.168.122.")
@@ -52,16 +61,43 @@ def test_a_deployed_vm_runs_with_what_was_ordered(
     assert disk.capacity_bytes == 4 * 2**30
     assert disk.backing_path and "image-" in disk.backing_path  # a linked clone of the host's copy
 
-    stop = run(django_capture_on_commit_callbacks, vm_operation, vm, "vm_stop")
-    stop.refresh_from_db()
-    assert stop.status == JobStatus.SUCCEEDED
+    stop = finished(run(capture, vm_operation, vm, "vm_stop"))
     assert stop.steps.get().detail == "the guest shut down"  # by ACPI, not forced
 
     seen = guest_files(disk.path, "/etc/hostname", "/etc/shadow", "/root/.ssh/authorized_keys")
     assert "web-1.example.test" in seen
-    root_hash = re.search(r"^root:([^:]+):", seen, re.M).group(1)
-    assert root_hash == job.params["root_password_hash"]
+    assert re.search(r"^root:([^:]+):", seen, re.M).group(1) == job.params["root_password_hash"]
     assert ssh_key in seen
     blocks = int(re.search(r"^blocks: (\d+)", seen, re.M).group(1))
     bsize = int(re.search(r"^bsize: (\d+)", seen, re.M).group(1))
     assert blocks * bsize > 3.5 * 2**30  # the 2 GiB image's filesystem grew with the 4 GiB disk
+
+    imaging = finished(run(capture, make_image, vm, "web-1-template", actor=customer))
+    image = Image.objects.get(pk=imaging.result["image_id"])
+    assert (image.owner, image.status, image.visibility) == (customer, ImageStatus.READY, "private")
+    sealed = guest_files(image.path, "/etc/machine-id")
+    assert sealed.splitlines()[0].strip() == ""  # sealed: every clone gets its own machine id
+
+    clone, clone_job = run(
+        capture,
+        create_vm,
+        customer,
+        name="web-2",
+        image=image,
+        vcpus=2,
+        memory_mb=1024,
+        disk_gb=4,
+        ssh_keys=[ssh_key],
+    )
+    finished(clone_job)
+    clone.refresh_from_db()
+    assert clone.power_state == PowerState.RUNNING and clone.ip_addresses
+    assert clone.ip_addresses != vm.ip_addresses
+
+    for doomed in (vm, clone):
+        finished(run(capture, delete_vm, doomed, actor=customer))
+        with pytest.raises(NotFound):
+            driver.get_domain(doomed.domain_name)
+    assert not VirtualMachine.objects.exists()
+    names = [v.name for v in driver.list_volumes(local_host.storage_pool)]
+    assert not [n for n in names if n.startswith("vmm-")]

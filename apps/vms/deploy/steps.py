@@ -189,6 +189,10 @@ def remove_disk(driver, vm):
             pass
 
 
+def remove_work_dir(ctx):
+    shutil.rmtree(Path(settings.VMM_WORK_DIR) / str(ctx.job.pk), ignore_errors=True)
+
+
 def remove_from_host(vm):
     """Remove the VM's domain and volumes from its host; what is already gone is fine."""
     vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)

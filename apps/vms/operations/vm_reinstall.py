@@ -23,4 +23,5 @@ def on_failure(ctx, vm):
     # Failed first: if the host cannot be reached for the clean-up, the VM still says so
     # (deleting it later retries the clean-up).
     steps.mark_failed(vm)
+    steps.remove_work_dir(ctx)
     steps.remove_from_host(vm)

@@ -1,0 +1,77 @@
+"""Deploy the cloud-init flavour of the demo image with a NoCloud seed on the real local
+libvirtd; reset the root password through the guest agent; reinstall and keep the address."""
+
+import pytest
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.jobs.models import JobStatus
+from apps.vms.changes import delete_vm, reinstall_vm, reset_password
+from apps.vms.create import create_vm
+from apps.vms.models import PowerState, VmStatus
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+
+
+def run(capture, fn, *args, **kwargs):
+    with capture(execute=True):
+        return fn(*args, **kwargs)
+
+
+def finished(job):
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error)
+    return job
+
+
+def shadow_hash(driver, vm):
+    code, output = driver.agent_exec(vm.domain_name, ["/bin/sh", "-c", "getent shadow root | cut -d: -f2"])
+    assert code == 0, output
+    return output.strip()
+
+
+def hostname_inside(driver, vm):
+    code, output = driver.agent_exec(vm.domain_name, ["/bin/hostname"])
+    assert code == 0, output
+    return output.strip()
+
+
+def test_cloud_init_deploy_password_reset_and_reinstall(
+    customer, local_host, cloudinit_image, ssh_key, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    vm, job = run(
+        capture,
+        create_vm,
+        customer,
+        name="ci-1",
+        image=cloudinit_image,
+        vcpus=2,
+        memory_mb=1024,
+        disk_gb=3,
+        hostname="ci-1",
+        password="Correct-Horse-7",
+        ssh_keys=[ssh_key],
+    )
+    finished(job)
+    vm.refresh_from_db()
+    driver = hypervisor_for(local_host)
+    assert vm.status == VmStatus.ACTIVE and vm.power_state == PowerState.RUNNING
+    assert vm.ip_addresses
+    first_address = vm.ip_addresses
+    assert "seed" in job.steps.get(name="Configure the guest").detail
+
+    # cloud-init applies the seed during boot, after the address is leased: wait for it.
+    from tests.deploy.waiting import wait_until
+
+    wait_until(lambda: hostname_inside(driver, vm) == "ci-1", 120)
+    wait_until(lambda: shadow_hash(driver, vm) == job.params["root_password_hash"], 120)
+
+    reset = finished(run(capture, reset_password, vm, "Another-Horse-8", actor=customer))
+    assert shadow_hash(driver, vm) == reset.params["root_password_hash"]
+
+    again = finished(run(capture, reinstall_vm, vm, password="Third-Horse-9", actor=customer))
+    vm.refresh_from_db()
+    assert vm.status == VmStatus.ACTIVE and vm.ip_addresses == first_address  # same MAC, same lease
+    wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 120)
+
+    finished(run(capture, delete_vm, vm, actor=customer))
