@@ -176,8 +176,15 @@ def execute(job_id):
         return job
 
 
+def _load_target(job):
+    """The target, fetched on its own (not cached on the job: an operation may delete it)."""
+    if job.target_type is None:
+        return None
+    return job.target_type.model_class().objects.filter(pk=job.target_id).first()
+
+
 def _run(job):
-    target = job.target
+    target = _load_target(job)
     try:
         module = registry.load(job.kind)
         _plan_steps(job, module)
@@ -222,8 +229,7 @@ def settle_dead_job(job, why):
             step.save()
             events.publish_step(job, step)
         logger.error("job %s settled: %s", job.pk, why)
-        target = job.target_type.model_class().objects.filter(pk=job.target_id).first() if job.target_type else None
-        _clean_up_after_failure(job, target)
+        _clean_up_after_failure(job, _load_target(job))
         _refresh_target(job)
         _release(job)
         job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)

@@ -39,7 +39,7 @@ def reinstall_vm(
         vm.owner,
         image,
         vm.disk_gb,
-        hostname=hostname or vm.hostname,
+        hostname=hostname or vm.hostname or (vm.name if validators.HOSTNAME_RE.match(vm.name) else ""),
         password=password,
         ssh_keys=ssh_keys,
         network=network,

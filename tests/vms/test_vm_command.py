@@ -45,3 +45,20 @@ def test_unknown_operations_and_vms_are_refused(customer, test_host):
     with pytest.raises(CommandError, match="no VM"):
         vm_command("vm_stop", "no-such-vm")
     assert not Job.objects.exists()
+
+
+def test_deleting_a_vm_removes_its_domain_and_the_row_and_the_job_records_it(customer, test_host):
+    from apps.hosts.hypervisor import hypervisor_for
+    from apps.virt.errors import NotFound
+    from apps.vms.models import VirtualMachine
+
+    vm = vm_with_domain(customer, test_host)
+
+    out = vm_command("vm_delete", vm.name)
+
+    assert "[ok] 2. Forget the VM" in out
+    assert not VirtualMachine.objects.filter(pk=vm.pk).exists()
+    job = Job.objects.get()
+    assert job.status == JobStatus.SUCCEEDED and job.target_repr == "web-1"
+    with pytest.raises(NotFound):
+        hypervisor_for(test_host).get_domain(vm.domain_name)

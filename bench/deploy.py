@@ -1,0 +1,222 @@
+#!/usr/bin/env python
+"""Deploy overhead: N VMs deployed from the demo image through the panel's own job path
+(placement, image copy, linked clone, virt-customize, define, start, wait for the lease),
+against the same steps done directly with qemu-img, virt-customize and virsh.
+
+    .venv/bin/python bench/deploy.py [--vms N]
+
+Uses a throw-away SQLite data directory and its own storage pool on qemu:///system, and
+removes everything it made. The last line is the result:
+    deploy_overhead_ratio=<panel s / direct s> linked_clone_ms=<median>
+    linked_clone_1g_ms=<> linked_clone_4g_ms=<> steps=<step:seconds,...>   (one line)
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images" / "debian-12-plain.qcow2"
+POOL, POOL_PATH = "vmmbench", "/var/lib/vmmanager/bench-pool"
+GUESTFS = {"LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"}
+
+
+def setup_django(data_dir):
+    for var in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(var, None)
+    os.environ.update(DJANGO_SETTINGS_MODULE="vmmanager.settings", VMM_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def virsh(*args, check=True):
+    return subprocess.run(["virsh", "-q", "-c", "qemu:///system", *args], capture_output=True, text=True, check=check)
+
+
+def wait_for_lease(domain, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = virsh("domifaddr", domain, check=False).stdout
+        if "ipv4" in out:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"{domain} got no address")
+
+
+def panel_deploys(count, ssh_key):
+    from apps.accounts.models import User
+    from apps.hosts.models import Host
+    from apps.hosts.services import refresh_host
+    from apps.images.services import import_image_file
+    from apps.jobs import runner
+    from apps.vms.create import create_vm
+
+    owner = User.objects.create_user("bench")
+    host = Host.objects.create(
+        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=POOL, storage_path=POOL_PATH
+    )
+    refresh_host(host)
+    image = import_image_file(IMAGE, name="debian-12", os_family="debian")
+    durations, steps, vms = [], {}, []
+    for i in range(count):
+        started = time.monotonic()
+        vm, job = create_vm(
+            owner,
+            name=f"bench-{i}",
+            image=image,
+            vcpus=1,
+            memory_mb=768,
+            disk_gb=3,
+            password="Bench-Horse-7",
+            ssh_keys=[ssh_key],
+        )
+        job = runner.execute(job.pk)
+        durations.append(time.monotonic() - started)
+        if job.status != "succeeded":
+            raise RuntimeError(f"panel deploy failed: {job.error}")
+        for step in job.steps.all():
+            steps.setdefault(step.name, []).append(step.duration.total_seconds())
+        vms.append(vm)
+    for vm in vms:
+        runner.execute(runner.submit("vm_delete", vm).pk)
+    return durations, steps, image
+
+
+def direct_deploys(count, ssh_key, work, image_path):
+    durations = []
+    for i in range(count):
+        started = time.monotonic()
+        name = f"vmmbench-direct-{i}"
+        disk = Path(POOL_PATH) / f"{name}.qcow2"
+        subprocess.run(
+            [
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-b",
+                str(image_path),
+                "-F",
+                "qcow2",
+                str(disk),
+                str(3 * 2**30),
+            ],
+            check=True,
+        )
+        grow = (
+            'dev=$(findmnt -n -o SOURCE /); disk=/dev/$(lsblk -no pkname "$dev"); '
+            'part=$(cat /sys/class/block/${dev#/dev/}/partition); growpart "$disk" "$part" || [ $? -eq 1 ]; '
+            'resize2fs "$dev"'
+        )
+        subprocess.run(
+            [
+                "virt-customize",
+                "--no-network",
+                "-q",
+                "-a",
+                str(disk),
+                "--hostname",
+                name,
+                "--timezone",
+                "UTC",
+                "--run-command",
+                grow,
+                "--root-password",
+                "password:Bench-Horse-7",
+                "--ssh-inject",
+                f"root:string:{ssh_key}",
+            ],
+            check=True,
+            env={**os.environ, **GUESTFS},
+            capture_output=True,
+        )
+        xml = work / f"{name}.xml"
+        xml.write_text(f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>768</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os><features><acpi/><apic/></features>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{disk}'/>
+<target dev='vda' bus='virtio'/></disk><interface type='network'><source network='default'/><model type='virtio'/>
+</interface><serial type='pty'/><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+</devices></domain>""")
+        virsh("define", str(xml))
+        virsh("start", name)
+        wait_for_lease(name)
+        durations.append(time.monotonic() - started)
+        virsh("destroy", name, check=False)
+        virsh("undefine", name, check=False)
+        disk.unlink(missing_ok=True)
+    return durations
+
+
+def linked_clone_ms(size_gib, work, rounds=9):
+    """Median time of a linked clone (through the driver) of a base image with `size_gib` of data."""
+    from apps.virt.driver import Hypervisor
+
+    driver = Hypervisor("qemu:///system")
+    raw = work / f"base-{size_gib}.raw"
+    subprocess.run(
+        ["dd", "if=/dev/urandom", f"of={raw}", "bs=16M", f"count={size_gib * 64}", "status=none"], check=True
+    )
+    base = driver.upload_volume(POOL, f"vmmbench-base-{size_gib}.raw", str(raw), "raw")
+    raw.unlink()
+    times = []
+    for i in range(rounds):
+        started = time.perf_counter()
+        driver.clone_volume_linked(POOL, f"vmmbench-clone-{size_gib}-{i}.qcow2", base.path, base.capacity_bytes)
+        times.append((time.perf_counter() - started) * 1000)
+        driver.delete_volume(POOL, f"vmmbench-clone-{size_gib}-{i}.qcow2")
+    driver.delete_volume(POOL, base.name)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vms", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vmm-bench-"))
+    os.chmod(work, 0o755)
+    try:
+        setup_django(work / "data")
+        key_path = work / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key_path)], check=True)
+        ssh_key = key_path.with_suffix(".pub").read_text().strip()
+        panel, steps, image = panel_deploys(args.vms, ssh_key)
+        from apps.hosts.hypervisor import hypervisor_for
+        from apps.hosts.models import Host
+
+        copy_path = image.copies.get().path
+        direct = direct_deploys(args.vms, ssh_key, work, copy_path)
+        clone_1g = linked_clone_ms(1, work)
+        clone_4g = linked_clone_ms(4, work)
+        # Step times of deploys after the first (the image copy is made once per host).
+        step_summary = ",".join(
+            f"{name.lower().replace(' ', '_')}:{statistics.median(values[1:] or values):.2f}"
+            for name, values in steps.items()
+        )
+        print(f"panel deploys: {[round(d, 1) for d in panel]} s; direct: {[round(d, 1) for d in direct]} s")
+        ratio = statistics.median(panel[1:] or panel) / statistics.median(direct)
+        print(
+            f"deploy_overhead_ratio={ratio:.2f} linked_clone_ms={statistics.median([clone_1g, clone_4g]):.1f} "
+            f"linked_clone_1g_ms={clone_1g:.1f} linked_clone_4g_ms={clone_4g:.1f} steps={step_summary}"
+        )
+        driver = hypervisor_for(Host.objects.get())
+        for volume in driver.list_volumes(POOL):
+            driver.delete_volume(POOL, volume.name)
+        driver.delete_pool(POOL, remove_dir=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
