@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vmmanager
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test host image tiny-guest services system venv lint migrate bootstrap serve clean
+.PHONY: run test host image images tiny-guest services system venv lint migrate bootstrap serve clean
 
 system:
 	@bash scripts/system-packages.sh
@@ -24,6 +24,11 @@ host: venv
 
 image:
 	@bash scripts/build-image.sh plain
+
+# Both flavours of the demo image: virt-customize (plain) and cloud-init; the tests deploy both.
+images:
+	@bash scripts/build-image.sh plain >/dev/null
+	@bash scripts/build-image.sh cloudinit >/dev/null
 
 tiny-guest:
 	@bash scripts/tiny-guest.sh >/dev/null
@@ -50,7 +55,7 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: host services tiny-guest image lint
+test: host services tiny-guest images lint
 	@$(PY) manage.py check
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in this folder. Source it; do not run it.
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Where built artefacts (tiny guest, OS images) are cached between runs.
+: "${VMM_CACHE:=/var/cache/vmmanager}"
+export VMM_CACHE
+
+# Progress goes to stderr so that scripts whose stdout is a contract
+# (tiny-guest.sh prints kernel=/initrd=) stay parseable.
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+
+# apt_ensure PKG...: install only the packages that are not installed yet.
+# dpkg-query is instant, so an up-to-date machine never touches apt (slow,
+# needs the network); `apt-get update` runs only when something is missing,
+# because a fresh container has empty package lists.
+apt_ensure() {
+    local pkg missing=() installed
+    # One dpkg-query for all of them; it exits 1 and says nothing on stdout
+    # for packages it has never heard of, which then count as missing.
+    installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null \
+        | awk '$4 == "installed" { printf "%s ", $1 }' || true) "
+    for pkg in "$@"; do
+        [[ "$installed" == *" $pkg "* ]] || missing+=("$pkg")
+    done
+    ((${#missing[@]})) || return 0
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# libguestfs must run its appliance under TCG: /dev/kvm here is a paravirtual
+# KVM that aborts QEMU (see LIBVIRT.md).
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+
+# The local system daemon, quiet (no blank lines after output).
+# shellcheck disable=SC2034  # used by the scripts that source this file
+VIRSH=(virsh -q -c qemu:///system)
