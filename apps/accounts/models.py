@@ -55,3 +55,10 @@ class User(AbstractUser):
                 raise ValidationError({"reseller": "Only customers belong to a reseller."})
             if self.reseller.role != Role.RESELLER:
                 raise ValidationError({"reseller": "The owner must have the reseller role."})
+
+
+# Models kept in modules of their own; imported here so Django registers them.
+from apps.accounts.plans import Plan  # noqa: E402, F401
+from apps.accounts.quotas import Quota  # noqa: E402, F401
+from apps.accounts.sshkeys import SshKey  # noqa: E402, F401
+from apps.accounts.tokens import ApiToken  # noqa: E402, F401

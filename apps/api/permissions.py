@@ -1,0 +1,42 @@
+"""Permissions beside tenancy (which lives in apps.accounts.tenancy and scopes querysets)."""
+
+from rest_framework import permissions
+
+from apps.accounts.models import Role
+from apps.accounts.tenancy import is_staff_user
+
+
+class ReadOnlyTokenPermission(permissions.BasePermission):
+    """A read-only token may only read."""
+
+    message = "This token is read-only."
+
+    def has_permission(self, request, view):
+        token = getattr(request, "auth", None)
+        return not getattr(token, "read_only", False) or request.method in permissions.SAFE_METHODS
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Only the provider's staff may do this."
+
+    def has_permission(self, request, view):
+        return is_staff_user(request.user)
+
+
+class StaffWritesOthersRead(permissions.BasePermission):
+    """Everyone signed in reads; only staff change."""
+
+    message = "Only the provider's staff may change this."
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or is_staff_user(request.user)
+
+
+def manages(user, other):
+    """May `user` administer `other` (block, delete, set quotas)? Staff: anyone but
+    themselves; a reseller: its own customers. Never oneself."""
+    if other.pk == user.pk:
+        return False
+    if is_staff_user(user):
+        return True
+    return user.role == Role.RESELLER and other.reseller_id == user.pk

@@ -1,0 +1,244 @@
+"""/api/v1/vms/: the caller's VMs (tenancy-scoped). Ordering one and every action answer
+202 with the job that does the work; nothing here talks to a hypervisor.
+
+Ordering runs quota enforcement and create_vm in one transaction (apps.accounts.quotas)."""
+
+import django_filters
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.accounts import quotas
+from apps.accounts.tenancy import visible_images, visible_vms
+from apps.api.base import ApiViewSet, accepted
+from apps.api.idempotency import idempotent
+from apps.api.resources import vm_inputs
+from apps.vms import changes
+from apps.vms.create import create_vm
+from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.services import vm_operation
+
+
+class VmSerializer(serializers.ModelSerializer):
+    owner_username = serializers.CharField(source="owner.username", read_only=True)
+    host_name = serializers.CharField(source="host.name", read_only=True, allow_null=True, default=None)
+    image_name = serializers.CharField(source="image.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = VirtualMachine
+        fields = [
+            "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
+            "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
+            "current_job", "state_synced_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def to_representation(self, vm):
+        """The same fields as declared, built directly: listing VMs is the API's hottest
+        call and DRF's per-field machinery costs more than the query (bench/api.py)."""
+        return {
+            "id": vm.pk,
+            "uuid": str(vm.uuid),
+            "name": vm.name,
+            "owner": vm.owner_id,
+            "owner_username": vm.owner.username,
+            "host": vm.host_id,
+            "host_name": vm.host.name if vm.host_id else None,
+            "image": vm.image_id,
+            "image_name": vm.image.name if vm.image_id else None,
+            "vcpus": vm.vcpus,
+            "memory_mb": vm.memory_mb,
+            "disk_gb": vm.disk_gb,
+            "hostname": vm.hostname,
+            "ip_addresses": vm.ip_addresses,
+            "power_state": vm.power_state,
+            "status": vm.status,
+            "current_job": str(vm.current_job_id) if vm.current_job_id else None,
+            "state_synced_at": _datetime(vm.state_synced_at),
+            "created_at": _datetime(vm.created_at),
+            "updated_at": _datetime(vm.updated_at),
+        }
+
+
+def _datetime(value):
+    """What DRF's DateTimeField renders (ISO 8601 in the current zone, UTC as Z), faster."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+LIST_COLUMNS = [
+    *(f for f in VmSerializer.Meta.fields if f not in ("owner_username", "host_name", "image_name")),
+    "owner__username",
+    "host__name",
+    "image__name",
+]
+
+
+class VmFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="power_state", choices=PowerState.choices)
+    status = django_filters.ChoiceFilter(choices=VmStatus.choices)
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    # Plain ids (no choice queries): anything outside the caller's scope simply matches nothing.
+    host = django_filters.NumberFilter()
+    owner = django_filters.NumberFilter()
+    image = django_filters.NumberFilter()
+
+    class Meta:
+        model = VirtualMachine
+        fields = ["state", "status", "host", "owner", "image", "name"]
+
+
+JobAccepted = inline_serializer("JobAccepted", {"job": serializers.DictField()})
+VmAccepted = inline_serializer("VmAccepted", {"vm": VmSerializer(), "job": serializers.DictField()})
+POWER = extend_schema(request=None, responses={202: JobAccepted})
+
+
+class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """VMs: list (filters state/status/host/owner/image, `search` by name), order, act."""
+
+    serializer_class = VmSerializer
+    filterset_class = VmFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at", "id"]
+
+    queryset = VirtualMachine.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self):
+        vms = visible_vms(self.request.user).select_related("owner", "host", "image")
+        if self.action == "list":  # only the columns the list shows (bench/api.py)
+            vms = vms.only(*LIST_COLUMNS)
+        return vms
+
+    def _operation(self, request, kind, params=None, grow=None, vm=None):
+        vm = vm or self.get_object()
+        with transaction.atomic():
+            if grow is not None:
+                quotas.check_and_reserve(vm.owner, vms=0, **grow)
+            job = vm_operation(vm, kind, actor=request.user, params=params or {}, request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.VmOrderSerializer, responses={202: VmAccepted})
+    @idempotent
+    def create(self, request):
+        """Order a VM: 202 with the VM (status creating) and its deploy job."""
+        order = vm_inputs.VmOrderSerializer(data=request.data, context=self.get_serializer_context())
+        order.is_valid(raise_exception=True)
+        data = dict(order.validated_data)
+        owner = data.pop("owner")
+        try:
+            with transaction.atomic():
+                quotas.check_and_reserve(owner, data["vcpus"], data["memory_mb"], data["disk_gb"])
+                vm, job = create_vm(owner, **data, actor=request.user, request_id=self.request_id)
+        except IntegrityError as exc:  # a concurrent order took the name between check and insert
+            raise serializers.ValidationError({"name": "A VM with this name was just created."}, code="unique") from exc
+        vm = self.get_queryset().get(pk=vm.pk)
+        return accepted(request, job, vm=VmSerializer(vm, context=self.get_serializer_context()).data)
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def start(self, request, pk=None):
+        return self._operation(request, "vm_start")
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def stop(self, request, pk=None):
+        return self._operation(request, "vm_stop")
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reboot(self, request, pk=None):
+        return self._operation(request, "vm_reboot")
+
+    @POWER
+    @action(detail=True, methods=["post"], url_path="power-off")
+    @idempotent
+    def power_off(self, request, pk=None):
+        return self._operation(request, "vm_power_off")
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def suspend(self, request, pk=None):
+        return self._operation(request, "vm_suspend")
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def resume(self, request, pk=None):
+        return self._operation(request, "vm_resume")
+
+    @POWER
+    @idempotent
+    def destroy(self, request, pk=None):
+        """Delete the VM and its disk: 202 with the vm_delete job (204 for a VM never placed)."""
+        vm = self.get_object()
+        job = changes.delete_vm(vm, actor=request.user, request_id=self.request_id)
+        return accepted(request, job) if job else Response(status=204)
+
+    @extend_schema(request=vm_inputs.ReinstallSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reinstall(self, request, pk=None):
+        vm = self.get_object()  # 404 before the body is judged: existence does not leak
+        data = self._valid(vm_inputs.ReinstallSerializer)
+        image = visible_images(request.user).filter(pk=data["image"]).first()
+        if image is None:
+            raise serializers.ValidationError({"image": "No such image."}, code="does_not_exist")
+        job = changes.reinstall_vm(
+            vm,
+            image=image,
+            password=data["password"],
+            ssh_keys=[k.strip() for k in data.get("ssh_keys") or []],
+            actor=request.user,
+            request_id=self.request_id,
+        )
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.PasswordSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    @idempotent
+    def reset_password(self, request, pk=None):
+        vm = self.get_object()
+        data = self._valid(vm_inputs.PasswordSerializer)
+        job = changes.reset_password(vm, data["password"], actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.ResizeSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def resize(self, request, pk=None):
+        vm = self.get_object()
+        data = self._valid(vm_inputs.ResizeSerializer)
+        grow = {size: max(0, data.get(size, getattr(vm, size)) - getattr(vm, size)) for size in vm_inputs.SIZES}
+        with transaction.atomic():
+            quotas.check_and_reserve(vm.owner, vms=0, **grow)
+            job = changes.resize_vm(vm, **data, actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.MakeImageSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"], url_path="make-image")
+    @idempotent
+    def make_image(self, request, pk=None):
+        vm = self.get_object()
+        data = self._valid(vm_inputs.MakeImageSerializer)
+        job = changes.make_image(
+            vm,
+            data["name"],
+            visibility=data.get("visibility", "private"),
+            actor=request.user,
+            request_id=self.request_id,
+        )
+        return accepted(request, job)
+
+    def _valid(self, serializer_class):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)

@@ -1,0 +1,32 @@
+"""/api/v1/ (the resources), /api/schema/ (OpenAPI) and /api/docs/ (Swagger UI, served
+from drf-spectacular-sidecar's static files: no CDN)."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.api.resources import audit, hosts, images, jobs, plans, quotas, sshkeys, tokens, users, vms
+from apps.api.views import not_found
+
+app_name = "api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("hosts", hosts.HostViewSet, basename="host")
+router.register("images", images.ImageViewSet, basename="image")
+router.register("vms", vms.VmViewSet, basename="vm")
+router.register("jobs", jobs.JobViewSet, basename="job")
+router.register("users", users.UserViewSet, basename="user")
+router.register("ssh-keys", sshkeys.SshKeyViewSet, basename="sshkey")
+router.register("plans", plans.PlanViewSet, basename="plan")
+router.register("quotas", quotas.QuotaViewSet, basename="quota")
+router.register("tokens", tokens.TokenViewSet, basename="token")
+router.register("audit", audit.AuditViewSet, basename="audit")
+
+urlpatterns = [
+    path("v1/me/", users.MeView.as_view(), name="me"),
+    path("v1/", include(router.urls)),
+    re_path(r"^v1/", not_found),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,169 @@
+"""Bench: list 50 VMs as a reseller through the real API (URLconf, middleware, token auth,
+DRF, serializers) against PostgreSQL holding 10,000 VMs of 200 customers.
+
+    .venv/bin/python bench/api.py [--requests 200]
+
+Uses its own database (`<DATABASE_URL's name>_bench`), dropped at the end. The last line is
+
+    queries_per_list=<n> list_p50_ms=<n> list_p95_ms=<n> ratio_to_minimal_endpoint=<n>
+
+where the ratio compares the list's p50 with /api/v1/me/ (same auth, one row)."""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
+parts = urlsplit(BASE_URL)
+BENCH_DB = (parts.path.lstrip("/") or "vmmanager") + "_bench"
+os.environ.update(
+    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DJANGO_SETTINGS_MODULE="vmmanager.settings",
+    VMM_DATA_DIR=tempfile.mkdtemp(prefix="vmm-bench-"),
+    ALLOWED_HOSTS="testserver",
+    VMM_API_RATE_USER="1000000/min",
+    DEBUG="false",
+)
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def admin_connection():
+    import psycopg
+
+    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+
+
+def create_database():
+    with admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def drop_database():
+    from django.db import connections
+
+    connections.close_all()
+    with admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def populate(customers=200, vms_per_customer=50):
+    from apps.accounts.models import Role, User
+    from apps.accounts.tokens import ApiToken
+    from apps.hosts.models import Host, HostStatus
+    from apps.images.models import Image, ImageStatus, Visibility
+    from apps.vms.models import PowerState, VirtualMachine, VmStatus
+
+    reseller = User.objects.create_user("bench-reseller", role=Role.RESELLER)
+    users = User.objects.bulk_create(
+        User(username=f"customer-{i:03d}", role=Role.CUSTOMER, reseller=reseller, password="!")
+        for i in range(customers)
+    )
+    hosts = Host.objects.bulk_create(
+        Host(name=f"kvm-{i}", uri=f"qemu+ssh://root@kvm-{i}/system", status=HostStatus.ONLINE) for i in range(4)
+    )
+    image = Image.objects.create(
+        name="debian-12", visibility=Visibility.PUBLIC, status=ImageStatus.READY,
+        virtual_size_bytes=2**31, checksum_sha256="0" * 64,
+    )  # fmt: skip
+    VirtualMachine.objects.bulk_create(
+        (
+            VirtualMachine(
+                name=f"vm-{n:02d}",
+                owner=user,
+                host=hosts[(i + n) % 4],
+                image=image,
+                status=VmStatus.ACTIVE,
+                power_state=PowerState.RUNNING,
+                hostname=f"vm-{n:02d}",
+                ip_addresses=["192.0.2.1"],
+            )  # fmt: skip
+            for i, user in enumerate(users)
+            for n in range(vms_per_customer)
+        ),
+        batch_size=2000,
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # what autovacuum does on a live database
+        cursor.execute("ANALYZE")
+    return ApiToken.objects.issue(reseller, "bench")[1]
+
+
+def timed_get(client, url, token):
+    """One request: (milliseconds, queries, response)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        began = time.perf_counter()
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        elapsed = (time.perf_counter() - began) * 1000
+    assert response.status_code == 200, response.content[:300]
+    return elapsed, len(captured), response
+
+
+def measure(client, urls, token, count):
+    """`count` rounds of one request to each of `urls`, interleaved so both see the same
+    machine load. Returns {url: (times, max queries, last response)}."""
+    out = {url: ([], 0, None) for url in urls}
+    for _ in range(count):
+        for url in urls:
+            elapsed, queries, response = timed_get(client, url, token)
+            times, most, _ = out[url]
+            times.append(elapsed)
+            out[url] = (times, max(most, queries), response)
+    return out
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    create_database()
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test import Client
+
+        call_command("migrate", verbosity=0)
+        began = time.perf_counter()
+        token = populate()
+        print(f"populated 10,000 VMs of 200 customers in {time.perf_counter() - began:.1f}s")
+        client = Client()
+        list_url, me_url = "/api/v1/vms/?page_size=50", "/api/v1/me/"
+        measure(client, [list_url, me_url], token, 20)  # warm up
+        results = measure(client, [list_url, me_url], token, args.requests)
+        list_times, list_queries, response = results[list_url]
+        me_times, me_queries, _ = results[me_url]
+        assert len(response.json()["results"]) == 50
+        sizes = {size: measure(client, [f"/api/v1/vms/?page_size={size}"], token, 3) for size in (5, 200)}
+        small, big = (sizes[size][f"/api/v1/vms/?page_size={size}"][1] for size in (5, 200))
+        print(f"queries: page_size=5 -> {small}, 50 -> {list_queries}, 200 -> {big}; /api/v1/me/ -> {me_queries}")
+        print(f"me_p50_ms={statistics.median(me_times):.2f}")
+        ratio = statistics.median(list_times) / statistics.median(me_times)
+        print(
+            f"queries_per_list={list_queries} list_p50_ms={statistics.median(list_times):.2f} "
+            f"list_p95_ms={percentile(list_times, 95):.2f} ratio_to_minimal_endpoint={ratio:.2f}"
+        )
+    finally:
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Every /api/v1/ route x every role x own vs other tenant's object, generated from the
+URLconf and the OpenAPI schema. A route without an entry in RESOURCES fails the suite.
+
+Tenants: "own" objects belong to customer-1 (a customer of reseller-1), "other" objects to
+customer-2 (nobody's customer). Another tenant's object is 404, never 403."""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+
+from apps.accounts.plans import Plan
+from apps.accounts.quotas import Quota
+from apps.accounts.sshkeys import SshKey, fingerprint
+from apps.accounts.tokens import ApiToken
+from apps.images.models import Image, ImageStatus, Visibility
+from apps.jobs.models import Job
+from tests.api.conftest import SSH_KEY, client_for, make_vm
+
+ROLES = ("admin", "reseller", "customer", "other", "anon")
+SAFE = ("GET", "HEAD", "OPTIONS")
+OK = "ok"  # any answer but 401, 403, 404 and 5xx
+# resource -> how objects are scoped: "tenant" (owned), "token" (the owner only), "staff"
+# (staff only), "catalog" (all read, staff write), "self" (the caller).
+RESOURCES = {
+    "vms": "tenant",
+    "jobs": "tenant",
+    "images": "tenant",
+    "ssh-keys": "tenant",
+    "users": "tenant",
+    "quotas": "tenant",
+    "tokens": "token",
+    "hosts": "staff",
+    "audit": "staff",
+    "plans": "catalog",
+    "me": "self",
+}
+
+
+def schema_operations():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        (path, method.upper())
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+def urlconf_routes(resolver=None, prefix=""):
+    """Every route pattern under api/v1/ in the URLconf (as regex strings)."""
+    out = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        pattern = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            out += urlconf_routes(entry, pattern)
+        elif isinstance(entry, URLPattern) and "v1/" in pattern and "format" not in pattern:
+            out.append(pattern)
+    return out
+
+
+OPERATIONS = schema_operations()
+
+
+def resource_of(path):
+    return path.split("/")[3]
+
+
+def test_every_api_route_in_the_urlconf_is_in_the_schema_and_covered():
+    paths = {re.sub(r"\{[^}]+\}", "X", p) for p, _ in OPERATIONS}
+    routes = urlconf_routes()
+    assert len(routes) >= len(paths)
+    for route in routes:
+        if route.endswith("^v1/"):  # the catch-all 404
+            continue
+        example = re.sub(r"\(\?P<[^>]+>[^)]+\)", "X", route).replace("^", "").replace("$", "")
+        assert f"/{example}" in paths, f"{route} is not in the schema"
+    missing = {resource_of(p) for p, _ in OPERATIONS} - set(RESOURCES)
+    assert not missing, f"routes without tenancy coverage: {missing}"
+
+
+def visible(kind, role, which):
+    if kind == "token":
+        return role == ("customer" if which == "own" else "other")
+    return (
+        role == "admin" or role == {"own": "customer", "other": "other"}[which] or (role, which) == ("reseller", "own")
+    )
+
+
+def expected(path, method, role, which):
+    """`which`: "own" / "other" for a tenant's object, None for collections and shared objects."""
+    resource = resource_of(path)
+    kind = RESOURCES[resource]
+    if role == "anon":
+        return 401
+    if kind == "staff":
+        return OK if role == "admin" else 403
+    if kind == "catalog":
+        return OK if method in SAFE or role == "admin" else 403
+    if which is None:
+        return 403 if (resource, method) == ("users", "POST") and role in ("customer", "other") else OK
+    if not visible(kind, role, which):
+        return 404
+    if method in SAFE:
+        return OK
+    manages = role == "admin" or (role, which) == ("reseller", "own")
+    if resource == "images":
+        return 403 if role == "reseller" else OK  # sees its customer's image, is not its owner
+    editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
+    if resource in ("users", "quotas") and not editing_self_or_managed:
+        return OK if manages else 403
+    return OK
+
+
+@pytest.fixture
+def world(admin_user, reseller, customer, other_customer, host, ready_image):
+    ids = {"hosts": host.pk, "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk}
+    for which, owner in (("own", customer), ("other", other_customer)):
+        vm = make_vm(owner, host, name=f"vm-{which}")
+        image = Image.objects.create(
+            name=f"img-{which}", owner=owner, visibility=Visibility.PRIVATE, status=ImageStatus.READY,
+            virtual_size_bytes=2**30, checksum_sha256="0" * 64,
+        )  # fmt: skip
+        Quota.objects.create(user=owner, max_vms=10)
+        ids[which] = {
+            "vms": vm.pk,
+            "jobs": Job.objects.create(kind="vm_start", target=vm, owner=owner, request_id="r-matrix-1").pk,
+            "images": image.pk,
+            "ssh-keys": SshKey.objects.create(
+                owner=owner, name="k", public_key=SSH_KEY, fingerprint=fingerprint(SSH_KEY)
+            ).pk,
+            "users": owner.pk,
+            "quotas": owner.pk,
+            "tokens": ApiToken.objects.issue(owner, "matrix")[0].pk,
+        }
+    from auditlog.models import LogEntry
+
+    ids["audit"] = LogEntry.objects.first().pk
+    users = {"admin": admin_user, "reseller": reseller, "customer": customer, "other": other_customer, "anon": None}
+    return ids, {role: client_for(user) for role, user in users.items()}
+
+
+def call(client, method, url):
+    body = {} if method in ("POST", "PUT", "PATCH") else None
+    return (
+        getattr(client, method.lower())(url, body, format="json")
+        if body is not None
+        else getattr(client, method.lower())(url)
+    )
+
+
+def check(response, want, label):
+    got = response.status_code
+    assert got < 500, f"{label}: {got} {response.content[:300]}"
+    if want == OK:
+        assert got not in (401, 403, 404), f"{label}: expected access, got {got} {response.content[:300]}"
+    else:
+        assert got == want, f"{label}: expected {want}, got {got} {response.content[:300]}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path,method", OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
+def test_tenancy(world, path, method, role):
+    ids, clients = world
+    resource = resource_of(path)
+    assert resource in RESOURCES, f"{method} {path} has no tenancy coverage: add it to RESOURCES"
+    if "{" not in path:
+        response = call(clients[role], method, path)
+        check(response, expected(path, method, role, None), f"{role} {method} {path}")
+        if method == "GET" and response.status_code == 200 and RESOURCES[resource] in ("tenant", "token"):
+            key = "user" if resource == "quotas" else "id"
+            listed = {str(item[key]) for item in response.json()["results"]}
+            for which in ("own", "other"):
+                seen = str(ids[which][resource]) in listed
+                assert seen == visible(RESOURCES[resource], role, which), f"{role} lists {which} {resource}: {seen}"
+        return
+    for which in ("own", "other") if RESOURCES[resource] in ("tenant", "token") else (None,):
+        pk = ids[which][resource] if which else ids[resource]
+        url = re.sub(r"\{[^}]+\}", str(pk), path)
+        check(call(clients[role], method, url), expected(path, method, role, which), f"{role} {method} {url} ({which})")
