@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vmmanager
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test host image images tiny-guest services system venv lint migrate bootstrap serve clean
+.PHONY: run test test-packages host image images tiny-guest services system venv lint migrate bootstrap serve clean
 
 system:
 	@bash scripts/system-packages.sh
@@ -36,6 +36,9 @@ tiny-guest:
 services:
 	@bash scripts/services.sh
 
+test-packages:
+	@bash scripts/test-packages.sh
+
 migrate: venv
 	@$(PY) manage.py migrate --noinput -v 0
 	@if $(PY) -c 'import os,sys; sys.exit(0 if os.environ.get("DATABASE_URL") else 1)'; then :; \
@@ -55,7 +58,7 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: host services tiny-guest images lint
+test: host services test-packages tiny-guest images lint
 	@$(PY) manage.py check
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

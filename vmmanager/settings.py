@@ -114,7 +114,7 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "ui:login"
 
 # --- Channel layer --------------------------------------------------------------------
 if REDIS_URL:
@@ -213,3 +213,108 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Reseller REST API (apps/api, docs/api.md) ------------------------------------------
+INSTALLED_APPS += [
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "auditlog",
+    "axes",
+    "apps.api",
+]
+# Appended after the auth middleware: the audit log needs the user, axes the request.
+MIDDLEWARE += [
+    "apps.api.audit.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+# Axes first (login throttling; it skips calls without a request, e.g. console and test
+# logins), then the model backend that refuses blocked users (and customers of blocked resellers).
+AUTHENTICATION_BACKENDS = [
+    "apps.api.auth.AxesRequestBackend",
+    "apps.api.auth.ActiveUserBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.auth.BearerTokenAuthentication",
+        "apps.api.auth.BlockAwareSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apps.api.permissions.ReadOnlyTokenPermission",
+    ],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Cursor",
+    "DEFAULT_SCHEMA_CLASS": "apps.api.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("VMM_API_RATE_ANON", "120/min"),
+        "user": env_str("VMM_API_RATE_USER", "6000/min"),
+    },
+    "EXCEPTION_HANDLER": "apps.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vmmanager reseller API",
+    "DESCRIPTION": "Hosts, images, VMs and their jobs, users, quotas. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {},
+}
+# Audit log: the request id is the correlation id of every entry (also in workers).
+AUDITLOG_CID_GETTER = "apps.api.audit.current_request_id"
+AUDITLOG_INCLUDE_TRACKING_MODELS = ()
+# Login throttling: lock a user name + address after this many failures for this long.
+AXES_FAILURE_LIMIT = env_int("VMM_LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = env_int("VMM_LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=10080) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = env_bool("VMM_LOGIN_THROTTLING", True)
+
+# --- HTTPS hardening: VMM_HTTPS=true turns all of it on; each variable can override -----
+VMM_HTTPS = env_bool("VMM_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", VMM_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if VMM_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", VMM_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", VMM_HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", VMM_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", VMM_HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then: it is trusted).
+if env_bool("VMM_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Web UI and live updates (apps/ui, apps/console, docs/ui.md) -------------------------
+INSTALLED_APPS += ["apps.ui", "apps.console"]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("apps.ui.context_processors.ui")
+if REDIS_URL:
+    # channels-redis waits for messages with a 5 s BZPOPMIN and redis-py 8 stops reading after
+    # 5 s by default: every websocket idle for 5 s died with 1011 (measured, docs/ui.md).
+    # Reads must outlast the poll. (UI engineer's fix: the lead may move it into CHANNEL_LAYERS.)
+    for _host in CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]:
+        _host.setdefault("socket_timeout", 15)

@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from apps.core import views as core_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("apps.api.urls")),
     path("healthz", core_views.healthz, name="healthz"),
-    path("", core_views.home, name="home"),
+    path("", include("apps.ui.urls")),  # the web UI: dashboard at /, login, hosts, images, VMs, jobs
 ]

@@ -1,0 +1,72 @@
+"""Events for open browser sockets, sent through the channel layer after the database
+commit they describe (like apps.jobs.events). A lost event never fails the caller: the
+database is the record, and a page that reconnects gets a fresh snapshot.
+
+Groups: `vm-<id>` (a VM's power state and status), `user-<id>` (the user's own sockets).
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger("vmmanager.console")
+
+
+def vm_group(vm_id):
+    return f"vm-{vm_id}"
+
+
+def user_group(user_id):
+    return f"user-{user_id}"
+
+
+def vm_snapshot(vm):
+    """What a page needs to redraw a VM's badges: no secrets, no host internals."""
+    return {
+        "id": vm.pk,
+        "name": vm.name,
+        "power_state": vm.power_state,
+        "status": vm.status,
+        "ip_addresses": list(vm.ip_addresses or []),
+        "current_job": str(vm.current_job_id) if vm.current_job_id else None,
+    }
+
+
+def _send(group, message):
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.warning("could not publish %s to %s", message.get("type"), group, exc_info=True)
+
+
+def publish_vm(vm):
+    """Tell every page watching `vm` its current power state, status, addresses and job.
+
+    Call it after changing any of those fields (the message is sent once the current
+    transaction commits, or at once outside one). Never raises."""
+    message = {"type": "vm.state", "vm": vm_snapshot(vm)}
+    transaction.on_commit(lambda: _send(vm_group(vm.pk), message))
+
+
+def disconnect_user(user_id):
+    """Close every open socket of user `user_id` and, for a reseller, of its customers.
+
+    Call it after blocking a user (after commit; at once outside a transaction). The
+    sockets also notice a block by themselves within RECHECK_SECONDS (consumers.py).
+    Never raises."""
+    from apps.accounts.models import User
+
+    def send():
+        try:
+            ids = [user_id, *User.objects.filter(reseller_id=user_id).values_list("pk", flat=True)]
+        except Exception:
+            logger.warning("could not list the customers of user %s", user_id, exc_info=True)
+            ids = [user_id]
+        for pk in ids:
+            _send(user_group(pk), {"type": "user.blocked", "user": pk})
+
+    transaction.on_commit(send)

@@ -1,0 +1,210 @@
+"""Forms for ordering, finding and changing VMs. They shape the input; the services
+(apps.vms.create.create_vm, apps.vms.services) decide what is valid and their
+ValidationError messages are put back on the fields they name (`apply_errors`)."""
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import Role
+from apps.accounts.sshkeys import SshKey
+from apps.accounts.tenancy import is_staff_user, visible_images, visible_users
+from apps.hosts.models import Host, HostStatus
+from apps.images.models import ImageStatus
+from apps.ui import labels
+from apps.vms import validators
+from apps.vms.create import LIMITS
+
+
+def apply_errors(form, error):
+    """Put a service's ValidationError on `form`: each message on the field it names, the
+    rest (and fields the form does not show, such as `host` for customers) above the form."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def usable_images(user):
+    return visible_images(user).filter(status=ImageStatus.READY).order_by("name")
+
+
+def parse_keys(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class SizeFields(forms.Form):
+    vcpus = forms.IntegerField(label=_("vCPUs"), min_value=LIMITS["vcpus"][0], max_value=LIMITS["vcpus"][1], initial=1)
+    memory_mb = forms.IntegerField(
+        label=_("Memory, MiB"), min_value=LIMITS["memory_mb"][0], max_value=LIMITS["memory_mb"][1], initial=1024
+    )
+    disk_gb = forms.IntegerField(
+        label=_("Disk, GiB"), min_value=LIMITS["disk_gb"][0], max_value=LIMITS["disk_gb"][1], initial=10
+    )
+
+
+class AccessFields(forms.Form):
+    password = forms.CharField(
+        label=_("Root password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters mixing three of: lower case, upper case, digits, symbols."),
+    )
+    saved_keys = forms.ModelMultipleChoiceField(
+        label=_("Saved SSH keys"), required=False, queryset=SshKey.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    ssh_keys = forms.CharField(
+        label=_("SSH public keys"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ssh-ed25519 AAAA… user@laptop"}),
+        help_text=_("One key per line. Give a password, a key, or both."),
+    )
+
+    def setup_keys(self, user):
+        self.fields["saved_keys"].queryset = SshKey.objects.filter(owner=user)
+        if not self.fields["saved_keys"].queryset.exists():
+            del self.fields["saved_keys"]
+
+    def all_keys(self):
+        saved = [key.public_key for key in self.cleaned_data.get("saved_keys") or []]
+        return parse_keys(self.cleaned_data.get("ssh_keys")) + saved
+
+
+class VmCreateForm(SizeFields, AccessFields):
+    name = forms.CharField(label=_("Name"), max_length=64, widget=forms.TextInput(attrs={"autofocus": True}))
+    image = forms.ModelChoiceField(label=_("Image"), queryset=None, empty_label=None)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Myself"))
+    host = forms.ModelChoiceField(
+        label=_("Host"), queryset=None, required=False, empty_label=_("Automatic (the best fit)")
+    )
+    hostname = forms.CharField(
+        label=_("Host name"), max_length=253, required=False, help_text=_("Empty: the same as the name.")
+    )
+
+    field_order = ["name", "image", "vcpus", "memory_mb", "disk_gb", "owner", "host", "hostname"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = usable_images(user)
+        self.setup_keys(user)
+        staff = is_staff_user(user)
+        if staff:
+            self.fields["host"].queryset = Host.objects.filter(status=HostStatus.ONLINE).order_by("name")
+        else:
+            del self.fields["host"]
+        others = visible_users(user).exclude(pk=user.pk).order_by("username")
+        if staff or others.exists():
+            self.fields["owner"].queryset = others
+        else:
+            del self.fields["owner"]
+
+
+def _choices(table, everything):
+    return [("", everything)] + [(key, text) for key, text in table.items()]
+
+
+SORTS = {
+    "name": ("name",),
+    "state": ("power_state", "name"),
+    "host": ("host__name", "name"),
+    "owner": ("owner__username", "name"),
+    "image": ("image__name", "name"),
+    "size": ("memory_mb", "vcpus", "name"),
+    "created": ("created_at",),
+}
+
+
+class VmFilterForm(forms.Form):
+    """The VM list's search, filters and sort order (all optional, from the query string)."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    state = forms.ChoiceField(label=_("Power"), required=False, choices=_choices(labels.POWER, _("Any power state")))
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=_choices(labels.VM_STATUS, _("Any status")))
+    host = forms.ModelChoiceField(label=_("Host"), required=False, queryset=None, empty_label=_("Any host"))
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=None, empty_label=_("Any owner"))
+    image = forms.ModelChoiceField(label=_("Image"), required=False, queryset=None, empty_label=_("Any image"))
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = visible_images(user).order_by("name")
+        if is_staff_user(user):
+            self.fields["host"].queryset = Host.objects.order_by("name")
+        else:
+            del self.fields["host"]
+        others = visible_users(user).order_by("username")
+        if is_staff_user(user) or user.role == Role.RESELLER:
+            self.fields["owner"].queryset = others
+        else:
+            del self.fields["owner"]
+
+    def order_by(self):
+        """The ORDER BY for the chosen sort key ('-' prefix: descending); by name if unknown."""
+        key = (self.cleaned_data.get("sort") or "name") if self.is_bound and self.is_valid() else "name"
+        descending = key.startswith("-")
+        fields = SORTS.get(key.lstrip("-"), SORTS["name"])
+        return [f"-{f}" if descending else f for f in fields]
+
+    def filter(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["q"]:
+            q = data["q"].strip()
+            match = Q(name__icontains=q) | Q(hostname__icontains=q) | Q(ip_addresses__icontains=q)
+            if len(q) >= 8:  # a UUID prefix long enough not to match by chance
+                match |= Q(uuid__startswith=q.lower())
+            queryset = queryset.filter(match)
+        for field, lookup in (("state", "power_state"), ("status", "status")):
+            if data[field]:
+                queryset = queryset.filter(**{lookup: data[field]})
+        for field in ("host", "owner", "image"):
+            if data.get(field) is not None:
+                queryset = queryset.filter(**{field: data[field]})
+        return queryset
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        label=_("New root password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=AccessFields.base_fields["password"].help_text,
+    )
+
+    def clean_password(self):
+        validators.validate_root_password(self.cleaned_data["password"])
+        return self.cleaned_data["password"]
+
+
+class ReinstallForm(AccessFields):
+    image = forms.ModelChoiceField(label=_("Image"), queryset=None, empty_label=None)
+    confirm = forms.BooleanField(label=_("I understand that every file on the VM's disk will be erased."))
+
+    field_order = ["image", "password", "saved_keys", "ssh_keys", "confirm"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = usable_images(user)
+        self.setup_keys(user)
+
+
+class ResizeForm(SizeFields):
+    pass
+
+
+class DeleteForm(forms.Form):
+    name = forms.CharField(label=_("Type the VM's name to confirm"), max_length=64)
+
+    def __init__(self, *args, vm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.vm = vm
+
+    def clean_name(self):
+        if self.cleaned_data["name"] != self.vm.name:
+            raise forms.ValidationError(_("This is not the VM's name."))
+        return self.cleaned_data["name"]

@@ -1,0 +1,146 @@
+"""Translated names for the values the models store in English (states, operations, step
+names), and the colour ("tone") of each state's badge. The same tables are sent to the
+browser (labels_for_js) so that live updates read the same as the rendered page."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+POWER = {
+    "unknown": gettext_lazy("Unknown"),
+    "running": pgettext_lazy("power state", "Running"),
+    "stopped": gettext_lazy("Stopped"),
+    "paused": gettext_lazy("Paused"),
+    "crashed": gettext_lazy("Crashed"),
+    "missing": gettext_lazy("Missing on host"),
+}
+VM_STATUS = {
+    "creating": gettext_lazy("Creating"),
+    "active": gettext_lazy("Active"),
+    "failed": pgettext_lazy("vm status", "Failed"),
+    "deleting": gettext_lazy("Deleting"),
+}
+JOB_STATUS = {
+    "queued": gettext_lazy("Queued"),
+    "running": pgettext_lazy("job status", "Running"),
+    "succeeded": gettext_lazy("Succeeded"),
+    "failed": pgettext_lazy("job status", "Failed"),
+}
+STEP_STATUS = {
+    "pending": gettext_lazy("Pending"),
+    "running": pgettext_lazy("job status", "Running"),
+    "succeeded": gettext_lazy("Done"),
+    "failed": pgettext_lazy("job status", "Failed"),
+    "skipped": gettext_lazy("Skipped"),
+}
+HOST_STATUS = {
+    "online": gettext_lazy("Online"),
+    "unreachable": gettext_lazy("Unreachable"),
+    "maintenance": gettext_lazy("Maintenance"),
+}
+IMAGE_STATUS = {
+    "pending": gettext_lazy("Pending"),
+    "ready": gettext_lazy("Ready"),
+    "error": gettext_lazy("Error"),
+}
+VISIBILITY = {
+    "private": gettext_lazy("Private"),
+    "shared": gettext_lazy("Shared"),
+    "public": gettext_lazy("Public"),
+}
+ROLE = {
+    "admin": gettext_lazy("Administrator"),
+    "reseller": gettext_lazy("Reseller"),
+    "customer": gettext_lazy("Customer"),
+}
+OPERATIONS = {
+    "vm_create": gettext_lazy("Create VM"),
+    "vm_start": gettext_lazy("Start"),
+    "vm_stop": gettext_lazy("Shut down"),
+    "vm_power_off": gettext_lazy("Power off"),
+    "vm_reboot": gettext_lazy("Reboot"),
+    "vm_suspend": gettext_lazy("Pause"),
+    "vm_resume": gettext_lazy("Resume"),
+    "vm_reinstall": gettext_lazy("Reinstall"),
+    "vm_reset_password": gettext_lazy("Reset password"),
+    "vm_resize": gettext_lazy("Resize"),
+    "vm_delete": gettext_lazy("Delete"),
+    "vm_make_image": gettext_lazy("Make an image"),
+    "host_refresh": gettext_lazy("Check host"),
+}
+# Step names of the built-in operations; others are shown as the operation wrote them.
+STEP_NAMES = {
+    "Choose a host": gettext_lazy("Choose a host"),
+    "Copy the image to the host": gettext_lazy("Copy the image to the host"),
+    "Create the disk": gettext_lazy("Create the disk"),
+    "Configure the guest": gettext_lazy("Configure the guest"),
+    "Put the disk on the host": gettext_lazy("Put the disk on the host"),
+    "Define and start the VM": gettext_lazy("Define and start the VM"),
+    "Wait for the guest to come up": gettext_lazy("Wait for the guest to come up"),
+    "Start the VM": gettext_lazy("Start the VM"),
+    "Shut down the guest": gettext_lazy("Shut down the guest"),
+    "Power off": gettext_lazy("Power off"),
+    "Reboot the guest": gettext_lazy("Reboot the guest"),
+    "Pause the VM": gettext_lazy("Pause the VM"),
+    "Resume the VM": gettext_lazy("Resume the VM"),
+    "Connect to the hypervisor": gettext_lazy("Connect to the hypervisor"),
+    "Check the storage pool": gettext_lazy("Check the storage pool"),
+    "Remove the old system": gettext_lazy("Remove the old system"),
+    "Reach the guest agent": gettext_lazy("Reach the guest agent"),
+    "Set the root password": gettext_lazy("Set the root password"),
+    "Stop the VM": gettext_lazy("Stop the VM"),
+    "Resize": pgettext_lazy("step", "Resize"),
+    "Grow the root filesystem": gettext_lazy("Grow the root filesystem"),
+    "Remove the VM from the host": gettext_lazy("Remove the VM from the host"),
+    "Forget the VM": gettext_lazy("Forget the VM"),
+    "Copy the disk": gettext_lazy("Copy the disk"),
+    "Seal the image": gettext_lazy("Seal the image"),
+    "Register the image": gettext_lazy("Register the image"),
+    "Start the VM again": gettext_lazy("Start the VM again"),
+}
+
+TABLES = {
+    "power": POWER,
+    "vm": VM_STATUS,
+    "job": JOB_STATUS,
+    "step": STEP_STATUS,
+    "host": HOST_STATUS,
+    "image": IMAGE_STATUS,
+    "visibility": VISIBILITY,
+    "role": ROLE,
+    "operation": OPERATIONS,
+    "stepname": STEP_NAMES,
+}
+
+# Badge colours: ok (green), busy (blue), warn (amber), bad (red), idle (grey).
+TONES = {
+    "power": {"running": "ok", "paused": "warn", "crashed": "bad", "missing": "bad"},
+    "vm": {"active": "ok", "creating": "busy", "deleting": "warn", "failed": "bad"},
+    "job": {"succeeded": "ok", "running": "busy", "failed": "bad"},
+    "step": {"succeeded": "ok", "running": "busy", "failed": "bad"},
+    "host": {"online": "ok", "maintenance": "warn", "unreachable": "bad"},
+    "image": {"ready": "ok", "pending": "busy", "error": "bad"},
+    "visibility": {"public": "ok", "shared": "busy"},
+}
+
+
+def label(kind, value):
+    """The translated name of `value` in table `kind`, or the value itself if unknown."""
+    return str(TABLES.get(kind, {}).get(value, value))
+
+
+def tone(kind, value):
+    return TONES.get(kind, {}).get(value, "idle")
+
+
+def labels_for_js():
+    """Every table in the active language, plus the words the live scripts need."""
+    data = {kind: {key: str(text) for key, text in table.items()} for kind, table in TABLES.items()}
+    data["tones"] = TONES
+    data["words"] = {
+        "seconds": _("s"),
+        "minutes": _("min"),
+        "failedAt": _("Failed at step"),
+        "offline": _("Live updates are paused; reconnecting…"),
+        "busy": _("busy"),
+    }
+    return data

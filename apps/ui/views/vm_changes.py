@@ -1,0 +1,64 @@
+"""Changing a VM: power buttons, reinstall, root password, resize and delete. Each only
+starts a job (no hypervisor call here); a busy VM or an unavailable operation is a message."""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.ui import vm_actions
+from apps.ui.access import signed_in
+from apps.ui.forms.vms import DeleteForm, PasswordResetForm, ReinstallForm, ResizeForm, apply_errors
+from apps.ui.views.vms import vm_queryset
+
+
+@signed_in
+@require_POST
+def vm_power(request, pk, action):
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    kind = vm_actions.POWER.get(action)
+    if kind is not None:
+        vm_actions.start(request, vm, kind)
+    return redirect("ui:vm_detail", vm.pk)
+
+
+def _change(request, pk, kind, template, make_form):
+    """GET shows the form; a valid POST starts `kind` (vm_actions.change) and opens the job's
+    page. Otherwise the form is shown again with the reasons."""
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    form = make_form(vm, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = vm_actions.change(request, vm, kind, form)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if job is not None:
+                return redirect("ui:job_detail", job.pk)
+            if kind == "vm_delete" and not type(vm).objects.filter(pk=vm.pk).exists():
+                return redirect("ui:vm_list")  # never placed: gone at once
+    return render(request, template, {"vm": vm, "form": form})
+
+
+@signed_in
+def vm_reinstall(request, pk):
+    return _change(
+        request, pk, "vm_reinstall", "ui/vms/reinstall.html", lambda vm, data: ReinstallForm(data, user=request.user)
+    )
+
+
+@signed_in
+def vm_password(request, pk):
+    return _change(request, pk, "vm_reset_password", "ui/vms/password.html", lambda vm, data: PasswordResetForm(data))
+
+
+@signed_in
+def vm_resize(request, pk):
+    def make_form(vm, data):
+        return ResizeForm(data, initial={"vcpus": vm.vcpus, "memory_mb": vm.memory_mb, "disk_gb": vm.disk_gb})
+
+    return _change(request, pk, "vm_resize", "ui/vms/resize.html", make_form)
+
+
+@signed_in
+def vm_delete(request, pk):
+    return _change(request, pk, "vm_delete", "ui/vms/delete.html", lambda vm, data: DeleteForm(data, vm=vm))

@@ -1,0 +1,87 @@
+"""VMs: the list (search, filters, sorting, pages, live badges), one VM's page and ordering a new one."""
+
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from apps.accounts.plans import Plan
+from apps.accounts.tenancy import visible_jobs, visible_vms
+from apps.jobs.registry import UnknownOperation
+from apps.ui.access import signed_in
+from apps.ui.forms.vms import VmCreateForm, VmFilterForm, apply_errors
+from apps.ui.paging import paginate
+from apps.ui.vm_actions import power_buttons
+from apps.vms.create import create_vm
+from apps.vms.models import VirtualMachine
+
+# Offered as quick sizes when the provider has not defined any plans.
+DEFAULT_SIZES = [(1, 1024, 10), (2, 2048, 20), (4, 4096, 40), (8, 8192, 80)]
+
+
+def vm_queryset(user):
+    return visible_vms(user).select_related("owner", "host", "image", "current_job")
+
+
+@signed_in
+def vm_list(request):
+    """Constant queries whatever the page size: the rows come with owner, host, image and job."""
+    form = VmFilterForm(request.GET or None, user=request.user)
+    vms = form.filter(vm_queryset(request.user)).order_by(*form.order_by())
+    page, query = paginate(request, vms)
+    context = {"form": form, "page": page, "query": query, "filtered": bool(request.GET.get("q") or form.changed_data)}
+    # htmx asks for the table alone when the filters change.
+    template = "ui/vms/_table.html" if request.headers.get("HX-Request") else "ui/vms/list.html"
+    return render(request, template, context)
+
+
+@signed_in
+def vm_detail(request, pk):
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    jobs = (
+        visible_jobs(request.user)
+        .filter(target_type=ContentType.objects.get_for_model(VirtualMachine), target_id=vm.pk)
+        .select_related("actor", "target_type")
+        .order_by("-created_at")[:15]
+    )
+    context = {"vm": vm, "jobs": jobs, "power_buttons": power_buttons(vm.power_state)}
+    return render(request, "ui/vms/detail.html", context)
+
+
+def _sizes():
+    plans = list(Plan.objects.filter(is_active=True))
+    if plans:
+        return [(plan.name, plan.vcpus, plan.memory_mb, plan.disk_gb) for plan in plans]
+    return [("", *size) for size in DEFAULT_SIZES]
+
+
+@signed_in
+def vm_create(request):
+    """Order a VM; on success go straight to the deploy job's live page."""
+    form = VmCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            vm, job = create_vm(
+                data.get("owner") or request.user,
+                name=data["name"],
+                image=data["image"],
+                vcpus=data["vcpus"],
+                memory_mb=data["memory_mb"],
+                disk_gb=data["disk_gb"],
+                hostname=data["hostname"],
+                password=data["password"],
+                ssh_keys=form.all_keys(),
+                host=data.get("host"),
+                actor=request.user,
+                request_id=request.request_id,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except UnknownOperation:
+            form.add_error(None, _("Creating VMs is not available on this panel yet."))
+        else:
+            messages.success(request, _("VM %(name)s ordered; its deploy runs now.") % {"name": vm.name})
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/vms/create.html", {"form": form, "sizes": _sizes()})

@@ -1,0 +1,98 @@
+"""Starting operations on an existing VM from the UI: power buttons through
+apps.vms.services.vm_operation, changes (reinstall, password, resize, delete) through the
+services in apps.vms.changes, which check the input and hash passwords before any job."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from apps.jobs.registry import UnknownOperation
+from apps.jobs.runner import TargetBusy
+from apps.ui import labels
+from apps.vms import changes
+from apps.vms.services import vm_operation
+
+# URL word → operation, for the power buttons.
+POWER = {
+    "start": "vm_start",
+    "stop": "vm_stop",
+    "reboot": "vm_reboot",
+    "power-off": "vm_power_off",
+    "pause": "vm_suspend",
+    "resume": "vm_resume",
+}
+# Which power buttons make sense in each power state.
+POWER_BY_STATE = {
+    "running": ("stop", "reboot", "pause", "power-off"),
+    "stopped": ("start",),
+    "paused": ("resume", "power-off"),
+    "crashed": ("start", "power-off"),
+    "unknown": ("start", "stop", "power-off"),
+}
+
+
+def power_buttons(power_state):
+    """[(action, "the power states it fits", whether it fits `power_state`)] for the VM page;
+    live.js shows the buttons that fit each new state."""
+    fits = {action: [s for s, actions in POWER_BY_STATE.items() if action in actions] for action in POWER}
+    return [(action, " ".join(fits[action]), power_state in fits[action]) for action in POWER]
+
+
+def _busy(request, vm, running):
+    messages.error(
+        request,
+        format_html(
+            _('{vm} is busy with “{operation}” (<a href="{url}">job {job}</a>). Try again when it ends.'),
+            vm=vm.name,
+            operation=labels.label("operation", running.kind),
+            url=reverse("ui:job_detail", args=[running.pk]),
+            job=str(running.pk)[:8],
+        ),
+    )
+
+
+def start(request, vm, kind, params=None):
+    """Start `kind` on `vm` as the signed-in user. Returns the Job, or None after adding a
+    message that says why nothing started (busy VM, operation not available, no host)."""
+    try:
+        return vm_operation(vm, kind, actor=request.user, params=params, request_id=request.request_id)
+    except TargetBusy as exc:
+        _busy(request, vm, exc.job)
+    except UnknownOperation:
+        messages.error(
+            request,
+            _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return None
+
+
+def change(request, vm, kind, form):
+    """Start `kind` on `vm` from a valid form through the service in apps.vms.changes that
+    checks it. Returns the Job; None (with a message) if nothing started; raises
+    ValidationError keyed by field when the service refuses the input."""
+    data = form.cleaned_data
+    who = {"actor": request.user, "request_id": request.request_id}
+    services = {
+        "vm_reinstall": lambda: changes.reinstall_vm(
+            vm, image=data["image"], password=data["password"], ssh_keys=form.all_keys(), **who
+        ),
+        "vm_reset_password": lambda: changes.reset_password(vm, data["password"], **who),
+        "vm_resize": lambda: changes.resize_vm(
+            vm, vcpus=data["vcpus"], memory_mb=data["memory_mb"], disk_gb=data["disk_gb"], **who
+        ),
+        "vm_delete": lambda: changes.delete_vm(vm, **who),
+    }
+    try:
+        return services[kind]()
+    except TargetBusy as exc:
+        _busy(request, vm, exc.job)
+    except UnknownOperation:
+        messages.error(
+            request,
+            _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
+        )
+    return None

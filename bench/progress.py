@@ -1,0 +1,243 @@
+"""Bench: 200 browsers watch one job live. Step-commit-to-client latency through the real
+path: a job runner in its own process commits each step and publishes it (channels-redis),
+one daphne process forwards it to every subscribed websocket (apps/console), and the
+clients here time each message against the moment its step was committed.
+
+    .venv/bin/python bench/progress.py [--clients 200] [--steps 50] [--interval 0.025]
+
+Loopback only. Uses its own database (`<DATABASE_URL's name>_progress_bench`, dropped at
+the end) and REDIS_URL (default redis://127.0.0.1:6379/15). The last line is
+
+    progress_p95_ms=<n> clients=<n> lost=<n>
+
+`lost` counts step events some client never received (each client expects every step's
+`running` and `succeeded` event)."""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
+parts = urlsplit(BASE_URL)
+BENCH_DB = (parts.path.lstrip("/") or "vmmanager").removesuffix("_progress_bench") + "_progress_bench"
+OPERATIONS_DIR = Path(os.environ.get("VMM_BENCH_OPERATIONS_DIR") or tempfile.mkdtemp(prefix="vmm-bench-ops-"))
+os.environ.update(
+    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DJANGO_SETTINGS_MODULE="vmmanager.settings",
+    VMM_DATA_DIR=os.environ.get("VMM_BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="vmm-bench-"),
+    VMM_OPERATIONS_DIR=str(OPERATIONS_DIR),
+    VMM_BENCH_OPERATIONS_DIR=str(OPERATIONS_DIR),
+    DEBUG="false",
+    LOG_LEVEL="WARNING",
+)
+os.environ["VMM_BENCH_DATA_DIR"] = os.environ["VMM_DATA_DIR"]
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# An operation that only records steps, paced like a busy deploy.
+OPERATION = """
+import time
+
+STEPS = [f"Step {{i}}" for i in range({steps})]
+
+
+def run(ctx, host, interval=0.025):
+    for name in STEPS:
+        with ctx.step(name):
+            time.sleep(interval)
+        time.sleep(interval)
+"""
+
+
+def admin_connection():
+    import psycopg
+
+    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+
+
+def setup_django():
+    import django
+
+    django.setup()
+
+
+def create_database():
+    with admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def drop_database():
+    from django.db import connections
+
+    connections.close_all()
+    with admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def prepare(steps):
+    """A staff watcher with a session, a host as the target, a queued job. Returns
+    (session cookie, job id)."""
+    from django.test import Client
+
+    from apps.accounts.models import Role, User
+    from apps.hosts.models import Host
+    from apps.jobs import runner
+
+    (OPERATIONS_DIR / "bench_progress.py").write_text(OPERATION.format(steps=steps))
+    watcher = User.objects.create_user("bench-watcher", role=Role.ADMIN)
+    host = Host.objects.create(name="bench-host", uri="test:///default", status="online")
+    job = runner.submit("bench_progress", host, actor=watcher, queue=False)
+    client = Client()
+    client.force_login(watcher)
+    return f"sessionid={client.cookies['sessionid'].value}", str(job.pk)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_daphne(port):
+    log = open(Path(os.environ["VMM_DATA_DIR"]) / "daphne.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "vmmanager.asgi:application"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("daphne did not start")
+
+
+async def watch(port, cookie, job_id, ready, received):
+    """One browser: subscribe, wait for the snapshot, then record (position, status,
+    arrival time) of every step event until the job ends."""
+    from websockets.asyncio.client import connect
+
+    headers = {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"}
+    async with connect(f"ws://127.0.0.1:{port}/ws/", additional_headers=headers, max_queue=None, open_timeout=60) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "job": job_id}))
+        snapshot = json.loads(await ws.recv())
+        assert snapshot["type"] == "job.snapshot", snapshot
+        ready.release()
+        async for raw in ws:
+            arrived = time.time()
+            message = json.loads(raw)
+            if message["type"] == "job.step":
+                received.append((message["step"]["position"], message["step"]["status"], arrived))
+            elif message["type"] == "job.status" and message["job"]["status"] in ("succeeded", "failed"):
+                return
+
+
+async def run_clients(port, cookie, job_id, clients, steps, interval):
+    ready = asyncio.Semaphore(0)
+    received = [[] for _ in range(clients)]
+    tasks = []
+    for i in range(clients):
+        tasks.append(asyncio.create_task(watch(port, cookie, job_id, ready, received[i])))
+        if i % 20 == 19:
+            await asyncio.sleep(0.05)  # a crowd opening the page within half a second
+    for _ in range(clients):
+        await asyncio.wait_for(ready.acquire(), timeout=60)
+    commits = Path(os.environ["VMM_DATA_DIR"]) / "commits.jsonl"
+    publisher = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--publish", job_id, "--record", str(commits), "--interval", str(interval), cwd=ROOT
+    )
+    await publisher.wait()
+    await asyncio.wait(tasks, timeout=10)
+    for task in tasks:
+        task.cancel()
+    return received, commits
+
+
+def publish(job_id, record, interval):
+    """The worker's side: run the job here, noting when each step was committed."""
+    from apps.jobs import events, runner
+    from apps.jobs.models import Job
+
+    Job.objects.filter(pk=job_id).update(params={"interval": interval})
+    with open(record, "w") as out:
+
+        def committed(job, step):
+            # Autocommit: the step row is committed when save() returns, just before this.
+            out.write(json.dumps([step.position, step.status, time.time()]) + "\n")
+
+        events.add_listener(committed)
+        runner.execute(job_id)
+
+
+def report(received, commits, clients, steps):
+    committed = {}
+    for line in commits.read_text().splitlines():
+        position, status, at = json.loads(line)
+        committed.setdefault((position, status), at)
+    latencies, lost = [], 0
+    expected = {(p, s) for p in range(1, steps + 1) for s in ("running", "succeeded")}
+    for messages in received:
+        seen = set()
+        for position, status, arrived in messages:
+            if (position, status) in committed and (position, status) not in seen:
+                seen.add((position, status))
+                latencies.append((arrived - committed[(position, status)]) * 1000)
+        lost += len(expected - seen)
+    latencies.sort()
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")
+    print(f"{len(latencies)} step events received by {clients} clients ({steps} steps x 2 each)")
+    print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies, default=0):.1f}")
+    print(f"progress_p95_ms={round(p95)} clients={clients} lost={lost}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--interval", type=float, default=0.025, help="seconds per step, and between steps")
+    parser.add_argument("--publish", help=argparse.SUPPRESS)
+    parser.add_argument("--record", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    setup_django()
+    if args.publish:
+        publish(args.publish, args.record, args.interval)
+        return
+    create_database()
+    port = free_port()
+    daphne = None
+    try:
+        cookie, job_id = prepare(args.steps)
+        daphne = start_daphne(port)
+        received, commits = asyncio.run(run_clients(port, cookie, job_id, args.clients, args.steps, args.interval))
+        report(received, commits, args.clients, args.steps)
+    finally:
+        if daphne is not None:
+            daphne.terminate()
+            daphne.wait(timeout=15)
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Browser tests: Debian's chromium driven by Playwright against a real daphne server on
+the test database, with a real worker when a test needs jobs to run.
+
+The browser is started and stopped per module (not pytest-playwright's session-wide
+instance): Playwright's sync API keeps an event loop marked running in this thread while
+it lives, which async tests elsewhere in the suite must not inherit."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser import processes
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def panel(django_db_setup, django_db_blocker, tmp_path_factory):
+    """(base URL, queue name, data dir) of a daphne server on the test database."""
+    data_dir = tmp_path_factory.mktemp("panel")
+    queue = processes.new_queue()
+    server, url = processes.start_server(data_dir, queue)
+    yield url, queue, data_dir
+    server.stop()
+
+
+@pytest.fixture
+def start_worker(panel):
+    """Call to start a job worker for the panel (stopped after the test)."""
+    _, queue, data_dir = panel
+    started = []
+
+    def start():
+        started.append(processes.start_worker(data_dir, queue))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.stop(timeout=3)  # a test's worker has nothing to finish: do not wait for a graceful stop
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # While Playwright lives, Django sees its event loop as running in this thread and
+    # would refuse the (plain synchronous) ORM calls of the tests and their fixtures.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1360, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name): a full-page PNG in test-artifacts/ for reviewers."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name):
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def sign_in(page, base, username, password):
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"{base}/")

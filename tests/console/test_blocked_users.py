@@ -1,0 +1,83 @@
+"""A blocked user's open sockets are closed: on a `user.blocked` event, on their next
+message, and by the consumer's own periodic re-check."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from apps.accounts.models import User
+from apps.console.consumers import BLOCKED
+from apps.console.publish import disconnect_user
+from tests.console.conftest import connected, session_cookie
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@database_sync_to_async
+def block(user):
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+
+async def closed_with(communicator, timeout=3):
+    message = await communicator.receive_output(timeout=timeout)
+    assert message["type"] == "websocket.close"
+    return message.get("code")
+
+
+async def test_disconnect_user_closes_the_blocked_users_sockets(customer_cookie, customer):
+    first, second = await connected(customer_cookie), await connected(customer_cookie)
+    await block(customer)
+
+    await database_sync_to_async(disconnect_user)(customer.pk)
+
+    assert await closed_with(first) == BLOCKED
+    assert await closed_with(second) == BLOCKED
+
+
+async def test_blocking_a_reseller_closes_its_customers_sockets_too(customer_cookie, customer, reseller):
+    communicator = await connected(customer_cookie)
+    await block(reseller)
+
+    await database_sync_to_async(disconnect_user)(reseller.pk)
+
+    assert await closed_with(communicator) == BLOCKED
+
+
+async def test_a_blocked_users_next_message_closes_the_socket(customer_cookie, customer):
+    communicator = await connected(customer_cookie)
+    await block(customer)
+
+    await communicator.send_json_to({"action": "ping"})
+
+    assert await closed_with(communicator) == BLOCKED
+
+
+async def test_the_periodic_recheck_closes_a_silent_socket(settings, customer_cookie, customer):
+    settings.VMM_WS_RECHECK_SECONDS = 0.2
+    communicator = await connected(customer_cookie)
+    await block(customer)
+
+    assert await closed_with(communicator) == BLOCKED
+
+
+async def test_other_users_sockets_stay_open(customer, other_customer):
+    communicator = await connected(await database_sync_to_async(session_cookie)(other_customer))
+    await block(customer)
+    await database_sync_to_async(disconnect_user)(customer.pk)
+    await communicator.send_json_to({"action": "ping"})
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_saving_a_user_as_blocked_closes_their_sockets_at_once(customer_cookie, customer):
+    """However the block is made (API, admin, UI, console): a save that turns is_active off."""
+    communicator = await connected(customer_cookie)
+
+    @database_sync_to_async
+    def block_by_saving():
+        user = User.objects.get(pk=customer.pk)
+        user.is_active = False
+        user.save()
+
+    await block_by_saving()
+
+    assert await closed_with(communicator, timeout=2) == BLOCKED

@@ -1,0 +1,110 @@
+import subprocess
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from apps.images.models import Image, Visibility
+
+
+@pytest.fixture
+def private_image(other_customer):
+    return Image.objects.create(
+        name="their-image", owner=other_customer, visibility=Visibility.PRIVATE, status="ready",
+        virtual_size_bytes=2**30, checksum_sha256="1" * 64,
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def image_store(settings, tmp_path):
+    settings.VMM_IMAGE_DIR = tmp_path / "store"
+
+
+def image_form(**extra):
+    return {"name": "alpine", "os_family": "linux", "os_version": "3.20", "guest_config": "customize", **extra}
+
+
+def test_a_customer_lists_the_images_they_may_use_and_no_others(as_customer, ready_image, private_image):
+    page = as_customer.get(reverse("ui:image_list")).content.decode()
+    assert "debian-12" in page and "Public" in page
+    assert "their-image" not in page
+    assert as_customer.get(reverse("ui:image_detail", args=[private_image.pk])).status_code == 404
+
+
+def test_customers_cannot_import_or_upload(as_customer):
+    assert as_customer.get(reverse("ui:image_import")).status_code == 404
+    assert as_customer.get(reverse("ui:image_upload")).status_code == 404
+
+
+def test_staff_import_a_file_from_the_panel_machine(as_admin, qcow2_file):
+    response = as_admin.post(reverse("ui:image_import"), image_form(path=str(qcow2_file), visibility="public"))
+
+    image = Image.objects.get(name="alpine")
+    assert response["Location"] == reverse("ui:image_detail", args=[image.pk])
+    assert image.status == "ready" and image.owner is None and image.virtual_size_bytes == 64 * 2**20
+
+
+def test_an_import_of_a_missing_file_says_so_on_the_path_field(as_admin, tmp_path):
+    response = as_admin.post(
+        reverse("ui:image_import"), image_form(path=str(tmp_path / "nope.qcow2"), visibility="public")
+    )
+    assert response.status_code == 200
+    assert "No such file" in response.context["form"].errors["path"][0]
+
+
+def test_an_upload_answers_the_progress_bar_script_with_the_new_images_page(as_admin, qcow2_file):
+    upload = SimpleUploadedFile("alpine.qcow2", qcow2_file.read_bytes())
+    response = as_admin.post(
+        reverse("ui:image_upload"), image_form(file=upload, visibility="public"), HTTP_ACCEPT="application/json"
+    )
+    image = Image.objects.get(name="alpine")
+    assert response.json() == {"url": reverse("ui:image_detail", args=[image.pk])}
+
+
+def test_an_upload_the_image_service_refuses_gets_its_reason_on_the_file_field(as_admin, qcow2_file, tmp_path):
+    overlay = tmp_path / "overlay.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(qcow2_file), str(overlay)], check=True
+    )
+    upload = SimpleUploadedFile("overlay.qcow2", overlay.read_bytes())
+    response = as_admin.post(
+        reverse("ui:image_upload"), image_form(file=upload, visibility="public"), HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400
+    assert "backing file" in response.json()["errors"]["file"][0]["message"]
+    assert not Image.objects.filter(name="alpine").exists()
+
+
+def test_a_reseller_uploads_a_private_image_of_its_own(client, reseller, qcow2_file):
+    client.force_login(reseller)
+    upload = SimpleUploadedFile("alpine.qcow2", qcow2_file.read_bytes())
+    response = client.post(reverse("ui:image_upload"), image_form(file=upload, visibility="private"))
+    image = Image.objects.get(name="alpine")
+    assert response["Location"] == reverse("ui:image_detail", args=[image.pk])
+    assert image.owner == reseller and image.visibility == "private"
+
+
+def test_a_reseller_cannot_make_an_image_public(client, reseller, qcow2_file):
+    client.force_login(reseller)
+    upload = SimpleUploadedFile("alpine.qcow2", qcow2_file.read_bytes())
+    response = client.post(reverse("ui:image_upload"), image_form(file=upload, visibility="public"))
+    assert "visibility" in response.context["form"].errors
+
+
+def test_the_owner_shares_an_image_with_a_user_it_can_see(client, reseller, customer):
+    image = Image.objects.create(
+        name="golden", owner=reseller, status="ready", virtual_size_bytes=2**30, checksum_sha256="2" * 64
+    )
+    client.force_login(reseller)
+
+    client.post(reverse("ui:image_detail", args=[image.pk]), {"visibility": "shared", "shared_with": [customer.pk]})
+
+    image.refresh_from_db()
+    assert image.visibility == "shared" and list(image.shared_with.all()) == [customer]
+
+
+def test_someone_who_does_not_own_an_image_sees_it_without_the_share_form(as_customer, ready_image):
+    response = as_customer.post(reverse("ui:image_detail", args=[ready_image.pk]), {"visibility": "private"})
+    assert response.context["form"] is None
+    ready_image.refresh_from_db()
+    assert ready_image.visibility == "public"

@@ -1,0 +1,110 @@
+import re
+
+from django.urls import reverse
+
+from apps.jobs.models import Job
+from apps.jobs.registry import UnknownOperation
+
+STRONG = "Str0ng-enough-pw"
+
+
+def test_another_tenants_vm_is_not_found_on_any_of_its_pages(as_customer, their_vm):
+    for name in ("ui:vm_detail", "ui:vm_reinstall", "ui:vm_password", "ui:vm_resize", "ui:vm_delete"):
+        assert as_customer.get(reverse(name, args=[their_vm.pk])).status_code == 404
+    assert as_customer.post(reverse("ui:vm_power", args=[their_vm.pk, "stop"])).status_code == 404
+    assert not Job.objects.exists()
+
+
+def test_the_vm_page_shows_specs_addresses_state_and_the_buttons_that_fit_it(as_customer, my_vm):
+    page = as_customer.get(reverse("ui:vm_detail", args=[my_vm.pk])).content.decode()
+    assert "192.0.2.10" in page and "Running" in page and "debian-12" in page
+
+    def button(action):
+        return re.search(rf"<form [^>]*/power/{action}/[^>]*>", page).group(0)
+
+    assert " hidden" not in button("stop") and " hidden" not in button("reboot")
+    assert " hidden" in button("start") and " hidden" in button("resume")
+
+
+def test_a_power_button_queues_the_job_and_returns_to_the_vm(as_customer, customer, my_vm):
+    response = as_customer.post(reverse("ui:vm_power", args=[my_vm.pk, "stop"]), HTTP_X_REQUEST_ID="ui-stop-000001")
+
+    assert response["Location"] == reverse("ui:vm_detail", args=[my_vm.pk])
+    job = Job.objects.get(kind="vm_stop")
+    assert (job.actor, job.request_id, job.status) == (customer, "ui-stop-000001", "queued")
+    my_vm.refresh_from_db()
+    assert my_vm.current_job == job
+
+
+def test_a_busy_vm_says_which_job_holds_it(as_customer, my_vm):
+    as_customer.post(reverse("ui:vm_power", args=[my_vm.pk, "stop"]))
+    holder = Job.objects.get()
+
+    page = as_customer.post(reverse("ui:vm_power", args=[my_vm.pk, "reboot"]), follow=True).content.decode()
+
+    assert "busy with “Shut down”" in page
+    assert reverse("ui:job_detail", args=[holder.pk]) in page
+    assert Job.objects.count() == 1
+
+
+def test_an_operation_the_panel_does_not_have_is_a_message_not_an_error(as_customer, my_vm, monkeypatch):
+    def unknown(kind):
+        raise UnknownOperation(kind)
+
+    monkeypatch.setattr("apps.jobs.registry.load", unknown)
+    response = as_customer.post(
+        reverse("ui:vm_resize", args=[my_vm.pk]), {"vcpus": 2, "memory_mb": 2048, "disk_gb": 20}, follow=True
+    )
+    assert response.status_code == 200
+    assert "“Resize” is not available on this panel yet." in response.content.decode()
+
+
+def test_resize_queues_the_new_sizes(as_customer, my_vm):
+    response = as_customer.post(
+        reverse("ui:vm_resize", args=[my_vm.pk]), {"vcpus": 2, "memory_mb": 2048, "disk_gb": 20}
+    )
+    job = Job.objects.get(kind="vm_resize")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+    assert job.params == {"vcpus": 2, "memory_mb": 2048, "disk_gb": 20}
+
+
+def test_a_password_reset_sends_the_hash_only(as_customer, my_vm):
+    as_customer.post(reverse("ui:vm_password", args=[my_vm.pk]), {"password": STRONG})
+    job = Job.objects.get(kind="vm_reset_password")
+    assert set(job.params) == {"root_password_hash"}
+    assert job.params["root_password_hash"].startswith("$6$") and STRONG not in str(job.params)
+
+
+def test_a_weak_password_is_refused_on_its_field(as_customer, my_vm):
+    response = as_customer.post(reverse("ui:vm_password", args=[my_vm.pk]), {"password": "short"})
+    assert "password" in response.context["form"].errors
+    assert not Job.objects.exists()
+
+
+def test_reinstall_needs_the_confirmation_and_queues_the_chosen_image(as_customer, my_vm, ready_image):
+    form = {"image": ready_image.pk, "password": STRONG}
+    refused = as_customer.post(reverse("ui:vm_reinstall", args=[my_vm.pk]), form)
+    assert "confirm" in refused.context["form"].errors
+
+    as_customer.post(reverse("ui:vm_reinstall", args=[my_vm.pk]), {**form, "confirm": "on"})
+
+    job = Job.objects.get(kind="vm_reinstall")
+    assert job.params["image_id"] == ready_image.pk and job.params["hostname"] == "mine-1"
+    assert job.params["root_password_hash"].startswith("$6$")
+
+
+def test_reinstall_without_password_or_key_says_so_on_the_password_field(as_customer, my_vm, ready_image):
+    response = as_customer.post(reverse("ui:vm_reinstall", args=[my_vm.pk]), {"image": ready_image.pk, "confirm": "on"})
+    assert "password" in response.context["form"].errors
+    assert not Job.objects.exists()
+
+
+def test_delete_asks_for_the_vms_name(as_customer, my_vm):
+    refused = as_customer.post(reverse("ui:vm_delete", args=[my_vm.pk]), {"name": "something-else"})
+    assert "name" in refused.context["form"].errors
+    assert not Job.objects.exists()
+
+    response = as_customer.post(reverse("ui:vm_delete", args=[my_vm.pk]), {"name": "mine-1"})
+
+    job = Job.objects.get(kind="vm_delete")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])

@@ -1,0 +1,58 @@
+from django.urls import reverse
+
+from apps.vms.models import PowerState
+from tests.ui.conftest import make_vm
+
+
+def names(response):
+    return [vm.name for vm in response.context["page"]]
+
+
+def test_a_customer_lists_only_their_own_vms(as_customer, my_vm, their_vm):
+    assert names(as_customer.get(reverse("ui:vm_list"))) == ["mine-1"]
+
+
+def test_a_reseller_lists_its_customers_vms_with_their_owner(client, reseller, my_vm, their_vm):
+    client.force_login(reseller)
+    response = client.get(reverse("ui:vm_list"))
+    assert names(response) == ["mine-1"]
+    assert b"customer-1" in response.content
+
+
+def test_search_finds_by_name_host_name_and_address(as_customer, my_vm, sized_host):
+    make_vm(my_vm.owner, sized_host, name="db-1", hostname="db.example.com")
+    assert names(as_customer.get(reverse("ui:vm_list"), {"q": "db.example"})) == ["db-1"]
+    assert names(as_customer.get(reverse("ui:vm_list"), {"q": "192.0.2.10"})) == ["mine-1"]
+    assert names(as_customer.get(reverse("ui:vm_list"), {"q": str(my_vm.uuid)[:8]})) == ["mine-1"]
+
+
+def test_filters_by_power_state_host_owner_and_image(as_admin, my_vm, their_vm, sized_host, ready_image):
+    make_vm(my_vm.owner, sized_host, name="off-1", power_state=PowerState.STOPPED)
+    assert names(as_admin.get(reverse("ui:vm_list"), {"state": "stopped"})) == ["off-1"]
+    assert names(as_admin.get(reverse("ui:vm_list"), {"owner": their_vm.owner_id})) == ["theirs-1"]
+    assert names(as_admin.get(reverse("ui:vm_list"), {"image": ready_image.pk})) == ["mine-1", "theirs-1"]
+    assert names(as_admin.get(reverse("ui:vm_list"), {"host": sized_host.pk, "sort": "-name"})) == [
+        "theirs-1",
+        "off-1",
+        "mine-1",
+    ]
+
+
+def test_sorting_by_size_and_a_bad_sort_key_falls_back_to_name(as_customer, my_vm, sized_host):
+    make_vm(my_vm.owner, sized_host, name="big-1", memory_mb=8192)
+    assert names(as_customer.get(reverse("ui:vm_list"), {"sort": "-size"})) == ["big-1", "mine-1"]
+    assert names(as_customer.get(reverse("ui:vm_list"), {"sort": "'; drop"})) == ["big-1", "mine-1"]
+
+
+def test_the_list_is_paged(as_customer, customer, sized_host):
+    for i in range(30):
+        make_vm(customer, sized_host, name=f"vm-{i:02d}")
+    first = as_customer.get(reverse("ui:vm_list"))
+    second = as_customer.get(reverse("ui:vm_list"), {"page": 2})
+    assert len(names(first)) == 25 and names(second) == [f"vm-{i}" for i in range(25, 30)]
+    assert b"Page 1 of 2" in first.content
+
+
+def test_htmx_asks_for_the_table_alone(as_customer, my_vm):
+    response = as_customer.get(reverse("ui:vm_list"), {"q": "mine"}, HTTP_HX_REQUEST="true")
+    assert response.content.lstrip().startswith(b'<section class="card card-flush" id="vm-table">')
