@@ -31,7 +31,13 @@ class Host(models.Model):
     domain_type = models.CharField(max_length=8, choices=DomainType.choices, default=DomainType.KVM)
     storage_pool = models.CharField(max_length=64, default="vmmanager")
     storage_path = models.CharField(max_length=255, default="/var/lib/vmmanager/pool")
-    network = models.CharField("libvirt network", max_length=64, default="default")
+    network = models.CharField(
+        "libvirt network",
+        max_length=64,
+        default="default",
+        blank=True,
+        help_text="Empty: guests on this host get no network interface (the deploy waits for the guest agent).",
+    )
     status = models.CharField(max_length=16, choices=HostStatus.choices, default=HostStatus.UNREACHABLE, db_index=True)
     status_reason = models.TextField(blank=True)
     # Capacity as last read from the host.

@@ -82,6 +82,8 @@ def submit(kind, target, *, actor=None, params=None, request_id=None, queue=True
                 busy = Job.objects.filter(pk=holder).first()
                 raise TargetBusy(busy or job)
             target.current_job = job
+            if hasattr(target, "power_state"):
+                _publish_target(target)
         if queue:
             transaction.on_commit(lambda: enqueue(job))
     with request_id_context(request_id):
@@ -188,6 +190,7 @@ def _run(job):
     try:
         module = registry.load(job.kind)
         _plan_steps(job, module)
+        events.publish_job(job)  # pages learn the planned steps without asking again
         if target is None:
             raise OperationError(f"The target ({job.target_repr}) no longer exists.")
         logger.info("job %s running: %s on %s", job.pk, job.kind, job.target_repr)
@@ -275,6 +278,16 @@ def _release(job):
     model = job.target_type.model_class() if job.target_type else None
     if model is not None and hasattr(model, "current_job"):
         model.objects.filter(pk=job.target_id, current_job=job).update(current_job=None)
+        target = model.objects.filter(pk=job.target_id).first()
+        if target is not None and hasattr(target, "power_state"):
+            _publish_target(target)
+
+
+def _publish_target(vm):
+    """Tell live pages the VM's state and whether a job holds it (never fails the job)."""
+    from apps.console.publish import publish_vm
+
+    publish_vm(vm)
 
 
 def run_inline(kind, target, *, actor=None, params=None):

@@ -3,6 +3,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
 from apps.virt.errors import NotFound, VirtError
@@ -46,6 +47,6 @@ def refresh_vm_state(vm):
         logger.warning("could not read the state of %s: %s", vm.name, exc)
         fields["power_state"] = PowerState.UNKNOWN
     VirtualMachine.objects.filter(pk=vm.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(vm, name, value)
+    vm.refresh_from_db()
+    publish_vm(vm)
     return vm

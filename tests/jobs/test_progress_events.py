@@ -28,15 +28,16 @@ def test_a_live_viewer_receives_every_step_and_status_in_order(customer, test_ho
     with django_capture_on_commit_callbacks(execute=True):
         runner.execute(job.pk)
 
-    messages = drain(layer, channel, 5)
+    messages = drain(layer, channel, 6)
     kinds = [(m["type"], (m.get("step") or m.get("job"))["status"]) for m in messages]
     assert kinds == [
         ("job.status", "running"),
+        ("job.status", "running"),  # again once its steps are planned
         ("job.step", "running"),
         ("job.step", "running"),  # a line of detail added to the running step
         ("job.step", "succeeded"),
         ("job.status", "succeeded"),
     ]
-    assert messages[1]["step"]["name"] == "Shut down the guest"
-    assert messages[2]["step"]["detail"] == "the guest shut down"
-    assert messages[4]["job"]["finished_at"] is not None
+    assert messages[2]["step"]["name"] == "Shut down the guest"
+    assert messages[3]["step"]["detail"] == "the guest shut down"
+    assert messages[5]["job"]["finished_at"] is not None

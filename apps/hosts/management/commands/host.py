@@ -17,6 +17,7 @@ class Command(BaseCommand):
         add.add_argument("--domain-type", choices=DomainType.values, default=DomainType.KVM)
         add.add_argument("--pool", default=None, help="storage pool name")
         add.add_argument("--pool-path", default=None, help="storage pool directory on the host")
+        add.add_argument("--network", default=None, help='libvirt network for guests ("" for none)')
         check = sub.add_parser("check", help="connect to a host, check its pool and read its capacity")
         check.add_argument("name")
 
@@ -30,8 +31,10 @@ class Command(BaseCommand):
                 f"{host.memory_mb:8} MiB  {host.uri}" + (f"  ({host.status_reason})" if host.status_reason else "")
             )
 
-    def do_add(self, name, uri, domain_type, pool, pool_path, **options):
+    def do_add(self, name, uri, domain_type, pool, pool_path, network, **options):
         host = Host(name=name, uri=uri, domain_type=domain_type)
+        if network is not None:
+            host.network = network
         if pool:
             host.storage_pool = pool
         if pool_path:
