@@ -1,11 +1,12 @@
 """Deploy the cloud-init flavour of the demo image with a NoCloud seed on the real local
-libvirtd; reset the root password through the guest agent; reinstall and keep the address."""
+libvirtd; reset the root password through the guest agent; resize (the root filesystem
+grows); reinstall and keep the address."""
 
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.models import JobStatus
-from apps.vms.changes import delete_vm, reinstall_vm, reset_password
+from apps.vms.changes import delete_vm, reinstall_vm, reset_password, resize_vm
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VmStatus
 
@@ -27,6 +28,12 @@ def shadow_hash(driver, vm):
     code, output = driver.agent_exec(vm.domain_name, ["/bin/sh", "-c", "getent shadow root | cut -d: -f2"])
     assert code == 0, output
     return output.strip()
+
+
+def root_size(driver, vm):
+    code, output = driver.agent_exec(vm.domain_name, ["/bin/df", "--output=size", "-B1", "/"])
+    assert code == 0, output
+    return int(output.split()[-1])
 
 
 def hostname_inside(driver, vm):
@@ -68,6 +75,13 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
 
     reset = finished(run(capture, reset_password, vm, "Another-Horse-8", actor=customer))
     assert shadow_hash(driver, vm) == reset.params["root_password_hash"]
+
+    before = root_size(driver, vm)
+    finished(run(capture, resize_vm, vm, vcpus=1, disk_gb=4, actor=customer))
+    vm.refresh_from_db()
+    assert (vm.vcpus, vm.disk_gb, vm.power_state) == (1, 4, PowerState.RUNNING)
+    assert driver.get_domain(vm.domain_name).vcpus == 1
+    assert root_size(driver, vm) > before + 0.8 * 2**30  # the root filesystem grew with the disk
 
     again = finished(run(capture, reinstall_vm, vm, password="Third-Horse-9", actor=customer))
     vm.refresh_from_db()
