@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # Run the web server (daphne) and the job workers (django-q2 cluster) in the foreground.
 # Ctrl-C (or SIGTERM) stops both; if either exits, the other is stopped too.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 bind="${VMM_BIND:-127.0.0.1}"
 port="${VMM_PORT:-8000}"
 # Jobs whose worker died while the panel was down are settled before new work starts.
-.venv/bin/python manage.py reconcile_jobs
-pids=()
+.venv/bin/python manage.py reconcile_jobs || exit 1
+
+# Each server runs in a process group of its own (this script is not interactive, so
+# setsid does not fork and $! is the group's leader): stopping reaches every process it
+# forked (django-q2 starts several), and what has not stopped after 10 s is killed.
+groups=()
 stop() {
   trap - INT TERM EXIT
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait || true
+  local group _ alive
+  for group in "${groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for group in "${groups[@]}"; do kill -0 -- "-$group" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.2
+  done
+  echo "==> still running after 10 s: killing" >&2
+  for group in "${groups[@]}"; do kill -KILL -- "-$group" 2>/dev/null; done
+  return 0
 }
 trap stop INT TERM EXIT
-.venv/bin/daphne -b "$bind" -p "$port" vmmanager.asgi:application &
-pids+=($!)
-.venv/bin/python manage.py qcluster &
-pids+=($!)
+setsid .venv/bin/daphne -b "$bind" -p "$port" vmmanager.asgi:application &
+groups+=($!)
+setsid .venv/bin/python manage.py qcluster &
+groups+=($!)
 echo "==> vmmanager at http://$bind:$port/ (admin: http://$bind:$port/admin/); Ctrl-C stops it"
 wait -n
