@@ -38,6 +38,7 @@ def setup_django(data_dir):
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("migrate", database="channels", verbosity=0)  # the embedded channel layer's own file
 
 
 def virsh(*args, check=True):
