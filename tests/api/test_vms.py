@@ -169,3 +169,12 @@ def test_deleting_a_vm_is_a_vm_delete_job(api, customer, host):
     assert response.status_code in (202, 400)
     if response.status_code == 202:
         assert response.json()["job"]["kind"] == "vm_delete"
+
+
+def test_an_order_can_ask_for_a_full_copy_instead_of_a_linked_clone(api, customer, host, ready_image):
+    linked = api(customer).post("/api/v1/vms/", order(ready_image, name="linked"))
+    full = api(customer).post("/api/v1/vms/", order(ready_image, name="full", full_copy=True))
+
+    assert (linked.status_code, full.status_code) == (202, 202)
+    assert Job.objects.get(pk=linked.json()["job"]["id"]).params["full_copy"] is False
+    assert Job.objects.get(pk=full.json()["job"]["id"]).params["full_copy"] is True

@@ -1,6 +1,6 @@
 """Deploy the demo image configured offline by virt-customize, on the real local libvirtd,
 prove from outside the panel what the customer ordered, make an image of the VM, deploy
-that image, and delete everything: nothing is left on the host."""
+that image as a full copy, and delete everything: nothing is left on the host."""
 
 import re
 
@@ -88,11 +88,14 @@ def test_deploy_inspect_image_redeploy_and_delete(
         memory_mb=1024,
         disk_gb=4,
         ssh_keys=[ssh_key],
+        full_copy=True,
     )
     finished(clone_job)
     clone.refresh_from_db()
     assert clone.power_state == PowerState.RUNNING and clone.ip_addresses
     assert clone.ip_addresses != vm.ip_addresses
+    own_disk = driver.volume_info(local_host.storage_pool, clone.disk_volume)
+    assert own_disk.backing_path is None and own_disk.capacity_bytes == 4 * 2**30  # a full copy
 
     for doomed in (vm, clone):
         finished(run(capture, delete_vm, doomed, actor=customer))

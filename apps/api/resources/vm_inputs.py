@@ -42,6 +42,9 @@ class VmOrderSerializer(serializers.Serializer):
     network = NetworkSerializer(required=False, allow_null=True, default=None)
     first_boot_script = serializers.CharField(max_length=65536, required=False, allow_blank=True, default="")
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    full_copy = serializers.BooleanField(
+        required=False, default=False, help_text="A disk of its own instead of a linked clone of the image."
+    )
     owner = serializers.IntegerField(min_value=1, required=False, help_text="Staff and resellers: a user they see.")
     host = serializers.IntegerField(min_value=1, required=False, help_text="Staff only: pin the host.")
 
