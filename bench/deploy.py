@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images" / "debian-12-plain.qcow2"
 POOL, POOL_PATH = "vmmbench", "/var/lib/vmmanager/bench-pool"
-GUESTFS = {"LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"}
 
 
 def setup_django(data_dir):
@@ -95,6 +94,9 @@ def panel_deploys(count, ssh_key):
 
 
 def direct_deploys(count, ssh_key, work, image_path):
+    from apps.virt.tools import GUESTFS_ENV
+    from apps.vms.guest_config import GROW_ROOT
+
     durations = []
     for i in range(count):
         started = time.monotonic()
@@ -116,11 +118,7 @@ def direct_deploys(count, ssh_key, work, image_path):
             ],
             check=True,
         )
-        grow = (
-            'dev=$(findmnt -n -o SOURCE /); disk=/dev/$(lsblk -no pkname "$dev"); '
-            'part=$(cat /sys/class/block/${dev#/dev/}/partition); growpart "$disk" "$part" || [ $? -eq 1 ]; '
-            'resize2fs "$dev"'
-        )
+        grow = GROW_ROOT  # the same grow as the panel's deploy
         subprocess.run(
             [
                 "virt-customize",
@@ -140,7 +138,7 @@ def direct_deploys(count, ssh_key, work, image_path):
                 f"root:string:{ssh_key}",
             ],
             check=True,
-            env={**os.environ, **GUESTFS},
+            env={**os.environ, **GUESTFS_ENV},
             capture_output=True,
         )
         xml = work / f"{name}.xml"

@@ -10,12 +10,11 @@ from apps.jobs import runner
 from apps.vms import placement, validators
 from apps.vms.create import NAME_RE, check_range, guest_params
 from apps.vms.models import VmStatus
+from apps.vms.services import vm_operation
 
 
 def _submit(vm, kind, params, actor, request_id):
-    if vm.host_id is None:
-        raise ValidationError({"host": "The VM is not placed on a host."})
-    return runner.submit(kind, vm, actor=actor, params=params, request_id=request_id)
+    return vm_operation(vm, kind, actor=actor, params=params, request_id=request_id)
 
 
 def reinstall_vm(

@@ -33,11 +33,6 @@ def free(host):
     }
 
 
-def fits(host, vcpus, memory_mb, disk_gb):
-    room = free(host)
-    return room["vcpus"] >= vcpus and room["memory_mb"] >= memory_mb and room["disk_gb"] >= disk_gb
-
-
 def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
     """Return the host for a VM of this size; lock it for the caller's transaction.
 
@@ -50,10 +45,15 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
         candidates = candidates.filter(pk=host.pk)
         if not candidates.exists():
             raise NoCapacity(f"Host {host.name} is not online ({host.get_status_display().lower()}).")
-    fitting = [h for h in candidates if fits(h, vcpus, memory_mb, disk_gb)]
+    rooms = {h: free(h) for h in candidates}
+    fitting = [
+        h
+        for h, room in rooms.items()
+        if room["vcpus"] >= vcpus and room["memory_mb"] >= memory_mb and room["disk_gb"] >= disk_gb
+    ]
     if not fitting:
         if host is not None:
             raise NoCapacity(f"Host {host.name} has no room for {vcpus} vCPU, {memory_mb} MiB, {disk_gb} GiB.")
         raise NoCapacity(f"No online host has room for {vcpus} vCPU, {memory_mb} MiB and {disk_gb} GiB.")
-    key = lambda h: (free(h)["memory_mb"], -h.pk)  # noqa: E731
+    key = lambda h: (rooms[h]["memory_mb"], -h.pk)  # noqa: E731
     return max(fitting, key=key) if strategy == "spread" else min(fitting, key=key)

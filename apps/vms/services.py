@@ -11,9 +11,6 @@ from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine
 
 logger = logging.getLogger("vmmanager.vms")
 
-# Power operations a user may start on an existing VM.
-POWER_OPERATIONS = ("vm_start", "vm_stop", "vm_power_off", "vm_reboot", "vm_suspend", "vm_resume")
-
 
 def vm_operation(vm, kind, *, actor=None, params=None, request_id=None):
     """Start operation `kind` on `vm` as a job. Returns the Job.

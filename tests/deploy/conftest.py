@@ -15,6 +15,7 @@ from apps.hosts.services import refresh_host
 from apps.images.models import GuestConfig, Visibility
 from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
+from apps.virt.tools import GUESTFS_ENV
 
 IMAGES = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images"
 # One pool per test process: concurrent test runs on one machine never touch each other's
@@ -117,7 +118,7 @@ def guest_files(disk, *paths):
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"},
+        env={**os.environ, **GUESTFS_ENV},
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

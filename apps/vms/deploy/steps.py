@@ -87,7 +87,7 @@ def deploy(ctx, vm, params):
         with ctx.step("Wait for the guest to come up"):
             addresses = wait_for_guest(ctx, driver, vm)
     finally:
-        shutil.rmtree(Path(settings.VMM_WORK_DIR) / str(ctx.job.pk), ignore_errors=True)
+        remove_work_dir(ctx)
     VirtualMachine.objects.filter(pk=vm.pk).update(
         status=VmStatus.ACTIVE, power_state=PowerState.RUNNING, ip_addresses=addresses
     )

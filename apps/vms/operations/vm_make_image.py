@@ -3,24 +3,19 @@ virt-sysprep (machine id, SSH host keys, logs and root's keys removed) and regis
 the owner's private image. The VM is stopped for a consistent copy and started again if it
 was running."""
 
-import shutil
-from pathlib import Path
-
-from django.conf import settings
-
 from apps.hosts.hypervisor import hypervisor_for
 from apps.images.models import Visibility
 from apps.images.services import import_image_file
 from apps.virt import tools
 from apps.vms.deploy.power import stop_if_running
+from apps.vms.deploy.steps import remove_work_dir, work_dir
 
 STEPS = ["Stop the VM", "Copy the disk", "Seal the image", "Register the image", "Start the VM again"]
 
 
 def run(ctx, vm, name, visibility=Visibility.PRIVATE):
     driver = hypervisor_for(vm.host)
-    work = Path(settings.VMM_WORK_DIR) / str(ctx.job.pk)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir(ctx)
     try:
         with ctx.step("Stop the VM"):
             was_running = stop_if_running(ctx, vm)
@@ -56,4 +51,4 @@ def run(ctx, vm, name, visibility=Visibility.PRIVATE):
             else:
                 ctx.note("left stopped, as it was")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_work_dir(ctx)

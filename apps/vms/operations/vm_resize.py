@@ -4,8 +4,9 @@ filesystem grown through the guest agent. Disks only grow."""
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
+from apps.virt.errors import NotFound
 from apps.vms.deploy.power import start_and_wait_for_agent, stop_if_running
-from apps.vms.deploy.steps import domain_spec
+from apps.vms.deploy.steps import domain_spec, seed_volume
 from apps.vms.guest_config import GROW_ROOT
 from apps.vms.models import VirtualMachine
 
@@ -44,9 +45,6 @@ def run(ctx, vm, vcpus=None, memory_mb=None, disk_gb=None):
 
 
 def _seed_path(driver, vm):
-    from apps.virt.errors import NotFound
-    from apps.vms.deploy.steps import seed_volume
-
     try:
         return driver.volume_info(vm.host.storage_pool, seed_volume(vm)).path
     except NotFound:
