@@ -181,6 +181,11 @@ VMM_BOOT_TIMEOUT = env_int("VMM_BOOT_TIMEOUT", 180, minimum=5, maximum=3600)
 VMM_WORK_DIR = Path(env_str("VMM_WORK_DIR", str(DATA_DIR / "work")))
 VMM_DEFAULT_POOL = env_str("VMM_DEFAULT_POOL", "vmmanager")
 VMM_DEFAULT_POOL_PATH = env_str("VMM_DEFAULT_POOL_PATH", "/var/lib/vmmanager/pool")
+# Host watcher (manage.py watch_hosts, docs/health.md): seconds between full state
+# reconciliations per host, between reconnect attempts to a lost host, and the leader lease.
+VMM_RECONCILE_INTERVAL = env_int("VMM_RECONCILE_INTERVAL", 60, minimum=5, maximum=3600)
+VMM_HOST_RETRY_INTERVAL = env_int("VMM_HOST_RETRY_INTERVAL", 5, minimum=1, maximum=300)
+VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
 
 # --- i18n, static ---------------------------------------------------------------------
 LANGUAGE_CODE = "en"

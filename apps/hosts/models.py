@@ -73,3 +73,17 @@ class Host(models.Model):
     @property
     def accepts_vms(self):
         return self.status == HostStatus.ONLINE
+
+
+class Lease(models.Model):
+    """A named role that one process at a time holds until `expires_at` (e.g. the one active
+    host watcher of a deployment). Claimed and renewed with a conditional UPDATE: see
+    apps/hosts/watcher_lease.py."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

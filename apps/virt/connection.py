@@ -199,6 +199,13 @@ def get(uri: str) -> libvirt.virConnect:
         return conn
 
 
+def current(uri: str) -> libvirt.virConnect | None:
+    """The cached open connection for ``uri``, or None; never opens one."""
+    with _lock:
+        _check_fork()
+        return _conns.get(uri)
+
+
 def invalidate(uri: str, conn: libvirt.virConnect | None = None) -> None:
     """Forget the cached connection for ``uri`` (only if it is ``conn``, when given).
 
