@@ -1,0 +1,218 @@
+"""The statistics collector: one process (``manage.py collect_stats``), never the web one.
+
+Each interval ``Collector.sweep()``:
+1. claims its share of the hosts (``apps.stats.sharding``: heartbeat, rendezvous hashing,
+   leases), plus the ``maintenance`` key;
+2. asks each of its online hosts for all its domains' counters with one bulk driver call
+   (``Hypervisor.sweep_stats``), the hosts in parallel threads, waiting at most
+   ``host_timeout`` seconds in all: a host that has not answered, or that failed, is
+   skipped for this sweep and logged; the others are stored as usual. A host whose
+   previous call is still hanging is not asked again until it returns;
+3. derives rates from the counters it kept from the previous sweep (``apps.stats.rates``)
+   and writes one raw row per VM and per host with ``bulk_create`` in one short
+   transaction on the statistics database (nothing in the core tables is written or
+   locked: it only reads hosts and VMs);
+4. about once a minute, if it holds ``maintenance``: downsamples and prunes.
+
+It never changes a host's status: host health belongs to the health watcher. Domains
+that are not the panel's (their name is not ``vmm-<uuid>`` of a VM on that host) are
+ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import close_old_connections, router, transaction
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.hosts.models import Host, HostStatus
+from apps.stats import rates, retention, sharding
+from apps.stats.models import HostSample, Tier, VmSample
+from apps.virt.errors import VirtError
+from apps.virt.stats import DomainCounters, HostCounters
+from apps.vms.models import VirtualMachine
+
+log = logging.getLogger("vmmanager.stats")
+
+DOMAIN_PREFIX = "vmm-"
+MAINTENANCE_EVERY = 60.0  # seconds
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did (for logs, tests and the bench)."""
+
+    hosts: list[int] = field(default_factory=list)  # hosts stored
+    skipped: dict[int, str] = field(default_factory=dict)  # host id -> why
+    vm_rows: int = 0
+    seconds: float = 0.0
+    maintenance: dict[str, int] | None = None
+
+
+class Collector:
+    def __init__(
+        self,
+        name: str | None = None,
+        interval: float | None = None,
+        host_timeout: float | None = None,
+        max_threads: int = 16,
+    ) -> None:
+        self.name = name or default_name()
+        self.interval = float(interval or settings.VMM_STATS_INTERVAL)
+        self.host_timeout = float(host_timeout or self.interval)
+        self.membership = sharding.Membership(self.name, ttl=2 * self.interval)
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="stats-host")
+        self._in_flight: dict[int, object] = {}  # host id -> future still running from an earlier sweep
+        self._hosts_prev: dict[int, HostCounters] = {}
+        self._domains_prev: dict[tuple[int, str], tuple[float, DomainCounters]] = {}
+        self._last_maintenance = 0.0
+        self.holds_maintenance = False
+        self._stop = threading.Event()
+
+    # -- one sweep -------------------------------------------------------------------
+
+    def _my_hosts(self) -> list[Host]:
+        hosts = {h.pk: h for h in Host.objects.only("id", "name", "uri", "status")}
+        keys = {sharding.host_key(pk) for pk in hosts} | {sharding.MAINTENANCE}
+        held = self.membership.claim(keys)
+        self.holds_maintenance = sharding.MAINTENANCE in held
+        return [h for pk, h in sorted(hosts.items()) if sharding.host_key(pk) in held and h.status == HostStatus.ONLINE]
+
+    def _ask(self, hosts: list[Host]) -> tuple[dict[int, HostCounters], dict[int, str]]:
+        """Every host's counters, in parallel, within ``host_timeout`` seconds."""
+        skipped: dict[int, str] = {}
+        futures = {}
+        for host in hosts:
+            earlier = self._in_flight.get(host.pk)
+            if earlier is not None and not earlier.done():
+                skipped[host.pk] = "the previous sweep's call has not returned yet"
+                continue
+            futures[host.pk] = self._pool.submit(hypervisor_for(host).sweep_stats)
+        wait(futures.values(), timeout=self.host_timeout)
+        answers: dict[int, HostCounters] = {}
+        for pk, future in futures.items():
+            if not future.done():
+                self._in_flight[pk] = future
+                skipped[pk] = f"no answer within {self.host_timeout:g} s"
+                continue
+            self._in_flight.pop(pk, None)
+            try:
+                answers[pk] = future.result()
+            except VirtError as e:
+                skipped[pk] = str(e)
+            except Exception as e:  # noqa: BLE001 - one host's surprise must not stop the others
+                log.exception("statistics of host %s failed unexpectedly", pk)
+                skipped[pk] = f"{type(e).__name__}: {e}"
+        return answers, skipped
+
+    def _rows(self, host_id: int, counters: HostCounters, vms: dict[str, tuple[int, int]]):
+        """Raw rows for one host's answer; updates the kept counters."""
+        at = datetime.fromtimestamp(counters.at, tz=UTC)
+        vm_rows, values_list = [], []
+        for domain in counters.domains:
+            known = vms.get(domain.name)
+            if known is None:
+                continue  # not one of ours (or not on this host according to the panel)
+            vm_id, vcpus = known
+            previous = self._domains_prev.get((host_id, domain.name))
+            prev_counters, seconds = (previous[1], counters.at - previous[0]) if previous else (None, 0.0)
+            values = rates.vm_values(prev_counters, domain, seconds, vcpus=vcpus)
+            self._domains_prev[(host_id, domain.name)] = (counters.at, domain)
+            values_list.append(values)
+            vm_rows.append(VmSample(tier=Tier.RAW, at=at, vm_id=vm_id, host_id=host_id, **values))
+        host_row = HostSample(
+            tier=Tier.RAW,
+            at=at,
+            host_id=host_id,
+            **rates.host_values(self._hosts_prev.get(host_id), counters, values_list),
+        )
+        self._hosts_prev[host_id] = counters
+        return vm_rows, host_row
+
+    def _forget_stale(self, now: float) -> None:
+        """Drop kept counters of domains not seen for three intervals (gone, or another collector's now)."""
+        horizon = now - 3 * self.interval
+        for key in [k for k, (at, _) in self._domains_prev.items() if at < horizon]:
+            del self._domains_prev[key]
+        for pk in [pk for pk, c in self._hosts_prev.items() if c.at < horizon]:
+            del self._hosts_prev[pk]
+
+    def sweep(self) -> SweepResult:
+        """One sweep of this collector's hosts (see the module docstring). Raises only
+        database errors (the loop in ``run`` logs them and carries on)."""
+        began = time.monotonic()
+        result = SweepResult()
+        hosts = self._my_hosts()
+        answers, result.skipped = self._ask(hosts)
+        for pk, reason in result.skipped.items():
+            log.warning("statistics: host %s skipped this sweep: %s", pk, reason)
+        vms: dict[int, dict[str, tuple[int, int]]] = {pk: {} for pk in answers}
+        for vm_id, host_id, uuid, vcpus in VirtualMachine.objects.filter(host_id__in=list(answers)).values_list(
+            "id", "host_id", "uuid", "vcpus"
+        ):
+            vms[host_id][f"{DOMAIN_PREFIX}{uuid}"] = (vm_id, vcpus)
+        vm_rows, host_rows = [], []
+        for pk, counters in answers.items():
+            rows, host_row = self._rows(pk, counters, vms[pk])
+            vm_rows += rows
+            host_rows.append(host_row)
+        with transaction.atomic(using=router.db_for_write(VmSample)):
+            VmSample.objects.bulk_create(vm_rows, batch_size=2000)
+            HostSample.objects.bulk_create(host_rows)
+        result.hosts, result.vm_rows = sorted(answers), len(vm_rows)
+        self._forget_stale(time.time())
+        if self.holds_maintenance and time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
+            result.maintenance = retention.maintain(datetime.now(tz=UTC))
+            self._last_maintenance = time.monotonic()
+        result.seconds = time.monotonic() - began
+        return result
+
+    # -- the loop --------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, sweeps: int | None = None) -> None:
+        """Sweep every ``interval`` seconds until ``stop()`` (or ``sweeps`` sweeps).
+
+        A failing sweep (e.g. the database is down) is logged and retried at the next
+        interval; on the way out the collector frees its hosts for the others.
+        """
+        done = 0
+        try:
+            while not self._stop.is_set() and (sweeps is None or done < sweeps):
+                began = time.monotonic()
+                close_old_connections()
+                try:
+                    result = self.sweep()
+                    log.info(
+                        "statistics: %d hosts, %d VMs in %.3f s (%d skipped)",
+                        len(result.hosts), result.vm_rows, result.seconds, len(result.skipped),
+                    )  # fmt: skip
+                    if result.seconds > self.interval:
+                        log.warning("statistics sweep took %.1f s, longer than the interval", result.seconds)
+                except Exception:  # noqa: BLE001 - the collector outlives a bad sweep
+                    log.exception("statistics sweep failed; retrying at the next interval")
+                done += 1
+                if sweeps is not None and done >= sweeps:
+                    break
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+        finally:
+            try:
+                self.membership.leave()
+            except Exception:  # noqa: BLE001 - the database may be what failed
+                log.exception("could not release the collector's hosts")
+            self._pool.shutdown(wait=False, cancel_futures=True)
