@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the web server (daphne) and the job workers (django-q2 cluster) in the foreground.
-# Ctrl-C (or SIGTERM) stops both; if either exits, the other is stopped too.
+# Run the web server (daphne), the job workers (django-q2 cluster) and the host watcher in
+# the foreground. Ctrl-C (or SIGTERM) stops them all; if one exits, the others are stopped too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bind="${VMM_BIND:-127.0.0.1}"
@@ -30,6 +30,9 @@ trap stop INT TERM EXIT
 setsid .venv/bin/daphne -b "$bind" -p "$port" vmmanager.asgi:application &
 groups+=($!)
 setsid .venv/bin/python manage.py qcluster &
+groups+=($!)
+# Host health and VM state sync (docs/health.md); a second copy elsewhere would wait as standby.
+setsid .venv/bin/python manage.py watch_hosts &
 groups+=($!)
 echo "==> vmmanager at http://$bind:$port/ (admin: http://$bind:$port/admin/); Ctrl-C stops it"
 wait -n
