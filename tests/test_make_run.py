@@ -47,6 +47,7 @@ def test_make_run_starts_the_panel_on_the_embedded_default_and_ctrl_c_stops_it(t
         assert "image:" in output
         running = processes_with_env(f"VMM_DATA_DIR={tmp_path / 'data'}")
         assert any("daphne" in p for p in running) and any("qcluster" in p for p in running), running
+        assert any("watch_hosts" in p for p in running), running
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

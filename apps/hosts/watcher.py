@@ -179,8 +179,14 @@ class HostWatch:
             reconcile_host(host, hypervisor_for(host))
         except Unreachable as exc:
             self.queue.put(_Lost(str(exc)))
+            return
         except VirtError as exc:
             logger.warning("host %s: could not list its domains: %s", host.name, exc)
+            return
+        if host.status == HostStatus.UNREACHABLE:
+            # Another process lost its own connection and said so, but the host answers
+            # ours: check it again rather than leave it out of placement for good.
+            refresh_host(host)
 
 
 class Watcher:

@@ -97,3 +97,11 @@ def test_a_host_in_maintenance_is_not_watched(customer, test_host):
         assert watcher.watches == {}
     assert Host.objects.get(pk=test_host.pk).status == HostStatus.MAINTENANCE
     assert power_of(vm) == PowerState.RUNNING
+
+
+def test_a_host_another_process_declared_lost_is_online_again_when_it_answers_the_watcher(test_host):
+    with running_watcher(reconcile_seconds=1) as watcher:
+        wait_for(lambda: watching(watcher, test_host), 10)
+        # What a worker's close listener does when its own connection to the host drops.
+        Host.objects.filter(pk=test_host.pk).update(status=HostStatus.UNREACHABLE, status_reason="Connection lost: y")
+        wait_for(lambda: Host.objects.get(pk=test_host.pk).status == HostStatus.ONLINE, 5)

@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hosts', '0002_host_network_optional'),
+        ("hosts", "0002_host_network_optional"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lease',
+            name="Lease",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('holder', models.CharField(blank=True, max_length=255)),
-                ('expires_at', models.DateTimeField()),
-                ('renewed_at', models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("holder", models.CharField(blank=True, max_length=255)),
+                ("expires_at", models.DateTimeField()),
+                ("renewed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]
