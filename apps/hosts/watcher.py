@@ -209,7 +209,11 @@ class Watcher:
         logger.info("host watcher %s starting", self.holder)
         try:
             while not stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher
+                    logger.exception("host watcher %s: tick failed", self.holder)
+                    db_connection.close()  # a fresh one next time
                 stop.wait(self.tick_seconds)
         finally:
             connection.remove_close_listener(self._on_close)
