@@ -1,0 +1,1 @@
+"""Operations on images (see apps/jobs/registry.py for the contract)."""
