@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 # (limit field, what it counts, unit for messages)
 LIMITS = (
@@ -76,16 +77,25 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1):
         for field, counted, unit in LIMITS:
             limit = getattr(quota, field)
             if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
-                whose = "your" if quota.user_id == owner.pk else f"your reseller's ({quota.user.username})"
-                raise ValidationError(
-                    {
-                        "quota": ValidationError(
-                            f"The order exceeds {whose} quota {field}: at most {limit} {unit}, "
-                            f"{used[counted]} in use, {wanted[counted]} asked.",
-                            code="quota_exceeded",
-                        )
-                    }
-                )
+                numbers = {
+                    "field": field,
+                    "limit": limit,
+                    "unit": unit,
+                    "used": used[counted],
+                    "asked": wanted[counted],
+                }
+                if quota.user_id == owner.pk:
+                    text = _(
+                        "The order exceeds your quota %(field)s: at most %(limit)s %(unit)s, "
+                        "%(used)s in use, %(asked)s asked."
+                    )
+                else:
+                    numbers["reseller"] = quota.user.username
+                    text = _(
+                        "The order exceeds your reseller's (%(reseller)s) quota %(field)s: at most %(limit)s %(unit)s, "
+                        "%(used)s in use, %(asked)s asked."
+                    )
+                raise ValidationError({"quota": ValidationError(text % numbers, code="quota_exceeded")})
 
 
 def validate_within(limits, parent):
@@ -95,10 +105,10 @@ def validate_within(limits, parent):
     if parent is None:
         return
     errors = {}
-    for field, _, unit in LIMITS:
+    for field, _counted, unit in LIMITS:
         cap = getattr(parent, field)
         value = limits.get(field)
         if cap is not None and (value is None or value > cap):
-            errors[field] = f"At most your own limit of {cap} {unit}."
+            errors[field] = _("At most your own limit of %(cap)s %(unit)s.") % {"cap": cap, "unit": unit}
     if errors:
         raise ValidationError(errors)

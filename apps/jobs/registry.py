@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 # Packages holding the built-in operations, searched in order.
-OPERATION_PACKAGES = ("apps.vms.operations", "apps.hosts.operations")
+OPERATION_PACKAGES = ("apps.vms.operations", "apps.hosts.operations", "apps.images.operations")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-TARGET_PAGES = {"vms.virtualmachine": "ui:vm_detail", "hosts.host": "ui:host_detail"}
+TARGET_PAGES = {"vms.virtualmachine": "ui:vm_detail", "hosts.host": "ui:host_detail", "images.image": "ui:image_detail"}
 
 
 def target_url(job):

@@ -66,6 +66,7 @@ OPERATIONS = {
     "vm_delete": gettext_lazy("Delete"),
     "vm_make_image": gettext_lazy("Make an image"),
     "host_refresh": gettext_lazy("Check host"),
+    "image_import": gettext_lazy("Import image"),
 }
 # Step names of the built-in operations; others are shown as the operation wrote them.
 STEP_NAMES = {
@@ -96,6 +97,8 @@ STEP_NAMES = {
     "Seal the image": gettext_lazy("Seal the image"),
     "Register the image": gettext_lazy("Register the image"),
     "Start the VM again": gettext_lazy("Start the VM again"),
+    "Check the image file": gettext_lazy("Check the image file"),
+    "Copy into the image store": gettext_lazy("Copy into the image store"),
 }
 
 TABLES = {

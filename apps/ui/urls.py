@@ -27,6 +27,7 @@ urlpatterns = [
     path("vms/<int:pk>/password/", vm_changes.vm_password, name="vm_password"),
     path("vms/<int:pk>/resize/", vm_changes.vm_resize, name="vm_resize"),
     path("vms/<int:pk>/delete/", vm_changes.vm_delete, name="vm_delete"),
+    path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]

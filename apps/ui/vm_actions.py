@@ -85,6 +85,7 @@ def change(request, vm, kind, form):
             vm, vcpus=data["vcpus"], memory_mb=data["memory_mb"], disk_gb=data["disk_gb"], **who
         ),
         "vm_delete": lambda: changes.delete_vm(vm, **who),
+        "vm_make_image": lambda: changes.make_image(vm, data["name"], visibility=data["visibility"], **who),
     }
     try:
         return services[kind]()

@@ -4,6 +4,7 @@ Bad input raises ValidationError keyed by field before any job exists."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.images.models import Image, Visibility
 from apps.jobs import runner
@@ -57,7 +58,7 @@ def reset_password(vm, password, *, actor=None, request_id=None):
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from exc
     if vm.status != VmStatus.ACTIVE:
-        raise ValidationError({"vm": "Only an active VM can have its password reset."})
+        raise ValidationError({"vm": _("Only an active VM can have its password reset.")})
     return _submit(
         vm, "vm_reset_password", {"root_password_hash": validators.hash_root_password(password)}, actor, request_id
     )
@@ -70,7 +71,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
     for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
         check_range(errors, field, value)
     if "disk_gb" not in errors and disk_gb < vm.disk_gb:
-        errors["disk_gb"] = f"Disks only grow: it is {vm.disk_gb} GiB now."
+        errors["disk_gb"] = _("Disks only grow: it is %(size)d GiB now.") % {"size": vm.disk_gb}
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -82,7 +83,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
             or memory_mb - vm.memory_mb > room["memory_mb"]
             or disk_gb - vm.disk_gb > room["disk_gb"]
         ):
-            raise ValidationError({"host": f"Host {vm.host.name} has no room for that size."})
+            raise ValidationError({"host": _("Host %(host)s has no room for that size.") % {"host": vm.host.name}})
         return _submit(vm, "vm_resize", {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}, actor, request_id)
 
 
@@ -90,15 +91,15 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
     """An image of `vm`'s disk for its owner; only staff may make it public."""
     errors = {}
     if not name or not NAME_RE.match(name):
-        errors["name"] = "Use 1-64 letters, digits, dots, hyphens and underscores."
+        errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores.")
     elif Image.objects.filter(owner=vm.owner, name=name).exists():
-        errors["name"] = f"An image named {name!r} already exists."
+        errors["name"] = _("An image named %(name)r already exists.") % {"name": name}
     if visibility not in Visibility.values:
-        errors["visibility"] = f"One of: {', '.join(Visibility.values)}."
+        errors["visibility"] = _("One of: %(values)s.") % {"values": ", ".join(Visibility.values)}
     elif visibility == Visibility.PUBLIC and not (actor and (actor.is_superuser or actor.role == "admin")):
-        errors["visibility"] = "Only staff can make an image public."
+        errors["visibility"] = _("Only staff can make an image public.")
     if vm.status != VmStatus.ACTIVE:
-        errors["vm"] = "Only an active VM can be imaged."
+        errors["vm"] = _("Only an active VM can be imaged.")
     if errors:
         raise ValidationError(errors)
     return _submit(vm, "vm_make_image", {"name": name, "visibility": visibility}, actor, request_id)

@@ -8,6 +8,7 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.accounts.tenancy import can_use_image
 from apps.images.models import ImageStatus
@@ -23,7 +24,7 @@ LIMITS = {"vcpus": (1, 64), "memory_mb": (256, 262144), "disk_gb": (1, 4096)}
 def check_range(errors, field, value):
     low, high = LIMITS[field]
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        errors[field] = f"Must be a whole number from {low} to {high}."
+        errors[field] = _("Must be a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
 
 
 def _check_network(errors, network):
@@ -34,10 +35,10 @@ def _check_network(errors, network):
         gateway = ipaddress.IPv4Address(network["gateway"])
         dns = [str(ipaddress.IPv4Address(d)) for d in network.get("dns") or [str(gateway)]]
     except (KeyError, TypeError, ValueError) as exc:
-        errors["network"] = f"Give address (CIDR), gateway and optional dns as IPv4: {exc}"
+        errors["network"] = _("Give address (CIDR), gateway and optional dns as IPv4: %(error)s") % {"error": exc}
         return None
     if interface.network.prefixlen == 32 or gateway not in interface.network:
-        errors["network"] = "The gateway must be inside the address's network."
+        errors["network"] = _("The gateway must be inside the address's network.")
         return None
     return {"address": str(interface), "gateway": str(gateway), "dns": dns}
 
@@ -51,13 +52,19 @@ def guest_params(errors, owner, image, disk_gb, *, hostname, password, ssh_keys,
     except ValidationError as exc:
         errors["hostname"] = exc.messages[0]
     if image is None or not can_use_image(owner, image):
-        errors["image"] = "No such image."
+        errors["image"] = _("No such image.")
     elif image.status != ImageStatus.READY:
-        errors["image"] = f"The image is not ready ({image.get_status_display().lower()})."
+        errors["image"] = (
+            _("The image is not ready yet: it is still being imported.")
+            if image.status == ImageStatus.PENDING
+            else _("The image is not ready: its import failed.")
+        )
     elif "disk_gb" not in errors and disk_gb * 2**30 < image.virtual_size_bytes:
-        errors["disk_gb"] = f"The disk must be at least the image's size ({image.virtual_size_gb} GiB)."
+        errors["disk_gb"] = _("The disk must be at least the image's size (%(size)d GiB).") % {
+            "size": image.virtual_size_gb
+        }
     if not password and not ssh_keys:
-        errors["password"] = "Give a root password, an SSH key, or both."
+        errors["password"] = _("Give a root password, an SSH key, or both.")
     if password:
         try:
             validators.validate_root_password(password)
@@ -70,10 +77,10 @@ def guest_params(errors, owner, image, disk_gb, *, hostname, password, ssh_keys,
             errors["ssh_keys"] = exc.messages[0]
             break
     if len(first_boot_script or "") > 65536:
-        errors["first_boot_script"] = "At most 64 KiB."
+        errors["first_boot_script"] = _("At most 64 KiB.")
     network = _check_network(errors, network)
     if not timezone or not TIMEZONE_RE.match(timezone):
-        errors["timezone"] = "Use a zone name such as UTC or Europe/Amsterdam."
+        errors["timezone"] = _("Use a zone name such as UTC or Europe/Amsterdam.")
     if errors:
         return None
     return {
@@ -116,9 +123,9 @@ def create_vm(
     host with capacity; nothing is created then."""
     errors = {}
     if not name or not NAME_RE.match(name):
-        errors["name"] = "Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit."
+        errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit.")
     elif VirtualMachine.objects.filter(owner=owner, name=name).exists():
-        errors["name"] = f"You already have a VM named {name!r}."
+        errors["name"] = _("You already have a VM named %(name)r.") % {"name": name}
     for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
         check_range(errors, field, value)
     hostname = hostname or (name if name and validators.HOSTNAME_RE.match(name) else "")

@@ -7,6 +7,7 @@ room on a host."""
 
 from django.conf import settings
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from apps.hosts.models import Host, HostStatus
 
@@ -44,7 +45,7 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
     if host is not None:
         candidates = candidates.filter(pk=host.pk)
         if not candidates.exists():
-            raise NoCapacity(f"Host {host.name} is not online ({host.get_status_display().lower()}).")
+            raise NoCapacity(_("Host %(host)s is not online.") % {"host": host.name})
     rooms = {h: free(h) for h in candidates}
     fitting = [
         h
@@ -53,7 +54,13 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
     ]
     if not fitting:
         if host is not None:
-            raise NoCapacity(f"Host {host.name} has no room for {vcpus} vCPU, {memory_mb} MiB, {disk_gb} GiB.")
-        raise NoCapacity(f"No online host has room for {vcpus} vCPU, {memory_mb} MiB and {disk_gb} GiB.")
+            raise NoCapacity(
+                _("Host %(host)s has no room for %(vcpus)d vCPU, %(memory)d MiB, %(disk)d GiB.")
+                % {"host": host.name, "vcpus": vcpus, "memory": memory_mb, "disk": disk_gb}
+            )
+        raise NoCapacity(
+            _("No online host has room for %(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB.")
+            % {"vcpus": vcpus, "memory": memory_mb, "disk": disk_gb}
+        )
     key = lambda h: (rooms[h]["memory_mb"], -h.pk)  # noqa: E731
     return max(fitting, key=key) if strategy == "spread" else min(fitting, key=key)

@@ -2,6 +2,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
@@ -18,7 +19,7 @@ def vm_operation(vm, kind, *, actor=None, params=None, request_id=None):
     Raises runner.TargetBusy if the VM already runs an operation, ValidationError if
     the VM has no host yet."""
     if vm.host_id is None:
-        raise ValidationError({"host": "The VM is not placed on a host yet."})
+        raise ValidationError({"host": _("The VM is not placed on a host yet.")})
     return runner.submit(kind, vm, actor=actor, params=params, request_id=request_id)
 
 

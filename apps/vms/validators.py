@@ -8,6 +8,7 @@ import warnings
 
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from apps.vms.models import HOSTNAME_RE
 
@@ -30,7 +31,7 @@ MIN_PASSWORD_LENGTH = 10
 def validate_hostname(value):
     if not HOSTNAME_RE.match(value):
         raise ValidationError(
-            "Use letters, digits and hyphens in dot-separated labels (RFC 1123), at most 253 characters."
+            _("Use letters, digits and hyphens in dot-separated labels (RFC 1123), at most 253 characters.")
         )
 
 
@@ -38,34 +39,37 @@ def validate_root_password(value):
     """At least 10 characters from at least three of: lower case, upper case, digits, others;
     not a common password."""
     if len(value) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ValidationError(_("The password must have at least %(n)d characters.") % {"n": MIN_PASSWORD_LENGTH})
     classes = sum(bool(re.search(pattern, value)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]"))
     if classes < 3:
-        raise ValidationError("The password must mix at least three of: lower case, upper case, digits, symbols.")
+        raise ValidationError(_("The password must mix at least three of: lower case, upper case, digits, symbols."))
     try:
         CommonPasswordValidator().validate(value)
     except ValidationError as exc:
-        raise ValidationError("This password is too common.") from exc
+        raise ValidationError(_("This password is too common.")) from exc
     if any(ch in value for ch in "\n\r:"):
-        raise ValidationError("The password cannot contain line breaks or colons.")
+        raise ValidationError(_("The password cannot contain line breaks or colons."))
 
 
 def validate_ssh_key(value):
     """An OpenSSH public key line: type, base64 blob whose embedded type matches, optional comment."""
     parts = value.strip().split()
     if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        raise ValidationError(f"Not an SSH public key: it must start with one of {', '.join(SSH_KEY_TYPES[:3])}, ...")
+        raise ValidationError(
+            _("Not an SSH public key: it must start with one of %(types)s, ...")
+            % {"types": ", ".join(SSH_KEY_TYPES[:3])}
+        )
     try:
         blob = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValidationError("The SSH key's data is not valid base64.") from exc
+        raise ValidationError(_("The SSH key's data is not valid base64.")) from exc
     if len(blob) < 4:
-        raise ValidationError("The SSH key's data is truncated.")
+        raise ValidationError(_("The SSH key's data is truncated."))
     length = int.from_bytes(blob[:4], "big")
     if blob[4 : 4 + length].decode("ascii", "replace") != parts[0]:
-        raise ValidationError("The SSH key's data does not match its type (damaged or truncated key).")
+        raise ValidationError(_("The SSH key's data does not match its type (damaged or truncated key)."))
     if "\n" in value.strip():
-        raise ValidationError("One key per line.")
+        raise ValidationError(_("One key per line."))
 
 
 def hash_root_password(value):

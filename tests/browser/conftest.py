@@ -12,6 +12,9 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import processes
 
+# The real host and demo image of the deploy tests, for the journey on a real VM.
+from tests.deploy.conftest import image_store, local_host, plain_image  # noqa: F401
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",

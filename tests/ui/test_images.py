@@ -4,7 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from apps.images.files import sha256_of
 from apps.images.models import Image, Visibility
+from apps.images.services import incoming_dir
+from apps.jobs.models import Job
 
 
 @pytest.fixture
@@ -36,12 +39,30 @@ def test_customers_cannot_import_or_upload(as_customer):
     assert as_customer.get(reverse("ui:image_upload")).status_code == 404
 
 
-def test_staff_import_a_file_from_the_panel_machine(as_admin, qcow2_file):
-    response = as_admin.post(reverse("ui:image_import"), image_form(path=str(qcow2_file), visibility="public"))
+def test_staff_import_a_file_from_the_panel_machine_as_a_job(as_admin, qcow2_file, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = as_admin.post(reverse("ui:image_import"), image_form(path=str(qcow2_file), visibility="public"))
 
     image = Image.objects.get(name="alpine")
-    assert response["Location"] == reverse("ui:image_detail", args=[image.pk])
-    assert image.status == "ready" and image.owner is None and image.virtual_size_bytes == 64 * 2**20
+    job = Job.objects.get(kind="image_import")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])  # the request copied nothing
+    assert image.status == "pending" and image.path == "" and image.owner is None
+    page = as_admin.get(reverse("ui:image_detail", args=[image.pk])).content.decode()
+    assert reverse("ui:job_detail", args=[job.pk]) in page  # the image's page links to its import
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()  # the worker runs the job
+    image.refresh_from_db()
+    assert image.status == "ready" and image.virtual_size_bytes == 64 * 2**20
+
+
+def test_a_text_file_is_refused_on_the_path_field(as_admin, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a disk\n" * 200_000)
+    response = as_admin.post(reverse("ui:image_import"), image_form(path=str(notes), visibility="public"))
+    assert "not a disk image" in response.context["form"].errors["path"][0]
+    assert not Image.objects.exists()
 
 
 def test_an_import_of_a_missing_file_says_so_on_the_path_field(as_admin, tmp_path):
@@ -52,13 +73,19 @@ def test_an_import_of_a_missing_file_says_so_on_the_path_field(as_admin, tmp_pat
     assert "No such file" in response.context["form"].errors["path"][0]
 
 
-def test_an_upload_answers_the_progress_bar_script_with_the_new_images_page(as_admin, qcow2_file):
+def test_an_upload_answers_the_progress_bar_script_with_its_import_job(
+    as_admin, qcow2_file, django_capture_on_commit_callbacks
+):
     upload = SimpleUploadedFile("alpine.qcow2", qcow2_file.read_bytes())
-    response = as_admin.post(
-        reverse("ui:image_upload"), image_form(file=upload, visibility="public"), HTTP_ACCEPT="application/json"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_admin.post(
+            reverse("ui:image_upload"), image_form(file=upload, visibility="public"), HTTP_ACCEPT="application/json"
+        )
+    job = Job.objects.get(kind="image_import")
+    assert response.json() == {"url": reverse("ui:job_detail", args=[job.pk])}
     image = Image.objects.get(name="alpine")
-    assert response.json() == {"url": reverse("ui:image_detail", args=[image.pk])}
+    assert image.status == "ready" and sha256_of(image.path) == sha256_of(qcow2_file)
+    assert not any(incoming_dir().iterdir())  # the upload was moved into the store
 
 
 def test_an_upload_the_image_service_refuses_gets_its_reason_on_the_file_field(as_admin, qcow2_file, tmp_path):
@@ -80,7 +107,9 @@ def test_a_reseller_uploads_a_private_image_of_its_own(client, reseller, qcow2_f
     upload = SimpleUploadedFile("alpine.qcow2", qcow2_file.read_bytes())
     response = client.post(reverse("ui:image_upload"), image_form(file=upload, visibility="private"))
     image = Image.objects.get(name="alpine")
-    assert response["Location"] == reverse("ui:image_detail", args=[image.pk])
+    job = Job.objects.get(kind="image_import")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+    assert client.get(response["Location"]).status_code == 200  # the reseller may follow its import
     assert image.owner == reseller and image.visibility == "private"
 
 

@@ -8,12 +8,13 @@ from apps.jobs.models import Job
 
 @pytest.fixture(autouse=True)
 def no_hypervisor(monkeypatch):
+    """Every way to the hypervisor builds the driver (apps.virt.driver.Hypervisor): refuse it,
+    whichever module a page reached it through."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a page called the hypervisor")
 
-    monkeypatch.setattr("apps.hosts.hypervisor.hypervisor_for", refuse)
-    monkeypatch.setattr("apps.vms.services.hypervisor_for", refuse)
-    monkeypatch.setattr("apps.hosts.services.hypervisor_for", refuse)
+    monkeypatch.setattr("apps.virt.driver.Hypervisor.__init__", refuse)
 
 
 def test_every_page_renders_without_the_hypervisor(as_admin, my_vm, sized_host, ready_image):

@@ -9,7 +9,14 @@ STRONG = "Str0ng-enough-pw"
 
 
 def test_another_tenants_vm_is_not_found_on_any_of_its_pages(as_customer, their_vm):
-    for name in ("ui:vm_detail", "ui:vm_reinstall", "ui:vm_password", "ui:vm_resize", "ui:vm_delete"):
+    for name in (
+        "ui:vm_detail",
+        "ui:vm_reinstall",
+        "ui:vm_password",
+        "ui:vm_resize",
+        "ui:vm_delete",
+        "ui:vm_make_image",
+    ):
         assert as_customer.get(reverse(name, args=[their_vm.pk])).status_code == 404
     assert as_customer.post(reverse("ui:vm_power", args=[their_vm.pk, "stop"])).status_code == 404
     assert not Job.objects.exists()
@@ -108,3 +115,38 @@ def test_delete_asks_for_the_vms_name(as_customer, my_vm):
 
     job = Job.objects.get(kind="vm_delete")
     assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+
+
+def test_a_customer_makes_a_private_image_of_its_vm(as_customer, customer, my_vm):
+    page = as_customer.get(reverse("ui:vm_detail", args=[my_vm.pk])).content.decode()
+    assert reverse("ui:vm_make_image", args=[my_vm.pk]) in page  # in the VM's actions
+
+    response = as_customer.post(
+        reverse("ui:vm_make_image", args=[my_vm.pk]), {"name": "shop-template", "visibility": "private"}
+    )
+
+    job = Job.objects.get(kind="vm_make_image")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+    assert (job.actor, job.params) == (customer, {"name": "shop-template", "visibility": "private"})
+
+
+def test_only_staff_may_make_an_image_of_a_vm_public(as_customer, my_vm, client, admin_user):
+    response = as_customer.post(
+        reverse("ui:vm_make_image", args=[my_vm.pk]), {"name": "shop-template", "visibility": "public"}
+    )
+    assert "visibility" in response.context["form"].errors
+    assert not Job.objects.exists()
+
+    client.force_login(admin_user)
+    client.post(reverse("ui:vm_make_image", args=[my_vm.pk]), {"name": "golden", "visibility": "public"})
+    assert Job.objects.get(kind="vm_make_image").params["visibility"] == "public"
+
+
+def test_an_image_name_taken_by_the_owner_is_refused_on_the_name_field(as_customer, customer, my_vm):
+    from apps.images.models import Image
+
+    Image.objects.create(name="taken", owner=customer, status="pending")
+    response = as_customer.post(
+        reverse("ui:vm_make_image", args=[my_vm.pk]), {"name": "taken", "visibility": "private"}
+    )
+    assert "already exists" in response.context["form"].errors["name"][0]

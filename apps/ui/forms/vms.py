@@ -197,6 +197,20 @@ class ResizeForm(SizeFields):
     pass
 
 
+class MakeImageForm(forms.Form):
+    """Name and visibility of an image made from a VM (public only for staff)."""
+
+    name = forms.CharField(label=_("Image name"), max_length=64)
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=())
+
+    def __init__(self, *args, user, **kwargs):
+        from apps.ui.forms.images import visibility_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["visibility"].choices = visibility_choices(user)
+        self.fields["visibility"].initial = "private"
+
+
 class DeleteForm(forms.Form):
     name = forms.CharField(label=_("Type the VM's name to confirm"), max_length=64)
 

@@ -2,8 +2,8 @@
 bar (staff and resellers), and who an image is shared with (its owner, or staff)."""
 
 from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from apps.accounts.models import Role
-from apps.accounts.tenancy import is_staff_user, visible_images
-from apps.images.services import import_image_file
+from apps.accounts.tenancy import is_staff_user, visible_images, visible_jobs
+from apps.images.models import Image, ImageStatus
+from apps.images.services import start_image_import
+from apps.images.uploads import IncomingUploadHandler
 from apps.ui.access import signed_in, staff_only
 from apps.ui.forms.images import ImageImportForm, ImageShareForm, ImageUploadForm
 from apps.ui.forms.vms import apply_errors
@@ -46,15 +48,24 @@ def image_detail(request, pk):
             form.save()
             messages.success(request, _("Sharing of %(name)s saved.") % {"name": image.name})
             return redirect("ui:image_detail", image.pk)
-    return render(request, "ui/images/detail.html", {"image": image, "form": form})
+    import_job = None
+    if image.status == ImageStatus.PENDING:  # its import is still running: link to it
+        import_job = (
+            visible_jobs(request.user)
+            .filter(target_type=ContentType.objects.get_for_model(Image), target_id=image.pk)
+            .order_by("-created_at")
+            .first()
+        )
+    return render(request, "ui/images/detail.html", {"image": image, "form": form, "import_job": import_job})
 
 
-def _import(request, form, source):
-    """import_image_file with the form's fields; the image's page on success, else None
-    with the service's reasons on the form (`file` errors go on the file/path field)."""
+def _import(request, form, source, uploaded=False):
+    """Start the image_import job with the form's fields and return it, or None with the
+    service's reasons on the form (`file` errors go on the file/path field). The request
+    only checks the file (qemu-img info and check, the first 64 KiB): the job copies it."""
     data = form.cleaned_data
     try:
-        image = import_image_file(
+        _image, job = start_image_import(
             source,
             name=data["name"],
             os_family=data["os_family"],
@@ -62,33 +73,38 @@ def _import(request, form, source):
             guest_config=data["guest_config"],
             owner=None if is_staff_user(request.user) else request.user,
             visibility=data["visibility"],
+            uploaded=uploaded,
+            actor=request.user,
+            request_id=request.request_id,
         )
     except ValidationError as exc:
         source_field = "path" if "path" in form.fields else "file"
         errors = {source_field if key == "file" else key: value for key, value in exc.message_dict.items()}
         apply_errors(form, ValidationError(errors))
         return None
-    messages.success(request, _("Image %(name)s imported.") % {"name": image.name})
-    return image
+    messages.success(request, _("Importing image %(name)s.") % {"name": data["name"]})
+    return job
 
 
 @staff_only
 def image_import(request):
-    """Copy an image file already on the panel machine into the store (in this request:
-    a local copy with a checksum, no hypervisor involved)."""
+    """Import an image file already on the panel machine: checked here, copied by a job
+    whose page opens next."""
     form = ImageImportForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        image = _import(request, form, form.cleaned_data["path"])
-        if image is not None:
-            return redirect("ui:image_detail", image.pk)
+        job = _import(request, form, form.cleaned_data["path"])
+        if job is not None:
+            return redirect("ui:job_detail", job.pk)
     return render(request, "ui/images/import.html", {"form": form})
 
 
 @csrf_exempt
 def image_upload(request):
-    """The upload is streamed to a temporary file (never held in memory), then imported.
-    The CSRF check runs in the inner view, after the upload handler is in place."""
-    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    """The upload is streamed into the image store's incoming folder (never held in
+    memory). Under daphne each request runs its synchronous code in a thread of its own
+    (Django's ThreadSensitiveContext), so writing a large upload to disk does not hold up
+    other pages. The CSRF check runs in the inner view, after the upload handler is set."""
+    request.upload_handlers = [IncomingUploadHandler(request)]
     return _image_upload(request)
 
 
@@ -100,13 +116,13 @@ def _image_upload(request):
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = ImageUploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST":
-        image = None
+        job = None
         if form.is_valid():
-            image = _import(request, form, form.cleaned_data["file"].temporary_file_path())
+            job = _import(request, form, form.cleaned_data["file"].temporary_file_path(), uploaded=True)
         if wants_json:
-            if image is not None:
-                return JsonResponse({"url": reverse("ui:image_detail", args=[image.pk])})
+            if job is not None:
+                return JsonResponse({"url": reverse("ui:job_detail", args=[job.pk])})
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        if image is not None:
-            return redirect("ui:image_detail", image.pk)
+        if job is not None:
+            return redirect("ui:job_detail", job.pk)
     return render(request, "ui/images/upload.html", {"form": form})

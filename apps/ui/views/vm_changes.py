@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from apps.ui import vm_actions
 from apps.ui.access import signed_in
-from apps.ui.forms.vms import DeleteForm, PasswordResetForm, ReinstallForm, ResizeForm, apply_errors
+from apps.ui.forms.vms import DeleteForm, MakeImageForm, PasswordResetForm, ReinstallForm, ResizeForm, apply_errors
 from apps.ui.views.vms import vm_queryset
 
 
@@ -62,3 +62,10 @@ def vm_resize(request, pk):
 @signed_in
 def vm_delete(request, pk):
     return _change(request, pk, "vm_delete", "ui/vms/delete.html", lambda vm, data: DeleteForm(data, vm=vm))
+
+
+@signed_in
+def vm_make_image(request, pk):
+    return _change(
+        request, pk, "vm_make_image", "ui/vms/make_image.html", lambda vm, data: MakeImageForm(data, user=request.user)
+    )
