@@ -186,6 +186,8 @@ VMM_DEFAULT_POOL_PATH = env_str("VMM_DEFAULT_POOL_PATH", "/var/lib/vmmanager/poo
 VMM_RECONCILE_INTERVAL = env_int("VMM_RECONCILE_INTERVAL", 60, minimum=5, maximum=3600)
 VMM_HOST_RETRY_INTERVAL = env_int("VMM_HOST_RETRY_INTERVAL", 5, minimum=1, maximum=300)
 VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
+# The panel's own SSH key for qemu+ssh:// hosts and the host keys it has seen (apps/hosts/sshkey.py).
+VMM_SSH_DIR = Path(env_str("VMM_SSH_DIR", str(DATA_DIR / "ssh")))
 
 # --- i18n, static ---------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -194,8 +196,9 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The container image collects static files into the image, apart from the data volume.
+STATIC_ROOT = Path(env_str("VMM_STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Logging: every line carries the request id ----------------------------------------
