@@ -23,11 +23,9 @@
 set -euo pipefail
 here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 . "$here/lib.sh"
+. "$here/podman.sh"   # PODMAN_DIR, BASE_IMAGE, podman_setup, build_base_image, write_file
 
-PODMAN_DIR="${VMM_PODMAN_DIR:-$VMM_CACHE/podman}"
 STATE_DIR="${VMM_TESTHOSTS_DIR:-/var/lib/vmmanager/testhosts}"
-MIRROR="${VMM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-BASE_IMAGE=localhost/vmm-debian:bookworm
 TEMPLATES="$here/testhost"
 # Any change to the recipe makes a new image tag, so a stale cached image is never used.
 HOST_IMAGE="localhost/vmm-testhost:$(sha256sum "$TEMPLATES/Containerfile" | cut -c1-12)"
@@ -35,8 +33,6 @@ LABEL=vmmanager.testhost
 # Containers made by another version of this script (or templates) are made again.
 RECIPE="$(cat "${BASH_SOURCE[0]}" "$TEMPLATES"/* | sha256sum | cut -c1-12)"
 MAX_HOSTS=40
-
-export CONTAINERS_STORAGE_CONF="$PODMAN_DIR/storage.conf" CONTAINERS_CONF="$PODMAN_DIR/containers.conf"
 
 # The lock (fd 8) must not be inherited by conmon, which outlives this script.
 podman() { command podman "$@" 8>&-; }
@@ -47,50 +43,6 @@ uri() { echo "qemu+tcp://$(address "$1")/system"; }
 # Names of the test host containers that exist (running or not), sorted by number.
 existing_hosts() {
     podman ps -a --filter "label=$LABEL" --format '{{.Names}}' | sort -t- -k3 -n
-}
-
-podman_setup() {
-    apt_ensure podman runc catatonit debootstrap debian-archive-keyring libvirt-clients
-    mkdir -p "$PODMAN_DIR"
-    local nofile
-    nofile="$(ulimit -Hn)"
-    [[ "$nofile" == unlimited ]] && nofile=1048576
-    # As CONTAINERS-AND-BROWSER.md says: crun fails here (setrlimit without CAP_SYS_RESOURCE,
-    # hybrid cgroups), runc works; the hard nofile limit is this machine's. Plus init_path:
-    # Debian's catatonit is not where podman looks for it (for --init).
-    write_file "$PODMAN_DIR/storage.conf" \
-        "$(printf '[storage]\ndriver="overlay"\nrunroot="%s/runroot"\ngraphroot="%s/storage"\n' \
-            "$PODMAN_DIR" "$PODMAN_DIR")" >/dev/null
-    write_file "$PODMAN_DIR/containers.conf" \
-        "$(printf '[containers]\ndefault_ulimits=["nofile=%s:%s","nproc=32768:32768"]\ninit_path="%s"\n[engine]\nruntime="runc"\n' \
-            "$nofile" "$nofile" "$(command -v catatonit)")" >/dev/null
-}
-
-# write_file PATH CONTENT: write only if different (in place, same inode: the containers
-# bind-mount these files). Prints "changed" when it wrote.
-write_file() {
-    if [[ ! -f "$1" ]] || [[ "$(cat "$1")" != "$2" ]]; then
-        printf '%s\n' "$2" > "$1"
-        echo changed
-    fi
-}
-
-build_base_image() {
-    podman image exists "$BASE_IMAGE" && return 0
-    say "building the base image $BASE_IMAGE by debootstrap (about half a minute)"
-    local tmp
-    tmp="$(mktemp -d "$PODMAN_DIR/.base.XXXXXX")"
-    # shellcheck disable=SC2064
-    trap "rm -rf --one-file-system '$tmp'" EXIT
-    debootstrap --variant=minbase bookworm "$tmp/rootfs" "$MIRROR" > "$tmp/debootstrap.log" 2>&1 \
-        || { tail -n 30 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
-    # The same package sources as this machine (with security updates), when it has them.
-    if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-        cp /etc/apt/sources.list.d/debian.sources "$tmp/rootfs/etc/apt/sources.list.d/"
-        rm -f "$tmp/rootfs/etc/apt/sources.list"
-    fi
-    tar -C "$tmp/rootfs" -c . | podman import -q - "$BASE_IMAGE" >/dev/null
-    rm -rf --one-file-system "$tmp"
 }
 
 build_host_image() {

@@ -1,11 +1,15 @@
-"""Check a host: connect, make sure its storage pool exists, read its capacity.
+"""Check a host: connect, see that it offers the guest type and network the panel will use,
+make sure its storage pool exists, read its capacity.
 
-The runner re-reads the host afterwards (refresh_host), so this operation only has to
-fail clearly when the host cannot be reached.
+A failed step lists concretely what is missing on the host, each with its fix, and ends
+with the prepare-host command that sets a fresh Debian host up (apps/hosts/checks.py).
+The runner re-reads the host afterwards (refresh_host), so its status agrees.
 """
 
+from apps.hosts import checks
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
+from apps.virt.errors import VirtError
 
 STEPS = ["Connect to the hypervisor", "Check the storage pool"]
 
@@ -13,13 +17,20 @@ STEPS = ["Connect to the hypervisor", "Check the storage pool"]
 def run(ctx, host):
     driver = hypervisor_for(host)
     with ctx.step("Connect to the hypervisor"):
-        info = driver.host_info()
+        missing_key = checks.ensure_ssh_key(host)
+        if missing_key:
+            raise OperationError(checks.report(host, [missing_key]))
+        try:
+            info = driver.host_info()
+        except VirtError as exc:
+            raise OperationError(checks.report(host, checks.connection_findings(host.uri, exc), exc)) from exc
         ctx.note(f"{info.hostname}: {info.cpus} CPUs, {info.memory_mb} MiB, libvirt {info.libvirt_version}")
-        # libvirt's test driver ("test") accepts domains of any type.
-        if host.domain_type not in info.domain_types and "test" not in info.domain_types:
-            raise OperationError(
-                f"The host cannot run '{host.domain_type}' domains (it offers: {', '.join(info.domain_types)})."
-            )
+        findings = checks.hypervisor_findings(host, info)
+        if findings:
+            raise OperationError(checks.report(host, findings))
     with ctx.step("Check the storage pool"):
-        pool = driver.ensure_pool(host.storage_pool, host.storage_path)
+        try:
+            pool = driver.ensure_pool(host.storage_pool, host.storage_path)
+        except VirtError as exc:
+            raise OperationError(checks.report(host, checks.pool_findings(host, exc))) from exc
         ctx.note(f"pool {pool.name} at {pool.path}: {pool.available_bytes // 2**30} GiB free")

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.hosts import checks, sshkey
 from apps.hosts.models import Host
 from apps.jobs import runner
 from apps.jobs.models import Job
@@ -45,7 +46,16 @@ def host_add(request):
             job = runner.submit("host_refresh", host, actor=request.user, request_id=request.request_id)
         messages.success(request, _("Host %(name)s added; checking it now.") % {"name": host.name})
         return redirect("ui:job_detail", job.pk)
-    return render(request, "ui/hosts/add.html", {"form": form})
+    return render(request, "ui/hosts/add.html", {"form": form, **_ssh_setup()})
+
+
+def _ssh_setup():
+    """The panel's public key and the prepare-host command for the add page. Making the key
+    on first need runs ssh-keygen here (local, milliseconds); no host is contacted."""
+    try:
+        return {"ssh_key": sshkey.public_key(), "prepare_command": checks.prepare_command()}
+    except sshkey.SshKeyError as exc:
+        return {"ssh_key_error": str(exc)}
 
 
 @staff_only

@@ -23,9 +23,18 @@ DEFAULT_DEMO_IMAGE = "/var/cache/vmmanager/images/debian-12-plain.qcow2"
 class Command(BaseCommand):
     help = "Create the first admin, register this machine as a host and import the demo image."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--panel-only",
+            action="store_true",
+            help="only the admin and the schedules (the container's web role: it manages remote hosts)",
+        )
+
+    def handle(self, *args, panel_only=False, **options):
         self.ensure_admin()
         self.ensure_schedules()
+        if panel_only:
+            return
         self.ensure_local_host()
         self.ensure_demo_image()
 

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.hosts import checks, sshkey
 from apps.hosts.models import DomainType, Host
 from apps.jobs.console import run_with_output
 
@@ -20,9 +21,12 @@ class Command(BaseCommand):
         add.add_argument("--network", default=None, help='libvirt network for guests ("" for none)')
         check = sub.add_parser("check", help="connect to a host, check its pool and read its capacity")
         check.add_argument("name")
+        sub.add_parser("key", help="print the panel's public SSH key for qemu+ssh:// hosts (made on first use)")
+        prepare = sub.add_parser("prepare-command", help="print the prepare-host command line for a new host")
+        prepare.add_argument("name", nargs="?", help="an existing host (its pool and network); default: defaults")
 
     def handle(self, *args, action, **options):
-        getattr(self, f"do_{action}")(**options)
+        getattr(self, f"do_{action.replace('-', '_')}")(**options)
 
     def do_list(self, **options):
         for host in Host.objects.all():
@@ -51,3 +55,17 @@ class Command(BaseCommand):
         if host is None:
             raise CommandError(f"no host {name!r}")
         run_with_output(self, "host_refresh", host, {})
+
+    def do_key(self, **options):
+        try:
+            self.stdout.write(sshkey.public_key())
+        except sshkey.SshKeyError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def do_prepare_command(self, name=None, **options):
+        host = None
+        if name:
+            host = Host.objects.filter(name=name).first()
+            if host is None:
+                raise CommandError(f"no host {name!r}")
+        self.stdout.write(checks.prepare_command(host))
