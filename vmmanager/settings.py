@@ -326,3 +326,21 @@ if REDIS_URL:
     # Reads must outlast the poll. (UI engineer's fix: the lead may move it into CHANNEL_LAYERS.)
     for _host in CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]:
         _host.setdefault("socket_timeout", 15)
+
+# --- Statistics (apps/stats, docs/stats.md) -----------------------------------------------
+INSTALLED_APPS += ["apps.stats"]
+VMM_STATS_INTERVAL = env_int("VMM_STATS_INTERVAL", 10, minimum=1, maximum=3600)
+VMM_STATS_RAW_HOURS = env_int("VMM_STATS_RAW_HOURS", 24, minimum=1, maximum=24 * 90)
+VMM_STATS_MINUTE_DAYS = env_int("VMM_STATS_MINUTE_DAYS", 7, minimum=1, maximum=365)
+VMM_STATS_HOUR_DAYS = env_int("VMM_STATS_HOUR_DAYS", 90, minimum=1, maximum=3650)
+VMM_STATS_DAY_DAYS = env_int("VMM_STATS_DAY_DAYS", 730, minimum=1, maximum=36500)
+VMM_STATS_NICE = env_int("VMM_STATS_NICE", 10, minimum=0, maximum=19)
+# Bearer token Prometheus sends to /metrics; unset: /metrics answers 404 (off).
+VMM_METRICS_TOKEN = env_str("VMM_METRICS_TOKEN")
+STATS_DATABASE_URL = env_url("STATS_DATABASE_URL", ("postgres", "postgresql", "sqlite"))
+if STATS_DATABASE_URL:
+    DATABASES["stats"] = environ.Env.db_url_config(STATS_DATABASE_URL)
+    if DATABASES["stats"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["stats"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+# Appended to whatever routers are set above (the embedded channel layer's, or none).
+DATABASE_ROUTERS = [*globals().get("DATABASE_ROUTERS", []), "apps.stats.router.StatsRouter"]

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.api.resources import audit, hosts, images, jobs, plans, quotas, sshkeys, tokens, users, vms
+from apps.api.resources import audit, hosts, images, jobs, plans, quotas, sshkeys, stats, tokens, users, vms
 from apps.api.views import not_found
 
 app_name = "api"
@@ -25,6 +25,8 @@ router.register("audit", audit.AuditViewSet, basename="audit")
 
 urlpatterns = [
     path("v1/me/", users.MeView.as_view(), name="me"),
+    re_path(r"^v1/vms/(?P<pk>[^/.]+)/stats/$", stats.VmStatsView.as_view(), name="vm-stats"),
+    re_path(r"^v1/hosts/(?P<pk>[^/.]+)/stats/$", stats.HostStatsView.as_view(), name="host-stats"),
     path("v1/", include(router.urls)),
     re_path(r"^v1/", not_found),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -18,6 +18,7 @@ import libvirt
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
+from .stats import StatsOps
 from .storage import StorageOps
 from .types import HostInfo
 
@@ -27,8 +28,8 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, WatchOps):
-    """Driver for the host at libvirt URI ``uri`` (domain, storage and event methods are in the mixins)."""
+class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps):
+    """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events)."""
 
     def host_info(self) -> HostInfo:
         """What the host is. Raises ``Unreachable``/``OperationFailed``.

@@ -9,7 +9,8 @@ database unreachable it is 503, and nothing else in the API is affected.
 from django.db import DatabaseError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -63,6 +64,9 @@ StatsSeries = inline_serializer(
 )
 
 
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
 class _StatsView(ApiViewMixin, APIView):
     kind = ""
 
@@ -94,7 +98,7 @@ class VmStatsView(_StatsView):
     def target_id(self, request, pk):
         return get_object_or_404(visible_vms(request.user).only("id"), pk=_pk(pk)).pk
 
-    @extend_schema(parameters=[RangeQuery], responses={200: StatsSeries}, operation_id="vms_stats")
+    @extend_schema(parameters=[ID, RangeQuery], responses={200: StatsSeries}, operation_id="vms_stats")
     def get(self, request, pk):
         return super().get(request, pk)
 
@@ -108,6 +112,6 @@ class HostStatsView(_StatsView):
     def target_id(self, request, pk):
         return get_object_or_404(Host.objects.only("id"), pk=_pk(pk)).pk
 
-    @extend_schema(parameters=[RangeQuery], responses={200: StatsSeries}, operation_id="hosts_stats")
+    @extend_schema(parameters=[ID, RangeQuery], responses={200: StatsSeries}, operation_id="hosts_stats")
     def get(self, request, pk):
         return super().get(request, pk)
