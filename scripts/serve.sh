@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the web server (daphne), the job workers (django-q2 cluster) and the host watcher in
-# the foreground. Ctrl-C (or SIGTERM) stops them all; if one exits, the others are stopped too.
+# Run the web server (daphne), the job workers (django-q2 cluster), the host watcher and the
+# statistics collector in the foreground. Ctrl-C (or SIGTERM) stops them all; if one exits,
+# the others are stopped too (except the collector, which is restarted instead).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bind="${VMM_BIND:-127.0.0.1}"
@@ -33,6 +34,10 @@ setsid .venv/bin/python manage.py qcluster &
 groups+=($!)
 # Host health and VM state sync (docs/health.md); a second copy elsewhere would wait as standby.
 setsid .venv/bin/python manage.py watch_hosts &
+groups+=($!)
+# Statistics collector (docs/stats.md): its own process, so a slow sweep never slows a request.
+# Restarted if it dies, and never the reason the rest stops: the panel works without it.
+setsid bash -c 'while :; do .venv/bin/python manage.py collect_stats; echo "==> statistics collector exited ($?); restarting in 5 s" >&2; sleep 5; done' &
 groups+=($!)
 echo "==> vmmanager at http://$bind:$port/ (admin: http://$bind:$port/admin/); Ctrl-C stops it"
 wait -n

@@ -9,9 +9,9 @@ Each interval ``Collector.sweep()``:
    skipped for this sweep and logged; the others are stored as usual. A host whose
    previous call is still hanging is not asked again until it returns;
 3. derives rates from the counters it kept from the previous sweep (``apps.stats.rates``)
-   and writes one raw row per VM and per host with ``bulk_create`` in one short
-   transaction on the statistics database (nothing in the core tables is written or
-   locked: it only reads hosts and VMs);
+   and writes one raw row per VM and per host in bulk (``apps.stats.storage``), in one
+   short transaction on the statistics database (nothing in the core tables is written
+   or locked: it only reads hosts and VMs);
 4. about once a minute, if it holds ``maintenance``: downsamples and prunes.
 
 It never changes a host's status: host health belongs to the health watcher. Domains
@@ -36,7 +36,8 @@ from django.db import close_old_connections, router, transaction
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
 from apps.stats import rates, retention, sharding
-from apps.stats.models import HostSample, Tier, VmSample
+from apps.stats.models import METRICS, HostSample, Tier, VmSample
+from apps.stats.storage import insert
 from apps.virt.errors import VirtError
 from apps.virt.stats import DomainCounters, HostCounters
 from apps.vms.models import VirtualMachine
@@ -44,6 +45,8 @@ from apps.vms.models import VirtualMachine
 log = logging.getLogger("vmmanager.stats")
 
 DOMAIN_PREFIX = "vmm-"
+VM_COLUMNS = ("tier", "at", "vm_id", "host_id", *METRICS)
+HOST_COLUMNS = ("tier", "at", "host_id", *METRICS)
 MAINTENANCE_EVERY = 60.0  # seconds
 
 
@@ -119,7 +122,8 @@ class Collector:
         return answers, skipped
 
     def _rows(self, host_id: int, counters: HostCounters, vms: dict[str, tuple[int, int]]):
-        """Raw rows for one host's answer; updates the kept counters."""
+        """Raw rows (tuples in ``VM_COLUMNS`` / ``HOST_COLUMNS`` order) for one host's
+        answer; updates the kept counters."""
         at = datetime.fromtimestamp(counters.at, tz=UTC)
         vm_rows, values_list = [], []
         for domain in counters.domains:
@@ -132,13 +136,9 @@ class Collector:
             values = rates.vm_values(prev_counters, domain, seconds, vcpus=vcpus)
             self._domains_prev[(host_id, domain.name)] = (counters.at, domain)
             values_list.append(values)
-            vm_rows.append(VmSample(tier=Tier.RAW, at=at, vm_id=vm_id, host_id=host_id, **values))
-        host_row = HostSample(
-            tier=Tier.RAW,
-            at=at,
-            host_id=host_id,
-            **rates.host_values(self._hosts_prev.get(host_id), counters, values_list),
-        )
+            vm_rows.append((Tier.RAW.value, at, vm_id, host_id, *(values[m] for m in METRICS)))
+        host_values = rates.host_values(self._hosts_prev.get(host_id), counters, values_list)
+        host_row = (Tier.RAW.value, at, host_id, *(host_values[m] for m in METRICS))
         self._hosts_prev[host_id] = counters
         return vm_rows, host_row
 
@@ -170,8 +170,8 @@ class Collector:
             vm_rows += rows
             host_rows.append(host_row)
         with transaction.atomic(using=router.db_for_write(VmSample)):
-            VmSample.objects.bulk_create(vm_rows, batch_size=2000)
-            HostSample.objects.bulk_create(host_rows)
+            insert(VmSample, VM_COLUMNS, vm_rows)
+            insert(HostSample, HOST_COLUMNS, host_rows)
         result.hosts, result.vm_rows = sorted(answers), len(vm_rows)
         self._forget_stale(time.time())
         if self.holds_maintenance and time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:

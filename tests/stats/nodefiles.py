@@ -17,7 +17,7 @@ DOMAIN = """  <domain type="test">
 NODE = """<node>
   <cpu><nodes>1</nodes><sockets>1</sockets><cores>16</cores><threads>1</threads>
     <active>16</active><mhz>2000</mhz><model>i686</model></cpu>
-  <memory>67108864</memory>
+  <memory>1073741824</memory>
 {domains}</node>
 """
 

@@ -23,7 +23,7 @@ def test_a_sweep_stores_one_raw_row_per_vm_and_one_per_host(node_host):
     assert stored == {(vm.pk, host_a.pk) for vm in vms_a} | {(vm.pk, host_b.pk) for vm in vms_b}
     assert set(HostSample.objects.values_list("host_id", flat=True)) == {host_a.pk, host_b.pk}
     host_row = HostSample.objects.get(host_id=host_a.pk)
-    assert host_row.memory_total_bytes == 64 * 2**30  # the node file's memory, read from the host
+    assert host_row.memory_total_bytes == 2**40  # the node file's memory, read from the host
 
 
 def test_domains_that_are_not_the_panels_vms_are_ignored(node_host):
