@@ -27,14 +27,18 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def panel(django_db_setup, django_db_blocker, tmp_path_factory):
-    """(base URL, queue name, data dir) of a daphne server on the test database."""
+    """(base URL, queue name, data dir) of a daphne server on the test database.
+
+    One server per test: the database is flushed between tests, which gives the content
+    types new ids, and a server kept from an earlier test would still cache the old ones
+    (every job it then creates would point at a content type that no longer exists)."""
     data_dir = tmp_path_factory.mktemp("panel")
     queue = processes.new_queue()
     server, url = processes.start_server(data_dir, queue)
     yield url, queue, data_dir
-    server.stop()
+    server.stop(timeout=3)  # nothing to finish gracefully after a test
 
 
 @pytest.fixture
@@ -50,6 +54,21 @@ def start_worker(panel):
     yield start
     for worker in started:
         worker.stop(timeout=3)  # a test's worker has nothing to finish: do not wait for a graceful stop
+
+
+@pytest.fixture
+def start_watcher(panel):
+    """Call to start the host watcher for the panel (stopped after the test)."""
+    _, queue, data_dir = panel
+    started = []
+
+    def start():
+        started.append(processes.start_watcher(data_dir, queue))
+        return started[-1]
+
+    yield start
+    for watcher in started:
+        watcher.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -84,5 +84,10 @@ def start_worker(data_dir, queue):
     return Process([sys.executable, "manage.py", "qcluster"], environment(data_dir, queue), data_dir / "worker.log")
 
 
+def start_watcher(data_dir, queue):
+    """`manage.py watch_hosts`: pushes power changes made outside the panel to open pages."""
+    return Process([sys.executable, "manage.py", "watch_hosts"], environment(data_dir, queue), data_dir / "watcher.log")
+
+
 def new_queue():
     return f"vmm-browser-{uuid.uuid4().hex[:8]}"

@@ -1,11 +1,13 @@
 """A customer in a real browser orders a real VM on this machine's libvirtd (a TCG guest
 from the demo image `make images` builds), watches its deploy step by step without a
 reload, sees the VM's badge turn running live, shuts it down and sees it stopped live,
-then deletes it: nothing of it is left on the host.
+starts it again, sees a `virsh destroy` made behind the panel's back reach the open page
+(through the host watcher), then deletes it: nothing of it is left on the host.
 
 Markers `libvirt` and `browser`: it boots a guest (about 80-120 s under TCG)."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -22,15 +24,23 @@ DEPLOY_SECONDS = 300  # ~80 s alone under TCG; the CI machine is shared with oth
 POWER_SECONDS = 120
 
 
+def wait_for_log(process, text, seconds):
+    """Wait until `process` has logged `text` (it is then ready), or fail with its log."""
+    deadline = time.monotonic() + seconds
+    while text not in process.output():
+        assert process.proc.poll() is None, f"exited:\n{process.output()}"
+        assert time.monotonic() < deadline, f"no {text!r} within {seconds} s:\n{process.output()}"
+        time.sleep(0.2)
+
+
 def test_a_customer_deploys_a_real_vm_watches_it_live_stops_and_deletes_it(
-    panel, customer, local_host, plain_image, browser, page, start_worker, screenshot
+    panel, customer, local_host, plain_image, browser, page, start_worker, start_watcher, screenshot
 ):
     base = panel[0]
     sign_in(page, base, "customer-1", "pw-customer-1")
-    screenshot(page, "dashboard")
+    screenshot(page, "dashboard-customer")
 
-    page.goto(f"{base}/vms/")
-    page.click("text=Create VM")
+    page.click("a.btn-primary:has-text('Create VM')")  # from the dashboard
     page.fill("input[name=name]", "web-1")
     page.select_option("select[name=image]", label="debian-12-plain")
     page.click(".preset >> nth=0")
@@ -85,6 +95,18 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_stops_and_deletes_it(
     expect(page.locator("form[action$='/power/start/']")).to_be_visible()  # the buttons follow the state
     assert page.evaluate("window.stillTheSamePage") is True
     screenshot(page, "vm-stopped")
+
+    # Behind the panel's back: the host watcher hears libvirt's event and the open page follows.
+    page.click("form[action$='/power/start/'] button")
+    page.wait_for_url(f"{base}/vms/{vm.pk}/")
+    page.evaluate("window.stillTheSamePage = true")
+    expect(page.locator("[data-vm-field=power_state]")).to_contain_text("Running", timeout=POWER_SECONDS * 1000)
+    expect(page.locator("[data-vm-field=current_job]")).to_be_hidden()  # the start job has ended
+    watcher = start_watcher()
+    wait_for_log(watcher, f"host {local_host.name}: watching", POWER_SECONDS)
+    hypervisor_for(local_host).destroy(vm.domain_name)
+    expect(page.locator("[data-vm-field=power_state]")).to_contain_text("Stopped", timeout=30000)
+    assert page.evaluate("window.stillTheSamePage") is True
 
     page.click("details.more summary")
     page.click("a.danger")

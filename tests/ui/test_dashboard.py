@@ -33,6 +33,7 @@ def test_a_customer_sees_their_own_vms_by_power_state_and_their_jobs_only(as_cus
     assert b"the guest did not answer" in response.content
     assert b"someone else" not in response.content
     assert response.context["usages"] == []  # hosts are the provider's business
+    assert reverse("ui:vm_create").encode() in response.content  # ordering a VM is one click away
 
 
 def test_staff_see_each_hosts_allocation_against_its_capacity(as_admin, my_vm, their_vm, sized_host):
