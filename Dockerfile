@@ -42,7 +42,8 @@ RUN chmod 0644 /boot/vmlinuz-* \
     && ln -s /data/pki /home/vmm/.pki \
     && chown vmm:vmm /data /home/vmm/.cache
 COPY --from=build /opt/venv /opt/venv
-COPY docker/ssh_config /etc/ssh/ssh_config.d/vmmanager.conf
+# ssh refuses a config file others may write to; the checkout's mode depends on its umask.
+COPY --chmod=0644 docker/ssh_config /etc/ssh/ssh_config.d/vmmanager.conf
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

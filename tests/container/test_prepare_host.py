@@ -1,0 +1,113 @@
+"""A fresh Debian 12 host, set up by scripts/prepare-host.sh and reached by the panel's
+container over qemu+ssh:// with the key the panel made: at each stage the host check says
+what is still missing, and passes once the host is prepared.
+
+The host is a privileged podman container of the plain debootstrapped Debian image sharing
+this machine's network, with sshd on its own loopback address (like the multi-host test
+hosts). Its guest network is an isolated one (no addresses, no DHCP): libvirt's NAT network
+`default` would clash with this machine's own."""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.container.conftest import ROOT, podman
+
+pytestmark = [pytest.mark.container, pytest.mark.slow]
+
+ADDRESS = "127.0.0.21"
+NETWORK = "vmmprep"
+BASE_IMAGE = "localhost/vmm-debian:bookworm"
+
+
+def sh(container, script, timeout=120, check=True, input=None):
+    return podman("exec", "-i", container, "sh", "-c", script, timeout=timeout, check=check, input=input)
+
+
+@pytest.fixture
+def fresh_host(image):
+    """A fresh Debian with nothing but sshd (listening on ADDRESS:22 only)."""
+    name = f"vmm-fresh-host-{uuid.uuid4().hex[:6]}"
+    # Packages are kept between runs: a rerun installs without downloading.
+    apt_cache = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "prepare-host-apt"
+    (apt_cache / "partial").mkdir(parents=True, exist_ok=True)
+    podman(
+        "run", "-d", "--name", name, "--hostname", "fresh-host", "--uts=private",
+        "--add-host", f"fresh-host:{ADDRESS}", "--network=host", "--privileged", "--init", "--pull=never",
+        "-v", f"{ROOT / 'scripts/prepare-host.sh'}:/root/prepare-host.sh:ro",
+        "-v", f"{apt_cache}:/var/cache/apt/archives",
+        BASE_IMAGE, "sleep", "infinity",
+    )  # fmt: skip
+    try:
+        # Nothing may start services while packages install: they would listen on every
+        # address of this machine. prepare-host starts what it needs itself.
+        sh(name, "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d")
+        sh(
+            name,
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+            "openssh-server >/dev/null && mkdir -p /run/sshd && "
+            f"/usr/sbin/sshd -o ListenAddress={ADDRESS} -o PidFile=/run/sshd-test.pid",
+            timeout=300,
+        )
+        yield name
+    finally:
+        sh(
+            name,
+            f"""v() {{ virsh -q -c qemu:///system "$@"; }}
+            if [ -e /run/libvirtd.pid ]; then
+                v net-destroy {NETWORK}; v pool-destroy vmmanager
+            fi
+            for d in libvirtd virtlogd sshd-test; do
+                pid="$(cat /run/$d.pid 2>/dev/null)" && kill "$pid"
+            done
+            sleep 0.5""",
+            check=False,
+        )
+        podman("rm", "-f", "-t", "5", name, check=False, timeout=60)
+
+
+def output(proc):
+    return proc.stdout + proc.stderr
+
+
+def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_the_check(web, fresh_host):
+    key = web.manage("host", "key").stdout.strip()
+    assert key.startswith("ssh-ed25519 ")
+    uri = f"qemu+ssh://root@{ADDRESS}/system"
+
+    # Only sshd, and the panel's key is not authorized there yet.
+    added = web.manage("host", "add", "fresh", uri, "--domain-type", "qemu", "--network", NETWORK, check=False)
+    assert added.returncode != 0
+    assert f"The panel's SSH key is not authorized for root on {ADDRESS}." in added.stdout, output(added)
+    assert f"bash prepare-host.sh --pool vmmanager --pool-path /var/lib/vmmanager/pool --network {NETWORK}" in (
+        added.stdout
+    )
+
+    # The key authorized by hand, but no libvirt on the host.
+    sh(fresh_host, "mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys", input=key + "\n")
+    checked = web.manage("host", "check", "fresh", check=False)
+    assert checked.returncode != 0
+    assert f"libvirt is not installed on {ADDRESS}" in checked.stdout, output(checked)
+
+    # prepare-host as printed (run as root on the host); then the check passes.
+    prepared = podman(
+        "exec", fresh_host, "bash", "/root/prepare-host.sh", "--network", NETWORK, key, timeout=900, check=False
+    )
+    assert prepared.returncode == 0, output(prepared)[-4000:]
+    checked = web.manage("host", "check", "fresh", check=False)
+    assert checked.returncode == 0, output(checked)
+    assert "[ok] 1. Connect to the hypervisor" in checked.stdout and "[ok] 2. Check the storage pool" in checked.stdout
+    listing = web.manage("host", "list").stdout
+    assert any(line.split()[:2] == ["fresh", "online"] for line in listing.splitlines()), listing
+
+    # libvirtd gone: the check says so; prepare-host again starts it and changes nothing else.
+    sh(fresh_host, 'kill "$(cat /run/libvirtd.pid)"; while [ -e /run/libvirtd.pid ]; do sleep 0.1; done', timeout=60)
+    checked = web.manage("host", "check", "fresh", check=False)
+    assert f"libvirtd is not running on {ADDRESS}" in checked.stdout, output(checked)
+    again = podman("exec", fresh_host, "bash", "/root/prepare-host.sh", "--network", NETWORK, key, timeout=300)
+    assert "installing" not in again.stderr  # nothing left to install
+    assert web.manage("host", "check", "fresh", check=False).returncode == 0
+    authorized = sh(fresh_host, "cat /root/.ssh/authorized_keys").stdout
+    assert authorized.splitlines().count(key) == 1
