@@ -41,6 +41,8 @@ from apps.virt.events import LifecycleEvent
 logger = logging.getLogger("vmmanager.hosts")
 
 LEASE_NAME = "host-watcher"
+# Seconds to wait for the close callback's reason once a watch's connection is gone.
+LOSS_GRACE = 2.0
 
 
 class _Lost:
@@ -65,6 +67,13 @@ class HostWatch:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"watch-host-{host_id}", daemon=True)
         self._watch = None
+        # monotonic time of the last reconciliation on the current connection (None: not yet)
+        self.reconciled_at = None
+
+    @property
+    def synced(self):
+        """Connected, watching events, and reconciled at least once since connecting."""
+        return self._watch is not None and self.reconciled_at is not None
 
     def start(self):
         self.thread.start()
@@ -95,9 +104,11 @@ class HostWatch:
     def _loop(self):
         next_connect = time.monotonic()
         next_reconcile = float("inf")
+        dead_since = None  # when the watch was first seen on a connection that is gone
         while not self.stopping.is_set():
             now = time.monotonic()
             if self._watch is None:
+                dead_since = None
                 if now >= next_connect:
                     if self._connect():
                         self._reconcile()
@@ -106,14 +117,20 @@ class HostWatch:
                         next_connect = time.monotonic() + self.retry_seconds
                     continue
             elif not self._watch.alive:
-                self._disconnected("connection to the host was replaced after an error")
-                next_connect = time.monotonic()
-                continue
+                # Usually the close callback's _Lost (with the real reason) is on its way:
+                # the connection is dropped just before listeners are told. Give it a moment.
+                dead_since = dead_since or now
+                if now - dead_since > LOSS_GRACE:
+                    self._disconnected("the connection was replaced after an error")
+                    next_connect = time.monotonic()
+                    continue
             elif now >= next_reconcile:
                 self._reconcile()
                 next_reconcile = time.monotonic() + self.reconcile_seconds
                 continue
             deadline = next_connect if self._watch is None else next_reconcile
+            if dead_since is not None:
+                deadline = min(deadline, dead_since + LOSS_GRACE)
             try:
                 item = self.queue.get(timeout=max(0.05, min(1.0, deadline - time.monotonic())))
             except queue.Empty:
@@ -153,6 +170,7 @@ class HostWatch:
         return True
 
     def _disconnected(self, reason):
+        self.reconciled_at = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
@@ -183,6 +201,7 @@ class HostWatch:
         except VirtError as exc:
             logger.warning("host %s: could not list its domains: %s", host.name, exc)
             return
+        self.reconciled_at = time.monotonic()
         if host.status == HostStatus.UNREACHABLE:
             # Another process lost its own connection and said so, but the host answers
             # ours: check it again rather than leave it out of placement for good.

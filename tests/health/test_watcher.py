@@ -8,6 +8,8 @@ from channels.db import database_sync_to_async
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
 from apps.jobs.models import Job
+from apps.virt import connection
+from apps.virt.types import DomainSpec
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from tests.console.conftest import connected, receive, session_cookie
 from tests.health.conftest import make_vm, power_of, running_watcher, wait_for
@@ -16,9 +18,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def watching(watcher, host):
-    """True once the watcher's thread for `host` has registered for its events."""
+    """True once the watcher's thread for `host` watches its events and has reconciled once
+    (so a change made after this can only reach the VM through an event)."""
     watch = watcher.watches.get(host.pk)
-    return watch is not None and watch._watch is not None
+    return watch is not None and watch.synced
 
 
 def test_domains_stopped_started_paused_or_undefined_behind_the_panels_back_change_their_vm(customer, test_host):
@@ -105,3 +108,25 @@ def test_a_host_another_process_declared_lost_is_online_again_when_it_answers_th
         # What a worker's close listener does when its own connection to the host drops.
         Host.objects.filter(pk=test_host.pk).update(status=HostStatus.UNREACHABLE, status_reason="Connection lost: y")
         wait_for(lambda: Host.objects.get(pk=test_host.pk).status == HostStatus.ONLINE, 5)
+
+
+def test_a_connection_dropped_without_a_close_callback_is_noticed_and_watched_again(customer, test_host):
+    vm = VirtualMachine.objects.create(
+        name="later", owner=customer, host=test_host, status=VmStatus.ACTIVE, power_state=PowerState.UNKNOWN
+    )
+    with running_watcher() as watcher:
+        wait_for(lambda: watching(watcher, test_host), 10)
+        first = watcher.watches[test_host.pk]._watch
+        wait_for(lambda: power_of(vm) == PowerState.MISSING, 5)  # the first reconciliation
+
+        connection.invalidate(test_host.uri)  # what a call failing as unreachable does
+        wait_for(lambda: watching(watcher, test_host) and watcher.watches[test_host.pk]._watch is not first, 10)
+
+        driver = hypervisor_for(test_host)
+        driver.define(DomainSpec(name=vm.domain_name, uuid=str(vm.uuid), domain_type="qemu", vcpus=1, memory_mb=128))
+        # Stopped: by the event, or by the reconciliation after reconnecting, which runs first.
+        wait_for(lambda: power_of(vm) == PowerState.STOPPED, 2)
+        # So this one can only come through an event on the new connection.
+        driver.start(vm.domain_name)
+        wait_for(lambda: power_of(vm) == PowerState.RUNNING, 2)
+    assert Host.objects.get(pk=test_host.pk).status == HostStatus.ONLINE

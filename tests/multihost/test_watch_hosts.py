@@ -112,8 +112,10 @@ def remove_domain(host, vm):
 
 
 def watching(watcher, host):
+    """The watcher watches `host`'s events on a live connection and has reconciled it."""
     watch = watcher.watches.get(host.pk)
-    return watch is not None and watch._watch is not None and watch._watch.alive
+    live = watch and watch._watch  # read once: the watcher's thread may drop it meanwhile
+    return bool(live and watch.synced and live.alive)
 
 
 def status_of(host):
