@@ -169,9 +169,10 @@ class Collector:
             rows, host_row = self._rows(pk, counters, vms[pk])
             vm_rows += rows
             host_rows.append(host_row)
-        with transaction.atomic(using=router.db_for_write(VmSample)):
-            insert(VmSample, VM_COLUMNS, vm_rows)
-            insert(HostSample, HOST_COLUMNS, host_rows)
+        if host_rows:
+            with transaction.atomic(using=router.db_for_write(VmSample)):
+                insert(VmSample, VM_COLUMNS, vm_rows)
+                insert(HostSample, HOST_COLUMNS, host_rows)
         result.hosts, result.vm_rows = sorted(answers), len(vm_rows)
         self._forget_stale(time.time())
         if self.holds_maintenance and time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
