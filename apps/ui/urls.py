@@ -22,6 +22,7 @@ urlpatterns = [
     path("vms/", vms.vm_list, name="vm_list"),
     path("vms/new/", vms.vm_create, name="vm_create"),
     path("vms/<int:pk>/", vms.vm_detail, name="vm_detail"),
+    path("vms/<int:pk>/jobs/", vms.vm_jobs, name="vm_jobs"),
     path("vms/<int:pk>/power/<slug:action>/", vm_changes.vm_power, name="vm_power"),
     path("vms/<int:pk>/reinstall/", vm_changes.vm_reinstall, name="vm_reinstall"),
     path("vms/<int:pk>/password/", vm_changes.vm_password, name="vm_password"),

@@ -164,6 +164,31 @@
         node.hidden = node.dataset.vmShow.split(" ").indexOf(vm.power_state) < 0;
       });
     });
+    // A job started or ended: the VM's job history is fetched again (one database read).
+    // The page also follows the new job, because the VM is released a moment before the
+    // job's final status is saved: its job.status event redraws the table once more.
+    document.querySelectorAll('[data-vm-jobs="' + vm.id + '"]').forEach(function (node) {
+      var current = vm.current_job || "";
+      if (node.dataset.currentJob === current) return;
+      node.dataset.currentJob = current;
+      if (current && !historyJobs[current]) {
+        historyJobs[current] = vm.id;
+        if (!watched.jobs[current]) { watched.jobs[current] = 1; send({ action: "subscribe", job: current }); }
+      }
+      refreshHistory(vm.id);
+    });
+  }
+  var historyJobs = {}; // job id -> VM id, for jobs shown in a VM's job history
+  function refreshHistory(vmId) {
+    document.querySelectorAll('[data-vm-jobs="' + vmId + '"]').forEach(function (node) {
+      if (window.htmx) window.htmx.trigger(node, "vm-jobs-changed");
+    });
+  }
+  function historyJobEnded(job) {
+    var vmId = historyJobs[job.id];
+    if (vmId === undefined || !(job.status in { succeeded: 1, failed: 1 })) return;
+    delete historyJobs[job.id];
+    refreshHistory(vmId);
   }
 
   /* --- Socket ---------------------------------------------------------------------- */
@@ -190,6 +215,12 @@
       var id = parseInt(node.dataset.vm, 10);
       if (!watched.vms[id]) { watched.vms[id] = 1; newVms.push(id); }
     });
+    root.querySelectorAll("[data-vm-jobs][data-current-job]").forEach(function (node) {
+      var id = node.dataset.currentJob;
+      if (!id || historyJobs[id]) return;
+      historyJobs[id] = parseInt(node.dataset.vmJobs, 10);
+      if (!watched.jobs[id]) { watched.jobs[id] = 1; newJobs.push(id); }
+    });
     if (newJobs.length || newVms.length) {
       if (!socket) connect();
       else subscribe(newJobs, newVms);
@@ -197,9 +228,9 @@
   }
   function onMessage(event) {
     var msg = JSON.parse(event.data);
-    if (msg.type === "job.snapshot") applySnapshot(msg);
+    if (msg.type === "job.snapshot") { applySnapshot(msg); historyJobEnded(msg.job); }
     else if (msg.type === "job.step") applyStep(msg.job, msg.step);
-    else if (msg.type === "job.status") applyJob(msg.job);
+    else if (msg.type === "job.status") { applyJob(msg.job); historyJobEnded(msg.job); }
     else if (msg.type === "vm.snapshot") msg.vms.forEach(applyVm);
     else if (msg.type === "vm.state") applyVm(msg.vm);
   }

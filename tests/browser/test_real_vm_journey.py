@@ -93,6 +93,9 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_stops_and_deletes_it(
     page.evaluate("window.stillTheSamePage = true")
     expect(page.locator("[data-vm-field=power_state]")).to_contain_text("Stopped", timeout=POWER_SECONDS * 1000)
     expect(page.locator("form[action$='/power/start/']")).to_be_visible()  # the buttons follow the state
+    latest_job = page.locator("[data-vm-jobs] tbody tr").first
+    expect(latest_job).to_contain_text("Shut down")
+    expect(latest_job).to_contain_text("Succeeded")  # the job history follows too
     assert page.evaluate("window.stillTheSamePage") is True
     screenshot(page, "vm-stopped")
 

@@ -16,6 +16,7 @@ def test_another_tenants_vm_is_not_found_on_any_of_its_pages(as_customer, their_
         "ui:vm_resize",
         "ui:vm_delete",
         "ui:vm_make_image",
+        "ui:vm_jobs",
     ):
         assert as_customer.get(reverse(name, args=[their_vm.pk])).status_code == 404
     assert as_customer.post(reverse("ui:vm_power", args=[their_vm.pk, "stop"])).status_code == 404
@@ -150,3 +151,15 @@ def test_an_image_name_taken_by_the_owner_is_refused_on_the_name_field(as_custom
         reverse("ui:vm_make_image", args=[my_vm.pk]), {"name": "taken", "visibility": "private"}
     )
     assert "already exists" in response.context["form"].errors["name"][0]
+
+
+def test_the_vm_pages_job_history_is_served_alone_for_its_live_redraw(as_customer, my_vm):
+    as_customer.post(reverse("ui:vm_power", args=[my_vm.pk, "stop"]))
+    job = Job.objects.get()
+    page = as_customer.get(reverse("ui:vm_detail", args=[my_vm.pk])).content.decode()
+    assert f'data-vm-jobs="{my_vm.pk}" data-current-job="{job.pk}"' in page  # live.js follows this job
+
+    table = as_customer.get(reverse("ui:vm_jobs", args=[my_vm.pk])).content.decode()
+
+    assert "<table" in table and "<html" not in table
+    assert reverse("ui:job_detail", args=[job.pk]) in table and "Queued" in table

@@ -36,17 +36,27 @@ def vm_list(request):
     return render(request, template, context)
 
 
-@signed_in
-def vm_detail(request, pk):
-    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
-    jobs = (
-        visible_jobs(request.user)
+def _vm_jobs(user, vm):
+    return (
+        visible_jobs(user)
         .filter(target_type=ContentType.objects.get_for_model(VirtualMachine), target_id=vm.pk)
         .select_related("actor", "target_type")
         .order_by("-created_at")[:15]
     )
-    context = {"vm": vm, "jobs": jobs, "power_buttons": power_buttons(vm.power_state)}
+
+
+@signed_in
+def vm_detail(request, pk):
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    context = {"vm": vm, "jobs": _vm_jobs(request.user, vm), "power_buttons": power_buttons(vm.power_state)}
     return render(request, "ui/vms/detail.html", context)
+
+
+@signed_in
+def vm_jobs(request, pk):
+    """The VM's job history table alone: the VM page fetches it when a job starts or ends."""
+    vm = get_object_or_404(visible_vms(request.user), pk=pk)
+    return render(request, "ui/_jobs_table.html", {"jobs": _vm_jobs(request.user, vm)})
 
 
 def _sizes():
