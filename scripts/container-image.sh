@@ -3,6 +3,10 @@
 # checkout (docs/containers.md).
 #
 #   container-image.sh [TAG]    build TAG (default localhost/vmmanager:latest); prints TAG
+#   container-image.sh --with-services [TAG]
+#                               also the PostgreSQL and Redis images compose.yaml names
+#                               (localhost/vmmanager-postgres:15, localhost/vmmanager-redis:7),
+#                               and podman's DNS plugin, so compose services find each other
 #
 # The build context is this checkout, or VMM_BUILD_CONTEXT (e.g. a `git archive` of one
 # commit, to build exactly what was committed).
@@ -15,17 +19,31 @@ here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 . "$here/lib.sh"
 . "$here/podman.sh"
 
+services=0
+if [[ "${1:-}" == --with-services ]]; then services=1; shift; fi
 tag="${1:-localhost/vmmanager:latest}"
 context="$(readlink -f "${VMM_BUILD_CONTEXT:-$here/..}")"
 podman_setup
 build_base_image
 say "export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF"
-say "building $tag"
+
+# build TAG DIR: the Dockerfile in DIR.
 # --format docker: an OCI image cannot carry a HEALTHCHECK (podman drops it).
 # --network=host: RUN steps reach the Debian mirror and PyPI without podman making a bridge.
 # The machine's CA bundle as the build secret "ca": pip inside the build trusts what pip
 # here trusts (an intercepting proxy's CA, if any), without the bundle entering the image.
-ca="${VMM_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
-podman build --pull=never --network=host --format docker --secret "id=ca,src=$ca" \
-    -t "$tag" -f "$context/Dockerfile" "$context" >&2
+build() {
+    say "building $1"
+    podman build --pull=never --network=host --format docker \
+        --secret "id=ca,src=${VMM_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" \
+        -t "$1" -f "$2/Dockerfile" "$2" >&2
+}
+
+build "$tag" "$context"
+if ((services)); then
+    # Name resolution between compose services on podman's CNI networks.
+    apt_ensure golang-github-containernetworking-plugin-dnsname
+    build localhost/vmmanager-postgres:15 "$context/docker/postgres"
+    build localhost/vmmanager-redis:7 "$context/docker/redis"
+fi
 echo "$tag"

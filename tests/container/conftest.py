@@ -61,10 +61,14 @@ def wait_for(condition, timeout, what, interval=0.5):
 
 @pytest.fixture(scope="session")
 def image():
-    """The image, built from this checkout (cached layers make a rebuild seconds)."""
+    """The image, built from this checkout (cached layers make a rebuild seconds), and the
+    PostgreSQL and Redis images compose.yaml uses."""
     started = time.monotonic()
     proc = subprocess.run(
-        ["bash", str(ROOT / "scripts/container-image.sh"), TAG], capture_output=True, text=True, timeout=3000
+        ["bash", str(ROOT / "scripts/container-image.sh"), "--with-services", TAG],
+        capture_output=True,
+        text=True,
+        timeout=3000,
     )
     assert proc.returncode == 0, proc.stderr[-5000:]
     print(f"image {TAG} built in {time.monotonic() - started:.1f} s")
