@@ -67,6 +67,7 @@ OPERATIONS = {
     "vm_make_image": gettext_lazy("Make an image"),
     "host_refresh": gettext_lazy("Check host"),
     "image_import": gettext_lazy("Import image"),
+    "image_delete": gettext_lazy("Delete image"),
 }
 # Step names of the built-in operations; others are shown as the operation wrote them.
 STEP_NAMES = {
@@ -99,6 +100,10 @@ STEP_NAMES = {
     "Start the VM again": gettext_lazy("Start the VM again"),
     "Check the image file": gettext_lazy("Check the image file"),
     "Copy into the image store": gettext_lazy("Copy into the image store"),
+    "Check that no VM uses the image": gettext_lazy("Check that no VM uses the image"),
+    "Remove the copies from the hosts": gettext_lazy("Remove the copies from the hosts"),
+    "Remove the image file": gettext_lazy("Remove the image file"),
+    "Forget the image": gettext_lazy("Forget the image"),
 }
 
 TABLES = {

@@ -19,6 +19,7 @@ urlpatterns = [
     path("images/import/", images.image_import, name="image_import"),
     path("images/upload/", images.image_upload, name="image_upload"),
     path("images/<int:pk>/", images.image_detail, name="image_detail"),
+    path("images/<int:pk>/delete/", images.image_delete, name="image_delete"),
     path("vms/", vms.vm_list, name="vm_list"),
     path("vms/new/", vms.vm_create, name="vm_create"),
     path("vms/<int:pk>/", vms.vm_detail, name="vm_detail"),

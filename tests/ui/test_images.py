@@ -137,3 +137,36 @@ def test_someone_who_does_not_own_an_image_sees_it_without_the_share_form(as_cus
     assert response.context["form"] is None
     ready_image.refresh_from_db()
     assert ready_image.visibility == "public"
+
+
+def test_the_owner_deletes_an_image_by_typing_its_name(client, reseller, customer, django_capture_on_commit_callbacks):
+    image = Image.objects.create(
+        name="golden", owner=reseller, status="ready", virtual_size_bytes=2**30, checksum_sha256="3" * 64
+    )
+    client.force_login(reseller)
+    assert (
+        reverse("ui:image_delete", args=[image.pk])
+        in client.get(reverse("ui:image_detail", args=[image.pk])).content.decode()
+    )
+
+    wrong = client.post(reverse("ui:image_delete", args=[image.pk]), {"name": "gold"})
+    assert "not the image's name" in wrong.context["form"].errors["name"][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("ui:image_delete", args=[image.pk]), {"name": "golden"})
+
+    job = Job.objects.get(kind="image_delete")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+    assert job.owner == reseller and not Image.objects.filter(pk=image.pk).exists()
+
+
+def test_an_image_in_use_is_not_deleted_and_the_form_says_why(as_admin, ready_image, my_vm):
+    response = as_admin.post(reverse("ui:image_delete", args=[ready_image.pk]), {"name": ready_image.name})
+    assert "1 VM was made from this image" in response.context["form"].non_field_errors()[0]
+    assert Image.objects.filter(pk=ready_image.pk).exists() and not Job.objects.exists()
+
+
+def test_only_the_owner_or_staff_may_delete_an_image(as_customer, ready_image, private_image):
+    assert as_customer.get(reverse("ui:image_delete", args=[ready_image.pk])).status_code == 404  # public, not theirs
+    assert as_customer.get(reverse("ui:image_delete", args=[private_image.pk])).status_code == 404  # not visible
+    page = as_customer.get(reverse("ui:image_detail", args=[ready_image.pk])).content.decode()
+    assert reverse("ui:image_delete", args=[ready_image.pk]) not in page

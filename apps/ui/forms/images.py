@@ -58,3 +58,16 @@ class ImageShareForm(forms.ModelForm):
             visible_users(user).exclude(pk=self.instance.owner_id).order_by("username")
         )
         self.fields["shared_with"].help_text = _("Used when the visibility is “Shared”.")
+
+
+class ImageDeleteForm(forms.Form):
+    name = forms.CharField(label=_("Type the image's name to confirm"), max_length=100)
+
+    def __init__(self, *args, image, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.image = image
+
+    def clean_name(self):
+        if self.cleaned_data["name"] != self.image.name:
+            raise forms.ValidationError(_("This is not the image's name."))
+        return self.cleaned_data["name"]

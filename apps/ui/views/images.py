@@ -14,10 +14,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from apps.accounts.models import Role
 from apps.accounts.tenancy import is_staff_user, visible_images, visible_jobs
 from apps.images.models import Image, ImageStatus
+from apps.images.removal import delete_image
 from apps.images.services import start_image_import
 from apps.images.uploads import IncomingUploadHandler
+from apps.jobs.runner import TargetBusy
 from apps.ui.access import signed_in, staff_only
-from apps.ui.forms.images import ImageImportForm, ImageShareForm, ImageUploadForm
+from apps.ui.forms.images import ImageDeleteForm, ImageImportForm, ImageShareForm, ImageUploadForm
 from apps.ui.forms.vms import apply_errors
 
 
@@ -56,7 +58,8 @@ def image_detail(request, pk):
             .order_by("-created_at")
             .first()
         )
-    return render(request, "ui/images/detail.html", {"image": image, "form": form, "import_job": import_job})
+    context = {"image": image, "form": form, "import_job": import_job, "may_delete": may_change(request.user, image)}
+    return render(request, "ui/images/detail.html", context)
 
 
 def _import(request, form, source, uploaded=False):
@@ -126,3 +129,23 @@ def _image_upload(request):
         if job is not None:
             return redirect("ui:job_detail", job.pk)
     return render(request, "ui/images/upload.html", {"form": form})
+
+
+@signed_in
+def image_delete(request, pk):
+    """Confirm by typing the image's name; starts image_delete and opens its job. Refused
+    (on the form) while VMs use the image. Only its owner or staff may delete it."""
+    image = get_object_or_404(visible_images(request.user), pk=pk)
+    if not may_change(request.user, image):
+        raise Http404
+    form = ImageDeleteForm(request.POST or None, image=image)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = delete_image(image, actor=request.user, request_id=request.request_id)
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        except TargetBusy as exc:
+            form.add_error(None, _("The image is busy with job %(job)s.") % {"job": exc.job.pk})
+        else:
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/images/delete.html", {"image": image, "form": form})
