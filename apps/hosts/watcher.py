@@ -69,6 +69,7 @@ class HostWatch:
         self._watch = None
         # monotonic time of the last reconciliation on the current connection (None: not yet)
         self.reconciled_at = None
+        self.connecting = False  # True while a connection attempt runs (it blocks on a hung host)
 
     @property
     def synced(self):
@@ -110,7 +111,12 @@ class HostWatch:
             if self._watch is None:
                 dead_since = None
                 if now >= next_connect:
-                    if self._connect():
+                    self.connecting = True
+                    try:
+                        connected = self._connect()
+                    finally:
+                        self.connecting = False
+                    if connected:
                         self._reconcile()
                         next_reconcile = time.monotonic() + self.reconcile_seconds
                     else:

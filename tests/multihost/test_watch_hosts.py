@@ -160,20 +160,35 @@ def test_a_killed_libvirtd_makes_the_host_unreachable_and_it_is_watched_again_wh
         remove_domain(lost, vm)
 
 
-def test_a_hung_libvirtd_is_noticed_by_keepalive_and_the_host_is_back_when_it_answers(remote_hosts, podman_env):
-    hung = remote_hosts[0]
-    with running_watcher(retry_seconds=1) as watcher:
-        wait_for(lambda: watching(watcher, hung), 30)
-        started = time.monotonic()
-        libvirtd(podman_env, hung, "STOP")
-        try:
-            host = wait_for(lambda: status_of(hung).status == HostStatus.UNREACHABLE and status_of(hung), LOST_WITHIN)
-            print(f"hung libvirtd noticed after {time.monotonic() - started:.1f} s")
-            assert "keepalive" in host.status_reason, host.status_reason
-        finally:
-            libvirtd(podman_env, hung, "CONT")
-        wait_for(lambda: status_of(hung).status == HostStatus.ONLINE, 30)
-        wait_for(lambda: watching(watcher, hung), 10)
+def test_a_hung_libvirtd_is_noticed_by_keepalive_and_the_host_is_back_when_it_answers(
+    customer, remote_hosts, podman_env
+):
+    hung, other = remote_hosts
+    vm = tiny_vm(customer, other, "next-door")
+    try:
+        with running_watcher(retry_seconds=1) as watcher:
+            wait_for(lambda: watching(watcher, hung) and watching(watcher, other), 30)
+            started = time.monotonic()
+            libvirtd(podman_env, hung, "STOP")
+            try:
+                host = wait_for(
+                    lambda: status_of(hung).status == HostStatus.UNREACHABLE and status_of(hung), LOST_WITHIN
+                )
+                print(f"hung libvirtd noticed after {time.monotonic() - started:.1f} s")
+                assert "keepalive" in host.status_reason, host.status_reason
+
+                # Its thread is now stuck trying to reconnect; the other host's events still flow.
+                wait_for(lambda: watcher.watches[hung.pk].connecting, 10)
+                virsh(other, "start", vm.domain_name)
+                wait_for(lambda: power_of(vm) == PowerState.RUNNING, 2)
+                assert watcher.watches[hung.pk].connecting
+                assert status_of(other).status == HostStatus.ONLINE
+            finally:
+                libvirtd(podman_env, hung, "CONT")
+            wait_for(lambda: status_of(hung).status == HostStatus.ONLINE, 30)
+            wait_for(lambda: watching(watcher, hung), 10)
+    finally:
+        remove_domain(other, vm)
 
 
 @pytest.mark.asyncio
