@@ -3,7 +3,10 @@ command; the host's status agrees with the check. These use real libvirt clients
 addresses where nothing listens (no host needed); tests/container/test_prepare_host.py
 checks a real fresh host over SSH."""
 
+import html
+
 import pytest
+from django.urls import reverse
 
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.hosts.services import refresh_host
@@ -93,3 +96,18 @@ def test_refresh_host_reports_the_same_finding_as_the_check(db):
     assert host.status == HostStatus.UNREACHABLE
     assert host.status_reason.startswith("Nothing answers for libvirtd on port 1 on 127.0.0.1.")
     assert "(libvirt: " in host.status_reason
+
+
+def test_staff_read_what_is_missing_on_the_job_page_and_the_fix_on_the_host_page(test_host, client, admin_user):
+    Host.objects.filter(pk=test_host.pk).update(network="guests")
+    test_host.refresh_from_db()
+    job, _detail = check(test_host)
+    client.force_login(admin_user)
+
+    job_page = html.unescape(client.get(reverse("ui:job_detail", args=[job.pk])).content.decode())
+    host_page = html.unescape(client.get(reverse("ui:host_detail", args=[test_host.pk])).content.decode())
+
+    assert "The libvirt network 'guests' is missing on the host." in job_page
+    assert "Fix: Create it (the prepare-host command below does)" in job_page
+    assert "network 'guests' is missing" in host_page  # the status reason
+    assert "bash prepare-host.sh --pool default-pool --pool-path /default-pool --network guests" in host_page

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.hosts import checks, sshkey
-from apps.hosts.models import Host
+from apps.hosts.models import Host, HostStatus
 from apps.jobs import runner
 from apps.jobs.models import Job
 from apps.ui import selectors
@@ -33,6 +33,9 @@ def host_detail(request, pk):
         .select_related("actor", "target_type")
         .order_by("-created_at")[:10],
     }
+    if host.status == HostStatus.UNREACHABLE:
+        # What to run on the host to fix what its last check found (the job page has the details).
+        context["prepare_command"] = checks.prepare_command(host)
     return render(request, "ui/hosts/detail.html", {"host": host, **context})
 
 
