@@ -61,7 +61,7 @@ lint: venv
 test: host services test-packages tiny-guest images lint
 	@$(PY) manage.py check
 	@env -u DATABASE_URL -u REDIS_URL VMM_DATA_DIR=$$(mktemp -d) $(PY) manage.py makemigrations --check --dry-run
-	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) bash scripts/test-lanes.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ import pytest
 from apps.accounts.models import Role, User
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.images.models import Image, ImageStatus, Visibility
+from tests.lanes import pytest_addoption, pytest_collection_modifyitems  # noqa: F401 (hooks: --lane K/N)
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Run the pytest suite in lanes at the same time (tests/lanes.py says which test goes where).
+#
+#   test-lanes.sh [PYTEST ARGS...]
+#
+# VMM_TEST_LANES (default 2) lanes run at once, lane K against its own database
+# (<TEST_DATABASE_URL>_lane<K>) and its own Redis db (<TEST_REDIS_URL's db> - K + 1), so their
+# workers, queues and channel groups never meet. With VMM_TEST_LANES=1, or with arguments
+# (a developer running part of the suite), it is one plain pytest run.
+# Each lane's output goes to var/test-lanes/lane<K>.log and is printed whole, lane by lane,
+# once all have finished; the exit status is non-zero if any lane failed (5 if no lane had
+# a test to run, as pytest says when it collects nothing).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+lanes="${VMM_TEST_LANES:-2}"
+db_url="${TEST_DATABASE_URL:?TEST_DATABASE_URL is not set}"
+redis_url="${TEST_REDIS_URL:?TEST_REDIS_URL is not set}"
+if [[ ! "$lanes" =~ ^[1-9]$ ]]; then
+    echo "VMM_TEST_LANES must be a number from 1 to 9, not '$lanes'" >&2
+    exit 2
+fi
+if ((lanes == 1 || $# > 0)); then
+    DATABASE_URL="$db_url" REDIS_URL="$redis_url" exec .venv/bin/pytest "$@"
+fi
+
+redis_base="${redis_url%/*}"
+redis_db="${redis_url##*/}"
+if [[ ! "$redis_db" =~ ^[0-9]+$ ]] || ((redis_db < lanes - 1)); then
+    echo "TEST_REDIS_URL must end in a Redis db number of at least $((lanes - 1)): $redis_url" >&2
+    exit 2
+fi
+logs=var/test-lanes
+mkdir -p "$logs"
+pids=()
+start=$SECONDS
+for k in $(seq 1 "$lanes"); do
+    DATABASE_URL="${db_url}_lane$k" REDIS_URL="$redis_base/$((redis_db - k + 1))" \
+        .venv/bin/pytest --lane "$k/$lanes" >"$logs/lane$k.log" 2>&1 &
+    pids+=($!)
+done
+echo "==> $lanes test lanes running (logs in $logs/)"
+status=0
+empty=0
+for k in $(seq 1 "$lanes"); do
+    wait "${pids[$((k - 1))]}"
+    rc=$?
+    # 5: pytest found nothing to run in this lane (only with a -k/-m in PYTEST_ADDOPTS).
+    if ((rc == 5)); then empty=$((empty + 1)); elif ((rc != 0)); then status=1; fi
+    echo "==> lane $k/$lanes finished with status $rc after $((SECONDS - start)) s"
+done
+for k in $(seq 1 "$lanes"); do
+    echo "==================== lane $k/$lanes ===================="
+    cat "$logs/lane$k.log"
+done
+echo "==> all lanes done in $((SECONDS - start)) s"
+((empty == lanes)) && status=5
+exit $status

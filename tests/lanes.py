@@ -1,0 +1,92 @@
+"""Split the suite into lanes that run at the same time (`scripts/test-lanes.sh`).
+
+Most of the suite's time is spent in a few tests that boot real TCG guests and wait on
+them; run one after the other they dominate `make test`. `--lane K/N` keeps only the tests of
+lane K out of N, so N pytest processes (each with its own database and Redis db) share the
+machine's cores.
+
+Contract: for a fixed test tree every test lands in exactly one lane, the same one every
+time (no timing data, no randomness):
+- tests that share one machine-wide resource stay in one lane together: the container
+  hypervisor hosts (`multihost`: a session fixture starts and removes them) and the container
+  image tests (`container`);
+- a test file is never split;
+- files (or such groups of files) are placed longest first on the lane with the least
+  estimated time so far. The estimate is a few figures measured on our 2-core machines: the
+  long real-guest scenarios in HEAVY, SLOW_TEST for any other test marked as real or slow,
+  FAST_TEST for the rest.
+"""
+
+import pytest
+
+# Tests sharing a machine-wide resource: a file with any test so marked joins the group.
+GROUP_MARKERS = ("multihost", "container")
+
+# Seconds measured for the longest real-guest scenarios (whole file, TCG, 2 cores).
+HEAVY = {
+    "tests/deploy/test_deploy_cloud_init.py": 240,
+    "tests/deploy/test_deploy_plain.py": 240,
+    "tests/deploy/test_worker_killed.py": 75,
+}
+SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
+SLOW_TEST = 20.0
+FAST_TEST = 0.5
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lane", default=None, help="K/N: run only lane K of N (see tests/lanes.py)")
+
+
+def parse_lane(text):
+    """'K/N' -> (K, N) with 1 <= K <= N; raises pytest.UsageError otherwise."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--lane takes K/N (for example 1/2), not {text!r}") from None
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"--lane {text}: K must be between 1 and N")
+    return k, n
+
+
+def _path(item):
+    return item.nodeid.split("::", 1)[0]
+
+
+def _estimate(item):
+    return SLOW_TEST if any(item.get_closest_marker(m) for m in SLOW_MARKERS) else FAST_TEST
+
+
+def assign(items, lanes):
+    """{test file path: lane} for `items` (lanes numbered from 1)."""
+    cost, group_of = {}, {}
+    for item in items:
+        path = _path(item)
+        cost[path] = cost.get(path, 0.0) + _estimate(item)
+        for marker in GROUP_MARKERS:
+            if item.get_closest_marker(marker) is not None:
+                group_of.setdefault(path, marker)
+    cost.update({path: seconds for path, seconds in HEAVY.items() if path in cost})
+    units = {}  # unit name -> [paths]
+    for path in sorted(cost):
+        units.setdefault(group_of.get(path, path), []).append(path)
+    load = dict.fromkeys(range(1, lanes + 1), 0.0)
+    result = {}
+    for name in sorted(units, key=lambda u: (-sum(cost[p] for p in units[u]), u)):
+        lane = min(load, key=lambda k: (load[k], k))
+        load[lane] += sum(cost[p] for p in units[name])
+        result.update(dict.fromkeys(units[name], lane))
+    return result
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    option = config.getoption("--lane")
+    if not option:
+        return
+    k, n = parse_lane(option)
+    lanes = assign(items, n)
+    keep = [item for item in items if lanes[_path(item)] == k]
+    dropped = [item for item in items if lanes[_path(item)] != k]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
