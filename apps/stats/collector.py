@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections, router, transaction
+from django.db import connections, router, transaction
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
@@ -196,7 +196,6 @@ class Collector:
         try:
             while not self._stop.is_set() and (sweeps is None or done < sweeps):
                 began = time.monotonic()
-                close_old_connections()
                 try:
                     result = self.sweep()
                     log.info(
@@ -207,6 +206,9 @@ class Collector:
                         log.warning("statistics sweep took %.1f s, longer than the interval", result.seconds)
                 except Exception:  # noqa: BLE001 - the collector outlives a bad sweep
                     log.exception("statistics sweep failed; retrying at the next interval")
+                    # The connection may be what broke (database restarted): open fresh ones.
+                    # Otherwise it is kept: reconnecting every sweep costs the database a backend.
+                    connections.close_all()
                 done += 1
                 if sweeps is not None and done >= sweeps:
                     break

@@ -49,7 +49,7 @@
         value: (u, v) => (secondary ? number(v) : fmt(v)),
       });
     });
-    const axes = [{}, { scale: "y", size: 72, values: (u, ticks) => ticks.map(fmt) }];
+    const axes = [{}, { scale: "y", size: 84, values: (u, ticks) => ticks.map(fmt) }];
     if (columns.length > 2) {
       axes.push({ scale: "ops", side: 1, size: 48, grid: { show: false }, values: (u, ticks) => ticks.map(number) });
     }

@@ -107,7 +107,7 @@ def test_a_host_that_does_not_answer_in_time_is_skipped_without_holding_up_the_s
     assert VmSample.objects.filter(host_id=quick.pk).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)  # run() closes stale connections between sweeps, as a process must
+@pytest.mark.django_db(transaction=True)  # run() opens fresh connections after a failed sweep
 def test_run_sweeps_every_interval_and_frees_its_hosts_on_the_way_out(node_host):
     from apps.stats.models import Collector as Heartbeat
     from apps.stats.models import Lease
