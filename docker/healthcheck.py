@@ -3,13 +3,13 @@
 
 web: GET /healthz answers 200 (the web server runs and the database answers). It sends
 the first of ALLOWED_HOSTS as Host, since Django refuses any other name.
-Other roles: the database answers (their own process is PID 1's child: if it dies, the
-container stops, which the engine reports by itself).
+Other roles: the database answers (asked directly, without starting Django). Their own
+process is the container's main process: if it dies, the container stops, which the engine
+reports by itself.
 """
 
 import json
 import os
-import subprocess
 import sys
 import urllib.request
 
@@ -33,8 +33,24 @@ def check_web():
 
 
 def check_database():
-    code = "from django.db import connection; connection.ensure_connection()"
-    subprocess.run([sys.executable, "/app/manage.py", "shell", "-c", code], check=True, timeout=9, capture_output=True)
+    # Straight to the database, without starting Django (this runs every 30 s in every
+    # container: a Django start-up would cost a second of CPU each time).
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    else:
+        import sqlite3
+
+        path = (
+            url.split(":///", 1)[1]
+            if url.startswith("sqlite:")
+            else os.path.join(os.environ.get("VMM_DATA_DIR", "/data"), "db.sqlite3")
+        )
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            conn.execute("SELECT 1")
 
 
 def main():
