@@ -87,8 +87,9 @@ def connection_findings(uri, error):
             return [
                 Finding(
                     f"The panel has no TLS client file {path} for qemu+tls:// hosts.",
-                    "Put cacert.pem (the CA), clientcert.pem and clientkey.pem of the panel into that folder "
-                    "(in the container image: /data/pki/libvirt/, see docs/containers.md).",
+                    "Give the panel cacert.pem (the CA), clientcert.pem and clientkey.pem: libvirt reads them from "
+                    "~/.pki/libvirt/ of the panel's user (in the container image: /data/pki/libvirt/), else from "
+                    "/etc/pki, or from the folder named by ?pkipath= in the URI (docs/containers.md).",
                 )
             ]
         return [

@@ -1,6 +1,8 @@
 """A fresh Debian 12 host, set up by scripts/prepare-host.sh and reached by the panel's
 container over qemu+ssh:// with the key the panel made: at each stage the host check says
-what is still missing, and passes once the host is prepared.
+what is still missing, and passes once the host is prepared. Then the same host over
+qemu+tls:// with a test CA: refused while the panel has no client files, passing with them
+in the data volume.
 
 The host is a privileged podman container of the plain debootstrapped Debian image sharing
 this machine's network, with sshd on its own loopback address (like the multi-host test
@@ -8,6 +10,7 @@ hosts). Its guest network is an isolated one (no addresses, no DHCP): libvirt's 
 `default` would clash with this machine's own."""
 
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -72,7 +75,30 @@ def output(proc):
     return proc.stdout + proc.stderr
 
 
-def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_the_check(web, fresh_host):
+def make_tls_files(folder):
+    """A CA, a server certificate for ADDRESS and a client certificate (openssl), as PEM text."""
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca_extensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]
+    openssl("req", "-x509", *new_key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca",
+            *ca_extensions)  # fmt: skip
+    usage = "keyUsage=critical,digitalSignature,keyEncipherment"
+    for name, subject, extensions in (
+        ("server", ADDRESS, [f"subjectAltName=IP:{ADDRESS}", "extendedKeyUsage=serverAuth", usage]),
+        ("client", "vmmanager-panel", ["extendedKeyUsage=clientAuth", usage]),
+    ):
+        (folder / f"{name}.ext").write_text("\n".join(extensions) + "\n")
+        openssl("req", *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={subject}")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")  # fmt: skip
+    names = ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")
+    return {name: (folder / name).read_text() for name in names}
+
+
+def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_over_ssh_and_tls(web, fresh_host, tmp_path):
     key = web.manage("host", "key").stdout.strip()
     assert key.startswith("ssh-ed25519 ")
     uri = f"qemu+ssh://root@{ADDRESS}/system"
@@ -111,3 +137,29 @@ def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_the_check
     assert web.manage("host", "check", "fresh", check=False).returncode == 0
     authorized = sh(fresh_host, "cat /root/.ssh/authorized_keys").stdout
     assert authorized.splitlines().count(key) == 1
+
+    # The same host over qemu+tls://: first without the panel's client files, then with them.
+    tls = make_tls_files(tmp_path)
+    for path, text in (
+        ("/etc/pki/CA/cacert.pem", tls["ca.pem"]),
+        ("/etc/pki/libvirt/servercert.pem", tls["server.pem"]),
+        ("/etc/pki/libvirt/private/serverkey.pem", tls["server.key"]),
+    ):
+        sh(fresh_host, f"mkdir -p $(dirname {path}) && cat > {path}", input=text)
+    sh(
+        fresh_host,
+        f"printf 'listen_tls = 1\\nlisten_tcp = 0\\nlisten_addr = \"{ADDRESS}\"\\n' >> /etc/libvirt/libvirtd.conf"
+        ' && kill "$(cat /run/libvirtd.pid)"; while [ -e /run/libvirtd.pid ]; do sleep 0.1; done; libvirtd -d --listen',
+        timeout=60,
+    )
+    tls_uri = f"qemu+tls://{ADDRESS}/system"
+    added = web.manage("host", "add", "fresh-tls", tls_uri, "--domain-type", "qemu", "--network", NETWORK, check=False)
+    assert added.returncode != 0
+    # libvirt falls back to the system-wide path when the user's own file is missing.
+    assert "The panel has no TLS client file /etc/pki/CA/cacert.pem" in added.stdout, output(added)
+    assert "(in the container image: /data/pki/libvirt/)" in added.stdout
+    for name, text in (("cacert.pem", tls["ca.pem"]), ("clientcert.pem", tls["client.pem"]),
+                       ("clientkey.pem", tls["client.key"])):  # fmt: skip
+        sh(web.name, f"mkdir -p /data/pki/libvirt && cat > /data/pki/libvirt/{name}", input=text)
+    checked = web.manage("host", "check", "fresh-tls", check=False)
+    assert checked.returncode == 0, output(checked)
