@@ -56,3 +56,12 @@ def test_a_taken_name_is_refused(db, qcow2_file, image_store):
         import_image_file(qcow2_file, name="debian-12", os_family="debian")
     assert "name" in error.value.message_dict
     assert Image.objects.count() == 1
+
+
+def test_a_moved_import_takes_the_file_into_the_store(db, qcow2_file, image_store):
+    checksum = sha256_of(qcow2_file)  # how the make-image operation registers a VM's image
+
+    image = import_image_file(qcow2_file, name="web-1-template", os_family="debian", move=True)
+
+    assert not qcow2_file.exists()
+    assert image.status == ImageStatus.READY and sha256_of(image.path) == checksum == image.checksum_sha256
