@@ -27,6 +27,7 @@ HEAVY = {
     "tests/deploy/test_deploy_cloud_init.py": 240,
     "tests/deploy/test_deploy_plain.py": 240,
     "tests/deploy/test_worker_killed.py": 75,
+    "tests/browser/test_real_vm_journey.py": 150,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 20.0
