@@ -4,6 +4,7 @@ fresh database per session) and Redis (db 11), as providers run it (docs/contain
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -19,6 +20,11 @@ TAG = "localhost/vmmanager:test"
 ADMIN = ("admin", "container-admin-" + secrets.token_hex(4))
 REDIS_URL = "redis://127.0.0.1:6379/11"
 SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+# Every container and volume the tests make carries this label, so that what a killed run
+# left behind is removed at the start of the next.
+LABEL = "vmmanager.containertest=1"
 
 
 def podman_env():
@@ -41,9 +47,9 @@ def podman(*args, check=True, timeout=120, input=None):
     return proc
 
 
-def free_port():
+def free_port(address="127.0.0.1"):
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((address, 0))
         return sock.getsockname()[1]
 
 
@@ -57,6 +63,33 @@ def wait_for(condition, timeout, what, interval=0.5):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not after {timeout} s")
         time.sleep(interval)
+
+
+def remove_fresh_host(name):
+    """Remove a prepare-host test host, after stopping what libvirt runs in it (its network
+    is a bridge in this machine's network namespace: it must not outlive the container)."""
+    script = """v() { virsh -q -c qemu:///system "$@"; }
+        if [ -e /run/libvirtd.pid ]; then v net-destroy vmmprep; v pool-destroy vmmanager; fi
+        for d in libvirtd virtlogd sshd-test; do pid="$(cat /run/$d.pid 2>/dev/null)" && kill "$pid"; done
+        sleep 0.5"""
+    podman("exec", name, "sh", "-c", script, check=False, timeout=60)
+    podman("rm", "-f", "-t", "5", name, check=False, timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leftovers():
+    """Remove containers and volumes an earlier, killed run of these tests left behind."""
+    if shutil.which("podman") is None:
+        return  # not installed yet: nothing can be left over (the image fixture installs it)
+    names = podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}", check=False).stdout.split()
+    for name in names:
+        if name.startswith("vmm-fresh-host-"):
+            remove_fresh_host(name)
+        else:
+            podman("rm", "-f", "-t", "5", name, check=False, timeout=60)
+    volumes = podman("volume", "ls", "--filter", f"label={LABEL}", "--format", "{{.Name}}", check=False).stdout
+    for volume in volumes.split():
+        podman("volume", "rm", "-f", volume, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +140,8 @@ class Panel:
 
 def start(image, role, env, volume, port=None):
     name = f"vmm-ctr-{role}-{uuid.uuid4().hex[:6]}"
-    args = ["run", "-d", "--name", name, "--network=host", "--init", "--pull=never", "-v", f"{volume}:/data"]
+    args = ["run", "-d", "--name", name, "--label", LABEL, "--network=host", "--init", "--pull=never"]
+    args += ["-v", f"{volume}:/data"]
     for key, value in env.items():
         args += ["-e", f"{key}={value}"]
     podman(*args, image, role)
@@ -139,7 +173,7 @@ def panel_env(database):
 @pytest.fixture(scope="session")
 def volume():
     name = f"vmm-ctr-data-{uuid.uuid4().hex[:6]}"
-    podman("volume", "create", name)
+    podman("volume", "create", "--label", LABEL, name)
     yield name
     podman("volume", "rm", "-f", name, check=False)
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.conftest import ROOT, podman
+from tests.container.conftest import LABEL, ROOT, free_port, podman, remove_fresh_host
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 ADDRESS = "127.0.0.21"
-NETWORK = "vmmprep"
+NETWORK = "vmmprep"  # also in conftest.remove_fresh_host
 BASE_IMAGE = "localhost/vmm-debian:bookworm"
 
 
@@ -31,13 +31,15 @@ def sh(container, script, timeout=120, check=True, input=None):
 
 @pytest.fixture
 def fresh_host(image):
-    """A fresh Debian with nothing but sshd (listening on ADDRESS:22 only)."""
+    """A fresh Debian with nothing but sshd, on a free port of ADDRESS only (this machine may
+    run an sshd of its own on every address's port 22). Yields (container name, ssh port)."""
     name = f"vmm-fresh-host-{uuid.uuid4().hex[:6]}"
+    ssh_port = free_port(ADDRESS)
     # Packages are kept between runs: a rerun installs without downloading.
     apt_cache = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "prepare-host-apt"
     (apt_cache / "partial").mkdir(parents=True, exist_ok=True)
     podman(
-        "run", "-d", "--name", name, "--hostname", "fresh-host", "--uts=private",
+        "run", "-d", "--name", name, "--label", LABEL, "--hostname", "fresh-host", "--uts=private",
         "--add-host", f"fresh-host:{ADDRESS}", "--network=host", "--privileged", "--init", "--pull=never",
         "-v", f"{ROOT / 'scripts/prepare-host.sh'}:/root/prepare-host.sh:ro",
         "-v", f"{apt_cache}:/var/cache/apt/archives",
@@ -51,24 +53,12 @@ def fresh_host(image):
             name,
             "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
             "openssh-server >/dev/null && mkdir -p /run/sshd && "
-            f"/usr/sbin/sshd -o ListenAddress={ADDRESS} -o PidFile=/run/sshd-test.pid",
+            f"/usr/sbin/sshd -o ListenAddress={ADDRESS}:{ssh_port} -o PidFile=/run/sshd-test.pid",
             timeout=300,
         )
-        yield name
+        yield name, ssh_port
     finally:
-        sh(
-            name,
-            f"""v() {{ virsh -q -c qemu:///system "$@"; }}
-            if [ -e /run/libvirtd.pid ]; then
-                v net-destroy {NETWORK}; v pool-destroy vmmanager
-            fi
-            for d in libvirtd virtlogd sshd-test; do
-                pid="$(cat /run/$d.pid 2>/dev/null)" && kill "$pid"
-            done
-            sleep 0.5""",
-            check=False,
-        )
-        podman("rm", "-f", "-t", "5", name, check=False, timeout=60)
+        remove_fresh_host(name)
 
 
 def output(proc):
@@ -99,9 +89,10 @@ def make_tls_files(folder):
 
 
 def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_over_ssh_and_tls(web, fresh_host, tmp_path):
+    fresh_host, ssh_port = fresh_host
     key = web.manage("host", "key").stdout.strip()
     assert key.startswith("ssh-ed25519 ")
-    uri = f"qemu+ssh://root@{ADDRESS}/system"
+    uri = f"qemu+ssh://root@{ADDRESS}:{ssh_port}/system"
 
     # Only sshd, and the panel's key is not authorized there yet.
     added = web.manage("host", "add", "fresh", uri, "--domain-type", "qemu", "--network", NETWORK, check=False)
@@ -140,6 +131,7 @@ def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_over_ssh_
 
     # The same host over qemu+tls://: first without the panel's client files, then with them.
     tls = make_tls_files(tmp_path)
+    tls_port = free_port(ADDRESS)
     for path, text in (
         ("/etc/pki/CA/cacert.pem", tls["ca.pem"]),
         ("/etc/pki/libvirt/servercert.pem", tls["server.pem"]),
@@ -148,11 +140,12 @@ def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_over_ssh_
         sh(fresh_host, f"mkdir -p $(dirname {path}) && cat > {path}", input=text)
     sh(
         fresh_host,
-        f"printf 'listen_tls = 1\\nlisten_tcp = 0\\nlisten_addr = \"{ADDRESS}\"\\n' >> /etc/libvirt/libvirtd.conf"
+        f'printf \'listen_tls = 1\\nlisten_tcp = 0\\nlisten_addr = "{ADDRESS}"\\ntls_port = "{tls_port}"\\n\''
+        " >> /etc/libvirt/libvirtd.conf"
         ' && kill "$(cat /run/libvirtd.pid)"; while [ -e /run/libvirtd.pid ]; do sleep 0.1; done; libvirtd -d --listen',
         timeout=60,
     )
-    tls_uri = f"qemu+tls://{ADDRESS}/system"
+    tls_uri = f"qemu+tls://{ADDRESS}:{tls_port}/system"
     added = web.manage("host", "add", "fresh-tls", tls_uri, "--domain-type", "qemu", "--network", NETWORK, check=False)
     assert added.returncode != 0
     # libvirt falls back to the system-wide path when the user's own file is missing.
