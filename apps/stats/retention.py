@@ -97,6 +97,9 @@ def downsample(model, level: Level, now: datetime) -> int:
     written = 0
     database = router.db_for_write(model)
     while start < limit:
+        # Skip empty stretches (the collector was stopped) in one step, not chunk by chunk.
+        following = model.objects.filter(tier=level.source, at__gte=start, at__lt=limit).aggregate(first=Min("at"))
+        start = limit if following["first"] is None else max(start, floor(following["first"], level.width))
         end = min(start + level.chunk * level.width, limit)
         with transaction.atomic(using=database):
             buckets = (
@@ -106,9 +109,7 @@ def downsample(model, level: Level, now: datetime) -> int:
                 .annotate(**extra, **{metric: Avg(metric) for metric in METRICS})
                 .order_by()
             )
-            rows = [
-                model(tier=level.tier, at=b.pop("bucket"), **b) for b in buckets
-            ]  # each dict: key, (host_id), metrics
+            rows = [model(tier=level.tier, at=b.pop("bucket"), **b) for b in buckets]  # key, (host_id), metrics
             model.objects.bulk_create(rows, batch_size=2000)
             Rollup.objects.update_or_create(table=model._meta.model_name, tier=level.tier, defaults={"done_until": end})
         written += len(rows)

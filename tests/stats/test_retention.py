@@ -104,3 +104,15 @@ def test_old_raw_rows_not_yet_downsampled_are_not_pruned(settings):
     maintain(now)  # downsample first, then prune
     assert not VmSample.objects.filter(tier=Tier.RAW).exists()
     assert VmSample.objects.get(tier=Tier.MINUTE).cpu_pct == 5.0
+
+
+def test_after_days_without_a_collector_the_gap_is_skipped_in_a_few_queries(settings, django_assert_max_num_queries):
+    settings.VMM_STATS_INTERVAL = 10
+    later = T0 + timedelta(days=2)
+    VmSample.objects.bulk_create([raw(1, T0, cpu_pct=1.0), raw(1, later, cpu_pct=2.0)])
+    with django_assert_max_num_queries(30):  # chunk by chunk over the gap it would be ~2,000
+        assert downsample(VmSample, MINUTE, later + timedelta(minutes=5)) == 2
+    assert list(VmSample.objects.filter(tier=Tier.MINUTE).order_by("at").values_list("at", "cpu_pct")) == [
+        (T0, 1.0),
+        (later, 2.0),
+    ]
