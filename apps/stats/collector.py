@@ -193,12 +193,13 @@ class Collector:
         interval; on the way out the collector frees its hosts for the others.
         """
         done = 0
+        log.info("statistics collector %s started, sweeping every %g s", self.name, self.interval)
         try:
             while not self._stop.is_set() and (sweeps is None or done < sweeps):
                 began = time.monotonic()
                 try:
                     result = self.sweep()
-                    log.info(
+                    log.debug(
                         "statistics: %d hosts, %d VMs in %.3f s (%d skipped)",
                         len(result.hosts), result.vm_rows, result.seconds, len(result.skipped),
                     )  # fmt: skip
