@@ -1,18 +1,21 @@
 """Bench: statistics at scale. 10 simulated hosts x 500 VMs (libvirt test-driver node
 files), PostgreSQL holding the panel's 5,000 VMs.
 
-    .venv/bin/python bench/stats.py [--phase 25] [--cycles 3] [--interval 10]
+    .venv/bin/python bench/stats.py [--phase 5] [--cycles 24] [--interval 10]
 
 1. One full sweep of all 10 hosts by one collector, storage included (``Collector.sweep``:
-   the bulk stats call per host, rates, one bulk insert of 5,000 VM rows + 10 host rows).
+   the bulk stats call per host, rates, one COPY of 5,000 VM rows + 10 host rows).
    The first sweep also opens the connections (the test driver parses its node file
    then); the figure is the second, steady-state sweep, the one every interval repeats.
 2. The API's p95 latency (a reseller listing 50 VMs through the real URLconf, middleware,
-   token auth and serializers) with no collector running, and with a real
-   ``manage.py collect_stats`` process sweeping all 5,000 VMs every interval (the
-   default 10 s; ``--interval 1`` sweeps back to back). Phases of ``--phase`` seconds
-   alternate (off, on, off, on, ...) so both see the same machine load; each "on" phase
-   starts once the new process has stored two sweeps, and lasts at least two intervals.
+   token auth and serializers) with and without a real ``manage.py collect_stats``
+   process sweeping all 5,000 VMs every interval (the default 10 s; ``--interval 1``
+   sweeps back to back). It is started once and has stored two sweeps before measuring;
+   then short phases alternate many times, so that both see the same machine load (the
+   machine is shared, and its load drifts over tens of seconds): "off" phases with the
+   process paused (SIGSTOP: it runs nothing and sends no query), "on" phases with it
+   running (SIGCONT: it sweeps at once if its interval passed while paused, so "on"
+   phases get at least their share of sweeps).
 
 Uses its own database (``<DATABASE_URL's name>_statsbench``), dropped at the end. Last line:
 
@@ -162,8 +165,8 @@ def stop_collector(process):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--phase", type=float, default=25, help="seconds of API requests per phase")
-    parser.add_argument("--cycles", type=int, default=3, help="off/on phase pairs")
+    parser.add_argument("--phase", type=float, default=5, help="seconds of API requests per phase")
+    parser.add_argument("--cycles", type=int, default=24, help="off/on phase pairs")
     parser.add_argument("--interval", type=int, default=10, help="the collector's interval (default: the product's)")
     args = parser.parse_args()
     create_database()
@@ -191,14 +194,21 @@ def main():
 
         client = Client()
         timed_requests(client, token, count=30)  # warm up
+        process, _ = start_collector(args.interval)
         off, on, sweeps = [], [], 0
-        for cycle in range(args.cycles):
-            off += timed_requests(client, token, seconds=args.phase)
-            process, rows_at_start = start_collector(args.interval)
-            on += timed_requests(client, token, seconds=args.phase)
-            sweeps += (host_rows() - rows_at_start) // HOSTS
+        try:
+            for cycle in range(args.cycles):
+                process.send_signal(signal.SIGSTOP)  # off: the collector takes no CPU and sends no query
+                off += timed_requests(client, token, seconds=args.phase)
+                rows = host_rows()
+                process.send_signal(signal.SIGCONT)  # on: it sweeps at once if its interval passed meanwhile
+                on += timed_requests(client, token, seconds=args.phase)
+                sweeps += (host_rows() - rows) // HOSTS
+                if (cycle + 1) % 6 == 0:
+                    print(f"cycle {cycle + 1}: p95 off {percentile(off, 95):.2f} ms, on {percentile(on, 95):.2f} ms")
+        finally:
+            process.send_signal(signal.SIGCONT)
             stop_collector(process)
-            print(f"cycle {cycle + 1}: p95 off {percentile(off, 95):.2f} ms, on {percentile(on, 95):.2f} ms")
         print(f"{len(off)} + {len(on)} requests; collector swept {sweeps} times (5,000 VMs each) while 'on'")
         p50_off, p50_on = percentile(off, 50), percentile(on, 50)
         p95_off, p95_on = percentile(off, 95), percentile(on, 95)
