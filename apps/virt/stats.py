@@ -123,7 +123,12 @@ class StatsOps(Base):
         Raises ``Unreachable`` / ``OperationFailed``.
         """
         with self._op("sweep_stats") as conn:
-            entries = conn.getAllDomainStats(_DOMAIN_STATS, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT)
+            try:
+                entries = conn.getAllDomainStats(_DOMAIN_STATS, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
+                    raise
+                entries = conn.getAllDomainStats(_DOMAIN_STATS, 0)  # a libvirt older than 4.5 has no NOWAIT
             at = time.time()
             domains = tuple(parse_domain_stats(dom.name(), stats) for dom, stats in entries)
             _model, memory_mb, cpus, *_rest = conn.getInfo()
