@@ -27,7 +27,7 @@ podman_setup
 build_base_image
 say "export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF"
 
-# build TAG DIR: the Dockerfile in DIR.
+# build TAG DIR [OPTIONS...]: the Dockerfile in DIR.
 # --format docker: an OCI image cannot carry a HEALTHCHECK (podman drops it).
 # --network=host: RUN steps reach the Debian mirror and PyPI without podman making a bridge.
 # The machine's CA bundle as the build secret "ca": pip inside the build trusts what pip
@@ -36,14 +36,21 @@ build() {
     say "building $1"
     podman build --pull=never --network=host --format docker \
         --secret "id=ca,src=${VMM_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" \
-        -t "$1" -f "$2/Dockerfile" "$2" >&2
+        -t "$1" -f "$2/Dockerfile" "${@:3}" "$2" >&2
 }
 
 build "$tag" "$context"
+# The venv's build stage gets a name too: untagged, its layers (the cached pip install) would
+# count as dangling and be pruned below. A cache hit, so this takes a second.
+build localhost/vmmanager-buildstage:latest "$context" --target build
 if ((services)); then
     # Name resolution between compose services on podman's CNI networks.
     apt_ensure golang-github-containernetworking-plugin-dnsname
     build localhost/vmmanager-postgres:15 "$context/docker/postgres"
     build localhost/vmmanager-redis:7 "$context/docker/redis"
 fi
+# Earlier builds' images, now untagged, would pile up in the cache at every code change.
+# Only dangling ones older than an hour go: the layers of this build (the cache for the
+# next) belong to a tagged image, and a build running elsewhere right now is left alone.
+podman image prune -f --filter until=1h >/dev/null
 echo "$tag"
