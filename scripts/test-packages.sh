@@ -6,4 +6,7 @@ set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 apt_ensure chromium openssh-client
+# The container tests (tests/container): openssl makes their TLS test CA; podman and the
+# rest are installed by scripts/container-image.sh when the tests build the image.
+apt_ensure openssl
 say "test packages ok"
