@@ -12,7 +12,7 @@ text users read, ending with the prepare-host command that sets a fresh Debian h
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from apps.hosts import sshkey
@@ -46,7 +46,8 @@ def connection_findings(uri, error):
     scheme, user, hostname, port = _where(uri)
     text = str(error)
     low = text.lower()
-    user = user or "the connecting user"
+    # Without a user in the URI, ssh signs in with the panel's own user name.
+    user = user or "the panel's user"
     if scheme == "qemu+ssh":
         port = port or 22
         if "host key verification failed" in low or "remote host identification has changed" in low:
@@ -63,7 +64,7 @@ def connection_findings(uri, error):
                 Finding(
                     f"The panel's SSH key is not authorized for {user} on {hostname}.",
                     "Authorize it: the prepare-host command below does, or append the panel's public key "
-                    f"to ~{user if user != 'the connecting user' else ''}/.ssh/authorized_keys on the host.",
+                    "to that user's ~/.ssh/authorized_keys on the host.",
                 )
             ]
     if "nc: not found" in low or "virt-ssh-helper: not found" in low or "command not found" in low:
@@ -228,16 +229,19 @@ def ensure_ssh_key(host):
 
 @dataclass
 class CheckResult:
+    """What `check_host` found: `info` (HostInfo) and `pool` (PoolInfo) when it got that far,
+    `findings` (empty: the host is usable) and the driver `error` behind them, if any."""
+
     info: object = None
     pool: object = None
-    findings: list = None
+    findings: list = field(default_factory=list)
     error: Exception | None = None
 
 
 def check_host(host):
     """The whole check in one go (for refresh_host): connect, guest type and network, pool
     (created if missing). Never raises for the host's own trouble."""
-    result = CheckResult(findings=[])
+    result = CheckResult()
     missing_key = ensure_ssh_key(host)
     if missing_key:
         result.findings.append(missing_key)
