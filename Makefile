@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vmmanager
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-packages host image images tiny-guest services system venv lint migrate bootstrap serve clean
+.PHONY: run test test-packages host image images tiny-guest services system venv lint migrate bootstrap serve container clean
 
 system:
 	@bash scripts/system-packages.sh
@@ -29,6 +29,10 @@ image:
 images:
 	@bash scripts/build-image.sh plain >/dev/null
 	@bash scripts/build-image.sh cloudinit >/dev/null
+
+# The container image and the PostgreSQL and Redis images compose.yaml uses (podman; docs/containers.md).
+container:
+	@bash scripts/container-image.sh --with-services
 
 tiny-guest:
 	@bash scripts/tiny-guest.sh >/dev/null
