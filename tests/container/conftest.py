@@ -76,9 +76,11 @@ def remove_fresh_host(name):
     podman("rm", "-f", "-t", "5", name, check=False, timeout=60)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def leftovers():
-    """Remove containers and volumes an earlier, killed run of these tests left behind."""
+    """Remove containers and volumes an earlier, killed run of these tests left behind.
+    Only the podman tests ask for it (through `image`), never the lint and docs tests of
+    this folder: those may run in another test lane at the same time (tests/lanes.py)."""
     if shutil.which("podman") is None:
         return  # not installed yet: nothing can be left over (the image fixture installs it)
     names = podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}", check=False).stdout.split()
@@ -93,7 +95,7 @@ def leftovers():
 
 
 @pytest.fixture(scope="session")
-def image():
+def image(leftovers):
     """The image, built from this checkout (cached layers make a rebuild seconds), and the
     PostgreSQL and Redis images compose.yaml uses."""
     started = time.monotonic()
