@@ -141,6 +141,14 @@ def _on_close(conn: libvirt.virConnect, reason: int, uri: str) -> None:
 
 
 def _close_quietly(conn: libvirt.virConnect) -> None:
+    # A domain event registration holds a reference on the connection: closed with one
+    # left, the connection would stay open inside libvirt for the life of the process (one
+    # leaked per reconnect of a watched host; for test:/// its state would never reset).
+    for callback_id in list(getattr(conn, "domainEventCallbackID", None) or ()):
+        try:
+            conn.domainEventDeregisterAny(callback_id)
+        except libvirt.libvirtError:
+            pass
     for call in (conn.unregisterCloseCallback, conn.close):
         try:
             call()

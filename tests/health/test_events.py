@@ -98,6 +98,16 @@ def test_a_watch_is_dead_once_its_connection_is_gone():
     watch.cancel()  # quiet on a closed connection
 
 
+def test_closing_a_watched_connection_really_closes_it():
+    hv = Hypervisor(URI)
+    hv.watch_lifecycle(lambda event: None)  # never cancelled: the connection goes first
+    hv.destroy("test")
+
+    connection.close_all()
+    # A connection libvirt still held open would keep the test driver's state: "test" shut off.
+    assert Hypervisor(URI).get_domain("test").state == DomainState.RUNNING
+
+
 def test_one_listing_gives_every_domains_state():
     hv = Hypervisor(URI)
     hv.define(DomainSpec(name="vmm-off", domain_type="qemu", vcpus=1, memory_mb=64))
