@@ -33,9 +33,15 @@ logs=var/test-lanes
 mkdir -p "$logs"
 pids=()
 start=$SECONDS
+# Job control: each lane runs in a process group of its own, with SIGINT as the shell got it.
+# Without it a non-interactive shell starts background jobs with SIGINT ignored, and every
+# process a test starts inherits that (then Ctrl-C can never stop `make run` in its test).
+# Ctrl-C or TERM here stops every lane.
+set -m
+trap 'for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done; exit 130' INT TERM
 for k in $(seq 1 "$lanes"); do
     DATABASE_URL="${db_url}_lane$k" REDIS_URL="$redis_base/$((redis_db - k + 1))" \
-        .venv/bin/pytest --lane "$k/$lanes" >"$logs/lane$k.log" 2>&1 &
+        .venv/bin/pytest --lane "$k/$lanes" --durations=25 >"$logs/lane$k.log" 2>&1 &
     pids+=($!)
 done
 echo "==> $lanes test lanes running (logs in $logs/)"

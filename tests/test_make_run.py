@@ -1,6 +1,7 @@
 """`make run` on the embedded default (SQLite, ORM broker, SQLite channel layer):
 the panel answers on its port, then Ctrl-C stops everything it started."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -54,6 +55,11 @@ def test_make_run_starts_the_panel_on_the_embedded_default_and_ctrl_c_stops_it(t
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            # The servers run in process groups of their own: kill them too, or the panel
+            # would keep the port and fail every later run of this test on this machine.
+            for entry in processes_with_env(f"VMM_DATA_DIR={tmp_path / 'data'}"):
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
             raise
     with pytest.raises(OSError):
         urllib.request.urlopen("http://127.0.0.1:18765/healthz", timeout=2)
