@@ -65,8 +65,16 @@ class Fanout:
                 await self.layer.group_discard(group, self.channel)
             if not self.watchers and self.pump is not None:
                 # Nobody watches anything: stop receiving until the next socket joins.
-                self.pump.cancel()
+                pump, channel = self.pump, self.channel
                 self.pump = self.channel = None
+                pump.cancel()
+                # On Python 3.11 a cancellation can be lost inside the Redis client (its
+                # read timeout races with it) and the receive goes on waiting: a message on
+                # the pump's own channel makes the receive return, and the pump stops.
+                try:
+                    await self.layer.send(channel, {"type": "fanout.stop"})
+                except Exception:
+                    logger.debug("live updates: could not wake the stopping pump", exc_info=True)
 
     async def _pump(self, channel):
         while True:
@@ -75,9 +83,15 @@ class Fanout:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # redis-py may turn a cancellation into a ConnectionError (it drops the
+                # connection it was reading): a pump asked to stop must stop, not retry.
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError() from None
                 logger.warning("live updates: receiving failed; retrying", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
+            if asyncio.current_task().cancelling():
+                raise asyncio.CancelledError()  # told to stop while the receive went on
             group = group_of(message)
             members = self.watchers.get(group)
             if not members:

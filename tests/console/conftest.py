@@ -1,6 +1,9 @@
 """Websocket clients for the live-updates endpoint, signed in through a real session cookie."""
 
+import contextlib
+
 import pytest
+import pytest_asyncio
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -15,11 +18,28 @@ def session_cookie(user):
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
+_opened = []  # this test's sockets
+
+
 def socket(cookie=None, origin=OUR_ORIGIN):
     headers = [(b"origin", origin)] if origin else []
     if cookie:
         headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, "/ws/", headers=headers)
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    _opened.append(communicator)
+    return communicator
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def sockets_closed_after_the_test():
+    """Disconnect what a test left open, while its event loop still runs, as a browser
+    closing its tab would: the consumers leave their groups and the fan-out pump stops, so
+    the loop's shutdown has no receive to wait for."""
+    yield
+    while _opened:
+        communicator = _opened.pop()
+        with contextlib.suppress(Exception):
+            await communicator.disconnect(timeout=2)
 
 
 @pytest.fixture
