@@ -16,16 +16,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
-parts = urlsplit(BASE_URL)
-BENCH_DB = (parts.path.lstrip("/") or "vmmanager") + "_bench"
+from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+
+BENCH_DB = BenchDatabase("_bench")
 os.environ.update(
-    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DATABASE_URL=BENCH_DB.url,
     DJANGO_SETTINGS_MODULE="vmmanager.settings",
     VMM_DATA_DIR=tempfile.mkdtemp(prefix="vmm-bench-"),
     ALLOWED_HOSTS="testserver",
@@ -33,26 +32,6 @@ os.environ.update(
     DEBUG="false",
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
-def create_database():
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database():
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def populate(customers=200, vms_per_customer=50):
@@ -133,7 +112,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    create_database()
+    BENCH_DB.create()
     try:
         import django
 
@@ -162,7 +141,7 @@ def main():
             f"list_p95_ms={percentile(list_times, 95):.2f} ratio_to_minimal_endpoint={ratio:.2f}"
         )
     finally:
-        drop_database()
+        BENCH_DB.drop()
 
 
 if __name__ == "__main__":

@@ -40,16 +40,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
-parts = urlsplit(BASE_URL)
-BENCH_DB = (parts.path.lstrip("/") or "vmmanager").removesuffix("_health_bench") + "_health_bench"
+from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+
+BENCH_DB = BenchDatabase("_health_bench")
 os.environ.update(
-    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DATABASE_URL=BENCH_DB.url,
     DJANGO_SETTINGS_MODULE="vmmanager.settings",
     VMM_DATA_DIR=os.environ.get("VMM_BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="vmm-bench-"),
     DEBUG="false",
@@ -75,30 +74,14 @@ def in_container(env, name, script):
     subprocess.run(["podman", "exec", f"vmm-{name}", "sh", "-c", script], env=env, check=True, timeout=60)
 
 
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
 def create_database():
     import django
 
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    BENCH_DB.create()
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def drop_database():
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def wait_status(host, status, timeout):
@@ -224,7 +207,7 @@ def main():
         try:
             run(args.rounds)
         finally:
-            drop_database()
+            BENCH_DB.drop()
             testhosts("down")
 
 

@@ -24,17 +24,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
-parts = urlsplit(BASE_URL)
-BENCH_DB = (parts.path.lstrip("/") or "vmmanager").removesuffix("_progress_bench") + "_progress_bench"
+from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+
+BENCH_DB = BenchDatabase("_progress_bench")
 OPERATIONS_DIR = Path(os.environ.get("VMM_BENCH_OPERATIONS_DIR") or tempfile.mkdtemp(prefix="vmm-bench-ops-"))
 os.environ.update(
-    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DATABASE_URL=BENCH_DB.url,
     DJANGO_SETTINGS_MODULE="vmmanager.settings",
     VMM_DATA_DIR=os.environ.get("VMM_BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="vmm-bench-"),
     VMM_OPERATIONS_DIR=str(OPERATIONS_DIR),
@@ -60,12 +59,6 @@ def run(ctx, host, interval=0.025):
 """
 
 
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
 def setup_django():
     import django
 
@@ -73,20 +66,10 @@ def setup_django():
 
 
 def create_database():
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    BENCH_DB.create()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def drop_database():
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def prepare(steps):
@@ -236,7 +219,7 @@ def main():
         if daphne is not None:
             daphne.terminate()
             daphne.wait(timeout=15)
-        drop_database()
+        BENCH_DB.drop()
 
 
 if __name__ == "__main__":

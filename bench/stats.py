@@ -33,16 +33,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
-parts = urlsplit(BASE_URL)
-BENCH_DB = (parts.path.lstrip("/") or "vmmanager") + "_statsbench"
+from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+
+BENCH_DB = BenchDatabase("_statsbench")
 os.environ.update(
-    DATABASE_URL=urlunsplit(parts._replace(path="/" + BENCH_DB)),
+    DATABASE_URL=BENCH_DB.url,
     DJANGO_SETTINGS_MODULE="vmmanager.settings",
     VMM_DATA_DIR=tempfile.mkdtemp(prefix="vmm-bench-"),
     ALLOWED_HOSTS="testserver",
@@ -53,26 +52,6 @@ os.environ.update(
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOSTS, VMS_PER_HOST = 10, 500
-
-
-def admin_connection():
-    import psycopg
-
-    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
-def create_database():
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database():
-    from django.db import connections
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def populate(node_dir: Path):
@@ -169,7 +148,7 @@ def main():
     parser.add_argument("--cycles", type=int, default=24, help="off/on phase pairs")
     parser.add_argument("--interval", type=int, default=10, help="the collector's interval (default: the product's)")
     args = parser.parse_args()
-    create_database()
+    BENCH_DB.create()
     try:
         import django
 
@@ -216,7 +195,7 @@ def main():
         print(f"api_p95_off_ms={p95_off:.2f} api_p95_on_ms={p95_on:.2f}")
         print(f"stats_sweep_s={second.seconds:.3f} vms={second.vm_rows} api_p95_ratio={p95_on / p95_off:.3f}")
     finally:
-        drop_database()
+        BENCH_DB.drop()
 
 
 if __name__ == "__main__":

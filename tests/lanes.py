@@ -22,12 +22,17 @@ import pytest
 # Tests sharing a machine-wide resource: a file with any test so marked joins the group.
 GROUP_MARKERS = ("multihost", "container")
 
-# Seconds measured for the longest real-guest scenarios (whole file, TCG, 2 cores).
+# Seconds measured for the longest files (real TCG guests, container hosts and images, 2 cores).
 HEAVY = {
-    "tests/deploy/test_deploy_cloud_init.py": 240,
-    "tests/deploy/test_deploy_plain.py": 240,
-    "tests/deploy/test_worker_killed.py": 75,
-    "tests/browser/test_real_vm_journey.py": 150,
+    "tests/deploy/test_deploy_plain.py": 200,
+    "tests/deploy/test_deploy_cloud_init.py": 170,
+    "tests/multihost/test_two_hosts.py": 105,
+    "tests/browser/test_real_vm_journey.py": 80,
+    "tests/deploy/test_worker_killed.py": 55,
+    "tests/container/test_compose.py": 45,
+    "tests/multihost/test_watch_hosts.py": 45,
+    "tests/container/test_prepare_host.py": 36,
+    "tests/container/test_image.py": 20,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 20.0
