@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import libvirt
 
 from ._base import Base
+from .domains import _state
 from .types import DomainState
 
 _DOMAIN_STATS = (
@@ -30,15 +31,6 @@ _DOMAIN_STATS = (
     | libvirt.VIR_DOMAIN_STATS_INTERFACE
     | libvirt.VIR_DOMAIN_STATS_BLOCK
 )
-_STATES = {
-    libvirt.VIR_DOMAIN_RUNNING: DomainState.RUNNING,
-    libvirt.VIR_DOMAIN_BLOCKED: DomainState.BLOCKED,
-    libvirt.VIR_DOMAIN_PAUSED: DomainState.PAUSED,
-    libvirt.VIR_DOMAIN_SHUTDOWN: DomainState.SHUTDOWN,
-    libvirt.VIR_DOMAIN_SHUTOFF: DomainState.SHUTOFF,
-    libvirt.VIR_DOMAIN_CRASHED: DomainState.CRASHED,
-    libvirt.VIR_DOMAIN_PMSUSPENDED: DomainState.PMSUSPENDED,
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ def parse_domain_stats(name: str, stats: dict) -> DomainCounters:
         used = _kib(stats.get("balloon.rss"))
     return DomainCounters(
         name=name,
-        state=_STATES.get(stats.get("state.state"), DomainState.UNKNOWN),
+        state=_state(stats.get("state.state", libvirt.VIR_DOMAIN_NOSTATE)),
         cpu_time_ns=stats.get("cpu.time"),
         vcpus=stats.get("vcpu.current"),
         memory_total_bytes=_kib(stats.get("balloon.current")),

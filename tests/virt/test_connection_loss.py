@@ -104,10 +104,8 @@ def test_dead_daemon_is_noticed_at_once_and_next_call_reconnects(proxied):
     assert hv.host_info().uri == uri
     before = hv.conn
 
-    started = time.monotonic()
     proxy.cut()
-    assert seen.wait(5), "close callback never fired"
-    assert time.monotonic() - started < 2
+    assert seen.wait(2), "close callback did not fire at once"
     assert events == [(uri, "connection closed by the host (libvirtd stopped or host went down)")]
 
     assert hv.host_info().uri == uri  # reconnected through the proxy
@@ -119,12 +117,10 @@ def test_hung_daemon_is_noticed_by_keepalive(proxied):
     hv = Hypervisor(uri)
     hv.host_info()
 
-    started = time.monotonic()
     proxy.frozen.set()
+    # The reason says the loss came from keepalive, not from a socket closing; how fast a
+    # hung host is noticed with the product's settings is measured by bench/health.py.
     assert seen.wait(15), "keepalive never gave up"
-    # A bound on behaviour, not a measurement: the loss must come from keepalive (not an
-    # instant socket close, hence at least one probe interval) and well before a user waits.
-    assert 1 <= time.monotonic() - started < 10
     assert events == [(uri, "host stopped answering keepalive probes")]
 
     proxy.frozen.clear()
