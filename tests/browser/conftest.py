@@ -41,34 +41,31 @@ def panel(django_db_setup, django_db_blocker, tmp_path_factory):
     server.stop(timeout=3)  # nothing to finish gracefully after a test
 
 
-@pytest.fixture
-def start_worker(panel):
-    """Call to start a job worker for the panel (stopped after the test)."""
+def _starter(panel, launch, stop_timeout):
+    """A function that starts one more `launch(data_dir, queue)` process; all are stopped after."""
     _, queue, data_dir = panel
     started = []
 
     def start():
-        started.append(processes.start_worker(data_dir, queue))
+        started.append(launch(data_dir, queue))
         return started[-1]
 
     yield start
-    for worker in started:
-        worker.stop(timeout=3)  # a test's worker has nothing to finish: do not wait for a graceful stop
+    for process in started:
+        process.stop(timeout=stop_timeout)
+
+
+@pytest.fixture
+def start_worker(panel):
+    """Call to start a job worker for the panel (stopped after the test; a test's worker has
+    nothing to finish, so no long graceful stop)."""
+    yield from _starter(panel, processes.start_worker, stop_timeout=3)
 
 
 @pytest.fixture
 def start_watcher(panel):
     """Call to start the host watcher for the panel (stopped after the test)."""
-    _, queue, data_dir = panel
-    started = []
-
-    def start():
-        started.append(processes.start_watcher(data_dir, queue))
-        return started[-1]
-
-    yield start
-    for watcher in started:
-        watcher.stop(timeout=10)
+    yield from _starter(panel, processes.start_watcher, stop_timeout=10)
 
 
 @pytest.fixture(scope="module")
