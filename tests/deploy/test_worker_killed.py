@@ -43,7 +43,10 @@ def wait_for_step(job, name, cluster, seconds=300):
         assert cluster.poll() is None, "the worker cluster died on its own"
         if job.steps.filter(name=name, status=StepStatus.RUNNING).exists():
             return Job.objects.get(pk=job.pk)
-        assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING or not job.steps.exists()
+        # Steps first: the runner plans them only after it has marked the job running, so
+        # read in this order a job with steps can only be running (or past it: a failure).
+        planned = job.steps.exists()
+        assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING or not planned
         time.sleep(0.02)
     raise AssertionError(f"step {name!r} never started")
 
