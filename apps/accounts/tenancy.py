@@ -32,6 +32,15 @@ def owners_q(user, field="owner"):
     return Q(**{field: user})
 
 
+def acts_for(user, owner):
+    """Whether `user` may see and act on what `owner` owns: owners_q's rule for one object."""
+    if is_staff_user(user):
+        return True
+    if owner is None or not user.is_authenticated:
+        return False
+    return owner.pk == user.pk or (user.role == Role.RESELLER and owner.reseller_id == user.pk)
+
+
 def visible_vms(user):
     from apps.vms.models import VirtualMachine
 

@@ -1,6 +1,6 @@
-"""Starting operations on an existing VM from the UI: power buttons through
-apps.vms.services.vm_operation, changes (reinstall, password, resize, delete) through the
-services in apps.vms.changes, which check the input and hash passwords before any job."""
+"""Starting operations on an existing VM from the UI: power buttons and changes (reinstall,
+password, resize, make image, delete) through the services in apps.vms.changes, which
+decide whether the change may happen (the API calls the same ones)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,16 +12,15 @@ from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
 from apps.vms import changes
-from apps.vms.services import vm_operation
 
-# URL word → operation, for the power buttons.
+# URL word → the services' power action (changes.POWER_OPERATIONS), for the power buttons.
 POWER = {
-    "start": "vm_start",
-    "stop": "vm_stop",
-    "reboot": "vm_reboot",
-    "power-off": "vm_power_off",
-    "pause": "vm_suspend",
-    "resume": "vm_resume",
+    "start": "start",
+    "stop": "stop",
+    "reboot": "reboot",
+    "power-off": "power-off",
+    "pause": "suspend",
+    "resume": "resume",
 }
 # Which power buttons make sense in each power state.
 POWER_BY_STATE = {
@@ -53,21 +52,25 @@ def _busy(request, vm, running):
     )
 
 
-def start(request, vm, kind, params=None):
-    """Start `kind` on `vm` as the signed-in user. Returns the Job, or None after adding a
-    message that says why nothing started (busy VM, operation not available, no host)."""
+def power(request, vm, action):
+    """Run the power `action` (a value of POWER) on `vm` as the signed-in user. Returns the
+    Job, or None after adding a message that says why nothing started."""
     try:
-        return vm_operation(vm, kind, actor=request.user, params=params, request_id=request.request_id)
+        return changes.power_vm(vm, action, actor=request.user, request_id=request.request_id)
     except TargetBusy as exc:
         _busy(request, vm, exc.job)
     except UnknownOperation:
-        messages.error(
-            request,
-            _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
-        )
+        _unavailable(request, changes.POWER_OPERATIONS[action])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return None
+
+
+def _unavailable(request, kind):
+    messages.error(
+        request,
+        _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
+    )
 
 
 def change(request, vm, kind, form):
@@ -92,8 +95,5 @@ def change(request, vm, kind, form):
     except TargetBusy as exc:
         _busy(request, vm, exc.job)
     except UnknownOperation:
-        messages.error(
-            request,
-            _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
-        )
+        _unavailable(request, kind)
     return None

@@ -1,21 +1,55 @@
-"""Changing an existing VM: each function checks the request, then starts the operation as
-a job (runner.submit claims the VM: a second change while one runs raises TargetBusy).
-Bad input raises ValidationError keyed by field before any job exists."""
+"""Changing an existing VM: the one place that decides whether a change may happen. Each
+function takes the VM, the change and the acting user, checks tenancy, state and input,
+reserves what it needs (quota, host room) and starts the operation as a job (runner.submit
+claims the VM: a second change while one runs raises TargetBusy). Bad input raises
+ValidationError keyed by field before any job exists; a VM the actor may not act on is
+Http404, as if it did not exist. `actor=None` is the panel itself (console commands)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 
+from apps.accounts.tenancy import acts_for, is_staff_user
 from apps.images.models import Image, Visibility
 from apps.jobs import runner
-from apps.vms import placement, validators
-from apps.vms.create import NAME_RE, check_range, guest_params
+from apps.vms import placement, quotas, validators
+from apps.vms.create import NAME_RE, check_range, guest_params, pick
 from apps.vms.models import VmStatus
 from apps.vms.services import vm_operation
 
+# The power operations, by the word both doors use for them.
+POWER_OPERATIONS = {
+    "start": "vm_start",
+    "stop": "vm_stop",
+    "reboot": "vm_reboot",
+    "power-off": "vm_power_off",
+    "suspend": "vm_suspend",
+    "resume": "vm_resume",
+}
+SIZES = ("vcpus", "memory_mb", "disk_gb")
+
+
+def _check_actor(vm, actor):
+    if actor is not None and not acts_for(actor, vm.owner):
+        raise Http404("No such VM.")
+
 
 def _submit(vm, kind, params, actor, request_id):
+    _check_actor(vm, actor)
     return vm_operation(vm, kind, actor=actor, params=params, request_id=request_id)
+
+
+def power_vm(vm, action, *, actor=None, request_id=None):
+    """Start, stop, reboot, power off, suspend or resume `vm` (`action`: a key of
+    POWER_OPERATIONS). Only an active VM takes power actions."""
+    _check_actor(vm, actor)
+    kind = POWER_OPERATIONS.get(action)
+    if kind is None:
+        raise ValidationError({"action": _("One of: %(values)s.") % {"values": ", ".join(POWER_OPERATIONS)}})
+    if vm.status != VmStatus.ACTIVE:
+        raise ValidationError({"vm": _("Only an active VM can be started, stopped or rebooted.")})
+    return _submit(vm, kind, {}, actor, request_id)
 
 
 def reinstall_vm(
@@ -31,8 +65,10 @@ def reinstall_vm(
     actor=None,
     request_id=None,
 ):
-    """A new system on `vm` from `image` (default: its current image), same name and address."""
-    image = image or vm.image
+    """A new system on `vm` from `image` (an Image or its id; default: its current image),
+    same name and address. The image must be one the VM's owner may use."""
+    _check_actor(vm, actor)
+    image = vm.image if image is None or image == "" else pick(Image.objects.all(), image)
     errors = {}
     params = guest_params(
         errors,
@@ -53,6 +89,7 @@ def reinstall_vm(
 
 
 def reset_password(vm, password, *, actor=None, request_id=None):
+    _check_actor(vm, actor)
     try:
         validators.validate_root_password(password or "")
     except ValidationError as exc:
@@ -65,30 +102,33 @@ def reset_password(vm, password, *, actor=None, request_id=None):
 
 
 def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, request_id=None):
-    """Grow or shrink vCPUs and memory, grow the disk (never shrink it), within the host's room."""
+    """Grow or shrink vCPUs and memory, grow the disk (never shrink it), within the owner's
+    quota and the host's room (both reserved in the transaction that starts the job)."""
+    _check_actor(vm, actor)
     errors = {}
-    vcpus, memory_mb, disk_gb = vcpus or vm.vcpus, memory_mb or vm.memory_mb, disk_gb or vm.disk_gb
-    for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
+    if vcpus is None and memory_mb is None and disk_gb is None:
+        raise ValidationError(_("Give at least one of vcpus, memory_mb, disk_gb."), code="required")
+    wanted = {"vcpus": vcpus or vm.vcpus, "memory_mb": memory_mb or vm.memory_mb, "disk_gb": disk_gb or vm.disk_gb}
+    for field, value in wanted.items():
         check_range(errors, field, value)
-    if "disk_gb" not in errors and disk_gb < vm.disk_gb:
+    if "disk_gb" not in errors and wanted["disk_gb"] < vm.disk_gb:
         errors["disk_gb"] = _("Disks only grow: it is %(size)d GiB now.") % {"size": vm.disk_gb}
     if errors:
         raise ValidationError(errors)
+    growth = {field: max(0, wanted[field] - getattr(vm, field)) for field in SIZES}
     with transaction.atomic():
+        quotas.check_and_reserve(vm.owner, vms=0, **growth)
         # Lock the host row so two resizes cannot both take its last room.
         type(vm.host).objects.select_for_update().get(pk=vm.host_id)
         room = placement.free(vm.host)
-        if (
-            vcpus - vm.vcpus > room["vcpus"]
-            or memory_mb - vm.memory_mb > room["memory_mb"]
-            or disk_gb - vm.disk_gb > room["disk_gb"]
-        ):
+        if any(wanted[field] - getattr(vm, field) > room[field] for field in SIZES):
             raise ValidationError({"host": _("Host %(host)s has no room for that size.") % {"host": vm.host.name}})
-        return _submit(vm, "vm_resize", {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}, actor, request_id)
+        return _submit(vm, "vm_resize", wanted, actor, request_id)
 
 
 def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_id=None):
     """An image of `vm`'s disk for its owner; only staff may make it public."""
+    _check_actor(vm, actor)
     errors = {}
     if not name or not NAME_RE.match(name):
         errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores.")
@@ -96,7 +136,7 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
         errors["name"] = _("An image named %(name)r already exists.") % {"name": name}
     if visibility not in Visibility.values:
         errors["visibility"] = _("One of: %(values)s.") % {"values": ", ".join(Visibility.values)}
-    elif visibility == Visibility.PUBLIC and not (actor and (actor.is_superuser or actor.role == "admin")):
+    elif visibility == Visibility.PUBLIC and not (actor is None or is_staff_user(actor)):
         errors["visibility"] = _("Only staff can make an image public.")
     if vm.status != VmStatus.ACTIVE:
         errors["vm"] = _("Only an active VM can be imaged.")
@@ -106,8 +146,10 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
 
 
 def delete_vm(vm, *, actor=None, request_id=None):
+    """Delete `vm` and its disk: returns the vm_delete job, or None for a VM never placed
+    (then only its row existed, and it is gone)."""
+    _check_actor(vm, actor)
     if vm.host_id is None:
-        # Never placed: nothing exists anywhere but the row.
         vm.delete()
         return None
     return runner.submit("vm_delete", vm, actor=actor, request_id=request_id)

@@ -1,19 +1,24 @@
-"""Ordering a new VM or a new system on one: everything a user can get wrong is refused
-here, before any job starts, with a message naming the field. Then the VM row is placed on
-a host and the deploy job is queued in the same transaction."""
+"""Ordering a new VM or a new system on one: the one place that decides whether an order
+may happen. Everything a user can get wrong (input, tenancy, role, quota, image state) is
+refused here, before any job starts, with a message naming the field; both doors (API and
+web UI) call `create_vm`. The quota is reserved, the VM placed on a host and the deploy
+job queued in one transaction."""
 
 import ipaddress
 import re
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from apps.accounts.tenancy import can_use_image
-from apps.images.models import ImageStatus
+from apps.accounts.plans import Plan
+from apps.accounts.sshkeys import SshKey
+from apps.accounts.tenancy import can_use_image, is_staff_user, visible_users
+from apps.hosts.models import Host
+from apps.images.models import Image, ImageStatus
 from apps.jobs import runner
-from apps.vms import placement, validators
+from apps.vms import placement, quotas, validators
 from apps.vms.models import VirtualMachine, VmStatus
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -51,7 +56,7 @@ def guest_params(errors, owner, image, disk_gb, *, hostname, password, ssh_keys,
         validators.validate_hostname(hostname)
     except ValidationError as exc:
         errors["hostname"] = exc.messages[0]
-    if image is None or not can_use_image(owner, image):
+    if image is None or (owner is not None and not can_use_image(owner, image)):
         errors["image"] = _("No such image.")
     elif image.status != ImageStatus.READY:
         errors["image"] = (
@@ -99,16 +104,18 @@ def new_mac():
 
 
 def create_vm(
-    owner,
+    owner=None,
     *,
     name,
     image,
-    vcpus,
-    memory_mb,
-    disk_gb,
+    vcpus=None,
+    memory_mb=None,
+    disk_gb=None,
+    plan=None,
     hostname="",
     password="",
     ssh_keys=(),
+    saved_key_ids=(),
     network=None,
     first_boot_script="",
     timezone="UTC",
@@ -117,23 +124,32 @@ def create_vm(
     actor=None,
     request_id=None,
 ):
-    """Validate, place and queue the deploy of a new VM for `owner`. Returns (vm, job).
+    """Order a new VM: check everything, reserve the quota, place it and queue its deploy,
+    all in one transaction. Returns (vm, job).
 
-    Raises ValidationError (dict keyed by field) for bad input, an unusable image or no
-    host with capacity; nothing is created then."""
+    `actor` is the user ordering (None only for the panel itself: console commands, tests);
+    `owner` (default: the actor) must be a user the actor acts for. `image`, `plan`, `host`
+    and `owner` are model instances or primary keys; `plan` gives the sizes not given;
+    `saved_key_ids` are the owner's saved SSH keys to install; only staff pin the `host`.
+    Raises ValidationError keyed by field (codes: invalid, required, does_not_exist,
+    forbidden, unique, quota_exceeded); nothing is created then."""
     errors = {}
+    owner = _owner(errors, actor, owner)
+    image = pick(Image.objects.all(), image)
+    sizes = _sizes(errors, plan, {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb})
+    host = _pinned_host(errors, actor, host)
+    if owner is not None:
+        ssh_keys = [*ssh_keys, *_saved_keys(errors, owner, saved_key_ids)]
     if not name or not NAME_RE.match(name):
         errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit.")
-    elif VirtualMachine.objects.filter(owner=owner, name=name).exists():
-        errors["name"] = _("You already have a VM named %(name)r.") % {"name": name}
-    for field, value in (("vcpus", vcpus), ("memory_mb", memory_mb), ("disk_gb", disk_gb)):
-        check_range(errors, field, value)
+    elif owner is not None and VirtualMachine.objects.filter(owner=owner, name=name).exists():
+        errors["name"] = _name_taken(name)
     hostname = hostname or (name if name and validators.HOSTNAME_RE.match(name) else "")
     params = guest_params(
         errors,
         owner,
         image,
-        disk_gb,
+        sizes.get("disk_gb") or 0,
         hostname=hostname,
         password=password,
         ssh_keys=ssh_keys,
@@ -144,22 +160,95 @@ def create_vm(
     if errors:
         raise ValidationError(errors)
     params["full_copy"] = bool(full_copy)
-    with transaction.atomic():
-        try:
-            chosen = placement.choose_host(vcpus, memory_mb, disk_gb, host=host)
-        except placement.NoCapacity as exc:
-            raise ValidationError({"host": str(exc)}) from exc
-        vm = VirtualMachine.objects.create(
-            name=name,
-            owner=owner,
-            host=chosen,
-            image=image,
-            vcpus=vcpus,
-            memory_mb=memory_mb,
-            disk_gb=disk_gb,
-            hostname=hostname,
-            mac_address=new_mac(),
-            status=VmStatus.CREATING,
-        )
-        job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
+    try:
+        with transaction.atomic():
+            quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
+            try:
+                chosen = placement.choose_host(sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host)
+            except placement.NoCapacity as exc:
+                raise ValidationError({"host": str(exc)}) from exc
+            vm = VirtualMachine.objects.create(
+                name=name,
+                owner=owner,
+                host=chosen,
+                image=image,
+                hostname=hostname,
+                mac_address=new_mac(),
+                status=VmStatus.CREATING,
+                **sizes,
+            )
+            job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
+    except IntegrityError as exc:
+        # Two orders for the same name at once: the database's unique constraint decided.
+        if not VirtualMachine.objects.filter(owner=owner, name=name).exists():
+            raise
+        raise ValidationError({"name": ValidationError(_name_taken(name), code="unique")}) from exc
     return vm, job
+
+
+def _name_taken(name):
+    return _("You already have a VM named %(name)r.") % {"name": name}
+
+
+def pick(queryset, value):
+    """The row of `queryset` that `value` (an instance or a primary key) names, or None."""
+    if value is None or value == "":
+        return None
+    pk = getattr(value, "pk", value)
+    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+        return None
+    return queryset.filter(pk=pk).first()
+
+
+def _owner(errors, actor, owner):
+    if owner is None or owner == "":
+        return actor if actor is not None else None
+    if actor is None:
+        return owner
+    found = pick(visible_users(actor), owner)
+    if found is None:
+        errors["owner"] = ValidationError(_("No such user."), code="does_not_exist")
+    return found
+
+
+def _sizes(errors, plan, given):
+    """The order's sizes: those given, the rest from `plan`; each checked against LIMITS."""
+    sizes = {field: value for field, value in given.items() if value is not None}
+    if plan is not None and plan != "":
+        found = pick(Plan.objects.filter(is_active=True), plan)
+        if found is None:
+            errors["plan"] = ValidationError(_("No such plan."), code="does_not_exist")
+        else:
+            for field in given:
+                sizes.setdefault(field, getattr(found, field))
+    for field in given:
+        if field not in sizes:
+            if "plan" not in errors:
+                errors[field] = ValidationError(_("Give this size or a plan."), code="required")
+        else:
+            check_range(errors, field, sizes[field])
+    return sizes
+
+
+def _pinned_host(errors, actor, host):
+    if host is None or host == "":
+        return None
+    if actor is not None and not is_staff_user(actor):
+        errors["host"] = ValidationError(_("Only staff may choose the host."), code="forbidden")
+        return None
+    found = pick(Host.objects.all(), host)
+    if found is None:
+        errors["host"] = ValidationError(_("No such host."), code="does_not_exist")
+    return found
+
+
+def _saved_keys(errors, owner, ids):
+    ids = list(ids or ())
+    saved = {}
+    valid = [pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk < 2**63]
+    if valid:
+        saved = dict(SshKey.objects.filter(owner=owner, pk__in=valid).values_list("pk", "public_key"))
+    if set(ids) - set(saved):
+        errors["ssh_key_ids"] = ValidationError(_("No such saved key."), code="does_not_exist")
+        return []
+    return [saved[pk] for pk in ids]

@@ -9,10 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from apps.accounts.quotas import Quota, usage, validate_within
+from apps.accounts.quotas import Quota, validate_within
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.api.base import ApiViewSet
 from apps.api.permissions import manages
+from apps.vms.quotas import usage
 
 LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb"]
 

@@ -1,25 +1,23 @@
 """/api/v1/vms/: the caller's VMs (tenancy-scoped). Ordering one and every action answer
 202 with the job that does the work; nothing here talks to a hypervisor.
 
-Ordering runs quota enforcement and create_vm in one transaction (apps.accounts.quotas)."""
+Every rule (tenancy, role, quota, state, input validity) is the services' (apps.vms.create,
+apps.vms.changes), which the web UI calls too; this module parses shapes and answers."""
 
 import django_filters
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts import quotas
-from apps.accounts.tenancy import visible_images, visible_vms
+from apps.accounts.tenancy import visible_vms
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
 from apps.vms import changes
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
-from apps.vms.services import vm_operation
 
 
 class VmSerializer(serializers.ModelSerializer):
@@ -114,28 +112,16 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             vms = vms.only(*LIST_COLUMNS)
         return vms
 
-    def _operation(self, request, kind, params=None, grow=None, vm=None):
-        vm = vm or self.get_object()
-        with transaction.atomic():
-            if grow is not None:
-                quotas.check_and_reserve(vm.owner, vms=0, **grow)
-            job = vm_operation(vm, kind, actor=request.user, params=params or {}, request_id=self.request_id)
+    def _power(self, request, action):
+        job = changes.power_vm(self.get_object(), action, actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.VmOrderSerializer, responses={202: VmAccepted})
     @idempotent
     def create(self, request):
         """Order a VM: 202 with the VM (status creating) and its deploy job."""
-        order = vm_inputs.VmOrderSerializer(data=request.data, context=self.get_serializer_context())
-        order.is_valid(raise_exception=True)
-        data = dict(order.validated_data)
-        owner = data.pop("owner")
-        try:
-            with transaction.atomic():
-                quotas.check_and_reserve(owner, data["vcpus"], data["memory_mb"], data["disk_gb"])
-                vm, job = create_vm(owner, **data, actor=request.user, request_id=self.request_id)
-        except IntegrityError as exc:  # a concurrent order took the name between check and insert
-            raise serializers.ValidationError({"name": "A VM with this name was just created."}, code="unique") from exc
+        order = self._valid(vm_inputs.VmOrderSerializer)
+        vm, job = create_vm(**order, actor=request.user, request_id=self.request_id)
         vm = self.get_queryset().get(pk=vm.pk)
         return accepted(request, job, vm=VmSerializer(vm, context=self.get_serializer_context()).data)
 
@@ -143,44 +129,43 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def start(self, request, pk=None):
-        return self._operation(request, "vm_start")
+        return self._power(request, "start")
 
     @POWER
     @action(detail=True, methods=["post"])
     @idempotent
     def stop(self, request, pk=None):
-        return self._operation(request, "vm_stop")
+        return self._power(request, "stop")
 
     @POWER
     @action(detail=True, methods=["post"])
     @idempotent
     def reboot(self, request, pk=None):
-        return self._operation(request, "vm_reboot")
+        return self._power(request, "reboot")
 
     @POWER
     @action(detail=True, methods=["post"], url_path="power-off")
     @idempotent
     def power_off(self, request, pk=None):
-        return self._operation(request, "vm_power_off")
+        return self._power(request, "power-off")
 
     @POWER
     @action(detail=True, methods=["post"])
     @idempotent
     def suspend(self, request, pk=None):
-        return self._operation(request, "vm_suspend")
+        return self._power(request, "suspend")
 
     @POWER
     @action(detail=True, methods=["post"])
     @idempotent
     def resume(self, request, pk=None):
-        return self._operation(request, "vm_resume")
+        return self._power(request, "resume")
 
     @POWER
     @idempotent
     def destroy(self, request, pk=None):
         """Delete the VM and its disk: 202 with the vm_delete job (204 for a VM never placed)."""
-        vm = self.get_object()
-        job = changes.delete_vm(vm, actor=request.user, request_id=self.request_id)
+        job = changes.delete_vm(self.get_object(), actor=request.user, request_id=self.request_id)
         return accepted(request, job) if job else Response(status=204)
 
     @extend_schema(request=vm_inputs.ReinstallSerializer, responses={202: JobAccepted})
@@ -189,17 +174,7 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def reinstall(self, request, pk=None):
         vm = self.get_object()  # 404 before the body is judged: existence does not leak
         data = self._valid(vm_inputs.ReinstallSerializer)
-        image = visible_images(request.user).filter(pk=data["image"]).first()
-        if image is None:
-            raise serializers.ValidationError({"image": "No such image."}, code="does_not_exist")
-        job = changes.reinstall_vm(
-            vm,
-            image=image,
-            password=data["password"],
-            ssh_keys=[k.strip() for k in data.get("ssh_keys") or []],
-            actor=request.user,
-            request_id=self.request_id,
-        )
+        job = changes.reinstall_vm(vm, **data, actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.PasswordSerializer, responses={202: JobAccepted})
@@ -217,10 +192,7 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def resize(self, request, pk=None):
         vm = self.get_object()
         data = self._valid(vm_inputs.ResizeSerializer)
-        grow = {size: max(0, data.get(size, getattr(vm, size)) - getattr(vm, size)) for size in vm_inputs.SIZES}
-        with transaction.atomic():
-            quotas.check_and_reserve(vm.owner, vms=0, **grow)
-            job = changes.resize_vm(vm, **data, actor=request.user, request_id=self.request_id)
+        job = changes.resize_vm(vm, **data, actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.MakeImageSerializer, responses={202: JobAccepted})
@@ -230,15 +202,13 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         vm = self.get_object()
         data = self._valid(vm_inputs.MakeImageSerializer)
         job = changes.make_image(
-            vm,
-            data["name"],
-            visibility=data.get("visibility", "private"),
-            actor=request.user,
-            request_id=self.request_id,
+            vm, data["name"], visibility=data["visibility"], actor=request.user, request_id=self.request_id
         )
         return accepted(request, job)
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
+        if hasattr(serializer, "to_order"):
+            return serializer.to_order()
         return dict(serializer.validated_data)

@@ -75,6 +75,9 @@ class AccessFields(forms.Form):
 
 
 class VmCreateForm(SizeFields, AccessFields):
+    """Everything the API's order takes (apps.api.resources.vm_inputs.VmOrderSerializer),
+    as form fields; apps.vms.create.create_vm decides."""
+
     name = forms.CharField(label=_("Name"), max_length=64, widget=forms.TextInput(attrs={"autofocus": True}))
     image = forms.ModelChoiceField(label=_("Image"), queryset=None, empty_label=None)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Myself"))
@@ -83,6 +86,31 @@ class VmCreateForm(SizeFields, AccessFields):
     )
     hostname = forms.CharField(
         label=_("Host name"), max_length=253, required=False, help_text=_("Empty: the same as the name.")
+    )
+    timezone = forms.CharField(
+        label=_("Time zone"), max_length=64, required=False, initial="UTC", help_text=_("Empty: UTC.")
+    )
+    full_copy = forms.BooleanField(
+        label=_("A disk of its own (full copy)"),
+        required=False,
+        help_text=_("Slower to create; otherwise the disk is a linked clone of the image."),
+    )
+    network = forms.CharField(
+        label=_("Static address"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "203.0.113.10/24"}),
+        help_text=_("IPv4 with prefix. Empty: the address comes from the host's network (DHCP)."),
+    )
+    gateway = forms.CharField(label=_("Gateway"), max_length=64, required=False)
+    dns = forms.CharField(label=_("DNS servers"), max_length=260, required=False, help_text=_("Empty: the gateway."))
+    first_boot_script = forms.CharField(
+        label=_("First-boot script"),
+        max_length=65536,
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "#!/bin/sh\napt-get install -y nginx"}),
+        help_text=_("Runs once as root when the VM first starts."),
     )
 
     field_order = ["name", "image", "vcpus", "memory_mb", "disk_gb", "owner", "host", "hostname"]
@@ -101,6 +129,34 @@ class VmCreateForm(SizeFields, AccessFields):
             self.fields["owner"].queryset = others
         else:
             del self.fields["owner"]
+
+    def static_network(self):
+        """The static address as create_vm takes it (None: DHCP); the service checks it."""
+        data = self.cleaned_data
+        if not (data.get("network") or data.get("gateway")):
+            return None
+        dns = [part for part in (data.get("dns") or "").replace(",", " ").split() if part]
+        return {"address": data["network"], "gateway": data["gateway"], **({"dns": dns} if dns else {})}
+
+    def order(self):
+        """The valid form as create_vm's keyword arguments."""
+        data = self.cleaned_data
+        return {
+            "owner": data.get("owner"),
+            "name": data["name"],
+            "image": data["image"],
+            "vcpus": data["vcpus"],
+            "memory_mb": data["memory_mb"],
+            "disk_gb": data["disk_gb"],
+            "hostname": data["hostname"],
+            "password": data["password"],
+            "ssh_keys": self.all_keys(),
+            "host": data.get("host"),
+            "timezone": data["timezone"] or "UTC",
+            "full_copy": data["full_copy"],
+            "network": self.static_network(),
+            "first_boot_script": data["first_boot_script"],
+        }
 
 
 def _choices(table, everything):

@@ -15,9 +15,8 @@ from apps.ui.views.vms import vm_queryset
 @require_POST
 def vm_power(request, pk, action):
     vm = get_object_or_404(vm_queryset(request.user), pk=pk)
-    kind = vm_actions.POWER.get(action)
-    if kind is not None:
-        vm_actions.start(request, vm, kind)
+    if action in vm_actions.POWER:
+        vm_actions.power(request, vm, vm_actions.POWER[action])
     return redirect("ui:vm_detail", vm.pk)
 
 

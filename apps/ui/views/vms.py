@@ -13,6 +13,7 @@ from apps.ui.access import signed_in
 from apps.ui.forms.vms import VmCreateForm, VmFilterForm, apply_errors
 from apps.ui.paging import paginate
 from apps.ui.vm_actions import power_buttons
+from apps.vms import quotas
 from apps.vms.create import create_vm
 from apps.vms.models import VirtualMachine
 
@@ -59,34 +60,23 @@ def vm_jobs(request, pk):
     return render(request, "ui/_jobs_table.html", {"jobs": _vm_jobs(request.user, vm)})
 
 
-def _sizes():
+def _sizes(left):
+    """The quick sizes: the provider's plans (else a default ladder), each marked whether it
+    fits in what the quota leaves (`left`, apps.vms.quotas.room)."""
     plans = list(Plan.objects.filter(is_active=True))
-    if plans:
-        return [(plan.name, plan.vcpus, plan.memory_mb, plan.disk_gb) for plan in plans]
-    return [("", *size) for size in DEFAULT_SIZES]
+    sizes = [(plan.name, plan.vcpus, plan.memory_mb, plan.disk_gb) for plan in plans]
+    sizes = sizes or [("", *size) for size in DEFAULT_SIZES]
+    return [(*size, quotas.fits(left, *size[1:])) for size in sizes]
 
 
 @signed_in
 def vm_create(request):
-    """Order a VM; on success go straight to the deploy job's live page."""
+    """Order a VM; on success go straight to the deploy job's live page. The form shows
+    what the signed-in user's quota leaves; create_vm decides."""
     form = VmCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            vm, job = create_vm(
-                data.get("owner") or request.user,
-                name=data["name"],
-                image=data["image"],
-                vcpus=data["vcpus"],
-                memory_mb=data["memory_mb"],
-                disk_gb=data["disk_gb"],
-                hostname=data["hostname"],
-                password=data["password"],
-                ssh_keys=form.all_keys(),
-                host=data.get("host"),
-                actor=request.user,
-                request_id=request.request_id,
-            )
+            vm, job = create_vm(**form.order(), actor=request.user, request_id=request.request_id)
         except ValidationError as exc:
             apply_errors(form, exc)
         except UnknownOperation:
@@ -94,4 +84,10 @@ def vm_create(request):
         else:
             messages.success(request, _("VM %(name)s ordered; its deploy runs now.") % {"name": vm.name})
             return redirect("ui:job_detail", job.pk)
-    return render(request, "ui/vms/create.html", {"form": form, "sizes": _sizes()})
+    left = quotas.room(request.user)
+    context = {
+        "form": form,
+        "sizes": _sizes(left),
+        "quota_left": left if any(v is not None for v in left.values()) else None,
+    }
+    return render(request, "ui/vms/create.html", context)

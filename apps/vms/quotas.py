@@ -1,0 +1,92 @@
+"""Quota enforcement: what a user holds in VMs, and the check that an order fits.
+
+`check_and_reserve()` is the one enforcement point, called by the VM services
+(apps.vms.create, apps.vms.changes) inside the transaction that creates (or grows) the VM:
+it locks the quota rows that apply (in user-id order, so concurrent orders queue instead of
+deadlocking), counts what is in use and raises ValidationError({"quota": ...}) when the
+order would exceed a limit. The VM row created in the same transaction is the reservation:
+the next order waiting on the lock counts it once this transaction commits.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Role
+from apps.accounts.quotas import LIMITS, Quota
+from apps.vms.models import VirtualMachine
+
+
+def usage(user):
+    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb"} (a reseller: with its customers)."""
+    scope = Q(owner=user) | Q(owner__reseller=user) if user.role == Role.RESELLER else Q(owner=user)
+    return VirtualMachine.objects.filter(scope).aggregate(
+        vms=Count("pk"),
+        vcpus=Coalesce(Sum("vcpus"), 0),
+        memory_mb=Coalesce(Sum("memory_mb"), 0),
+        disk_gb=Coalesce(Sum("disk_gb"), 0),
+    )
+
+
+def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1):
+    """Lock the quotas that apply to `owner` and refuse an order that would exceed one.
+
+    Must run inside transaction.atomic() with the VM row created (or grown) in the same
+    transaction. `vms` is how many VMs the order adds (0 for a resize, with the growth as
+    the sizes). Raises ValidationError({"quota": message}) with code "quota_exceeded"."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_and_reserve() must run inside transaction.atomic()")
+    user_ids = [owner.pk] + ([owner.reseller_id] if owner.reseller_id else [])
+    quotas = list(
+        Quota.objects.select_for_update().filter(user_id__in=user_ids).select_related("user").order_by("user_id")
+    )
+    wanted = {"vms": vms, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
+    for quota in quotas:
+        used = usage(quota.user)
+        for field, counted, unit in LIMITS:
+            limit = getattr(quota, field)
+            if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
+                numbers = {
+                    "field": field,
+                    "limit": limit,
+                    "unit": unit,
+                    "used": used[counted],
+                    "asked": wanted[counted],
+                }
+                if quota.user_id == owner.pk:
+                    text = _(
+                        "The order exceeds your quota %(field)s: at most %(limit)s %(unit)s, "
+                        "%(used)s in use, %(asked)s asked."
+                    )
+                else:
+                    numbers["reseller"] = quota.user.username
+                    text = _(
+                        "The order exceeds your reseller's (%(reseller)s) quota %(field)s: at most %(limit)s %(unit)s, "
+                        "%(used)s in use, %(asked)s asked."
+                    )
+                raise ValidationError({"quota": ValidationError(text % numbers, code="quota_exceeded")})
+
+
+def room(owner):
+    """What `owner` may still order under the quotas that apply (its own and, for a customer,
+    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb"}, each a number (never below 0)
+    or None where no limit applies. For showing on the order form; orders are decided by
+    check_and_reserve()."""
+    left = {counted: None for _field, counted, _unit in LIMITS}
+    user_ids = [owner.pk] + ([owner.reseller_id] if owner.reseller_id else [])
+    for quota in Quota.objects.filter(user_id__in=user_ids).select_related("user"):
+        used = usage(quota.user)
+        for field, counted, _unit in LIMITS:
+            limit = getattr(quota, field)
+            if limit is not None:
+                free = max(0, limit - used[counted])
+                left[counted] = free if left[counted] is None else min(left[counted], free)
+    return left
+
+
+def fits(left, vcpus, memory_mb, disk_gb):
+    """Whether one more VM of this size fits in `left` (what room() returned)."""
+    wanted = {"vms": 1, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
+    return all(left[counted] is None or wanted[counted] <= left[counted] for counted in wanted)
