@@ -12,7 +12,6 @@ from apps.accounts.tenancy import is_staff_user, visible_images, visible_users
 from apps.hosts.models import Host, HostStatus
 from apps.images.models import ImageStatus
 from apps.ui import labels
-from apps.vms import validators
 from apps.vms.create import LIMITS
 
 
@@ -231,10 +230,6 @@ class PasswordResetForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=AccessFields.base_fields["password"].help_text,
     )
-
-    def clean_password(self):
-        validators.validate_root_password(self.cleaned_data["password"])
-        return self.cleaned_data["password"]
 
 
 class ReinstallForm(AccessFields):

@@ -1,0 +1,288 @@
+"""The table of every action a user can take through both doors (web UI and API): for each,
+the UI page and the API route that do it, an input both accept and inputs both refuse.
+tests/doors/test_parity.py runs each row; tests/doors/test_every_action_has_a_row.py reads the
+URLconf and the API router and fails for an action that is in neither this table nor the
+list of one-door actions below (with the reason it has one door).
+
+A row's inputs are functions of the World (the users and objects of tests/doors/conftest.py)
+returning (form data, JSON body); "{door}" in a string is replaced by "ui" or "api" so that
+the two accepted orders do not collide."""
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from apps.accounts.quotas import Quota
+from apps.images.models import Image
+from apps.jobs import runner
+from apps.vms.models import VmStatus
+
+STRONG = "Str0ng-enough-pw"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@example"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    inputs: object  # world -> (ui form data, api body)
+    setup: object = None  # world -> None, run before each door
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    actor: str  # which World user acts
+    ui_route: str  # URL name in apps/ui/urls.py
+    ui_url: object  # world -> URL
+    api_route: tuple  # (router basename, viewset action)
+    api_call: object  # world -> (method, URL)
+    job_kind: str | None
+    accepted: Case
+    refused: list = field(default_factory=list)
+
+
+def vm_url(name, *extra):
+    return lambda w: reverse(name, args=[w.vm.pk, *extra])
+
+
+def api_vm(action=None, method="post"):
+    return lambda w: (method, f"/api/v1/vms/{w.vm.pk}/" + (f"{action}/" if action else ""))
+
+
+def quota(**limits):
+    return lambda w: Quota.objects.update_or_create(user=w.customer, defaults=limits)
+
+
+def vm_status(status):
+    return lambda w: type(w.vm).objects.filter(pk=w.vm.pk).update(status=status)
+
+
+def vm_busy(w):
+    """Another job holds the VM (a stop queued, not run)."""
+    runner.submit("vm_stop", type(w.vm).objects.get(pk=w.vm.pk), actor=w.customer)
+
+
+def image_named(name):
+    return lambda w: Image.objects.create(
+        name=name, owner=w.customer, status="ready", virtual_size_bytes=2**30, checksum_sha256="1" * 64
+    )
+
+
+def same(data):
+    """The same fields in the form and in the JSON body."""
+    return lambda w: (data, data)
+
+
+def order(w, **changes):
+    ui = {"name": "web-{door}", "image": w.image.pk, "vcpus": 1, "memory_mb": 1024, "disk_gb": 10, "password": STRONG}
+    ui.update(changes.pop("ui", {}))
+    api = {**ui, **changes.pop("api", {})}
+    ui.update(changes)
+    api.update(changes)
+    return ui, api
+
+
+ORDER = Action(
+    name="order a VM",
+    actor="customer",
+    ui_route="vm_create",
+    ui_url=lambda w: reverse("ui:vm_create"),
+    api_route=("vm", "create"),
+    api_call=lambda w: ("post", "/api/v1/vms/"),
+    job_kind="vm_create",
+    accepted=Case(
+        "every option",
+        lambda w: order(
+            w,
+            timezone="Europe/Amsterdam",
+            first_boot_script="echo hello > /root/hello",
+            full_copy=True,
+            ui={"network": "203.0.113.10/24", "gateway": "203.0.113.1", "dns": "198.51.100.53", "ssh_keys": KEY},
+            api={
+                "network": {"address": "203.0.113.10/24", "gateway": "203.0.113.1", "dns": ["198.51.100.53"]},
+                "ssh_keys": [KEY],
+            },
+        ),
+    ),
+    refused=[
+        Case("beyond the quota", lambda w: order(w), setup=quota(max_vms=1)),
+        Case("beyond the vCPU quota", lambda w: order(w, vcpus=4), setup=quota(max_vcpus=3)),
+        Case("a name the owner already has", lambda w: order(w, name=w.vm.name)),
+        Case("a weak password", lambda w: order(w, password="weak")),
+        Case("neither password nor key", lambda w: order(w, password="")),
+        Case("a disk smaller than the image", lambda w: order(w, disk_gb=1)),
+        Case("a bad host name", lambda w: order(w, hostname="-bad-")),
+        Case("a bad time zone", lambda w: order(w, timezone="not a zone!")),
+        Case(
+            "a gateway outside the address's network",
+            lambda w: order(
+                w,
+                ui={"network": "203.0.113.10/24", "gateway": "198.51.100.1"},
+                api={"network": {"address": "203.0.113.10/24", "gateway": "198.51.100.1"}},
+            ),
+        ),
+        Case("a bad SSH key", lambda w: order(w, ui={"ssh_keys": "ssh-rsa nope"}, api={"ssh_keys": ["ssh-rsa nope"]})),
+        Case("more memory than any host has", lambda w: order(w, memory_mb=262144)),
+    ],
+)
+
+
+def power(word, api_action, ui_word=None):
+    return Action(
+        name=f"{word} a VM",
+        actor="customer",
+        ui_route="vm_power",
+        ui_url=vm_url("ui:vm_power", ui_word or word),
+        api_route=("vm", api_action),
+        api_call=api_vm(word),
+        job_kind=f"vm_{api_action}",
+        accepted=Case("an active VM", same({})),
+        refused=[
+            Case("a failed VM", same({}), setup=vm_status(VmStatus.FAILED)),
+            Case("a busy VM", same({}), setup=vm_busy),
+        ],
+    )
+
+
+POWER = [
+    power("start", "start"),
+    power("stop", "stop"),
+    power("reboot", "reboot"),
+    power("power-off", "power_off"),
+    power("suspend", "suspend", ui_word="pause"),
+    power("resume", "resume"),
+]
+
+RESIZE = Action(
+    name="resize a VM",
+    actor="customer",
+    ui_route="vm_resize",
+    ui_url=vm_url("ui:vm_resize"),
+    api_route=("vm", "resize"),
+    api_call=api_vm("resize"),
+    job_kind="vm_resize",
+    accepted=Case("bigger", same({"vcpus": 2, "memory_mb": 2048, "disk_gb": 20})),
+    refused=[
+        Case("beyond the vCPU quota", same({"vcpus": 3, "memory_mb": 1024, "disk_gb": 10}), setup=quota(max_vcpus=2)),
+        Case(
+            "beyond the disk quota", same({"vcpus": 1, "memory_mb": 1024, "disk_gb": 60}), setup=quota(max_disk_gb=50)
+        ),
+        Case("a smaller disk", same({"vcpus": 1, "memory_mb": 1024, "disk_gb": 5})),
+        Case("more than the host has", same({"vcpus": 1, "memory_mb": 200000, "disk_gb": 10})),
+        Case("a busy VM", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=vm_busy),
+    ],
+)
+
+
+def reinstall(w, **changes):
+    ui = {"image": w.image.pk, "password": STRONG, "confirm": "on", **changes}
+    api = {key: value for key, value in ui.items() if key != "confirm"}
+    if "ssh_keys" in changes:
+        api["ssh_keys"] = [changes["ssh_keys"]]
+    return ui, api
+
+
+REINSTALL = Action(
+    name="reinstall a VM",
+    actor="customer",
+    ui_route="vm_reinstall",
+    ui_url=vm_url("ui:vm_reinstall"),
+    api_route=("vm", "reinstall"),
+    api_call=api_vm("reinstall"),
+    job_kind="vm_reinstall",
+    accepted=Case("the same image", lambda w: reinstall(w, ssh_keys=KEY)),
+    refused=[
+        Case("a weak password", lambda w: reinstall(w, password="weak")),
+        Case("neither password nor key", lambda w: reinstall(w, password="")),
+        Case("a bad SSH key", lambda w: reinstall(w, ssh_keys="ssh-rsa nope")),
+        Case("a busy VM", lambda w: reinstall(w), setup=vm_busy),
+    ],
+)
+
+PASSWORD = Action(
+    name="reset a VM's root password",
+    actor="customer",
+    ui_route="vm_password",
+    ui_url=vm_url("ui:vm_password"),
+    api_route=("vm", "reset_password"),
+    api_call=api_vm("reset-password"),
+    job_kind="vm_reset_password",
+    accepted=Case("a strong password", same({"password": STRONG})),
+    refused=[
+        Case("a short password", same({"password": "Sh0rt!"})),
+        Case("a common password", same({"password": "password123"})),
+        Case("a failed VM", same({"password": STRONG}), setup=vm_status(VmStatus.FAILED)),
+        Case("a busy VM", same({"password": STRONG}), setup=vm_busy),
+    ],
+)
+
+MAKE_IMAGE = Action(
+    name="make an image of a VM",
+    actor="customer",
+    ui_route="vm_make_image",
+    ui_url=vm_url("ui:vm_make_image"),
+    api_route=("vm", "make_image"),
+    api_call=api_vm("make-image"),
+    job_kind="vm_make_image",
+    accepted=Case("a new name", same({"name": "snap-1", "visibility": "private"})),
+    refused=[
+        Case("a name the owner's image has", same({"name": "snap-1", "visibility": "private"}), image_named("snap-1")),
+        Case("a bad name", same({"name": "bad name!", "visibility": "private"})),
+        Case("a failed VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_status(VmStatus.FAILED)),
+        Case("a busy VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_busy),
+    ],
+)
+
+DELETE = Action(
+    name="delete a VM",
+    actor="customer",
+    ui_route="vm_delete",
+    ui_url=vm_url("ui:vm_delete"),
+    api_route=("vm", "destroy"),
+    api_call=api_vm(method="delete"),
+    job_kind="vm_delete",
+    accepted=Case("a placed VM", lambda w: ({"name": w.vm.name}, {})),
+    refused=[Case("a busy VM", lambda w: ({"name": w.vm.name}, {}), setup=vm_busy)],
+)
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE]
+
+# Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
+UI_READ_ONLY = {
+    "dashboard": "the start page",
+    "login": "signing in (Django's auth)",
+    "logout": "signing out",
+    "set_language": "the page language, kept in a cookie",
+    "host_list": "a list",
+    "host_detail": "a page",
+    "image_list": "a list",
+    "vm_list": "a list",
+    "vm_detail": "a page",
+    "vm_jobs": "the VM page's job table",
+    "job_list": "a list",
+    "job_detail": "a page",
+}
+# Actions one door has and the other has not yet, with the reason.
+UI_ONLY = {
+    "password_change": "the signed-in user's own password, asked with the old one (Django's view); the API "
+    "sets it with PATCH /api/v1/users/{id}/",
+}
+API_ONLY = {
+    ("user", "create"): "people pages in the web UI are issue 18",
+    ("user", "update"): "issue 18",
+    ("user", "partial_update"): "issue 18",
+    ("user", "destroy"): "issue 18",
+    ("user", "block"): "issue 18",
+    ("user", "unblock"): "issue 18",
+    ("quota", "update"): "issue 18",
+    ("plan", "create"): "issue 18",
+    ("plan", "update"): "issue 18",
+    ("plan", "partial_update"): "issue 18",
+    ("plan", "destroy"): "issue 18",
+    ("token", "create"): "API tokens are for API clients; a token page comes with the user pages (issue 18)",
+    ("token", "destroy"): "issue 18",
+    ("sshkey", "create"): "saved keys are managed on the user pages (issue 18); the order form uses them",
+    ("sshkey", "update"): "issue 18",
+    ("sshkey", "partial_update"): "issue 18",
+    ("sshkey", "destroy"): "issue 18",
+}
