@@ -1,6 +1,6 @@
 """Bench: 200 browsers watch one job live. Step-commit-to-client latency through the real
 path: a job runner in its own process commits each step and publishes it (channels-redis),
-one daphne process forwards it to every subscribed websocket (apps/console), and the
+one daphne process forwards it to every subscribed websocket (apps/live), and the
 clients here time each message against the moment its step was committed.
 
     .venv/bin/python bench/progress.py [--clients 200] [--steps 50] [--interval 0.025]

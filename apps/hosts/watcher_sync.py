@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from apps.console.publish import publish_vm
+from apps.live.publish import publish_vm
 from apps.virt.errors import NotFound
 from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine, VmStatus
 

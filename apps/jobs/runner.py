@@ -285,7 +285,7 @@ def _release(job):
 
 def _publish_target(vm):
     """Tell live pages the VM's state and whether a job holds it (never fails the job)."""
-    from apps.console.publish import publish_vm
+    from apps.live.publish import publish_vm
 
     publish_vm(vm)
 

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
+from apps.live.publish import publish_vm
 from apps.virt.errors import NotFound, VirtError
 from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import HostStatus
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import GuestConfig
 from apps.jobs.runner import OperationError
+from apps.live.publish import publish_vm
 from apps.virt import tools
 from apps.virt.errors import NotFound
 from apps.virt.types import DiskSpec, DomainSpec, NicSpec

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-logger = logging.getLogger("vmmanager.console")
+logger = logging.getLogger("vmmanager.live")
 
 
 def vm_group(vm_id):

@@ -6,7 +6,7 @@ from channels.layers import get_channel_layer
 
 from apps.jobs import runner
 from apps.jobs.events import job_group
-from tests.console.conftest import connected, receive, session_cookie
+from tests.live.conftest import connected, receive, session_cookie
 from tests.vms.factories import vm_with_domain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

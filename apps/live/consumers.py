@@ -30,9 +30,9 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.tenancy import visible_jobs, visible_vms
-from apps.console.fanout import fanout
-from apps.console.publish import user_group, vm_group, vm_snapshot
 from apps.jobs.events import job_group, job_snapshot, step_snapshot
+from apps.live.fanout import fanout
+from apps.live.publish import user_group, vm_group, vm_snapshot
 
 BLOCKED = 4403
 MAX_SUBSCRIPTIONS = 500

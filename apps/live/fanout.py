@@ -18,7 +18,7 @@ from channels.layers import get_channel_layer
 
 from apps.jobs.events import job_group
 
-logger = logging.getLogger("vmmanager.console")
+logger = logging.getLogger("vmmanager.live")
 
 
 def group_of(message):
