@@ -6,4 +6,5 @@ class LiveConfig(AppConfig):
     verbose_name = "Live updates (websockets)"
 
     def ready(self):
-        from apps.live import blocking  # noqa: F401  (connects the receivers)
+        # Connect the receivers: the lower apps' signals become events for open pages.
+        from apps.live import blocking, receivers  # noqa: F401

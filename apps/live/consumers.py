@@ -30,9 +30,8 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.tenancy import visible_jobs, visible_vms
-from apps.jobs.events import job_group, job_snapshot, step_snapshot
 from apps.live.fanout import fanout
-from apps.live.publish import user_group, vm_group, vm_snapshot
+from apps.live.publish import job_group, job_snapshot, step_snapshot, user_group, vm_group, vm_snapshot
 
 BLOCKED = 4403
 MAX_SUBSCRIPTIONS = 500

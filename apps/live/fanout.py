@@ -16,7 +16,7 @@ import weakref
 
 from channels.layers import get_channel_layer
 
-from apps.jobs.events import job_group
+from apps.live.publish import job_group
 
 logger = logging.getLogger("vmmanager.live")
 

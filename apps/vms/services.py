@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
-from apps.live.publish import publish_vm
 from apps.virt.errors import NotFound, VirtError
 from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine
+from apps.vms.signals import notify_vm_changed
 
 logger = logging.getLogger("vmmanager.vms")
 
@@ -46,5 +46,5 @@ def refresh_vm_state(vm):
         fields["power_state"] = PowerState.UNKNOWN
     VirtualMachine.objects.filter(pk=vm.pk).update(**fields)
     vm.refresh_from_db()
-    publish_vm(vm)
+    notify_vm_changed(vm)
     return vm

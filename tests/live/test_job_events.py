@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from apps.jobs import runner
-from apps.jobs.events import job_group
+from apps.live.publish import job_group
 from tests.live.conftest import connected, receive, session_cookie
 from tests.vms.factories import vm_with_domain
 
