@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.accounts.tenancy import can_use_image
 from apps.images.models import ImageStatus
+from apps.images.selectors import can_use_image
 from apps.jobs import runner
 from apps.vms import placement, validators
 from apps.vms.models import VirtualMachine, VmStatus

@@ -12,13 +12,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.accounts import quotas
-from apps.accounts.tenancy import visible_images, visible_vms
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
+from apps.images.selectors import visible_images
 from apps.vms import changes
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.selectors import visible_vms
 from apps.vms.services import vm_operation
 
 
