@@ -58,9 +58,11 @@ serve:
 run: host image bootstrap
 	@exec bash scripts/serve.sh
 
+# ruff, then the import contracts in pyproject.toml (apps' layers: docs/architecture.md).
 lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports
 
 test: host services test-packages tiny-guest images lint
 	@$(PY) manage.py check

@@ -107,7 +107,7 @@ async def next_state(layer, channel, state, timeout=10):
 async def event_rounds(vm, driver, rounds):
     from channels.layers import get_channel_layer
 
-    from apps.console.publish import vm_group
+    from apps.live.publish import vm_group
 
     layer = get_channel_layer()
     channel = await layer.new_channel()

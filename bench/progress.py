@@ -1,6 +1,6 @@
 """Bench: 200 browsers watch one job live. Step-commit-to-client latency through the real
 path: a job runner in its own process commits each step and publishes it (channels-redis),
-one daphne process forwards it to every subscribed websocket (apps/console), and the
+one daphne process forwards it to every subscribed websocket (apps/live), and the
 clients here time each message against the moment its step was committed.
 
     .venv/bin/python bench/progress.py [--clients 200] [--steps 50] [--interval 0.025]
@@ -158,17 +158,17 @@ async def run_clients(port, cookie, job_id, clients, steps, interval):
 
 def publish(job_id, record, interval):
     """The worker's side: run the job here, noting when each step was committed."""
-    from apps.jobs import events, runner
+    from apps.jobs import runner, signals
     from apps.jobs.models import Job
 
     Job.objects.filter(pk=job_id).update(params={"interval": interval})
     with open(record, "w") as out:
 
-        def committed(job, step):
+        def committed(sender, job, step, **kwargs):
             # Autocommit: the step row is committed when save() returns, just before this.
             out.write(json.dumps([step.position, step.status, time.time()]) + "\n")
 
-        events.add_listener(committed)
+        signals.step_changed.connect(committed, weak=False)
         runner.execute(job_id)
 
 

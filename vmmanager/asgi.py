@@ -9,8 +9,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from apps.console.auth import SessionAuthMiddleware  # noqa: E402
-from apps.console.routing import websocket_urlpatterns  # noqa: E402
+from apps.live.auth import SessionAuthMiddleware  # noqa: E402
+from apps.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -316,8 +316,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("VMM_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- Web UI and live updates (apps/ui, apps/console, docs/ui.md) -------------------------
-INSTALLED_APPS += ["apps.ui", "apps.console"]
+# --- Web UI and live updates (apps/ui, apps/live, docs/ui.md) -------------------------
+INSTALLED_APPS += ["apps.ui", "apps.live"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("apps.ui.context_processors.ui")
 if REDIS_URL:

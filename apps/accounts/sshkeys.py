@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from apps.accounts.ssh_key_format import validate_ssh_key
+
 
 def fingerprint(public_key):
     """OpenSSH's SHA256 fingerprint of a (valid) public key line."""
@@ -33,8 +35,6 @@ class SshKey(models.Model):
         return self.name
 
     def clean(self):
-        from apps.vms.validators import validate_ssh_key
-
         super().clean()
         self.public_key = (self.public_key or "").strip()
         try:

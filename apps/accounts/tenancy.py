@@ -1,9 +1,11 @@
-"""Who may see what: the one place that scopes querysets by tenant.
+"""Who may see what: the tenancy scope every query for a user is built on.
 
 Admins (and superusers) see everything. A reseller sees itself, its customers and their
 objects. A customer sees its own. Everything that lists or fetches objects for a user (UI,
-API, websockets, console) goes through these; an object outside the scope is "not found",
-never "forbidden", so its existence does not leak.
+API, websockets, management commands) goes through `visible_users` here or the owning app's
+selector built on `owners_q` (apps.vms.selectors.visible_vms, apps.images.selectors,
+apps.jobs.selectors); an object outside the scope is "not found", never "forbidden", so its
+existence does not leak. This module names no app above accounts.
 """
 
 from django.db.models import Q
@@ -39,31 +41,3 @@ def acts_for(user, owner):
     if owner is None or not user.is_authenticated:
         return False
     return owner.pk == user.pk or (user.role == Role.RESELLER and owner.reseller_id == user.pk)
-
-
-def visible_vms(user):
-    from apps.vms.models import VirtualMachine
-
-    return VirtualMachine.objects.filter(owners_q(user))
-
-
-def visible_jobs(user):
-    from apps.jobs.models import Job
-
-    return Job.objects.filter(owners_q(user))
-
-
-def visible_images(user):
-    """Public images, the provider's shared ones shared with the user, and the user's own
-    (for a reseller: its customers' too)."""
-    from apps.images.models import Image, Visibility
-
-    if is_staff_user(user):
-        return Image.objects.all()
-    return Image.objects.filter(
-        owners_q(user) | Q(visibility=Visibility.PUBLIC) | Q(visibility=Visibility.SHARED, shared_with=user)
-    ).distinct()
-
-
-def can_use_image(user, image):
-    return visible_images(user).filter(pk=image.pk).exists()

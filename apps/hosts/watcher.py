@@ -12,6 +12,8 @@ Contract:
   `reconcile_seconds`. When the connection is lost (close callback, a failed call, or the
   connection replaced) the host is unreachable and the thread tries again every
   `retry_seconds`; a hung host blocks only its own thread.
+- What an event or a reconciliation changes is up to the apps registered with domain_sync
+  (apps.vms: VMs' power states); the watcher names none of them.
 - Events are queued by libvirt's event-loop thread and handled in the host's thread, so no
   database work or libvirt call happens inside a libvirt callback.
 """
@@ -28,12 +30,11 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db import connection as db_connection
 
-from apps.hosts import watcher_lease
+from apps.hosts import domain_sync, watcher_lease
 from apps.hosts.health import mark_unreachable
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
 from apps.hosts.services import refresh_host
-from apps.hosts.watcher_sync import apply_event, reconcile_host
 from apps.virt import connection
 from apps.virt.errors import Unreachable, VirtError
 from apps.virt.events import LifecycleEvent
@@ -189,7 +190,9 @@ class HostWatch:
         if host is None or self.stopping.is_set():
             return
         try:
-            apply_event(host, event, hypervisor_for(host))
+            driver = hypervisor_for(host)
+            for sync in domain_sync.registered():
+                sync.apply_event(host, event, driver)
         except Unreachable as exc:
             self.queue.put(_Lost(str(exc)))
         except VirtError as exc:
@@ -200,7 +203,9 @@ class HostWatch:
         if host is None or self.stopping.is_set():
             return
         try:
-            reconcile_host(host, hypervisor_for(host))
+            driver = hypervisor_for(host)
+            for sync in domain_sync.registered():
+                sync.reconcile(host, driver)
         except Unreachable as exc:
             self.queue.put(_Lost(str(exc)))
             return

@@ -6,6 +6,11 @@
 An admin overrides an operation by placing `<operation>.py` in VMM_OPERATIONS_DIR.
 The runner stays in charge of claiming, step bookkeeping, errors and re-reading state,
 so an override changes what is done, never how it is recorded (docs/operations.md).
+
+The job core names none of its users: each app registers, from its AppConfig.ready(),
+the package holding its operations (`register_operations("apps.vms.operations")`) and
+the function that re-reads a target's real state after every job on it
+(`register_state_refresher(VirtualMachine, refresh_vm_state)`).
 """
 
 import importlib
@@ -15,17 +20,40 @@ from pathlib import Path
 
 from django.conf import settings
 
-# Packages holding the built-in operations, searched in order.
-OPERATION_PACKAGES = ("apps.vms.operations", "apps.hosts.operations", "apps.images.operations")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+_packages = []  # packages holding the built-in operations, searched in order
+_refreshers = {}  # model label ("vms.virtualmachine") -> refresh(target)
 
 
 class UnknownOperation(LookupError):
     pass
 
 
+def register_operations(package):
+    """Look for built-in operations in `package` (a dotted package name, each operation a
+    module `<package>.<kind>`). Call from AppConfig.ready(); registering twice is harmless."""
+    if package not in _packages:
+        _packages.append(package)
+
+
+def operation_packages():
+    """The registered operation packages, in the order they are searched."""
+    return tuple(_packages)
+
+
+def register_state_refresher(model, refresh):
+    """After every job whose target is a `model` the runner calls `refresh(target)` to store
+    the target's real state, whatever the operation did. Call from AppConfig.ready()."""
+    _refreshers[model._meta.label_lower] = refresh
+
+
+def state_refresher(model):
+    """The function registered for `model`, or None."""
+    return _refreshers.get(model._meta.label_lower)
+
+
 def _builtin_module_name(kind):
-    for package in OPERATION_PACKAGES:
+    for package in _packages:
         name = f"{package}.{kind}"
         if importlib.util.find_spec(name) is not None:
             return name

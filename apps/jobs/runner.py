@@ -1,7 +1,9 @@
 """The job runner owns a job's whole life: claim, steps, errors, state re-read, release.
 
 `submit()` is called by services in the web process (or the console); `execute()` runs
-in a django-q2 worker. Operations only do the work (see registry.py).
+in a django-q2 worker. Operations only do the work (see registry.py). Every change to a
+job, a step or a target's claim is announced with a signal (signals.py); the runner does
+not know who listens (apps/live pushes them to open pages).
 """
 
 import logging
@@ -15,21 +17,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from apps.core.request_id import get_request_id, new_request_id, request_id_context
-from apps.jobs import events, registry
+from apps.jobs import registry, signals
 from apps.jobs.models import Job, JobStatus, JobStep, StepStatus
 from apps.virt.errors import VirtError
 
 logger = logging.getLogger("vmmanager.jobs")
-
-# After every job the runner re-reads the target's real state with these, whatever the
-# operation (or an admin's override of it) did.
-STATE_REFRESHERS = {
-    "vms.virtualmachine": "apps.vms.services.refresh_vm_state",
-    "hosts.host": "apps.hosts.services.refresh_host",
-}
 
 
 class TargetBusy(Exception):
@@ -82,8 +76,7 @@ def submit(kind, target, *, actor=None, params=None, request_id=None, queue=True
                 busy = Job.objects.filter(pk=holder).first()
                 raise TargetBusy(busy or job)
             target.current_job = job
-            if hasattr(target, "power_state"):
-                _publish_target(target)
+            signals.claim_changed.send(sender=type(target), target=target)
         if queue:
             transaction.on_commit(lambda: enqueue(job))
     with request_id_context(request_id):
@@ -120,7 +113,7 @@ class JobContext:
         step.status = StepStatus.RUNNING
         step.started_at = timezone.now()
         step.save()
-        events.publish_step(self.job, step)
+        _step_changed(self.job, step)
         self.logger.info("step %d started: %s", step.position, name)
         self._current = step
         began = time.monotonic()
@@ -135,7 +128,7 @@ class JobContext:
         finally:
             step.finished_at = timezone.now()
             step.save()
-            events.publish_step(self.job, step)
+            _step_changed(self.job, step)
             self.logger.info("step %d %s: %s (%.2fs)", step.position, step.status, name, time.monotonic() - began)
             self._current = None
 
@@ -144,7 +137,15 @@ class JobContext:
         if self._current is not None:
             self._current.detail = _join(self._current.detail, text)
             self._current.save(update_fields=["detail"])
-            events.publish_step(self.job, self._current)
+            _step_changed(self.job, self._current)
+
+
+def _job_changed(job):
+    signals.job_changed.send(sender=Job, job=job)
+
+
+def _step_changed(job, step):
+    signals.step_changed.send(sender=Job, job=job, step=step)
 
 
 def _join(old, new):
@@ -173,7 +174,7 @@ def execute(job_id):
             logger.warning("job %s is not queued (%s): not run again", job.pk, job.status)
             return job
         job.refresh_from_db()
-        events.publish_job(job)
+        _job_changed(job)
         _run(job)
         return job
 
@@ -190,7 +191,7 @@ def _run(job):
     try:
         module = registry.load(job.kind)
         _plan_steps(job, module)
-        events.publish_job(job)  # pages learn the planned steps without asking again
+        _job_changed(job)  # pages learn the planned steps without asking again
         if target is None:
             raise OperationError(f"The target ({job.target_repr}) no longer exists.")
         logger.info("job %s running: %s on %s", job.pk, job.kind, job.target_repr)
@@ -208,7 +209,7 @@ def _run(job):
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error", "finished_at", "result"])
         job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
-        events.publish_job(job)
+        _job_changed(job)
         logger.info("job %s %s in %.2fs", job.pk, job.status, (job.finished_at - job.started_at).total_seconds())
 
 
@@ -230,13 +231,13 @@ def settle_dead_job(job, why):
             step.finished_at = job.finished_at
             step.detail = _join(step.detail, why)
             step.save()
-            events.publish_step(job, step)
+            _step_changed(job, step)
         logger.error("job %s settled: %s", job.pk, why)
         _clean_up_after_failure(job, _load_target(job))
         _refresh_target(job)
         _release(job)
         job.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
-        events.publish_job(job)
+        _job_changed(job)
         return True
 
 
@@ -262,14 +263,13 @@ def _plan_steps(job, module):
 
 
 def _refresh_target(job):
-    if job.target_type is None:
-        return
-    path = STATE_REFRESHERS.get(f"{job.target_type.app_label}.{job.target_type.model}")
-    target = job.target_type.model_class().objects.filter(pk=job.target_id).first()
-    if path is None or target is None:
+    model = job.target_type.model_class() if job.target_type else None
+    refresh = registry.state_refresher(model) if model else None
+    target = model.objects.filter(pk=job.target_id).first() if refresh else None
+    if target is None:
         return
     try:
-        import_string(path)(target)
+        refresh(target)
     except Exception:
         logger.warning("could not re-read the state of %s after job %s", job.target_repr, job.pk, exc_info=True)
 
@@ -279,15 +279,8 @@ def _release(job):
     if model is not None and hasattr(model, "current_job"):
         model.objects.filter(pk=job.target_id, current_job=job).update(current_job=None)
         target = model.objects.filter(pk=job.target_id).first()
-        if target is not None and hasattr(target, "power_state"):
-            _publish_target(target)
-
-
-def _publish_target(vm):
-    """Tell live pages the VM's state and whether a job holds it (never fails the job)."""
-    from apps.console.publish import publish_vm
-
-    publish_vm(vm)
+        if target is not None:
+            signals.claim_changed.send(sender=model, target=target)
 
 
 def run_inline(kind, target, *, actor=None, params=None):

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Sum
 
-from apps.accounts.tenancy import visible_jobs, visible_vms
 from apps.jobs.models import JobStatus
+from apps.jobs.selectors import visible_jobs
 from apps.vms.models import VirtualMachine
+from apps.vms.selectors import visible_vms
 
 RESOURCES = ("vcpus", "memory_mb", "disk_gb")
 

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.plans import Plan
 from apps.accounts.sshkeys import SshKey
-from apps.accounts.tenancy import can_use_image, is_staff_user, visible_users
+from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.hosts.models import Host
 from apps.images.models import Image, ImageStatus
+from apps.images.selectors import can_use_image
 from apps.jobs import runner
 from apps.vms import placement, quotas, validators
 from apps.vms.models import VirtualMachine, VmStatus

@@ -4,11 +4,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
 from apps.virt.errors import NotFound, VirtError
 from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine
+from apps.vms.signals import notify_vm_changed
 
 logger = logging.getLogger("vmmanager.vms")
 
@@ -46,5 +46,5 @@ def refresh_vm_state(vm):
         fields["power_state"] = PowerState.UNKNOWN
     VirtualMachine.objects.filter(pk=vm.pk).update(**fields)
     vm.refresh_from_db()
-    publish_vm(vm)
+    notify_vm_changed(vm)
     return vm

@@ -1,4 +1,4 @@
-/* Live updates over the panel's websocket (/ws/, apps/console/consumers.py).
+/* Live updates over the panel's websocket (/ws/, apps/live/consumers.py).
  *
  * Elements opt in with data attributes:
  *   [data-live-job="<uuid>"]  a job card: status, progress, failure, steps are redrawn;

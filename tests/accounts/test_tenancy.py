@@ -1,10 +1,13 @@
 import pytest
 
 from apps.accounts.models import Role, User
-from apps.accounts.tenancy import visible_images, visible_jobs, visible_users, visible_vms
+from apps.accounts.tenancy import visible_users
 from apps.images.models import Image, ImageStatus, Visibility
+from apps.images.selectors import visible_images
 from apps.jobs.models import Job
+from apps.jobs.selectors import visible_jobs
 from apps.vms.models import VirtualMachine
+from apps.vms.selectors import visible_vms
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from apps.console.publish import publish_vm
+from apps.live.publish import publish_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from tests.browser.conftest import sign_in
 

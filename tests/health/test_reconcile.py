@@ -5,11 +5,11 @@ import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
-from apps.hosts.watcher_sync import reconcile_host
 from apps.jobs.models import Job
 from apps.virt.errors import Unreachable
 from apps.virt.types import DomainSpec
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.state_sync import reconcile_host
 from tests.health.conftest import make_vm, power_of
 
 pytestmark = pytest.mark.django_db

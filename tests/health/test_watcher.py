@@ -11,8 +11,8 @@ from apps.jobs.models import Job
 from apps.virt import connection
 from apps.virt.types import DomainSpec
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
-from tests.console.conftest import connected, receive, session_cookie
 from tests.health.conftest import make_vm, power_of, running_watcher, wait_for
+from tests.live.conftest import connected, receive, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.jobs import runner
-from apps.jobs.events import job_group
+from apps.live.publish import job_group
 from tests.vms.factories import vm_with_domain
 
 

@@ -23,8 +23,8 @@ from apps.hosts.models import Host, HostStatus
 from apps.virt.errors import NotFound
 from apps.vms import placement
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
-from tests.console.conftest import connected, receive, session_cookie
 from tests.health.conftest import power_of, running_watcher, wait_for
+from tests.live.conftest import connected, receive, session_cookie
 from tests.multihost.conftest import testhosts as run_testhosts
 
 pytestmark = [

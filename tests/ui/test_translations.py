@@ -13,14 +13,14 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from apps.jobs.registry import OPERATION_PACKAGES
+from apps.jobs.registry import operation_packages
 from apps.ui import labels
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES"
 
 
 def builtin_operations():
-    for package in OPERATION_PACKAGES:
+    for package in operation_packages():
         for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
             yield info.name, importlib.import_module(f"{package}.{info.name}")
 

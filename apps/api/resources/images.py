@@ -6,9 +6,10 @@ from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts.models import User
-from apps.accounts.tenancy import is_staff_user, visible_images, visible_users
+from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.api.base import ApiViewSet
 from apps.images.models import Image, Visibility
+from apps.images.selectors import visible_images
 
 READ_ONLY = [
     "name",

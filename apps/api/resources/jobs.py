@@ -6,9 +6,9 @@ import django_filters
 from django.db.models import Prefetch
 from rest_framework import mixins, serializers
 
-from apps.accounts.tenancy import visible_jobs
 from apps.api.base import ApiViewSet
 from apps.jobs.models import Job, JobStatus, JobStep
+from apps.jobs.selectors import visible_jobs
 
 SECRET_WORDS = ("password", "hash", "secret", "token")
 

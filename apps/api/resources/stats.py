@@ -15,12 +15,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.tenancy import visible_vms
 from apps.api.base import ApiViewMixin
 from apps.api.permissions import IsStaff
 from apps.hosts.models import Host
 from apps.stats.models import METRICS
 from apps.stats.series import RANGES, series
+from apps.vms.selectors import visible_vms
 
 
 class RangeQuery(serializers.Serializer):

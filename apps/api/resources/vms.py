@@ -11,13 +11,13 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts.tenancy import visible_vms
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
 from apps.vms import changes
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.selectors import visible_vms
 
 
 class VmSerializer(serializers.ModelSerializer):

@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role
 from apps.accounts.sshkeys import SshKey
-from apps.accounts.tenancy import is_staff_user, visible_images, visible_users
+from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.hosts.models import Host, HostStatus
 from apps.images.models import ImageStatus
+from apps.images.selectors import visible_images
 from apps.ui import labels
 from apps.vms.create import LIMITS
 

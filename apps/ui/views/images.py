@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from apps.accounts.models import Role
-from apps.accounts.tenancy import is_staff_user, visible_images, visible_jobs
+from apps.accounts.tenancy import is_staff_user
 from apps.images.models import Image, ImageStatus
 from apps.images.removal import delete_image
+from apps.images.selectors import visible_images
 from apps.images.services import start_image_import
 from apps.images.uploads import IncomingUploadHandler
 from apps.jobs.runner import TargetBusy
+from apps.jobs.selectors import visible_jobs
 from apps.ui.access import signed_in, staff_only
 from apps.ui.forms.images import ImageDeleteForm, ImageImportForm, ImageShareForm, ImageUploadForm
 from apps.ui.forms.vms import apply_errors

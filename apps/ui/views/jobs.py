@@ -3,8 +3,8 @@ the list of the jobs a user may see."""
 
 from django.shortcuts import get_object_or_404, render
 
-from apps.accounts.tenancy import visible_jobs
 from apps.jobs.models import JobStatus, StepStatus
+from apps.jobs.selectors import visible_jobs
 from apps.ui import labels
 from apps.ui.access import signed_in
 from apps.ui.jobs_links import target_url

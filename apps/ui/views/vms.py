@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from apps.accounts.plans import Plan
-from apps.accounts.tenancy import visible_jobs, visible_vms
 from apps.jobs.registry import UnknownOperation
+from apps.jobs.selectors import visible_jobs
 from apps.ui.access import signed_in
 from apps.ui.forms.vms import VmCreateForm, VmFilterForm, apply_errors
 from apps.ui.paging import paginate
@@ -16,6 +16,7 @@ from apps.ui.vm_actions import power_buttons
 from apps.vms import quotas
 from apps.vms.create import create_vm
 from apps.vms.models import VirtualMachine
+from apps.vms.selectors import visible_vms
 
 # Offered as quick sizes when the provider has not defined any plans.
 DEFAULT_SIZES = [(1, 1024, 10), (2, 2048, 20), (4, 4096, 40), (8, 8192, 80)]

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.console.publish import publish_vm
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import HostStatus
 from apps.images.hostcopy import ensure_on_host
@@ -23,6 +22,7 @@ from apps.virt.errors import NotFound
 from apps.virt.types import DiskSpec, DomainSpec, NicSpec
 from apps.vms import guest_config
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.signals import notify_vm_changed
 
 CREATE_STEPS = [
     "Choose a host",
@@ -91,7 +91,7 @@ def deploy(ctx, vm, params):
     VirtualMachine.objects.filter(pk=vm.pk).update(
         status=VmStatus.ACTIVE, power_state=PowerState.RUNNING, ip_addresses=addresses
     )
-    publish_vm(VirtualMachine.objects.get(pk=vm.pk))
+    notify_vm_changed(VirtualMachine.objects.get(pk=vm.pk))
 
 
 def configure_offline(ctx, disk, params):
@@ -212,4 +212,4 @@ def remove_from_host(vm):
 
 def mark_failed(vm):
     VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.FAILED, power_state=PowerState.MISSING)
-    publish_vm(VirtualMachine.objects.get(pk=vm.pk))
+    notify_vm_changed(VirtualMachine.objects.get(pk=vm.pk))

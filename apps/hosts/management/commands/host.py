@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.hosts import checks, sshkey
 from apps.hosts.models import DomainType, Host
-from apps.jobs.console import run_with_output
+from apps.jobs.cli import run_with_output
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.jobs.console import run_with_output
+from apps.jobs.cli import run_with_output
 from apps.vms.models import VirtualMachine
 
 

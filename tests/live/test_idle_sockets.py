@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from tests.console.conftest import connected, receive
+from tests.live.conftest import connected, receive
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

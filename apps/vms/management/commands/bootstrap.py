@@ -1,5 +1,8 @@
 """First-run set-up for `make run`: the first admin, this machine as the first host and
-the demo image. Idempotent: what exists is left as it is."""
+the demo image. Idempotent: what exists is left as it is.
+
+It lives in apps.vms, the highest domain app, because it uses accounts, hosts, images and
+jobs, all below it (apps.core, at the bottom, imports no app: docs/architecture.md)."""
 
 import json
 import secrets

@@ -16,9 +16,9 @@ import weakref
 
 from channels.layers import get_channel_layer
 
-from apps.jobs.events import job_group
+from apps.live.publish import job_group
 
-logger = logging.getLogger("vmmanager.console")
+logger = logging.getLogger("vmmanager.live")
 
 
 def group_of(message):

@@ -5,8 +5,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from apps.jobs import runner
-from apps.jobs.events import job_group
-from tests.console.conftest import connected, receive, session_cookie
+from apps.live.publish import job_group
+from tests.live.conftest import connected, receive, session_cookie
 from tests.vms.factories import vm_with_domain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -1,7 +1,7 @@
 import pytest
 
 from apps.accounts.models import User
-from tests.console.conftest import receive, session_cookie, socket
+from tests.live.conftest import receive, session_cookie, socket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -1,11 +1,11 @@
 """Blocking a user closes their open sockets at once, however the block was made (API,
-admin, UI, console): a save that turns `is_active` off sends `disconnect_user`."""
+admin, UI, a management command): a save that turns `is_active` off sends `disconnect_user`."""
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from apps.console.publish import disconnect_user
+from apps.live.publish import disconnect_user
 
 
 @receiver(pre_save, sender=get_user_model(), dispatch_uid="vmm_remember_was_active")

@@ -5,9 +5,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.accounts.models import User
-from apps.console.consumers import BLOCKED
-from apps.console.publish import disconnect_user
-from tests.console.conftest import connected, session_cookie
+from apps.live.consumers import BLOCKED
+from apps.live.publish import disconnect_user
+from tests.live.conftest import connected, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +69,7 @@ async def test_other_users_sockets_stay_open(customer, other_customer):
 
 
 async def test_saving_a_user_as_blocked_closes_their_sockets_at_once(customer_cookie, customer):
-    """However the block is made (API, admin, UI, console): a save that turns is_active off."""
+    """However the block is made (API, admin, UI, a management command): a save that turns is_active off."""
     communicator = await connected(customer_cookie)
 
     @database_sync_to_async

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from apps.console.fanout import Fanout
+from apps.live.fanout import Fanout
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,18 +1,21 @@
-"""Keeping VMs' power state in step with what their host reports (used by the host watcher).
+"""Keeping VMs' power state in step with what their host reports: the host watcher
+(apps.hosts.watcher) calls these through apps.hosts.domain_sync, registered in
+VmsConfig.ready().
 
 Contract:
 - `apply_event(host, event, driver)`: one lifecycle event of domain `vmm-<uuid>` on `host`
-  sets that VM's `power_state` and `state_synced_at` with one UPDATE and publishes the VM
-  to open pages. Only a VM the panel has on that very host changes (a domain of the same
-  name elsewhere, e.g. a leftover after a move, does not). It records the power state even
-  while a job holds the VM (the hypervisor's word is a fact, and pages show it live); it
-  never changes the VM's `status`, which is the job's business. An event that does not say
-  the new state (defined, undefined, shutdown) is resolved by reading the domain: gone
-  means `missing`. Returns the updated VM or None. Raises the driver's `Unreachable`.
+  sets that VM's `power_state` and `state_synced_at` with one UPDATE and announces the VM
+  (`vm_changed`: apps/live pushes it to open pages). Only a VM the panel has on that very
+  host changes (a domain of the same name elsewhere, e.g. a leftover after a move, does
+  not). It records the power state even while a job holds the VM (the hypervisor's word is
+  a fact, and pages show it live); it never changes the VM's `status`, which is the job's
+  business. An event that does not say the new state (defined, undefined, shutdown) is
+  resolved by reading the domain: gone means `missing`. Returns the updated VM or None.
+  Raises the driver's `Unreachable`.
 - `reconcile_host(host, driver)`: one bulk listing of the host's domains, compared with
   the host's active VMs that no job holds; every difference is fixed (a domain that is
   not there means `missing`) with a conditional UPDATE that loses to any change made
-  meanwhile, and the changed VMs are published. Returns a `Reconciled` summary. Raises
+  meanwhile, and the changed VMs are announced. Returns a `Reconciled` summary. Raises
   the driver's `Unreachable`/`OperationFailed` (nothing is changed then).
 """
 
@@ -22,10 +25,11 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from apps.console.publish import publish_vm
 from apps.virt.errors import NotFound
 from apps.vms.models import POWER_STATE_FROM_DRIVER, PowerState, VirtualMachine, VmStatus
+from apps.vms.signals import notify_vm_changed
 
+# The watcher's logger: these lines tell the watcher's story.
 logger = logging.getLogger("vmmanager.hosts")
 
 DOMAIN_PREFIX = "vmm-"
@@ -48,10 +52,10 @@ def power_state(domain_state):
     return POWER_STATE_FROM_DRIVER.get(domain_state, PowerState.UNKNOWN)
 
 
-def _publish(pk):
+def _announce(pk):
     vm = VirtualMachine.objects.filter(pk=pk).first()
     if vm is not None:
-        publish_vm(vm)
+        notify_vm_changed(vm)
 
 
 def apply_event(host, event, driver):
@@ -73,7 +77,7 @@ def apply_event(host, event, driver):
         return None
     logger.info("host %s: %s %s (%s) -> %s", host.name, event.name, event.event, event.detail, new)
     vm = VirtualMachine.objects.get(uuid=uid)
-    publish_vm(vm)
+    notify_vm_changed(vm)
     return vm
 
 
@@ -115,7 +119,7 @@ def reconcile_host(host, driver):
     result.foreign = sorted(name for name in states if vm_uuid(name) and name not in known)
     for pk, (old, new) in result.changed.items():
         logger.warning("host %s: VM %s was %s, the host says %s", host.name, pk, old, new)
-        _publish(pk)
+        _announce(pk)
     if result.foreign:
         logger.info("host %s: domains of no VM here: %s", host.name, ", ".join(result.foreign))
     return result

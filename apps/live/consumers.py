@@ -29,10 +29,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from apps.accounts.models import User
-from apps.accounts.tenancy import visible_jobs, visible_vms
-from apps.console.fanout import fanout
-from apps.console.publish import user_group, vm_group, vm_snapshot
-from apps.jobs.events import job_group, job_snapshot, step_snapshot
+from apps.jobs.selectors import visible_jobs
+from apps.live.fanout import fanout
+from apps.live.publish import job_group, job_snapshot, step_snapshot, user_group, vm_group, vm_snapshot
+from apps.vms.selectors import visible_vms
 
 BLOCKED = 4403
 MAX_SUBSCRIPTIONS = 500

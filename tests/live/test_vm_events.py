@@ -3,9 +3,9 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from apps.console.publish import publish_vm
+from apps.live.publish import publish_vm
 from apps.vms.models import PowerState, VirtualMachine
-from tests.console.conftest import connected, receive
+from tests.live.conftest import connected, receive
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -5,11 +5,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from apps.console import consumers
-from apps.console.fanout import fanout
-from apps.jobs.events import job_group
 from apps.jobs.models import Job
-from tests.console.conftest import connected, receive
+from apps.live import consumers
+from apps.live.fanout import fanout
+from apps.live.publish import job_group
+from tests.live.conftest import connected, receive
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from apps.console.consumers import LiveConsumer
+from apps.live.consumers import LiveConsumer
 
 websocket_urlpatterns = [path("ws/", LiveConsumer.as_asgi())]

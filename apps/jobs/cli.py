@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from apps.jobs import events, registry, runner
+from apps.jobs import registry, runner, signals
 from apps.jobs.models import JobStatus, StepStatus
 
 MARKS = {StepStatus.RUNNING: "..", StepStatus.SUCCEEDED: "ok", StepStatus.FAILED: "!!", StepStatus.SKIPPED: "--"}
@@ -12,7 +12,7 @@ def run_with_output(command, kind, target, params):
     """Run `kind` on `target` in this process, printing each step; returns the Job.
     Raises CommandError when the job fails (so the exit status says so)."""
 
-    def show(job, step):
+    def show(sender, job, step, **kwargs):
         line = f"[{MARKS.get(step.status, '  ')}] {step.position}. {step.name}"
         if step.status != StepStatus.RUNNING and step.duration is not None:
             line += f" ({step.duration.total_seconds():.2f}s)"
@@ -20,7 +20,7 @@ def run_with_output(command, kind, target, params):
         if step.status == StepStatus.FAILED and step.detail:
             command.stdout.write(f"     {step.detail}")
 
-    events.add_listener(show)
+    signals.step_changed.connect(show, weak=False)
     try:
         job = runner.run_inline(kind, target, params=params)
     except registry.UnknownOperation as exc:
@@ -28,7 +28,7 @@ def run_with_output(command, kind, target, params):
     except runner.TargetBusy as exc:
         raise CommandError(str(exc)) from exc
     finally:
-        events.remove_listener(show)
+        signals.step_changed.disconnect(show)
     command.stdout.write(f"job {job.pk} {job.status} (request id {job.request_id})")
     if job.status != JobStatus.SUCCEEDED:
         raise CommandError(job.error)

@@ -1,8 +1,10 @@
 """Events for open browser sockets, sent through the channel layer after the database
-commit they describe (like apps.jobs.events). A lost event never fails the caller: the
-database is the record, and a page that reconnects gets a fresh snapshot.
+commit they describe. A lost event never fails the caller: the database is the record,
+and a page that reconnects gets a fresh snapshot.
 
-Groups: `vm-<id>` (a VM's power state and status), `user-<id>` (the user's own sockets).
+Groups: `job-<uuid>` (a job's status and steps), `vm-<id>` (a VM's power state and
+status), `user-<id>` (the user's own sockets). The lower apps do not call these: they send
+signals (apps.jobs.signals, apps.vms.signals) that receivers.py turns into these calls.
 """
 
 import logging
@@ -11,7 +13,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-logger = logging.getLogger("vmmanager.console")
+logger = logging.getLogger("vmmanager.live")
+
+
+def job_group(job_id):
+    return f"job-{job_id}"
 
 
 def vm_group(vm_id):
@@ -20,6 +26,29 @@ def vm_group(vm_id):
 
 def user_group(user_id):
     return f"user-{user_id}"
+
+
+def job_snapshot(job):
+    return {
+        "id": str(job.id),
+        "kind": job.kind,
+        "status": job.status,
+        "error": job.error,
+        "target": job.target_repr,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def step_snapshot(step):
+    return {
+        "position": step.position,
+        "name": step.name,
+        "status": step.status,
+        "detail": step.detail,
+        "started_at": step.started_at.isoformat() if step.started_at else None,
+        "finished_at": step.finished_at.isoformat() if step.finished_at else None,
+    }
 
 
 def vm_snapshot(vm):
@@ -41,6 +70,18 @@ def _send(group, message):
             async_to_sync(layer.group_send)(group, message)
     except Exception:
         logger.warning("could not publish %s to %s", message.get("type"), group, exc_info=True)
+
+
+def publish_step(job, step):
+    """Tell pages watching `job` the step as it is now (sent once the transaction commits)."""
+    message = {"type": "job.step", "job": str(job.id), "step": step_snapshot(step)}
+    transaction.on_commit(lambda: _send(job_group(job.id), message))
+
+
+def publish_job(job):
+    """Tell pages watching `job` its status as it is now (sent once the transaction commits)."""
+    message = {"type": "job.status", "job": job_snapshot(job)}
+    transaction.on_commit(lambda: _send(job_group(job.id), message))
 
 
 def publish_vm(vm):
