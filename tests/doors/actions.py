@@ -127,15 +127,28 @@ ORDER = Action(
 )
 
 
-def power(word, api_action, ui_word=None):
+def vm_change(name, ui_route, api_action, *, accepted, refused, api_path=None, ui_args=(), method="post"):
+    """A row for an action on the World's VM, taken by its owner (the customer)."""
     return Action(
-        name=f"{word} a VM",
+        name=name,
         actor="customer",
-        ui_route="vm_power",
-        ui_url=vm_url("ui:vm_power", ui_word or word),
+        ui_route=ui_route,
+        ui_url=vm_url(f"ui:{ui_route}", *ui_args),
         api_route=("vm", api_action),
-        api_call=api_vm(word),
-        job_kind=f"vm_{api_action}",
+        api_call=api_vm(api_path, method),
+        job_kind="vm_delete" if api_action == "destroy" else f"vm_{api_action}",
+        accepted=accepted,
+        refused=refused,
+    )
+
+
+def power(word, api_action, ui_word=None):
+    return vm_change(
+        f"{word} a VM",
+        "vm_power",
+        api_action,
+        api_path=word,
+        ui_args=[ui_word or word],
         accepted=Case("an active VM", same({})),
         refused=[
             Case("a failed VM", same({}), setup=vm_status(VmStatus.FAILED)),
@@ -153,14 +166,11 @@ POWER = [
     power("resume", "resume"),
 ]
 
-RESIZE = Action(
-    name="resize a VM",
-    actor="customer",
-    ui_route="vm_resize",
-    ui_url=vm_url("ui:vm_resize"),
-    api_route=("vm", "resize"),
-    api_call=api_vm("resize"),
-    job_kind="vm_resize",
+RESIZE = vm_change(
+    "resize a VM",
+    "vm_resize",
+    "resize",
+    api_path="resize",
     accepted=Case("bigger", same({"vcpus": 2, "memory_mb": 2048, "disk_gb": 20})),
     refused=[
         Case("beyond the vCPU quota", same({"vcpus": 3, "memory_mb": 1024, "disk_gb": 10}), setup=quota(max_vcpus=2)),
@@ -182,14 +192,11 @@ def reinstall(w, **changes):
     return ui, api
 
 
-REINSTALL = Action(
-    name="reinstall a VM",
-    actor="customer",
-    ui_route="vm_reinstall",
-    ui_url=vm_url("ui:vm_reinstall"),
-    api_route=("vm", "reinstall"),
-    api_call=api_vm("reinstall"),
-    job_kind="vm_reinstall",
+REINSTALL = vm_change(
+    "reinstall a VM",
+    "vm_reinstall",
+    "reinstall",
+    api_path="reinstall",
     accepted=Case("the same image", lambda w: reinstall(w, ssh_keys=KEY)),
     refused=[
         Case("a weak password", lambda w: reinstall(w, password="weak")),
@@ -199,14 +206,11 @@ REINSTALL = Action(
     ],
 )
 
-PASSWORD = Action(
-    name="reset a VM's root password",
-    actor="customer",
-    ui_route="vm_password",
-    ui_url=vm_url("ui:vm_password"),
-    api_route=("vm", "reset_password"),
-    api_call=api_vm("reset-password"),
-    job_kind="vm_reset_password",
+PASSWORD = vm_change(
+    "reset a VM's root password",
+    "vm_password",
+    "reset_password",
+    api_path="reset-password",
     accepted=Case("a strong password", same({"password": STRONG})),
     refused=[
         Case("a short password", same({"password": "Sh0rt!"})),
@@ -216,14 +220,11 @@ PASSWORD = Action(
     ],
 )
 
-MAKE_IMAGE = Action(
-    name="make an image of a VM",
-    actor="customer",
-    ui_route="vm_make_image",
-    ui_url=vm_url("ui:vm_make_image"),
-    api_route=("vm", "make_image"),
-    api_call=api_vm("make-image"),
-    job_kind="vm_make_image",
+MAKE_IMAGE = vm_change(
+    "make an image of a VM",
+    "vm_make_image",
+    "make_image",
+    api_path="make-image",
     accepted=Case("a new name", same({"name": "snap-1", "visibility": "private"})),
     refused=[
         Case("a name the owner's image has", same({"name": "snap-1", "visibility": "private"}), image_named("snap-1")),
@@ -233,14 +234,11 @@ MAKE_IMAGE = Action(
     ],
 )
 
-DELETE = Action(
-    name="delete a VM",
-    actor="customer",
-    ui_route="vm_delete",
-    ui_url=vm_url("ui:vm_delete"),
-    api_route=("vm", "destroy"),
-    api_call=api_vm(method="delete"),
-    job_kind="vm_delete",
+DELETE = vm_change(
+    "delete a VM",
+    "vm_delete",
+    "destroy",
+    method="delete",
     accepted=Case("a placed VM", lambda w: ({"name": w.vm.name}, {})),
     refused=[Case("a busy VM", lambda w: ({"name": w.vm.name}, {}), setup=vm_busy)],
 )

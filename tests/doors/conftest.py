@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from apps.accounts.models import Role, User
-from apps.hosts.models import DomainType, Host, HostStatus
-from apps.images.models import Image, ImageStatus, Visibility
+from apps.accounts.models import User
+from apps.hosts.models import Host
+from apps.images.models import Image
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 
 
@@ -27,34 +27,15 @@ def jobs_stay_queued(monkeypatch):
 
 
 @pytest.fixture
-def world(db):
-    reseller = User.objects.create_user("door-reseller", password="pw-reseller-1", role=Role.RESELLER)
-    customer = User.objects.create_user("door-customer", password="pw-cust-1", role=Role.CUSTOMER, reseller=reseller)
-    admin = User.objects.create_superuser("door-admin", "admin@example.com", "pw-admin-1", role=Role.ADMIN)
-    host = Host.objects.create(
-        name="roomy",
-        uri="test:///default",
-        domain_type=DomainType.QEMU,
-        storage_pool="default-pool",
-        storage_path="/default-pool",
-        status=HostStatus.ONLINE,
-        cpus=64,
-        memory_mb=131072,
-        disk_bytes=2000 * 2**30,
-    )
-    image = Image.objects.create(
-        name="debian-12",
-        os_family="debian",
-        virtual_size_bytes=2 * 2**30,
-        checksum_sha256="0" * 64,
-        visibility=Visibility.PUBLIC,
-        status=ImageStatus.READY,
-    )
+def world(admin_user, reseller, customer, test_host, ready_image):
+    """tests/conftest.py's users, host and image; the host with room for every order here."""
+    test_host.cpus, test_host.memory_mb, test_host.disk_bytes = 64, 131072, 2000 * 2**30
+    test_host.save()
     vm = VirtualMachine.objects.create(
         name="mine-1",
         owner=customer,
-        host=host,
-        image=image,
+        host=test_host,
+        image=ready_image,
         status=VmStatus.ACTIVE,
         power_state=PowerState.RUNNING,
         vcpus=1,
@@ -62,4 +43,4 @@ def world(db):
         disk_gb=10,
         hostname="mine-1",
     )
-    return World(admin, reseller, customer, host, image, vm)
+    return World(admin_user, reseller, customer, test_host, ready_image, vm)
