@@ -28,6 +28,14 @@ def user_group(user_id):
     return f"user-{user_id}"
 
 
+def _times(row):
+    """A job's or a step's start and end, as ISO 8601 (None: not yet)."""
+    return {
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
 def job_snapshot(job):
     return {
         "id": str(job.id),
@@ -35,8 +43,7 @@ def job_snapshot(job):
         "status": job.status,
         "error": job.error,
         "target": job.target_repr,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        **_times(job),
     }
 
 
@@ -46,8 +53,7 @@ def step_snapshot(step):
         "name": step.name,
         "status": step.status,
         "detail": step.detail,
-        "started_at": step.started_at.isoformat() if step.started_at else None,
-        "finished_at": step.finished_at.isoformat() if step.finished_at else None,
+        **_times(step),
     }
 
 
