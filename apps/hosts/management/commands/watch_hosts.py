@@ -1,8 +1,8 @@
-import signal
 import threading
 
 from django.core.management.base import BaseCommand
 
+from apps.core.stopping import stop_on_signals
 from apps.hosts.watcher import Watcher
 
 
@@ -15,14 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         stop = threading.Event()
-
-        def on_signal(signum, _frame):
-            stop.set()
-
         # SIGTERM (serve.sh, containers) and Ctrl-C end it cleanly: the lease is released
         # so a standby takes over at once.
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop_on_signals(stop.set)
         watcher = Watcher()
         self.stdout.write(f"host watcher {watcher.holder}: running (Ctrl-C stops it)")
         self.stdout.flush()

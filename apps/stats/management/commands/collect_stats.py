@@ -5,12 +5,12 @@ share the hosts out between them (docs/stats.md). ``--once`` sweeps once and exi
 """
 
 import os
-import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.core.request_id import new_request_id, request_id_context
+from apps.core.stopping import stop_on_signals
 from apps.stats.collector import Collector
 
 
@@ -26,7 +26,6 @@ class Command(BaseCommand):
         if settings.VMM_STATS_NICE:
             os.nice(settings.VMM_STATS_NICE)
         collector = Collector(name=name)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: collector.stop())
+        stop_on_signals(collector.stop)
         with request_id_context(new_request_id()):
             collector.run(sweeps=1 if once else None)
