@@ -42,7 +42,8 @@ class ImageFields(forms.Form):
         choices=[(GuestConfig.CUSTOMIZE, _("virt-customize (offline)")), (GuestConfig.CLOUD_INIT, _("cloud-init"))],
         initial=GuestConfig.CUSTOMIZE,
     )
-    visibility = forms.ChoiceField(label=_("Visibility"), choices=())
+    # Not required: left out, it is the service's default (as in the API).
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=(), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

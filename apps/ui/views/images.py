@@ -74,7 +74,7 @@ def _import(request, form, source, uploaded=False):
             os_family=data["os_family"],
             os_version=data["os_version"],
             guest_config=data["guest_config"],
-            visibility=data["visibility"],
+            visibility=data["visibility"] or None,
             uploaded=uploaded,
             request_id=request.request_id,
         )
