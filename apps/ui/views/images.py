@@ -16,11 +16,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from apps.accounts.tenancy import is_staff_user, visible_images, visible_jobs
 from apps.images.models import Image, ImageStatus
 from apps.images.removal import delete_image
-from apps.images.services import import_image, may_upload_images
+from apps.images.services import import_image, may_import_from_path, may_upload_images
 from apps.images.sharing import may_change_image, share_image
 from apps.images.uploads import IncomingUploadHandler
 from apps.jobs.runner import TargetBusy
-from apps.ui.access import signed_in, staff_only
+from apps.ui.access import signed_in
 from apps.ui.forms.images import ImageDeleteForm, ImageImportForm, ImageShareForm, ImageUploadForm
 from apps.ui.forms.vms import apply_errors
 
@@ -85,10 +85,12 @@ def _import(request, form, source, uploaded=False):
     return job
 
 
-@staff_only
+@signed_in
 def image_import(request):
     """Import an image file already on the panel machine: checked here, copied by a job
     whose page opens next."""
+    if not may_import_from_path(request.user):
+        raise Http404
     form = ImageImportForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         job = _import(request, form, form.cleaned_data["path"])
