@@ -288,7 +288,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"VisibilityEnum": "apps.images.models.Visibility"},
 }
 # Audit log: the request id is the correlation id of every entry (also in workers).
 AUDITLOG_CID_GETTER = "apps.api.audit.current_request_id"

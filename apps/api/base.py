@@ -1,6 +1,6 @@
 """What every API view shares: tenancy-scoped querysets, the audit actor, 202 answers."""
 
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -30,6 +30,21 @@ def job_link(request, job):
         "status": job.status,
         "url": reverse("api:job-detail", args=[job.pk], request=request),
     }
+
+
+class JobLinkSerializer(serializers.Serializer):
+    """The schema of job_link()."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    url = serializers.URLField()
+
+
+class JobStartedSerializer(serializers.Serializer):
+    """The schema of accepted() with no other body: 202 naming the job."""
+
+    job = JobLinkSerializer()
 
 
 def accepted(request, job, **body):

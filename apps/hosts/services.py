@@ -1,7 +1,20 @@
+"""What can be done to hosts, for the web UI, the API and the job runner alike.
+
+- `add_host`, `update_host`, `refresh_host_now`: the provider's staff add a host, change its
+  settings and have it checked again. Anyone else gets PermissionDenied; refused input is a
+  ValidationError keyed by the field (the model's clean(), and a name or URI already taken,
+  also when two adds of the same one arrive at the same moment).
+- `refresh_host`: the check itself, run by the `host_refresh` job and the host watcher.
+"""
+
 import logging
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from apps.accounts.tenancy import is_staff_user
 from apps.hosts.checks import check_host, summary
 from apps.hosts.models import Host, HostStatus
 
@@ -36,3 +49,65 @@ def refresh_host(host):
     Host.objects.filter(pk=host.pk).update(**fields)
     host.refresh_from_db()
     return host
+
+
+# What staff set on a host; the rest (status, capacity) is read from the host.
+SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network")
+REFRESH_OPERATION = "host_refresh"
+
+
+def check_may_manage_hosts(actor):
+    if not is_staff_user(actor):
+        raise PermissionDenied(_("Only the provider's staff may manage hosts."))
+
+
+def add_host(actor, *, request_id=None, **settings):
+    """Create a host from `settings` (see SETTINGS; the model's defaults fill the rest) and
+    queue `host_refresh` on it once the transaction commits. Returns (host, job). Raises
+    PermissionDenied for anyone but staff, ValidationError naming the field."""
+    from apps.jobs import runner
+
+    check_may_manage_hosts(actor)
+    host = Host(**_settings(settings))
+    with transaction.atomic():
+        _save(host)
+        job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
+    return host, job
+
+
+def update_host(actor, host, **settings):
+    """Change `host`'s settings (see SETTINGS). Returns the host. Raises like add_host;
+    on a refusal nothing is saved (the host passed in may hold the refused values)."""
+    check_may_manage_hosts(actor)
+    for field, value in _settings(settings).items():
+        setattr(host, field, value)
+    _save(host)
+    return host
+
+
+def refresh_host_now(actor, host, *, request_id=None):
+    """Queue another check of `host` (the `host_refresh` job); returns the Job."""
+    from apps.jobs import runner
+
+    check_may_manage_hosts(actor)
+    return runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
+
+
+def _settings(settings):
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise TypeError(f"not a host setting: {', '.join(sorted(unknown))}")
+    return settings
+
+
+def _save(host):
+    """full_clean and save. A name or URI that another request saved after the check (the
+    database's unique index refused this insert) is reported like one found by the check:
+    by the time the index refuses, the other row is committed and validate_unique sees it."""
+    host.full_clean()
+    try:
+        with transaction.atomic():
+            host.save()
+    except IntegrityError as exc:
+        host.validate_unique()
+        raise ValidationError(_("A host with this name or URI was just added.")) from exc

@@ -4,7 +4,12 @@ Two ways in: `import_image_file` does it all at once (console commands, the make
 operation, tests); `start_image_import` is for web requests: it runs only the fast checks
 (name, file, format, content), registers the image as pending and queues the
 `image_import` job, which copies the file with its checksum and marks the image ready.
-No web request copies an image file."""
+No web request copies an image file.
+
+`import_image` is what the web UI and the API call for a user: it holds the rules on who
+may bring images in (a file on the panel machine: staff; an upload: staff and resellers),
+what visibility they may give it (apps.images.sharing) and who owns it (nobody, i.e. the
+provider, for staff; else the user), then calls `start_image_import`."""
 
 import logging
 import os
@@ -12,11 +17,13 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from apps.images import files
+from apps.accounts.models import Role
+from apps.accounts.tenancy import is_staff_user
+from apps.images import files, sharing
 from apps.images.models import GuestConfig, Image, ImageStatus, Visibility
 
 logger = logging.getLogger("vmmanager.images")
@@ -38,8 +45,12 @@ def check_source(source, *, name, owner):
     is a disk image we accept (files.inspect). Returns its ImageFileInfo. Raises
     ValidationError naming the field (`name` or `file`)."""
     if Image.objects.filter(owner=owner, name=name).exists():
-        raise ValidationError({"name": _("An image named %(name)r already exists.") % {"name": name}})
-    if not Path(source).is_file():
+        raise _name_taken(name)
+    try:
+        is_file = Path(source).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        is_file = False
+    if not is_file:
         raise ValidationError({"file": _("No such file: %(path)s") % {"path": source}})
     try:
         return files.inspect(source)
@@ -155,6 +166,73 @@ def start_image_import(
     return image, job
 
 
+def may_import_from_path(actor):
+    """May `actor` import a file already on the panel machine? Staff only: it reads any
+    file the panel can read."""
+    return is_staff_user(actor)
+
+
+def may_upload_images(actor):
+    """May `actor` upload image files of its own? Staff and resellers."""
+    return is_staff_user(actor) or getattr(actor, "role", None) == Role.RESELLER
+
+
+def check_may_import(actor, *, uploaded):
+    """Raise PermissionDenied unless `actor` may bring an image in this way (a door calls
+    this before reading a body it would refuse anyway)."""
+    if uploaded and not may_upload_images(actor):
+        raise PermissionDenied(_("Only staff and resellers may upload images."))
+    if not uploaded and not may_import_from_path(actor):
+        raise PermissionDenied(_("Only the provider's staff may import a file from the panel machine."))
+
+
+def import_image(
+    actor,
+    source,
+    *,
+    name,
+    os_family,
+    os_version="",
+    guest_config=GuestConfig.CUSTOMIZE,
+    visibility=None,
+    uploaded=False,
+    request_id=None,
+):
+    """Bring the image file at `source` in for `actor`: a path on the panel machine, or
+    with `uploaded` an upload in incoming_dir(). The image belongs to the provider when
+    `actor` is staff, else to `actor`; `visibility` None is sharing.default_visibility.
+    Returns (image, job) like start_image_import.
+
+    Raises PermissionDenied (see check_may_import), ValidationError naming `visibility`,
+    `name`, or the source: `path` for a file on the panel machine, `file` for an upload."""
+    check_may_import(actor, uploaded=uploaded)
+    visibility = sharing.default_visibility(actor) if visibility is None else visibility
+    sharing.check_visibility(actor, visibility)
+    try:
+        return start_image_import(
+            source,
+            name=name,
+            os_family=os_family,
+            os_version=os_version,
+            guest_config=guest_config,
+            owner=None if is_staff_user(actor) else actor,
+            visibility=visibility,
+            uploaded=uploaded,
+            actor=actor,
+            request_id=request_id,
+        )
+    except ValidationError as exc:
+        if uploaded or not hasattr(exc, "error_dict"):
+            raise
+        errors = {"path" if key == "file" else key: value for key, value in exc.error_dict.items()}
+        raise ValidationError(errors) from exc
+
+
+def _name_taken(name):
+    message = _("An image named %(name)r already exists.") % {"name": name}
+    return ValidationError({"name": ValidationError(message, code="unique")})
+
+
 def _new_image(name, os_family, os_version, guest_config, owner, visibility, info):
     image = Image(
         name=name,
@@ -168,5 +246,10 @@ def _new_image(name, os_family, os_version, guest_config, owner, visibility, inf
         status=ImageStatus.PENDING,
     )
     image.full_clean()
-    image.save()
+    try:
+        with transaction.atomic():
+            image.save()
+    except IntegrityError as exc:
+        # Another import of the same name committed between the check and this insert.
+        raise _name_taken(name) from exc
     return image

@@ -14,6 +14,7 @@ urlpatterns = [
     path("hosts/", hosts.host_list, name="host_list"),
     path("hosts/add/", hosts.host_add, name="host_add"),
     path("hosts/<int:pk>/", hosts.host_detail, name="host_detail"),
+    path("hosts/<int:pk>/edit/", hosts.host_edit, name="host_edit"),
     path("hosts/<int:pk>/refresh/", hosts.host_refresh, name="host_refresh"),
     path("images/", images.image_list, name="image_list"),
     path("images/import/", images.image_import, name="image_import"),

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from apps.accounts.tenancy import acts_for, is_staff_user
+from apps.accounts.tenancy import acts_for
 from apps.images.models import Image, Visibility
+from apps.images.sharing import check_visibility
 from apps.jobs import runner
 from apps.vms import placement, quotas, validators
 from apps.vms.create import NAME_RE, check_range, guest_params, pick
@@ -134,10 +135,12 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
         errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores.")
     elif Image.objects.filter(owner=vm.owner, name=name).exists():
         errors["name"] = _("An image named %(name)r already exists.") % {"name": name}
-    if visibility not in Visibility.values:
+    try:
+        check_visibility(actor, visibility) if actor is not None else Visibility(visibility)
+    except ValueError:
         errors["visibility"] = _("One of: %(values)s.") % {"values": ", ".join(Visibility.values)}
-    elif visibility == Visibility.PUBLIC and not (actor is None or is_staff_user(actor)):
-        errors["visibility"] = _("Only staff can make an image public.")
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
     if vm.status != VmStatus.ACTIVE:
         errors["vm"] = _("Only an active VM can be imaged.")
     if errors:

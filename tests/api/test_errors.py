@@ -39,11 +39,17 @@ def test_a_wrong_method_is_405(api, customer, host):
     assert (response.status_code, codes(response)) == (405, [(None, "method_not_allowed")])
 
 
-def test_an_image_in_use_cannot_be_deleted_409(api, admin_user, customer, host, ready_image):
+def test_a_services_refusal_names_its_field(api, admin_user, customer, host, ready_image):
     make_vm(customer, host, image=ready_image)
     response = api(admin_user).delete(f"/api/v1/images/{ready_image.pk}/")
-    assert (response.status_code, codes(response)) == (409, [(None, "protected")])
-    assert "web-1" in response.json()["errors"][0]["message"]
+    assert (response.status_code, codes(response)) == (400, [("image", "invalid")])
+    assert "1 VM was made from this image" in response.json()["errors"][0]["message"]
+
+
+def test_a_services_permission_refusal_keeps_its_reason(api, customer, ready_image):
+    response = api(customer).delete(f"/api/v1/images/{ready_image.pk}/")
+    assert (response.status_code, codes(response)) == (403, [(None, "permission_denied")])
+    assert response.json()["errors"][0]["message"] == "Only the image's owner (or staff) may change or delete it."
 
 
 def test_a_non_numeric_id_is_a_404_not_a_500(api, customer):

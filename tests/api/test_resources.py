@@ -93,3 +93,15 @@ def test_jobs_show_their_steps_to_the_targets_owner_only(api, customer, other_cu
     assert [s["name"] for s in body["steps"]] == ["Start the domain"]
     assert api(other_customer).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
     assert api(customer).get(f"/api/v1/jobs/?vm={vm.pk}").json()["results"][0]["id"] == str(job.pk)
+
+
+def test_staff_have_a_host_checked_again(api, admin_user, host):
+    response = api(admin_user).post(f"/api/v1/hosts/{host.pk}/refresh/")
+    job = Job.objects.get(kind="host_refresh")
+    assert response.status_code == 202 and response.json()["job"]["id"] == str(job.pk) and job.target == host
+
+
+def test_a_host_name_already_taken_is_refused_on_its_field(api, admin_user, host):
+    body = {"name": host.name, "uri": "qemu+ssh://root@203.0.113.9/system"}
+    response = api(admin_user).post("/api/v1/hosts/", body, format="json")
+    assert codes(response) == [("name", "unique")]

@@ -100,6 +100,9 @@ def expected(path, method, role, which):
     if kind == "catalog":
         return OK if method in SAFE or role == "admin" else 403
     if which is None:
+        if (resource, method) == ("images", "POST"):  # import a file on the panel: staff; upload: + resellers
+            uploaders = ("admin", "reseller") if path.endswith("/upload/") else ("admin",)
+            return OK if role in uploaders else 403
         return 403 if (resource, method) == ("users", "POST") and role in ("customer", "other") else OK
     if not visible(kind, role, which):
         return 404

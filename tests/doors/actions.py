@@ -229,6 +229,7 @@ MAKE_IMAGE = vm_change(
     refused=[
         Case("a name the owner's image has", same({"name": "snap-1", "visibility": "private"}), image_named("snap-1")),
         Case("a bad name", same({"name": "bad name!", "visibility": "private"})),
+        Case("public, by a customer", same({"name": "snap-1", "visibility": "public"})),
         Case("a failed VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_status(VmStatus.FAILED)),
         Case("a busy VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_busy),
     ],
@@ -267,7 +268,6 @@ UI_ONLY = {
 }
 API_ONLY = {
     ("user", "create"): "people pages in the web UI are issue 18",
-    ("user", "update"): "issue 18",
     ("user", "partial_update"): "issue 18",
     ("user", "destroy"): "issue 18",
     ("user", "block"): "issue 18",
@@ -280,7 +280,6 @@ API_ONLY = {
     ("token", "create"): "API tokens are for API clients; a token page comes with the user pages (issue 18)",
     ("token", "destroy"): "issue 18",
     ("sshkey", "create"): "saved keys are managed on the user pages (issue 18); the order form uses them",
-    ("sshkey", "update"): "issue 18",
     ("sshkey", "partial_update"): "issue 18",
     ("sshkey", "destroy"): "issue 18",
 }

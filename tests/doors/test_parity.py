@@ -8,7 +8,7 @@ from django.db.models import Max
 from apps.jobs.models import Job
 from apps.vms.models import VirtualMachine
 from tests.doors.actions import ACTIONS
-from tests.doors.doors import same_refusal, through_api, through_ui
+from tests.doors.outcomes import api_outcome, assert_same, doors, ui_outcome
 
 REFUSED = [(action, case) for action in ACTIONS for case in action.refused]
 # What a job's parameters may differ in between two doors: salted hashes and the names
@@ -27,13 +27,13 @@ def fill(value, door):
 
 
 def knock(action, inputs, world, door):
-    """Send `inputs`' data through `door` as the action's actor; returns the Answer."""
+    """Send `inputs`' data through `door` as the action's actor; returns its Outcome."""
     ui_data, api_body = inputs(world)
-    actor = getattr(world, action.actor)
+    ui_client, api_client = doors(getattr(world, action.actor))
     if door == "ui":
-        return through_ui(actor, action.ui_url(world), fill(ui_data, "ui"))
+        return ui_outcome(ui_client.post(action.ui_url(world), fill(ui_data, "ui")))
     method, url = action.api_call(world)
-    return through_api(actor, method, url, fill(api_body, "api"))
+    return api_outcome(getattr(api_client, method)(url, fill(api_body, "api"), format="json"))
 
 
 def snapshot():
@@ -51,7 +51,8 @@ def test_both_doors_refuse_it_for_the_same_reason(world, action, case):
         before = snapshot()
         answers[door] = knock(action, case.inputs, world, door)
         assert snapshot() == before, f"{door}: a refused change left something behind"
-    same_refusal(answers["ui"], answers["api"])
+    assert answers["ui"].verdict == "refused", answers["ui"].detail
+    assert_same(answers["ui"], answers["api"])
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=[action.name for action in ACTIONS])
@@ -61,7 +62,7 @@ def test_both_doors_accept_it_with_the_same_rows_and_job(world, action):
     for door in ("ui", "api"):
         newest = Job.objects.aggregate(newest=Max("created_at"))["newest"]
         answer = knock(action, action.accepted.inputs, world, door)
-        assert answer.accepted, (door, answer)
+        assert answer.verdict == "accepted", answer.detail
         created = Job.objects.exclude(created_at__lte=newest) if newest else Job.objects.all()
         jobs[door] = created.get(kind=action.job_kind)
         target = VirtualMachine.objects.get(pk=jobs[door].target_id)

@@ -2,7 +2,7 @@
 the image_delete job removes its copy on each host, its file in the store and the image."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.images.models import Image, ImageCopy, ImageStatus
@@ -83,3 +83,13 @@ def test_an_image_still_importing_cannot_be_deleted(db):
     pending = Image.objects.create(name="uploading", status=ImageStatus.PENDING)
     with pytest.raises(ValidationError, match="still being imported"):
         delete_image(pending)
+
+
+def test_only_the_owner_or_staff_may_delete_an_image(db, reseller, customer, admin_user):
+    golden = Image.objects.create(
+        name="golden", owner=reseller, status=ImageStatus.READY, virtual_size_bytes=2**30, checksum_sha256="2" * 64
+    )
+    with pytest.raises(PermissionDenied, match="Only the image's owner"):
+        delete_image(golden, actor=customer)  # sees its reseller's image, does not own it
+    assert delete_image(golden, actor=reseller).kind == "image_delete"
+    assert delete_image(golden, actor=admin_user).kind == "image_delete"

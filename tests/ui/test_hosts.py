@@ -56,3 +56,31 @@ def test_check_now_queues_another_check(as_admin, sized_host):
     response = as_admin.post(reverse("ui:host_refresh", args=[sized_host.pk]))
     job = Job.objects.get(kind="host_refresh")
     assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+
+
+def test_staff_change_a_hosts_settings_on_its_edit_page(as_admin, sized_host):
+    page = as_admin.get(reverse("ui:host_detail", args=[sized_host.pk])).content.decode()
+    assert reverse("ui:host_edit", args=[sized_host.pk]) in page
+    form = as_admin.get(reverse("ui:host_edit", args=[sized_host.pk])).context["form"]
+    data = {**form.initial, "storage_pool": "fast"}
+
+    response = as_admin.post(reverse("ui:host_edit", args=[sized_host.pk]), data)
+
+    assert response["Location"] == reverse("ui:host_detail", args=[sized_host.pk])
+    sized_host.refresh_from_db()
+    assert sized_host.storage_pool == "fast" and sized_host.name == "test-host"
+
+
+def test_a_uri_another_host_has_is_refused_on_its_field(as_admin, sized_host):
+    other = Host.objects.create(name="kvm-2", uri="qemu+ssh://root@203.0.113.7/system")
+    data = {"name": "kvm-2", "uri": sized_host.uri, "domain_type": "kvm", "storage_pool": "p", "storage_path": "/p"}
+
+    response = as_admin.post(reverse("ui:host_edit", args=[other.pk]), data)
+
+    assert list(response.context["form"].errors) == ["uri"]
+    other.refresh_from_db()
+    assert other.uri == "qemu+ssh://root@203.0.113.7/system"
+
+
+def test_customers_do_not_find_the_host_edit_page(as_customer, test_host):
+    assert as_customer.get(reverse("ui:host_edit", args=[test_host.pk])).status_code == 404

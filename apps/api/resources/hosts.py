@@ -1,16 +1,17 @@
-"""/api/v1/hosts/: hypervisor hosts, for staff only. Creating one validates it like the
-admin does (model full_clean) and starts a `host_refresh` job to read its capacity."""
+"""/api/v1/hosts/: hypervisor hosts, for staff only. Adding, changing and re-checking a host
+go through apps.hosts.services (the web UI's pages call the same functions): adding one
+starts a `host_refresh` job to read its capacity, as `refresh/` does for an existing one."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.api.base import ApiViewSet, job_link
+from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted, job_link
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
+from apps.hosts import services
 from apps.hosts.models import Host
-from apps.jobs import runner
 
 READ_ONLY = [
     "status",
@@ -28,33 +29,27 @@ READ_ONLY = [
 
 
 class HostSerializer(serializers.ModelSerializer):
+    """Parses a host's settings; whether they are acceptable (URI, storage path, a name or
+    URI already taken) is for apps.hosts.services to say."""
+
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network"] + READ_ONLY
         read_only_fields = READ_ONLY
-        extra_kwargs = {"name": {"min_length": 1}, "uri": {"min_length": 1}}
-
-    def validate(self, attrs):
-        host = Host(**{**self._current(), **attrs})
-        host.full_clean(validate_unique=False)
-        return attrs
-
-    def _current(self):
-        if self.instance is None:
-            return {}
-        return {field.name: getattr(self.instance, field.name) for field in Host._meta.concrete_fields}
+        # No unique validators here: the service reports a taken name or URI, the same
+        # way to both doors, and also when two adds race.
+        extra_kwargs = {"name": {"min_length": 1, "validators": []}, "uri": {"min_length": 1, "validators": []}}
 
 
-HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": serializers.DictField()})
+HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": JobLinkSerializer()})
 
 
 class HostViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
     ApiViewSet,
 ):
-    """Hosts: list, read, add (starts host_refresh), change settings."""
+    """Hosts: list, read, add (starts host_refresh), change settings, check again."""
 
     queryset = Host.objects.all()
     serializer_class = HostSerializer
@@ -69,8 +64,22 @@ class HostViewSet(
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            host = serializer.save()
-            job = runner.submit("host_refresh", host, actor=request.user, request_id=self.request_id)
+        host, job = services.add_host(request.user, request_id=self.request_id, **serializer.validated_data)
         body = {"host": HostSerializer(host, context=self.get_serializer_context()).data, "job": job_link(request, job)}
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        host = self.get_object()
+        serializer = self.get_serializer(host, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        host = services.update_host(request.user, host, **serializer.validated_data)
+        return Response(HostSerializer(host, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses={202: JobStartedSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def refresh(self, request, pk=None):
+        """Check the host again (connection, guest type, network, storage pool, capacity):
+        202 with the host_refresh job."""
+        job = services.refresh_host_now(request.user, self.get_object(), request_id=self.request_id)
+        return accepted(request, job)

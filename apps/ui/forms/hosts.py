@@ -1,30 +1,34 @@
+"""The host form (add, edit): parses a host's settings into the fields of apps.hosts.models.Host.
+Whether they are acceptable (URI, storage path, a name or URI already taken) is for
+apps.hosts.services (add_host, update_host) to say, as it does for the API."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.hosts.models import Host
+from apps.hosts.services import SETTINGS
+
+LABELS = {
+    "name": _("Name"),
+    "uri": _("libvirt URI"),
+    "domain_type": _("Virtualization"),
+    "storage_pool": _("Storage pool"),
+    "storage_path": _("Storage path"),
+    "network": _("libvirt network"),
+}
+HELP_TEXTS = {
+    "uri": _("qemu:///system for this machine, qemu+ssh://root@host/system or qemu+tls://host/system."),
+    "domain_type": _("KVM on hardware with working virtualization; QEMU emulates (slow, for tests)."),
+    "storage_pool": _("Created on the host if it does not exist."),
+}
 
 
-class HostAddForm(forms.ModelForm):
-    """A new hypervisor host; the model's clean() checks the URI and the storage path."""
-
-    class Meta:
-        model = Host
-        fields = ["name", "uri", "domain_type", "storage_pool", "storage_path", "network"]
-        labels = {
-            "name": _("Name"),
-            "uri": _("libvirt URI"),
-            "domain_type": _("Virtualization"),
-            "storage_pool": _("Storage pool"),
-            "storage_path": _("Storage path"),
-            "network": _("libvirt network"),
-        }
-        help_texts = {
-            "uri": _("qemu:///system for this machine, qemu+ssh://root@host/system or qemu+tls://host/system."),
-            "domain_type": _("KVM on hardware with working virtualization; QEMU emulates (slow, for tests)."),
-            "storage_pool": _("Created on the host if it does not exist."),
-        }
+class HostForm(forms.Form):
+    """A hypervisor host's settings (a plain form, not a ModelForm: the model is validated
+    once, by the service)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Host, fields=SETTINGS, labels=LABELS, help_texts=HELP_TEXTS))
         self.fields["domain_type"].choices = [("kvm", _("KVM (hardware)")), ("qemu", _("QEMU (emulation)"))]
         self.fields["uri"].widget.attrs["placeholder"] = "qemu+ssh://root@203.0.113.10/system"

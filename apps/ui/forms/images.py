@@ -1,15 +1,36 @@
+"""Image forms: they parse what the user typed and offer the choices the images service
+allows this user (apps.images.sharing). Whether a choice is allowed is for the service to
+say, the same way as to the API: the fields accept any well-formed value and show only
+the offered ones."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.tenancy import is_staff_user, visible_users
-from apps.images.models import GuestConfig, Image, OsFamily, Visibility
+from apps.images import sharing
+from apps.images.models import GuestConfig, OsFamily, Visibility
 from apps.ui import labels
 
 
 def visibility_choices(user):
-    """Staff may publish to everyone; others share with users they can see at most."""
-    keys = ["private", "shared", "public"] if is_staff_user(user) else ["private", "shared"]
-    return [(key, labels.VISIBILITY[key]) for key in keys]
+    """The visibilities `user` may set, with their labels (apps.images.sharing decides)."""
+    return [(key, labels.VISIBILITY[key]) for key in sharing.visibilities_for(user)]
+
+
+def offer_visibilities(field, user):
+    """Show `user` the visibilities it may set; accept any (the service refuses with its reason)."""
+    field.choices = [(key, labels.VISIBILITY[key]) for key in Visibility.values]
+    field.widget.choices = visibility_choices(user)
+
+
+class UserIdsField(forms.TypedMultipleChoiceField):
+    """User ids as check boxes for the offered users; any id is passed on to the service,
+    which says which ones it refuses."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, **kwargs)
+
+    def valid_value(self, value):
+        return str(value).isdigit() and 0 < int(value) < 2**63
 
 
 class ImageFields(forms.Form):
@@ -21,12 +42,13 @@ class ImageFields(forms.Form):
         choices=[(GuestConfig.CUSTOMIZE, _("virt-customize (offline)")), (GuestConfig.CLOUD_INIT, _("cloud-init"))],
         initial=GuestConfig.CUSTOMIZE,
     )
-    visibility = forms.ChoiceField(label=_("Visibility"), choices=())
+    # Not required: left out, it is the service's default (as in the API).
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=(), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visibility"].choices = visibility_choices(user)
-        self.fields["visibility"].initial = Visibility.PUBLIC if is_staff_user(user) else Visibility.PRIVATE
+        offer_visibilities(self.fields["visibility"], user)
+        self.fields["visibility"].initial = sharing.default_visibility(user)
 
 
 class ImageImportForm(ImageFields):
@@ -44,20 +66,20 @@ class ImageUploadForm(ImageFields):
     field_order = ["file", "name"]
 
 
-class ImageShareForm(forms.ModelForm):
-    class Meta:
-        model = Image
-        fields = ["visibility", "shared_with"]
-        labels = {"visibility": _("Visibility"), "shared_with": _("Shared with")}
-        widgets = {"shared_with": forms.CheckboxSelectMultiple}
+class ImageShareForm(forms.Form):
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=())
+    shared_with = UserIdsField(
+        label=_("Shared with"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Used when the visibility is “Shared”."),
+    )
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["visibility"].choices = visibility_choices(user)
-        self.fields["shared_with"].queryset = (
-            visible_users(user).exclude(pk=self.instance.owner_id).order_by("username")
-        )
-        self.fields["shared_with"].help_text = _("Used when the visibility is “Shared”.")
+    def __init__(self, *args, user, image, **kwargs):
+        initial = {"visibility": image.visibility, "shared_with": [u.pk for u in image.shared_with.all()]}
+        super().__init__(*args, initial=initial, **kwargs)
+        offer_visibilities(self.fields["visibility"], user)
+        self.fields["shared_with"].choices = [(u.pk, u.username) for u in sharing.share_candidates(user, image)]
 
 
 class ImageDeleteForm(forms.Form):

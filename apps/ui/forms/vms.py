@@ -256,10 +256,10 @@ class MakeImageForm(forms.Form):
     visibility = forms.ChoiceField(label=_("Visibility"), choices=())
 
     def __init__(self, *args, user, **kwargs):
-        from apps.ui.forms.images import visibility_choices
+        from apps.ui.forms.images import offer_visibilities
 
         super().__init__(*args, **kwargs)
-        self.fields["visibility"].choices = visibility_choices(user)
+        offer_visibilities(self.fields["visibility"], user)
         self.fields["visibility"].initial = "private"
 
 

@@ -1,19 +1,21 @@
-"""Hosts (staff only): list with room and health, detail, add (starts a host check)."""
+"""Hosts (staff only): list with room and health, detail, add (starts a host check), change
+settings, check again. Changes go through apps.hosts.services, as the API's do."""
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.hosts import checks, sshkey
+from apps.hosts import checks, services, sshkey
 from apps.hosts.models import Host, HostStatus
-from apps.jobs import runner
 from apps.jobs.models import Job
 from apps.ui import selectors
 from apps.ui.access import staff_only
-from apps.ui.forms.hosts import HostAddForm
+from apps.ui.forms.hosts import HostForm
+from apps.ui.forms.vms import apply_errors
 from apps.vms.models import VirtualMachine
 
 
@@ -41,15 +43,35 @@ def host_detail(request, pk):
 
 @staff_only
 def host_add(request):
-    """Create the host and start `host_refresh` on it; the job page shows what the check found."""
-    form = HostAddForm(request.POST or None)
+    """Create the host and start `host_refresh` on it (apps.hosts.services.add_host); the
+    job page shows what the check found."""
+    form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            host = form.save()
-            job = runner.submit("host_refresh", host, actor=request.user, request_id=request.request_id)
-        messages.success(request, _("Host %(name)s added; checking it now.") % {"name": host.name})
-        return redirect("ui:job_detail", job.pk)
+        try:
+            host, job = services.add_host(request.user, request_id=request.request_id, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Host %(name)s added; checking it now.") % {"name": host.name})
+            return redirect("ui:job_detail", job.pk)
     return render(request, "ui/hosts/add.html", {"form": form, **_ssh_setup()})
+
+
+@staff_only
+def host_edit(request, pk):
+    """Change a host's settings (apps.hosts.services.update_host); its page opens after."""
+    host = get_object_or_404(Host, pk=pk)
+    form = HostForm(request.POST or None, initial=model_to_dict(host, fields=services.SETTINGS))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_host(request.user, host, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            host.refresh_from_db()  # the page names the host as saved, not as typed
+        else:
+            messages.success(request, _("Settings of %(name)s saved.") % {"name": host.name})
+            return redirect("ui:host_detail", host.pk)
+    return render(request, "ui/hosts/edit.html", {"host": host, "form": form})
 
 
 def _ssh_setup():
@@ -65,5 +87,5 @@ def _ssh_setup():
 @require_POST
 def host_refresh(request, pk):
     host = get_object_or_404(Host, pk=pk)
-    job = runner.submit("host_refresh", host, actor=request.user, request_id=request.request_id)
+    job = services.refresh_host_now(request.user, host, request_id=request.request_id)
     return redirect("ui:job_detail", job.pk)

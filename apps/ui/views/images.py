@@ -1,5 +1,7 @@
 """Images: the list a user may deploy from, import by path (staff), upload with a progress
-bar (staff and resellers), and who an image is shared with (its owner, or staff)."""
+bar (staff and resellers), who an image is shared with (its owner, or staff), delete.
+Who may do what is decided in apps.images (services, sharing, removal), which the API
+calls too; these views use its predicates to show or hide pages and buttons."""
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
@@ -11,26 +13,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from apps.accounts.models import Role
 from apps.accounts.tenancy import is_staff_user
 from apps.images.models import Image, ImageStatus
 from apps.images.removal import delete_image
 from apps.images.selectors import visible_images
-from apps.images.services import start_image_import
+from apps.images.services import import_image, may_import_from_path, may_upload_images
+from apps.images.sharing import may_change_image, share_image
 from apps.images.uploads import IncomingUploadHandler
 from apps.jobs.runner import TargetBusy
 from apps.jobs.selectors import visible_jobs
-from apps.ui.access import signed_in, staff_only
+from apps.ui.access import signed_in
 from apps.ui.forms.images import ImageDeleteForm, ImageImportForm, ImageShareForm, ImageUploadForm
 from apps.ui.forms.vms import apply_errors
-
-
-def may_upload(user):
-    return is_staff_user(user) or user.role == Role.RESELLER
-
-
-def may_change(user, image):
-    return is_staff_user(user) or (image.owner_id is not None and image.owner_id == user.pk)
 
 
 @signed_in
@@ -38,7 +32,7 @@ def image_list(request):
     images = visible_images(request.user).select_related("owner")
     if is_staff_user(request.user):  # how many VMs use an image is the provider's business
         images = images.annotate(vm_count=Count("vms", distinct=True))
-    context = {"images": images.order_by("name"), "may_upload": may_upload(request.user)}
+    context = {"images": images.order_by("name"), "may_upload": may_upload_images(request.user)}
     return render(request, "ui/images/list.html", context)
 
 
@@ -46,12 +40,16 @@ def image_list(request):
 def image_detail(request, pk):
     image = get_object_or_404(visible_images(request.user).select_related("owner"), pk=pk)
     form = None
-    if may_change(request.user, image):
-        form = ImageShareForm(request.POST or None, instance=image, user=request.user)
+    if may_change_image(request.user, image):
+        form = ImageShareForm(request.POST or None, image=image, user=request.user)
         if request.method == "POST" and form.is_valid():
-            form.save()
-            messages.success(request, _("Sharing of %(name)s saved.") % {"name": image.name})
-            return redirect("ui:image_detail", image.pk)
+            try:
+                share_image(request.user, image, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Sharing of %(name)s saved.") % {"name": image.name})
+                return redirect("ui:image_detail", image.pk)
     import_job = None
     if image.status == ImageStatus.PENDING:  # its import is still running: link to it
         import_job = (
@@ -60,41 +58,41 @@ def image_detail(request, pk):
             .order_by("-created_at")
             .first()
         )
-    context = {"image": image, "form": form, "import_job": import_job, "may_delete": may_change(request.user, image)}
+    may_delete = may_change_image(request.user, image)
+    context = {"image": image, "form": form, "import_job": import_job, "may_delete": may_delete}
     return render(request, "ui/images/detail.html", context)
 
 
 def _import(request, form, source, uploaded=False):
-    """Start the image_import job with the form's fields and return it, or None with the
-    service's reasons on the form (`file` errors go on the file/path field). The request
-    only checks the file (qemu-img info and check, the first 64 KiB): the job copies it."""
+    """Start the image_import job with the form's fields (apps.images.services.import_image)
+    and return it, or None with the service's reasons on the form. The request only checks
+    the file (qemu-img info and check, the first 64 KiB): the job copies it."""
     data = form.cleaned_data
     try:
-        _image, job = start_image_import(
+        _image, job = import_image(
+            request.user,
             source,
             name=data["name"],
             os_family=data["os_family"],
             os_version=data["os_version"],
             guest_config=data["guest_config"],
-            owner=None if is_staff_user(request.user) else request.user,
-            visibility=data["visibility"],
+            visibility=data["visibility"] or None,
             uploaded=uploaded,
-            actor=request.user,
             request_id=request.request_id,
         )
     except ValidationError as exc:
-        source_field = "path" if "path" in form.fields else "file"
-        errors = {source_field if key == "file" else key: value for key, value in exc.message_dict.items()}
-        apply_errors(form, ValidationError(errors))
+        apply_errors(form, exc)
         return None
     messages.success(request, _("Importing image %(name)s.") % {"name": data["name"]})
     return job
 
 
-@staff_only
+@signed_in
 def image_import(request):
     """Import an image file already on the panel machine: checked here, copied by a job
     whose page opens next."""
+    if not may_import_from_path(request.user):
+        raise Http404
     form = ImageImportForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         job = _import(request, form, form.cleaned_data["path"])
@@ -116,7 +114,7 @@ def image_upload(request):
 @csrf_protect
 @signed_in
 def _image_upload(request):
-    if not may_upload(request.user):
+    if not may_upload_images(request.user):
         raise Http404
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = ImageUploadForm(request.POST or None, request.FILES or None, user=request.user)
@@ -138,14 +136,14 @@ def image_delete(request, pk):
     """Confirm by typing the image's name; starts image_delete and opens its job. Refused
     (on the form) while VMs use the image. Only its owner or staff may delete it."""
     image = get_object_or_404(visible_images(request.user), pk=pk)
-    if not may_change(request.user, image):
+    if not may_change_image(request.user, image):
         raise Http404
     form = ImageDeleteForm(request.POST or None, image=image)
     if request.method == "POST" and form.is_valid():
         try:
             job = delete_image(image, actor=request.user, request_id=request.request_id)
         except ValidationError as exc:
-            form.add_error(None, " ".join(exc.messages))
+            apply_errors(form, exc)  # `image` is not on the form: above it
         except TargetBusy as exc:
             form.add_error(None, _("The image is busy with job %(job)s.") % {"job": exc.job.pk})
         else:
