@@ -118,3 +118,20 @@ def refused_after(owner, image, **changes):
     with pytest.raises(ValidationError) as error:
         order(owner, image, **changes)
     return error.value.message_dict
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_orders_of_one_name_at_the_same_moment_refuse_the_second_as_a_late_one_is(
+    customer, roomy_host, ready_image, monkeypatch
+):
+    monkeypatch.setattr("apps.jobs.runner.enqueue", lambda job, sync=None: None)  # no worker here
+    from tests.concurrency import first_commits_once_the_second_waits
+
+    with first_commits_once_the_second_waits(lambda: order(customer, ready_image)):
+        with pytest.raises(ValidationError) as at_once:
+            order(customer, ready_image)
+    with pytest.raises(ValidationError) as late:
+        order(customer, ready_image)
+
+    assert at_once.value.message_dict == late.value.message_dict == {"name": ["You already have a VM named 'web-1'."]}
+    assert VirtualMachine.objects.count() == 1 and Job.objects.count() == 1
