@@ -8,6 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from apps.accounts.models import User
 from apps.accounts.tenancy import is_staff_user, visible_images, visible_users
 from apps.api.base import ApiViewSet
+from apps.images.filtersets import ImageFilterSet
 from apps.images.models import Image, Visibility
 
 READ_ONLY = [
@@ -51,7 +52,7 @@ class ImageViewSet(
     ApiViewSet,
 ):
     serializer_class = ImageSerializer
-    filterset_fields = ["visibility", "status", "os_family", "owner"]
+    filterset_class = ImageFilterSet
     search_fields = ["name", "os_version"]
     ordering_fields = ["name", "created_at"]
     http_method_names = ["get", "patch", "delete", "head", "options"]
