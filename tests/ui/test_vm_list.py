@@ -66,3 +66,8 @@ def test_the_list_uses_the_apis_filters_and_leaves_out_a_value_they_refuse(as_ad
     assert names(as_admin.get(url, {"owner": "0.5", "name": "theirs"})) == ["theirs-1"]
     assert names(as_admin.get(url, {"status": "active", "state": "no-such-state"})) == ["mine-1", "theirs-1"]
 
+
+def test_the_power_filter_names_the_states_in_the_users_language(client, customer, my_vm):
+    client.force_login(customer)
+    response = client.get(reverse("ui:vm_list"), HTTP_ACCEPT_LANGUAGE="ru")
+    assert '<option value="running">Работает</option>' in response.content.decode()

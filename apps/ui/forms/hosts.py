@@ -26,5 +26,4 @@ class HostAddForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["domain_type"].choices = [("kvm", _("KVM (hardware)")), ("qemu", _("QEMU (emulation)"))]
         self.fields["uri"].widget.attrs["placeholder"] = "qemu+ssh://root@203.0.113.10/system"

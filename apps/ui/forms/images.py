@@ -3,13 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.images.models import GuestConfig, Image, OsFamily, Visibility
-from apps.ui import labels
 
 
 def visibility_choices(user):
     """Staff may publish to everyone; others share with users they can see at most."""
     keys = ["private", "shared", "public"] if is_staff_user(user) else ["private", "shared"]
-    return [(key, labels.VISIBILITY[key]) for key in keys]
+    return [(key, Visibility(key).label) for key in keys]
 
 
 class ImageFields(forms.Form):
@@ -17,9 +16,7 @@ class ImageFields(forms.Form):
     os_family = forms.ChoiceField(label=_("OS family"), choices=OsFamily.choices, initial=OsFamily.DEBIAN)
     os_version = forms.CharField(label=_("OS version"), max_length=32, required=False)
     guest_config = forms.ChoiceField(
-        label=_("Guest set-up"),
-        choices=[(GuestConfig.CUSTOMIZE, _("virt-customize (offline)")), (GuestConfig.CLOUD_INIT, _("cloud-init"))],
-        initial=GuestConfig.CUSTOMIZE,
+        label=_("Guest set-up"), choices=GuestConfig.choices, initial=GuestConfig.CUSTOMIZE
     )
     visibility = forms.ChoiceField(label=_("Visibility"), choices=())
 
