@@ -4,17 +4,21 @@ hold and the OpenAPI schema declares, or the filter is invalid and the list answ
 naming the parameter (the API's error format, apps/api/errors.py).
 
 - `IntegerFilter`: a whole number (no "0.5", no "1e3") within the column's range, by
-  default the signed 64-bit range; past it SQLite raises OverflowError and PostgreSQL a
-  DataError, so it is refused before any query.
+  default the signed 64-bit range, refused before any query (past it SQLite raised
+  OverflowError: a 500).
 - `IdFilter`: an object id, 1 … 2**63-1. A well-formed id outside the caller's scope
   simply matches nothing: a filter never tells whether someone else's object exists.
+- `DateTimeFilter`: an ISO 8601 date-time, compared in UTC (any offset ISO allows works).
 - `StrictBooleanFilter`: `true` or `false` only, as the schema says (django-filter's own
   reads "0", "1" and ignores anything else without a word).
+- Text filters take any text but a NUL character (the schema gives the pattern); any other
+  filter given empty (`?owner=`) is refused, since the schema allows no empty value there.
 
 `BaseFilterSet` makes the filters Meta.fields generates for model fields these ones and
 tells drf-spectacular the bounds, so the schema and the behaviour agree.
 """
 
+import datetime
 import re
 
 import django_filters
@@ -94,6 +98,29 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, given to the database in UTC: PostgreSQL refuses an offset past
+    ±15:59 that ISO 8601 allows. One whose UTC falls before year 1 or after 9999 is taken as
+    the earliest or latest moment: compared with any stored time, it means the same."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return result.astimezone(datetime.UTC)
+        except OverflowError:
+            return EARLIEST if result.year == 1 else LATEST
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 def _column_range(field):
     """The range every supported database holds for this integer column."""
     low, high = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type(), (INT64_MIN, INT64_MAX))
@@ -112,6 +139,7 @@ FILTER_DEFAULTS = {
     models.IntegerField: {"filter_class": IntegerFilter, "extra": _column_range},
     models.PositiveIntegerField: {"filter_class": IntegerFilter, "extra": _column_range},
     models.PositiveSmallIntegerField: {"filter_class": IntegerFilter, "extra": _column_range},
+    models.DateTimeField: {"filter_class": DateTimeFilter},
     models.BooleanField: {"filter_class": StrictBooleanFilter},
     models.NullBooleanField: {"filter_class": StrictBooleanFilter},
     # Relations by plain id, not a choice among every row of the table (which would
@@ -121,7 +149,43 @@ FILTER_DEFAULTS = {
 }
 
 
+# PostgreSQL cannot hold a NUL character in text, and Django's form fields refuse it.
+NO_NUL = "^[^\\x00]*$"
+
+
 class BaseFilterSet(django_filters.FilterSet):
     """The base of every list's FilterSet (see the module's docstring)."""
 
     FILTER_DEFAULTS = FILTER_DEFAULTS
+
+    @classmethod
+    def get_filters(cls):
+        """Every text filter tells the schema it takes no NUL character (it answers 400)."""
+        filters = super().get_filters()
+        for item in filters.values():
+            if isinstance(item, django_filters.CharFilter) and not hasattr(item, "_spectacular_annotation"):
+                schema = {"type": "string", "pattern": NO_NUL}
+                if item.label:
+                    schema["description"] = str(item.label)
+                item._spectacular_annotation = {"field": schema}
+        return filters
+
+    @property
+    def form(self):
+        """The filters' form, with a present but empty value refused where the schema
+        allows none: only text may be empty (no filter), an id, a number, a boolean, a
+        choice or a date may not. The web UI's menus send "" for "any": its list pages use
+        `.qs`, which leaves out what is invalid, so for them an empty value still means any."""
+        if hasattr(self, "_form"):
+            return self._form
+        form = super().form
+        if self.is_bound:
+            blank = [
+                name
+                for name, item in self.filters.items()
+                if not isinstance(item, django_filters.CharFilter) and self.data.get(name, None) == ""
+            ]
+            form.errors  # noqa: B018 (validate first: add_error needs cleaned_data)
+            for name in blank:
+                form.add_error(name, forms.ValidationError(_("Give a value or leave the parameter out."), code="blank"))
+        return form

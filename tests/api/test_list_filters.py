@@ -3,8 +3,9 @@ covered without editing this file: a value the schema refuses (past the database
 range, not a whole number, below the declared minimum, a boolean other than true/false)
 is a 400 naming the parameter, and the values at the schema's bounds are accepted.
 
-The overflow answered 500 on SQLite (OverflowError) before; the last test runs the
-overflow tests again on a throw-away SQLite database in a child pytest."""
+The overflow answered 500 on SQLite (OverflowError) before, a date-time offset past ±15:59
+on PostgreSQL; the last test runs the overflow and date-time tests again on a throw-away
+SQLite database in a child pytest."""
 
 import os
 import subprocess
@@ -101,6 +102,48 @@ def test_a_boolean_filter_takes_true_or_false_only(staff, path, name):
         assert staff.get(path, {name: value}).status_code == 200
 
 
+def _typed(schema):
+    """Anything but free text: an empty value is none of these."""
+    return schema.get("type") != "string" or bool({"enum", "format"} & set(schema))
+
+
+TYPED = [(path, name) for path, name, schema in PARAMETERS if _typed(schema)]
+TEXTS = [(path, name, schema) for path, name, schema in PARAMETERS if (path, name) not in TYPED]
+FILTER_TEXTS = [case for case in TEXTS if case[1] not in ("ordering", "cursor")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "name"), TYPED, ids=_ids(TYPED))
+def test_an_empty_value_is_refused_where_the_schema_allows_none(staff, path, name):
+    """An id, number, boolean, date or choice given as `?name=` is none of those."""
+    assert_refused(staff.get(path, {name: ""}), name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "name", "schema"), FILTER_TEXTS, ids=_ids(FILTER_TEXTS))
+def test_a_text_filter_takes_any_text_but_a_nul_character_as_its_schema_says(staff, path, name, schema):
+    assert schema.get("pattern") == "^[^\\x00]*$"
+    assert staff.get(path, {name: ""}).status_code == 200
+    assert staff.get(path, {name: "a b ü %_"}).status_code == 200
+    assert_refused(staff.get(path, {name: "a\x00b"}), name)
+
+
+DATE_TIMES = [(path, name) for path, name, schema in PARAMETERS if schema.get("format") == "date-time"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "name"), DATE_TIMES, ids=_ids(DATE_TIMES))
+def test_a_date_time_filter_takes_every_offset_iso_8601_allows(staff, path, name):
+    """PostgreSQL refuses offsets past ±15:59 (it answered 500), SQLite stores UTC: the
+    filter compares in UTC, and a moment past year 9999 or before year 1 in UTC is the
+    latest or earliest."""
+    for value in ("2572-05-11T22:47:55+20:09", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        response = staff.get(path, {name: value})
+        assert response.status_code == 200, (value, response.content[:300])
+    for value in ("2026-13-01T00:00:00Z", "yesterday", "1"):
+        assert_refused(staff.get(path, {name: value}), name)
+
+
 @pytest.mark.django_db
 def test_an_id_of_someone_elses_object_matches_nothing_rather_than_telling_it_exists(
     api, customer, other_customer, host
@@ -134,11 +177,11 @@ def test_the_filters_still_filter(staff, admin_user, customer, host, ready_image
 
 
 def test_the_overflow_is_a_400_on_sqlite_too(tmp_path):
-    """The embedded default: the same overflow tests in a child pytest on SQLite."""
+    """The embedded default: the same overflow and date-time tests in a child pytest on SQLite."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     command = [
         sys.executable, "-m", "pytest", "-q", f"{Path(__file__).relative_to(ROOT)}",
-        "-k", "past_the_database_range or the_filters_still_filter",
+        "-k", "past_the_database_range or date_time_filter or the_filters_still_filter",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers
 
 from apps.api.base import ApiViewSet
 from apps.api.permissions import IsStaff
-from apps.core.filtersets import BaseFilterSet
+from apps.core.filtersets import BaseFilterSet, DateTimeFilter
 
 
 class LogEntrySerializer(serializers.ModelSerializer):
@@ -33,8 +33,8 @@ class LogEntrySerializer(serializers.ModelSerializer):
 class LogEntryFilter(BaseFilterSet):
     model = django_filters.CharFilter(method="filter_model", label="app_label.model, e.g. vms.virtualmachine")
     request_id = django_filters.CharFilter(field_name="cid")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = LogEntry
