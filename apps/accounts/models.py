@@ -2,12 +2,13 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    RESELLER = "reseller", "Reseller"
-    CUSTOMER = "customer", "Customer"
+    ADMIN = "admin", _("Administrator")
+    RESELLER = "reseller", _("Reseller")
+    CUSTOMER = "customer", _("Customer")
 
 
 class User(AbstractUser):

@@ -3,20 +3,21 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 # Schemes the driver can open: local, test driver, and remote transports.
 URI_PATTERN = re.compile(r"^(qemu|qemu\+ssh|qemu\+tls|qemu\+tcp|qemu\+unix|test)://[^\s]*/[^\s]*$")
 
 
 class DomainType(models.TextChoices):
-    KVM = "kvm", "KVM (hardware virtualization)"
-    QEMU = "qemu", "QEMU (software emulation, TCG)"
+    KVM = "kvm", _("KVM (hardware)")
+    QEMU = "qemu", _("QEMU (emulation)")
 
 
 class HostStatus(models.TextChoices):
-    ONLINE = "online", "Online"
-    UNREACHABLE = "unreachable", "Unreachable"
-    MAINTENANCE = "maintenance", "Maintenance"
+    ONLINE = "online", _("Online")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    MAINTENANCE = "maintenance", _("Maintenance")
 
 
 class Host(models.Model):

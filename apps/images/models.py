@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class OsFamily(models.TextChoices):
@@ -20,20 +21,20 @@ class ImageFormat(models.TextChoices):
 
 
 class Visibility(models.TextChoices):
-    PRIVATE = "private", "Private (owner only)"
-    SHARED = "shared", "Shared with chosen users"
-    PUBLIC = "public", "Public (everyone)"
+    PRIVATE = "private", _("Private")
+    SHARED = "shared", _("Shared")
+    PUBLIC = "public", _("Public")
 
 
 class ImageStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    READY = "ready", "Ready"
-    ERROR = "error", "Error"
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    ERROR = "error", _("Error")
 
 
 class GuestConfig(models.TextChoices):
-    CUSTOMIZE = "customize", "virt-customize on the offline disk"
-    CLOUD_INIT = "cloud-init", "cloud-init NoCloud seed"
+    CUSTOMIZE = "customize", _("virt-customize (offline)")
+    CLOUD_INIT = "cloud-init", _("cloud-init")
 
 
 class Image(models.Model):

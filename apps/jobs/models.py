@@ -5,21 +5,23 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", pgettext_lazy("job status", "Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", pgettext_lazy("job status", "Failed")
 
 
 class StepStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", pgettext_lazy("job status", "Running")
+    SUCCEEDED = "succeeded", _("Done")
+    FAILED = "failed", pgettext_lazy("job status", "Failed")
+    SKIPPED = "skipped", _("Skipped")
 
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from apps.jobs.models import Job, JobStatus
+from apps.jobs.models import Job, JobStatus, StepStatus
 from apps.jobs.runner import settle_dead_job
 
 logger = logging.getLogger("vmmanager.jobs")
@@ -41,7 +41,7 @@ def reconcile():
     for job in Job.objects.filter(status=JobStatus.RUNNING).exclude(worker=""):
         if not is_orphaned(job):
             continue
-        step = job.steps.filter(status="running").order_by("position").first()
+        step = job.steps.filter(status=StepStatus.RUNNING).order_by("position").first()
         where = f" during “{step.name}”" if step else ""
         if settle_dead_job(job, f"The worker running this job stopped unexpectedly{where}; the job did not finish."):
             settled += 1

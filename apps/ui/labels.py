@@ -1,57 +1,22 @@
-"""Translated names for the values the models store in English (states, operations, step
-names), and the colour ("tone") of each state's badge. The same tables are sent to the
-browser (labels_for_js) so that live updates read the same as the rendered page."""
+"""Translated names for what the panel shows by value, and the colour ("tone") of each
+state's badge. The same tables are sent to the browser (labels_for_js) so that live updates
+read the same as the rendered page.
+
+The names of model choices (states, statuses, roles, visibility) are not kept here: they
+are the TextChoices labels beside their model, translated there, and only looked up here.
+What is no model choice stays here: the names of operations and of their steps. They are
+registry entries, not model fields (an admin's override may add any), and only the web UI
+translates them; the API gives the English names the jobs store (docs/architecture.md)."""
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-POWER = {
-    "unknown": gettext_lazy("Unknown"),
-    "running": pgettext_lazy("power state", "Running"),
-    "stopped": gettext_lazy("Stopped"),
-    "paused": gettext_lazy("Paused"),
-    "crashed": gettext_lazy("Crashed"),
-    "missing": gettext_lazy("Missing on host"),
-}
-VM_STATUS = {
-    "creating": gettext_lazy("Creating"),
-    "active": gettext_lazy("Active"),
-    "failed": pgettext_lazy("vm status", "Failed"),
-    "deleting": gettext_lazy("Deleting"),
-}
-JOB_STATUS = {
-    "queued": gettext_lazy("Queued"),
-    "running": pgettext_lazy("job status", "Running"),
-    "succeeded": gettext_lazy("Succeeded"),
-    "failed": pgettext_lazy("job status", "Failed"),
-}
-STEP_STATUS = {
-    "pending": gettext_lazy("Pending"),
-    "running": pgettext_lazy("job status", "Running"),
-    "succeeded": gettext_lazy("Done"),
-    "failed": pgettext_lazy("job status", "Failed"),
-    "skipped": gettext_lazy("Skipped"),
-}
-HOST_STATUS = {
-    "online": gettext_lazy("Online"),
-    "unreachable": gettext_lazy("Unreachable"),
-    "maintenance": gettext_lazy("Maintenance"),
-}
-IMAGE_STATUS = {
-    "pending": gettext_lazy("Pending"),
-    "ready": gettext_lazy("Ready"),
-    "error": gettext_lazy("Error"),
-}
-VISIBILITY = {
-    "private": gettext_lazy("Private"),
-    "shared": gettext_lazy("Shared"),
-    "public": gettext_lazy("Public"),
-}
-ROLE = {
-    "admin": gettext_lazy("Administrator"),
-    "reseller": gettext_lazy("Reseller"),
-    "customer": gettext_lazy("Customer"),
-}
+from apps.accounts.models import Role
+from apps.hosts.models import HostStatus
+from apps.images.models import ImageStatus, Visibility
+from apps.jobs.models import JobStatus, StepStatus
+from apps.vms.models import PowerState, VmStatus
+
 OPERATIONS = {
     "vm_create": gettext_lazy("Create VM"),
     "vm_start": gettext_lazy("Start"),
@@ -106,28 +71,34 @@ STEP_NAMES = {
     "Forget the image": gettext_lazy("Forget the image"),
 }
 
+# Each kind of badge or name: the model's choices, or one of the tables above.
 TABLES = {
-    "power": POWER,
-    "vm": VM_STATUS,
-    "job": JOB_STATUS,
-    "step": STEP_STATUS,
-    "host": HOST_STATUS,
-    "image": IMAGE_STATUS,
-    "visibility": VISIBILITY,
-    "role": ROLE,
+    "power": dict(PowerState.choices),
+    "vm": dict(VmStatus.choices),
+    "job": dict(JobStatus.choices),
+    "step": dict(StepStatus.choices),
+    "host": dict(HostStatus.choices),
+    "image": dict(ImageStatus.choices),
+    "visibility": dict(Visibility.choices),
+    "role": dict(Role.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
 
 # Badge colours: ok (green), busy (blue), warn (amber), bad (red), idle (grey).
 TONES = {
-    "power": {"running": "ok", "paused": "warn", "crashed": "bad", "missing": "bad"},
-    "vm": {"active": "ok", "creating": "busy", "deleting": "warn", "failed": "bad"},
-    "job": {"succeeded": "ok", "running": "busy", "failed": "bad"},
-    "step": {"succeeded": "ok", "running": "busy", "failed": "bad"},
-    "host": {"online": "ok", "maintenance": "warn", "unreachable": "bad"},
-    "image": {"ready": "ok", "pending": "busy", "error": "bad"},
-    "visibility": {"public": "ok", "shared": "busy"},
+    "power": {
+        PowerState.RUNNING: "ok",
+        PowerState.PAUSED: "warn",
+        PowerState.CRASHED: "bad",
+        PowerState.MISSING: "bad",
+    },
+    "vm": {VmStatus.ACTIVE: "ok", VmStatus.CREATING: "busy", VmStatus.DELETING: "warn", VmStatus.FAILED: "bad"},
+    "job": {JobStatus.SUCCEEDED: "ok", JobStatus.RUNNING: "busy", JobStatus.FAILED: "bad"},
+    "step": {StepStatus.SUCCEEDED: "ok", StepStatus.RUNNING: "busy", StepStatus.FAILED: "bad"},
+    "host": {HostStatus.ONLINE: "ok", HostStatus.MAINTENANCE: "warn", HostStatus.UNREACHABLE: "bad"},
+    "image": {ImageStatus.READY: "ok", ImageStatus.PENDING: "busy", ImageStatus.ERROR: "bad"},
+    "visibility": {Visibility.PUBLIC: "ok", Visibility.SHARED: "busy"},
 }
 
 

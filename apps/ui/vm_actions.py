@@ -12,6 +12,7 @@ from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
 from apps.vms import changes
+from apps.vms.models import PowerState
 
 # URL word → the services' power action (changes.POWER_OPERATIONS), for the power buttons.
 POWER = {
@@ -24,11 +25,11 @@ POWER = {
 }
 # Which power buttons make sense in each power state.
 POWER_BY_STATE = {
-    "running": ("stop", "reboot", "pause", "power-off"),
-    "stopped": ("start",),
-    "paused": ("resume", "power-off"),
-    "crashed": ("start", "power-off"),
-    "unknown": ("start", "stop", "power-off"),
+    PowerState.RUNNING: ("stop", "reboot", "pause", "power-off"),
+    PowerState.STOPPED: ("start",),
+    PowerState.PAUSED: ("resume", "power-off"),
+    PowerState.CRASHED: ("start", "power-off"),
+    PowerState.UNKNOWN: ("start", "stop", "power-off"),
 }
 
 

@@ -5,6 +5,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from apps.virt.types import DomainState
 
 # RFC 1123 host name: labels of letters, digits and inner hyphens, 253 characters at most.
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -14,32 +18,32 @@ HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\Z")
 class PowerState(models.TextChoices):
     """What the hypervisor last reported; `missing` means the domain is gone from the host."""
 
-    UNKNOWN = "unknown", "Unknown"
-    RUNNING = "running", "Running"
-    STOPPED = "stopped", "Stopped"
-    PAUSED = "paused", "Paused"
-    CRASHED = "crashed", "Crashed"
-    MISSING = "missing", "Missing on host"
+    UNKNOWN = "unknown", _("Unknown")
+    RUNNING = "running", pgettext_lazy("power state", "Running")
+    STOPPED = "stopped", _("Stopped")
+    PAUSED = "paused", _("Paused")
+    CRASHED = "crashed", _("Crashed")
+    MISSING = "missing", _("Missing on host")
 
 
 class VmStatus(models.TextChoices):
     """Where the VM is in its life, independent of power."""
 
-    CREATING = "creating", "Creating"
-    ACTIVE = "active", "Active"
-    FAILED = "failed", "Failed"
-    DELETING = "deleting", "Deleting"
+    CREATING = "creating", _("Creating")
+    ACTIVE = "active", _("Active")
+    FAILED = "failed", pgettext_lazy("vm status", "Failed")
+    DELETING = "deleting", _("Deleting")
 
 
 # libvirt's domain states, folded into ours.
 POWER_STATE_FROM_DRIVER = {
-    "running": PowerState.RUNNING,
-    "blocked": PowerState.RUNNING,
-    "paused": PowerState.PAUSED,
-    "pmsuspended": PowerState.PAUSED,
-    "shutdown": PowerState.RUNNING,  # shutting down: still running until it is off
-    "shutoff": PowerState.STOPPED,
-    "crashed": PowerState.CRASHED,
+    DomainState.RUNNING: PowerState.RUNNING,
+    DomainState.BLOCKED: PowerState.RUNNING,
+    DomainState.PAUSED: PowerState.PAUSED,
+    DomainState.PMSUSPENDED: PowerState.PAUSED,
+    DomainState.SHUTDOWN: PowerState.RUNNING,  # shutting down: still running until it is off
+    DomainState.SHUTOFF: PowerState.STOPPED,
+    DomainState.CRASHED: PowerState.CRASHED,
 }
 
 

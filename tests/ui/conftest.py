@@ -2,8 +2,17 @@
 unrelated customer, over one host, a public image and a VM each."""
 
 import pytest
+from django.utils import translation
 
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A request in Russian leaves Russian active in this thread (LocaleMiddleware does not
+    undo it): later tests, in other files too, expect the default language again."""
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

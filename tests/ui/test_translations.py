@@ -42,6 +42,25 @@ def test_every_built_in_operation_and_its_steps_have_russian_names(kind, module)
             assert labels.label("stepname", step) != step, f"{kind}: step {step!r} has no Russian name"
 
 
+@pytest.mark.parametrize("kind", ["power", "vm", "job", "step", "host", "image", "visibility", "role"])
+def test_every_state_the_ui_names_has_a_russian_name_from_its_models_choices(kind):
+    """The badges' names are the models' choice labels: their msgids must be in the catalog."""
+    with translation.override("en"):
+        english = {value: labels.label(kind, value) for value in labels.TABLES[kind]}
+    with translation.override("ru"):
+        russian = {value: labels.label(kind, value) for value in labels.TABLES[kind]}
+    assert [value for value in english if russian[value] == english[value]] == []
+
+
+def test_the_forms_offer_the_models_choices_in_russian():
+    from apps.hosts.models import DomainType
+    from apps.images.models import GuestConfig
+
+    with translation.override("ru"):
+        assert str(DomainType.KVM.label) == "KVM (аппаратная)"
+        assert str(GuestConfig.CUSTOMIZE.label) == "virt-customize (офлайн)"
+
+
 @pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs gettext's msgfmt")
 def test_the_compiled_catalog_matches_its_source(tmp_path):
     subprocess.run(["msgfmt", "-o", str(tmp_path / "fresh.mo"), str(CATALOG / "django.po")], check=True)

@@ -56,3 +56,21 @@ def test_the_list_is_paged(as_customer, customer, sized_host):
 def test_htmx_asks_for_the_table_alone(as_customer, my_vm):
     response = as_customer.get(reverse("ui:vm_list"), {"q": "mine"}, HTTP_HX_REQUEST="true")
     assert response.content.lstrip().startswith(b'<section class="card card-flush" id="vm-table">')
+
+
+def test_the_list_uses_the_apis_filters_and_leaves_out_a_value_they_refuse(as_admin, my_vm, their_vm, ready_image):
+    """The same FilterSet as /api/v1/vms/: the API answers 400 to these, the page shows
+    the list without that filter rather than an error page."""
+    url = reverse("ui:vm_list")
+    assert names(as_admin.get(url, {"image": "92930459597427915179548542700043108352"})) == ["mine-1", "theirs-1"]
+    assert names(as_admin.get(url, {"owner": "0.5", "name": "theirs"})) == ["theirs-1"]
+    assert names(as_admin.get(url, {"status": "active", "state": "no-such-state"})) == ["mine-1", "theirs-1"]
+    # The toolbar's menus send "" for "any" (the API refuses an empty id or choice).
+    empty_menus = {"state": "", "status": "", "host": "", "owner": "", "image": "", "q": "theirs"}
+    assert names(as_admin.get(url, empty_menus)) == ["theirs-1"]
+
+
+def test_the_power_filter_names_the_states_in_the_users_language(client, customer, my_vm):
+    client.force_login(customer)
+    response = client.get(reverse("ui:vm_list"), HTTP_ACCEPT_LANGUAGE="ru")
+    assert '<option value="running">Работает</option>' in response.content.decode()

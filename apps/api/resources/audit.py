@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers
 
 from apps.api.base import ApiViewSet
 from apps.api.permissions import IsStaff
+from apps.core.filtersets import BaseFilterSet, DateTimeFilter
 
 
 class LogEntrySerializer(serializers.ModelSerializer):
@@ -29,11 +30,11 @@ class LogEntrySerializer(serializers.ModelSerializer):
         return {0: "create", 1: "update", 2: "delete", 3: "access"}.get(entry.action, str(entry.action))
 
 
-class LogEntryFilter(django_filters.FilterSet):
+class LogEntryFilter(BaseFilterSet):
     model = django_filters.CharFilter(method="filter_model", label="app_label.model, e.g. vms.virtualmachine")
     request_id = django_filters.CharFilter(field_name="cid")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = LogEntry

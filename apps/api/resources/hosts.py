@@ -11,6 +11,7 @@ from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, a
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.hosts import services
+from apps.hosts.filtersets import HostFilterSet
 from apps.hosts.models import Host
 
 READ_ONLY = [
@@ -54,7 +55,7 @@ class HostViewSet(
     queryset = Host.objects.all()
     serializer_class = HostSerializer
     permission_classes = ApiViewSet.permission_classes + [IsStaff]
-    filterset_fields = ["status", "domain_type"]
+    filterset_class = HostFilterSet
     search_fields = ["name", "uri", "hostname"]
     ordering_fields = ["name", "created_at", "status"]
     http_method_names = ["get", "post", "patch", "head", "options"]

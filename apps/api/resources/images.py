@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted
 from apps.api.idempotency import idempotent
+from apps.images.filtersets import ImageFilterSet
 from apps.images.models import GuestConfig, Image, OsFamily, Visibility
 from apps.images.removal import delete_image
 from apps.images.selectors import visible_images
@@ -68,7 +69,7 @@ ImageAccepted = inline_serializer("ImageAccepted", {"image": ImageSerializer(), 
 
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = ImageSerializer
-    filterset_fields = ["visibility", "status", "os_family", "owner"]
+    filterset_class = ImageFilterSet
     search_fields = ["name", "os_version"]
     ordering_fields = ["name", "created_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -2,12 +2,12 @@
 
 Parameters that carry secrets (password hashes) are never shown."""
 
-import django_filters
 from django.db.models import Prefetch
 from rest_framework import mixins, serializers
 
 from apps.api.base import ApiViewSet
-from apps.jobs.models import Job, JobStatus, JobStep
+from apps.jobs.filtersets import JobFilterSet
+from apps.jobs.models import Job, JobStep
 from apps.jobs.selectors import visible_jobs
 
 SECRET_WORDS = ("password", "hash", "secret", "token")
@@ -39,21 +39,9 @@ class JobSerializer(serializers.ModelSerializer):
         return {key: value for key, value in job.params.items() if not any(w in key for w in SECRET_WORDS)}
 
 
-class JobFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=JobStatus.choices)
-    vm = django_filters.NumberFilter(method="filter_vm", label="Jobs on this VM (id)")
-
-    class Meta:
-        model = Job
-        fields = ["status", "kind", "request_id", "vm"]
-
-    def filter_vm(self, queryset, name, value):
-        return queryset.filter(target_type__app_label="vms", target_type__model="virtualmachine", target_id=value)
-
-
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = JobSerializer
-    filterset_class = JobFilter
+    filterset_class = JobFilterSet
     search_fields = ["target_repr", "kind"]
     ordering_fields = ["created_at"]
     ordering = "-created_at"

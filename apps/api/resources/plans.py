@@ -2,6 +2,7 @@
 
 from rest_framework import serializers, viewsets
 
+from apps.accounts.filtersets import PlanFilterSet
 from apps.accounts.plans import Plan
 from apps.accounts.tenancy import is_staff_user
 from apps.api.base import ApiViewMixin
@@ -24,7 +25,7 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     serializer_class = PlanSerializer
     permission_classes = viewsets.ModelViewSet.permission_classes + [StaffWritesOthersRead]
-    filterset_fields = ["is_active", "vcpus"]
+    filterset_class = PlanFilterSet
     search_fields = ["name", "price_code"]
     ordering_fields = ["name", "vcpus", "memory_mb", "disk_gb"]
 

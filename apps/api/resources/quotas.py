@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from apps.accounts.filtersets import QuotaFilterSet
 from apps.accounts.quotas import Quota, validate_within
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.api.base import ApiViewSet
@@ -39,7 +40,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     serializer_class = QuotaSerializer
     lookup_field = "user"
     lookup_value_regex = r"[0-9]+"
-    filterset_fields = ["user"]
+    filterset_class = QuotaFilterSet
     ordering_fields = ["user"]
     ordering = "user"
 

@@ -3,6 +3,7 @@ users' keys through the tenancy selectors; each user manages its own)."""
 
 from rest_framework import serializers, viewsets
 
+from apps.accounts.filtersets import SshKeyFilterSet
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import owners_q
 from apps.api.base import ApiViewMixin
@@ -34,7 +35,7 @@ class SshKeySerializer(serializers.ModelSerializer):
 
 class SshKeyViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = SshKeySerializer
-    filterset_fields = ["owner"]
+    filterset_class = SshKeyFilterSet
     search_fields = ["name", "fingerprint"]
     ordering_fields = ["name", "created_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from apps.accounts.filtersets import TokenFilterSet
 from apps.accounts.tokens import ApiToken
 from apps.api.base import ApiViewSet
 
@@ -34,7 +35,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     serializer_class = TokenSerializer
     ordering_fields = ["name", "created_at", "last_used_at"]
-    filterset_fields = ["read_only"]
+    filterset_class = TokenFilterSet
     search_fields = ["name"]
 
     queryset = ApiToken.objects.none()  # for the schema; requests use get_queryset()

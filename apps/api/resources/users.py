@@ -3,7 +3,6 @@ its own customers; a customer sees itself. /api/v1/me/ is the caller."""
 
 import copy
 
-import django_filters
 from django.contrib.auth.password_validation import validate_password
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status
@@ -11,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from apps.accounts.filtersets import UserFilterSet
 from apps.accounts.models import Role, User
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.api.base import ApiViewMixin, ApiViewSet
@@ -67,19 +67,11 @@ class UserSerializer(serializers.ModelSerializer):
         return super().update(instance, validated_data)
 
 
-class UserFilter(django_filters.FilterSet):
-    role = django_filters.ChoiceFilter(choices=Role.choices)
-
-    class Meta:
-        model = User
-        fields = ["role", "is_active", "reseller"]
-
-
 class UserViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, ApiViewSet
 ):
     serializer_class = UserSerializer
-    filterset_class = UserFilter
+    filterset_class = UserFilterSet
     search_fields = ["username", "email"]
     ordering_fields = ["username", "date_joined", "id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -4,7 +4,6 @@
 Every rule (tenancy, role, quota, state, input validity) is the services' (apps.vms.create,
 apps.vms.changes), which the web UI calls too; this module parses shapes and answers."""
 
-import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers
@@ -16,7 +15,8 @@ from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
 from apps.vms import changes
 from apps.vms.create import create_vm
-from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.filtersets import VmFilterSet
+from apps.vms.models import VirtualMachine
 from apps.vms.selectors import visible_vms
 
 
@@ -77,20 +77,6 @@ LIST_COLUMNS = [
 ]
 
 
-class VmFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(field_name="power_state", choices=PowerState.choices)
-    status = django_filters.ChoiceFilter(choices=VmStatus.choices)
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    # Plain ids (no choice queries): anything outside the caller's scope simply matches nothing.
-    host = django_filters.NumberFilter()
-    owner = django_filters.NumberFilter()
-    image = django_filters.NumberFilter()
-
-    class Meta:
-        model = VirtualMachine
-        fields = ["state", "status", "host", "owner", "image", "name"]
-
-
 JobAccepted = inline_serializer("JobAccepted", {"job": serializers.DictField()})
 VmAccepted = inline_serializer("VmAccepted", {"vm": VmSerializer(), "job": serializers.DictField()})
 POWER = extend_schema(request=None, responses={202: JobAccepted})
@@ -100,7 +86,7 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """VMs: list (filters state/status/host/owner/image, `search` by name), order, act."""
 
     serializer_class = VmSerializer
-    filterset_class = VmFilter
+    filterset_class = VmFilterSet
     search_fields = ["name"]
     ordering_fields = ["name", "created_at", "id"]
 

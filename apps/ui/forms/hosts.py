@@ -30,5 +30,4 @@ class HostForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Host, fields=SETTINGS, labels=LABELS, help_texts=HELP_TEXTS))
-        self.fields["domain_type"].choices = [("kvm", _("KVM (hardware)")), ("qemu", _("QEMU (emulation)"))]
         self.fields["uri"].widget.attrs["placeholder"] = "qemu+ssh://root@203.0.113.10/system"

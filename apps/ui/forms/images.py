@@ -8,17 +8,16 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.images import sharing
 from apps.images.models import GuestConfig, OsFamily, Visibility
-from apps.ui import labels
 
 
 def visibility_choices(user):
     """The visibilities `user` may set, with their labels (apps.images.sharing decides)."""
-    return [(key, labels.VISIBILITY[key]) for key in sharing.visibilities_for(user)]
+    return [(key, Visibility(key).label) for key in sharing.visibilities_for(user)]
 
 
 def offer_visibilities(field, user):
     """Show `user` the visibilities it may set; accept any (the service refuses with its reason)."""
-    field.choices = [(key, labels.VISIBILITY[key]) for key in Visibility.values]
+    field.choices = [(key, Visibility(key).label) for key in Visibility.values]
     field.widget.choices = visibility_choices(user)
 
 
@@ -38,9 +37,7 @@ class ImageFields(forms.Form):
     os_family = forms.ChoiceField(label=_("OS family"), choices=OsFamily.choices, initial=OsFamily.DEBIAN)
     os_version = forms.CharField(label=_("OS version"), max_length=32, required=False)
     guest_config = forms.ChoiceField(
-        label=_("Guest set-up"),
-        choices=[(GuestConfig.CUSTOMIZE, _("virt-customize (offline)")), (GuestConfig.CLOUD_INIT, _("cloud-init"))],
-        initial=GuestConfig.CUSTOMIZE,
+        label=_("Guest set-up"), choices=GuestConfig.choices, initial=GuestConfig.CUSTOMIZE
     )
     # Not required: left out, it is the service's default (as in the API).
     visibility = forms.ChoiceField(label=_("Visibility"), choices=(), required=False)

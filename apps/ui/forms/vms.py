@@ -3,16 +3,13 @@
 ValidationError messages are put back on the fields they name (`apply_errors`)."""
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Role
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.hosts.models import Host, HostStatus
 from apps.images.models import ImageStatus
 from apps.images.selectors import visible_images
-from apps.ui import labels
 from apps.vms.create import LIMITS
 
 
@@ -157,71 +154,6 @@ class VmCreateForm(SizeFields, AccessFields):
             "network": self.static_network(),
             "first_boot_script": data["first_boot_script"],
         }
-
-
-def _choices(table, everything):
-    return [("", everything)] + [(key, text) for key, text in table.items()]
-
-
-SORTS = {
-    "name": ("name",),
-    "state": ("power_state", "name"),
-    "host": ("host__name", "name"),
-    "owner": ("owner__username", "name"),
-    "image": ("image__name", "name"),
-    "size": ("memory_mb", "vcpus", "name"),
-    "created": ("created_at",),
-}
-
-
-class VmFilterForm(forms.Form):
-    """The VM list's search, filters and sort order (all optional, from the query string)."""
-
-    q = forms.CharField(label=_("Search"), required=False)
-    state = forms.ChoiceField(label=_("Power"), required=False, choices=_choices(labels.POWER, _("Any power state")))
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=_choices(labels.VM_STATUS, _("Any status")))
-    host = forms.ModelChoiceField(label=_("Host"), required=False, queryset=None, empty_label=_("Any host"))
-    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=None, empty_label=_("Any owner"))
-    image = forms.ModelChoiceField(label=_("Image"), required=False, queryset=None, empty_label=_("Any image"))
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["image"].queryset = visible_images(user).order_by("name")
-        if is_staff_user(user):
-            self.fields["host"].queryset = Host.objects.order_by("name")
-        else:
-            del self.fields["host"]
-        others = visible_users(user).order_by("username")
-        if is_staff_user(user) or user.role == Role.RESELLER:
-            self.fields["owner"].queryset = others
-        else:
-            del self.fields["owner"]
-
-    def order_by(self):
-        """The ORDER BY for the chosen sort key ('-' prefix: descending); by name if unknown."""
-        key = (self.cleaned_data.get("sort") or "name") if self.is_bound and self.is_valid() else "name"
-        descending = key.startswith("-")
-        fields = SORTS.get(key.lstrip("-"), SORTS["name"])
-        return [f"-{f}" if descending else f for f in fields]
-
-    def filter(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
-        if data["q"]:
-            q = data["q"].strip()
-            match = Q(name__icontains=q) | Q(hostname__icontains=q) | Q(ip_addresses__icontains=q)
-            if len(q) >= 8:  # a UUID prefix long enough not to match by chance
-                match |= Q(uuid__startswith=q.lower())
-            queryset = queryset.filter(match)
-        for field, lookup in (("state", "power_state"), ("status", "status")):
-            if data[field]:
-                queryset = queryset.filter(**{lookup: data[field]})
-        for field in ("host", "owner", "image"):
-            if data.get(field) is not None:
-                queryset = queryset.filter(**{field: data[field]})
-        return queryset
 
 
 class PasswordResetForm(forms.Form):

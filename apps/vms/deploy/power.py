@@ -6,12 +6,13 @@ from django.conf import settings
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
+from apps.virt.types import INACTIVE_STATES, DomainState
 
 
 def stop_if_running(ctx, vm):
     """Stop the VM gracefully if it runs; return True if it was running."""
     driver = hypervisor_for(vm.host)
-    if driver.get_domain(vm.domain_name).state in ("shutoff", "crashed"):
+    if driver.get_domain(vm.domain_name).state in INACTIVE_STATES:
         return False
     how = driver.stop(vm.domain_name, timeout=settings.VMM_STOP_TIMEOUT)
     ctx.note("the guest shut down" if how == "acpi" else "the guest did not shut down in time: powered off")
@@ -21,7 +22,7 @@ def stop_if_running(ctx, vm):
 def start_and_wait_for_agent(ctx, vm, timeout=None):
     """Start the VM if needed and wait until its guest agent answers."""
     driver = hypervisor_for(vm.host)
-    if driver.get_domain(vm.domain_name).state != "running":
+    if driver.get_domain(vm.domain_name).state != DomainState.RUNNING:
         driver.start(vm.domain_name)
     timeout = timeout or settings.VMM_BOOT_TIMEOUT
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from apps.images.models import GuestConfig
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.errors import NotFound
-from apps.virt.types import DiskSpec, DomainSpec, NicSpec
+from apps.virt.types import INACTIVE_STATES, DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
@@ -51,7 +51,7 @@ def deploy(ctx, vm, params):
     try:
         with ctx.step("Choose a host"):
             if host.status != HostStatus.ONLINE:
-                raise OperationError(f"Host {host.name} is {host.get_status_display().lower()}.")
+                raise OperationError(f"Host {host.name} is {host.status}.")
             ctx.note(f"{host.name} ({host.uri})")
         with ctx.step("Copy the image to the host"):
             copy = ensure_on_host(image, host, note=ctx.note)
@@ -82,7 +82,7 @@ def deploy(ctx, vm, params):
             disk = driver.volume_info(host.storage_pool, vm.disk_volume)
             seed = driver.volume_info(host.storage_pool, seed_volume(vm)) if cloud_init else None
             driver.define(domain_spec(vm, disk.path, seed.path if seed else None))
-            if driver.get_domain(vm.domain_name).state != "running":
+            if driver.get_domain(vm.domain_name).state != DomainState.RUNNING:
                 driver.start(vm.domain_name)
         with ctx.step("Wait for the guest to come up"):
             addresses = wait_for_guest(ctx, driver, vm)
@@ -168,7 +168,7 @@ def wait_for_guest(ctx, driver, vm):
     started = time.monotonic()
     agent_up = False
     while time.monotonic() < deadline:
-        if driver.get_domain(vm.domain_name).state not in ("running", "blocked"):
+        if driver.get_domain(vm.domain_name).state not in (DomainState.RUNNING, DomainState.BLOCKED):
             raise OperationError("The VM stopped while booting: see its console log.")
         addresses = driver.interface_addresses(vm.domain_name)
         if addresses:
@@ -202,7 +202,7 @@ def remove_from_host(vm):
         return
     driver = hypervisor_for(vm.host)
     try:
-        if driver.get_domain(vm.domain_name).state not in ("shutoff", "crashed"):
+        if driver.get_domain(vm.domain_name).state not in INACTIVE_STATES:
             driver.destroy(vm.domain_name)
         driver.undefine(vm.domain_name)
     except NotFound:

@@ -2,6 +2,7 @@
 for it and stopped again afterwards."""
 
 from apps.hosts.hypervisor import hypervisor_for
+from apps.virt.types import DomainState
 from apps.vms.deploy.power import start_and_wait_for_agent
 
 STEPS = ["Reach the guest agent", "Set the root password"]
@@ -9,7 +10,7 @@ STEPS = ["Reach the guest agent", "Set the root password"]
 
 def run(ctx, vm, root_password_hash):
     driver = hypervisor_for(vm.host)
-    was_running = driver.get_domain(vm.domain_name).state == "running"
+    was_running = driver.get_domain(vm.domain_name).state == DomainState.RUNNING
     with ctx.step("Reach the guest agent"):
         if not was_running:
             ctx.note("the VM was stopped: starting it for the change")

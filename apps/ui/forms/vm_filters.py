@@ -1,0 +1,61 @@
+"""The VM list's toolbar: the search box, the filter menus and the sort order, as the page
+shows them. It only draws the controls and keeps the sort: the filtering itself is the VM
+list's one FilterSet (apps.vms.filtersets.VmFilterSet), the same the API uses."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import Role
+from apps.accounts.tenancy import is_staff_user, visible_users
+from apps.hosts.models import Host
+from apps.images.selectors import visible_images
+from apps.vms.models import PowerState, VmStatus
+
+
+def _choices(choices, everything):
+    return [("", everything), *choices]
+
+
+SORTS = {
+    "name": ("name",),
+    "state": ("power_state", "name"),
+    "host": ("host__name", "name"),
+    "owner": ("owner__username", "name"),
+    "image": ("image__name", "name"),
+    "size": ("memory_mb", "vcpus", "name"),
+    "created": ("created_at",),
+}
+
+
+class VmFilterForm(forms.Form):
+    """The controls of the VM list (all optional, from the query string)."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    state = forms.ChoiceField(
+        label=_("Power"), required=False, choices=_choices(PowerState.choices, _("Any power state"))
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=_choices(VmStatus.choices, _("Any status")))
+    host = forms.ModelChoiceField(label=_("Host"), required=False, queryset=None, empty_label=_("Any host"))
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=None, empty_label=_("Any owner"))
+    image = forms.ModelChoiceField(label=_("Image"), required=False, queryset=None, empty_label=_("Any image"))
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = visible_images(user).order_by("name")
+        if is_staff_user(user):
+            self.fields["host"].queryset = Host.objects.order_by("name")
+        else:
+            del self.fields["host"]
+        others = visible_users(user).order_by("username")
+        if is_staff_user(user) or user.role == Role.RESELLER:
+            self.fields["owner"].queryset = others
+        else:
+            del self.fields["owner"]
+
+    def order_by(self):
+        """The ORDER BY for the chosen sort key ('-' prefix: descending); by name if unknown."""
+        key = (self.data.get("sort") or "name") if self.is_bound else "name"
+        descending = key.startswith("-")
+        fields = SORTS.get(key.lstrip("-"), SORTS["name"])
+        return [f"-{f}" if descending else f for f in fields]
