@@ -1,6 +1,8 @@
 """Finding jobs whose worker died (SIGKILL, OOM, a machine restart, a job timeout) and
 settling them: failed with the step it died in, the operation's clean-up run, the target
-left in a definite state. Runs when the workers start and every minute after."""
+left in a definite state. Runs when the workers start and every minute after; then the
+housekeeping the apps registered (apps.jobs.registry.register_housekeeping), e.g. the
+clean-ups failed operations still owe to hosts that are back."""
 
 import logging
 import os
@@ -10,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.jobs import registry
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.runner import settle_dead_job
 
@@ -47,4 +50,9 @@ def reconcile():
             settled += 1
     if settled:
         logger.warning("settled %d job(s) whose worker had died", settled)
+    for task in registry.housekeeping():
+        try:
+            task()
+        except Exception:  # noqa: BLE001 - one app's trouble must not stop the reconciler
+            logger.exception("housekeeping %s failed", getattr(task, "__name__", task))
     return settled
