@@ -38,8 +38,9 @@ def is_orphaned(job, now=None):
     return job.started_at is not None and now - job.started_at > timedelta(seconds=settings.JOB_TIMEOUT + 60)
 
 
-def reconcile():
-    """Settle every running job whose worker is gone. Returns how many were settled."""
+def reconcile(housekeeping=True):
+    """Settle every running job whose worker is gone, then (unless `housekeeping` is False)
+    run the registered housekeeping. Returns how many jobs were settled."""
     settled = 0
     for job in Job.objects.filter(status=JobStatus.RUNNING).exclude(worker=""):
         if not is_orphaned(job):
@@ -50,7 +51,7 @@ def reconcile():
             settled += 1
     if settled:
         logger.warning("settled %d job(s) whose worker had died", settled)
-    for task in registry.housekeeping():
+    for task in registry.housekeeping() if housekeeping else ():
         try:
             task()
         except Exception:  # noqa: BLE001 - one app's trouble must not stop the reconciler

@@ -118,13 +118,15 @@ def test_the_watcher_settles_the_debt_when_the_host_is_back_and_the_vm_no_longer
     assert "data-cleanup-pending" not in client.get(f"/vms/{vm.pk}/").content.decode()
 
 
-def test_the_jobs_reconciler_settles_debts_of_online_hosts_and_a_second_run_changes_nothing(
+def test_the_scheduled_jobs_reconciler_settles_debts_of_online_hosts_and_a_second_run_changes_nothing(
     customer, far_host, ready_image
 ):
     vm, _ = failed_deploy(customer, ready_image)
     driver = host_comes_back(far_host, vm)
+    reconcile_jobs(housekeeping=False)  # `manage.py reconcile_jobs` before the workers start
+    assert OwedCleanup.objects.get(vm=vm).done_at is None
 
-    reconcile_jobs()
+    reconcile_jobs()  # the scheduled run
 
     assert left_on(driver, far_host, vm) == []
     debt = OwedCleanup.objects.get(vm=vm)
