@@ -49,6 +49,9 @@ class Host(models.Model):
     hostname = models.CharField(max_length=255, blank=True)
     libvirt_version = models.CharField(max_length=32, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # What the last reconciliation found on the host that the panel may not remove itself:
+    # [{"kind": "domain"|"volume", "name", "state", "why", "action"}] (apps.vms.strays).
+    strays = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,6 +1,8 @@
 """Finding jobs whose worker died (SIGKILL, OOM, a machine restart, a job timeout) and
 settling them: failed with the step it died in, the operation's clean-up run, the target
-left in a definite state. Runs when the workers start and every minute after."""
+left in a definite state. Runs when the workers start and every minute after; then the
+housekeeping the apps registered (apps.jobs.registry.register_housekeeping), e.g. the
+clean-ups failed operations still owe to hosts that are back."""
 
 import logging
 import os
@@ -10,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.jobs import registry
 from apps.jobs.models import Job, JobStatus, StepStatus
 from apps.jobs.runner import settle_dead_job
 
@@ -35,8 +38,9 @@ def is_orphaned(job, now=None):
     return job.started_at is not None and now - job.started_at > timedelta(seconds=settings.JOB_TIMEOUT + 60)
 
 
-def reconcile():
-    """Settle every running job whose worker is gone. Returns how many were settled."""
+def reconcile(housekeeping=True):
+    """Settle every running job whose worker is gone, then (unless `housekeeping` is False)
+    run the registered housekeeping. Returns how many jobs were settled."""
     settled = 0
     for job in Job.objects.filter(status=JobStatus.RUNNING).exclude(worker=""):
         if not is_orphaned(job):
@@ -47,4 +51,9 @@ def reconcile():
             settled += 1
     if settled:
         logger.warning("settled %d job(s) whose worker had died", settled)
+    for task in registry.housekeeping() if housekeeping else ():
+        try:
+            task()
+        except Exception:  # noqa: BLE001 - one app's trouble must not stop the reconciler
+            logger.exception("housekeeping %s failed", getattr(task, "__name__", task))
     return settled

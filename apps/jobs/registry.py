@@ -10,7 +10,8 @@ so an override changes what is done, never how it is recorded (docs/operations.m
 The job core names none of its users: each app registers, from its AppConfig.ready(),
 the package holding its operations (`register_operations("apps.vms.operations")`) and
 the function that re-reads a target's real state after every job on it
-(`register_state_refresher(VirtualMachine, refresh_vm_state)`).
+(`register_state_refresher(VirtualMachine, refresh_vm_state)`), and any housekeeping the
+jobs reconciler should run (`register_housekeeping(settle_owed_everywhere)`).
 """
 
 import importlib
@@ -23,6 +24,7 @@ from django.conf import settings
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 _packages = []  # packages holding the built-in operations, searched in order
 _refreshers = {}  # model label ("vms.virtualmachine") -> refresh(target)
+_housekeeping = []  # functions the jobs reconciler calls after settling dead jobs
 
 
 class UnknownOperation(LookupError):
@@ -50,6 +52,19 @@ def register_state_refresher(model, refresh):
 def state_refresher(model):
     """The function registered for `model`, or None."""
     return _refreshers.get(model._meta.label_lower)
+
+
+def register_housekeeping(task):
+    """Have the jobs reconciler (reconcile.py, every minute) call `task()` after settling
+    dead jobs, e.g. to carry out clean-ups that failed operations still owe. Call from
+    AppConfig.ready(); registering twice is harmless."""
+    if task not in _housekeeping:
+        _housekeeping.append(task)
+
+
+def housekeeping():
+    """The registered housekeeping tasks, in the order they were registered."""
+    return tuple(_housekeeping)
 
 
 def _builtin_module_name(kind):

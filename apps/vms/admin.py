@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.jobs.admin_actions import job_action
-from apps.vms.models import VirtualMachine
+from apps.vms.models import OwedCleanup, VirtualMachine
 
 
 @admin.register(VirtualMachine)
@@ -26,3 +26,19 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(OwedCleanup)
+class OwedCleanupAdmin(admin.ModelAdmin):
+    """Read-only: debts are written by failed operations and settled by the reconciliations."""
+
+    list_display = ("domain_name", "host", "vm", "job", "created_at", "attempts", "done_at", "outcome")
+    list_filter = ("host", ("done_at", admin.EmptyFieldListFilter))
+    search_fields = ("domain_name",)
+    list_select_related = ("host", "vm", "job")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -103,3 +103,37 @@ class VirtualMachine(models.Model):
             errors["disk_gb"] = f"The disk must be at least the image's size ({self.image.virtual_size_gb} GiB)."
         if errors:
             raise ValidationError(errors)
+
+    def has_pending_cleanup(self):
+        """True while a failed operation still owes its host a clean-up (OwedCleanup)."""
+        return self.owed_cleanups.filter(done_at__isnull=True).exists()
+
+
+class OwedCleanup(models.Model):
+    """What a failed operation left on a host and could not remove then, because the host
+    did not answer: a domain and volumes, removed by apps.vms.cleanup once the host is back
+    (the host watcher's reconciliation, the jobs reconciler). One row per thing owed;
+    `done_at` set when it is gone (or found gone). docs/health.md."""
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="owed_cleanups")
+    # SET_NULL: the debt outlives the VM row; the domain name says what to remove.
+    vm = models.ForeignKey(
+        VirtualMachine, null=True, blank=True, on_delete=models.SET_NULL, related_name="owed_cleanups"
+    )
+    domain_name = models.CharField(max_length=255)
+    volumes = models.JSONField(default=list, blank=True)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)  # why the clean-up could not be done at the time
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    outcome = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        state = "done" if self.done_at else "pending"
+        return f"clean-up of {self.domain_name} on host {self.host_id} ({state})"

@@ -17,20 +17,23 @@ from apps.vms import changes
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
-from apps.vms.selectors import visible_vms
+from apps.vms.selectors import visible_vms, with_cleanup_pending
 
 
 class VmSerializer(serializers.ModelSerializer):
     owner_username = serializers.CharField(source="owner.username", read_only=True)
     host_name = serializers.CharField(source="host.name", read_only=True, allow_null=True, default=None)
     image_name = serializers.CharField(source="image.name", read_only=True, allow_null=True, default=None)
+    cleanup_pending = serializers.BooleanField(
+        read_only=True, help_text="A failed operation still owes the host a clean-up (done when the host is back)."
+    )
 
     class Meta:
         model = VirtualMachine
         fields = [
             "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
             "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
-            "current_job", "state_synced_at", "created_at", "updated_at",
+            "current_job", "state_synced_at", "created_at", "updated_at", "cleanup_pending",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -58,7 +61,14 @@ class VmSerializer(serializers.ModelSerializer):
             "state_synced_at": _datetime(vm.state_synced_at),
             "created_at": _datetime(vm.created_at),
             "updated_at": _datetime(vm.updated_at),
+            "cleanup_pending": _cleanup_pending(vm),
         }
+
+
+def _cleanup_pending(vm):
+    """From the queryset's annotation (with_cleanup_pending: no query per VM), else asked."""
+    pending = getattr(vm, "cleanup_pending", None)
+    return vm.has_pending_cleanup() if pending is None else pending
 
 
 def _datetime(value):
@@ -70,7 +80,7 @@ def _datetime(value):
 
 
 LIST_COLUMNS = [
-    *(f for f in VmSerializer.Meta.fields if f not in ("owner_username", "host_name", "image_name")),
+    *(f for f in VmSerializer.Meta.fields if f not in ("owner_username", "host_name", "image_name", "cleanup_pending")),
     "owner__username",
     "host__name",
     "image__name",
@@ -93,7 +103,7 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     queryset = VirtualMachine.objects.none()  # for the schema; requests use get_queryset()
 
     def get_queryset(self):
-        vms = visible_vms(self.request.user).select_related("owner", "host", "image")
+        vms = with_cleanup_pending(visible_vms(self.request.user)).select_related("owner", "host", "image")
         if self.action == "list":  # only the columns the list shows (bench/api.py)
             vms = vms.only(*LIST_COLUMNS)
         return vms

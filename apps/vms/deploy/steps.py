@@ -19,8 +19,9 @@ from apps.images.models import GuestConfig
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.errors import NotFound
-from apps.virt.types import INACTIVE_STATES, DiskSpec, DomainSpec, DomainState, NicSpec
+from apps.virt.types import DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
+from apps.vms.cleanup import panel_volumes
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
 
@@ -184,7 +185,7 @@ def wait_for_guest(ctx, driver, vm):
 
 
 def remove_disk(driver, vm):
-    for volume in (vm.disk_volume, seed_volume(vm), f"vmm-{vm.uuid}-staging.qcow2"):
+    for volume in panel_volumes(vm.uuid):
         try:
             driver.delete_volume(vm.host.storage_pool, volume)
         except NotFound:
@@ -193,21 +194,6 @@ def remove_disk(driver, vm):
 
 def remove_work_dir(ctx):
     shutil.rmtree(Path(settings.VMM_WORK_DIR) / str(ctx.job.pk), ignore_errors=True)
-
-
-def remove_from_host(vm):
-    """Remove the VM's domain and volumes from its host; what is already gone is fine."""
-    vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
-    if vm.host is None:
-        return
-    driver = hypervisor_for(vm.host)
-    try:
-        if driver.get_domain(vm.domain_name).state not in INACTIVE_STATES:
-            driver.destroy(vm.domain_name)
-        driver.undefine(vm.domain_name)
-    except NotFound:
-        pass
-    remove_disk(driver, vm)
 
 
 def mark_failed(vm):

@@ -1,7 +1,7 @@
 """Delete a VM: power it off, remove its domain and volumes from the host, then the row.
 Whatever is already gone (a domain removed behind the panel's back) is fine."""
 
-from apps.vms.deploy.steps import remove_from_host
+from apps.vms.cleanup import remove_from_host
 from apps.vms.models import VirtualMachine, VmStatus
 
 STEPS = ["Remove the VM from the host", "Forget the VM"]

@@ -3,6 +3,7 @@ The old domain and disk are removed first; then the deploy pipeline runs as for 
 `image_id` picks another image (default: the current one)."""
 
 from apps.images.models import Image
+from apps.vms import cleanup
 from apps.vms.deploy import steps
 from apps.vms.models import VirtualMachine, VmStatus
 
@@ -15,13 +16,13 @@ def run(ctx, vm, image_id=None, **params):
         VirtualMachine.objects.filter(pk=vm.pk).update(image=vm.image)
     VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.CREATING, ip_addresses=[])
     with ctx.step("Remove the old system"):
-        steps.remove_from_host(vm)
+        cleanup.remove_from_host(vm)
     steps.deploy(ctx, vm, params)
 
 
 def on_failure(ctx, vm):
-    # Failed first: if the host cannot be reached for the clean-up, the VM still says so
-    # (deleting it later retries the clean-up).
+    # Failed first: if the host cannot be reached for the clean-up, the VM still says so,
+    # and the clean-up is recorded as owed, done once the host is back (apps.vms.cleanup).
     steps.mark_failed(vm)
     steps.remove_work_dir(ctx)
-    steps.remove_from_host(vm)
+    cleanup.remove_or_owe(ctx, vm)
