@@ -1,11 +1,62 @@
+"""Hosts: adding and changing one (staff only; name and URI unique, checked by the write
+itself too), and refreshing what the panel knows of it."""
+
 import logging
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from apps.accounts.tenancy import is_staff_user
+from apps.core.uniques import unique_or_error
 from apps.hosts.checks import check_host, summary
 from apps.hosts.models import Host, HostStatus
 
 logger = logging.getLogger("vmmanager.hosts")
+
+# Fields a host's settings are made of (the rest is read from the host).
+SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network")
+
+
+def taken_messages():
+    return {
+        ("name",): ("name", _("A host with this name already exists.")),
+        ("uri",): ("uri", _("A host with this libvirt URI already exists.")),
+    }
+
+
+def add_host(*, actor, **settings) -> Host:
+    """A new host with `settings` (SETTINGS; the model's defaults for those left out), not
+    yet checked: the caller starts `host_refresh` on it in the same transaction. Raises
+    PermissionDenied for non-staff, ValidationError naming the field."""
+    return _save(actor, Host(), settings)
+
+
+def update_host(*, actor, host: Host, **settings) -> Host:
+    """Change the given settings of `host`."""
+    return _save(actor, host, settings)
+
+
+def _save(actor, host: Host, settings) -> Host:
+    if not is_staff_user(actor):
+        raise PermissionDenied(_("Only the provider's staff may do this."))
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise TypeError(f"not host settings: {sorted(unknown)}")
+    for field, value in settings.items():
+        setattr(host, field, value)
+    host.full_clean(validate_unique=False, validate_constraints=False)
+    _check_free(host)
+    with unique_or_error(Host, taken_messages(), recheck=lambda: _check_free(host)):
+        host.save()
+    return host
+
+
+def _check_free(host: Host) -> None:
+    others = Host.objects.exclude(pk=host.pk)
+    for (field,), (name, message) in taken_messages().items():
+        if others.filter(**{field: getattr(host, field)}).exists():
+            raise ValidationError({name: ValidationError(message, "unique")})
 
 
 def refresh_host(host):

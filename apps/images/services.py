@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.core.uniques import unique_or_error
 from apps.images import files
 from apps.images.models import GuestConfig, Image, ImageStatus, Visibility
 
@@ -33,12 +34,16 @@ def incoming_dir():
     return store_dir() / ".incoming"
 
 
+def name_taken(name):
+    return _("An image named %(name)r already exists.") % {"name": name}
+
+
 def check_source(source, *, name, owner):
     """The fast checks before any copy: the name is free for `owner`, the file exists and
     is a disk image we accept (files.inspect). Returns its ImageFileInfo. Raises
     ValidationError naming the field (`name` or `file`)."""
     if Image.objects.filter(owner=owner, name=name).exists():
-        raise ValidationError({"name": _("An image named %(name)r already exists.") % {"name": name}})
+        raise ValidationError({"name": ValidationError(name_taken(name), "unique")})
     if not Path(source).is_file():
         raise ValidationError({"file": _("No such file: %(path)s") % {"path": source}})
     try:
@@ -167,6 +172,9 @@ def _new_image(name, os_family, os_version, guest_config, owner, visibility, inf
         visibility=visibility,
         status=ImageStatus.PENDING,
     )
-    image.full_clean()
-    image.save()
+    # The name was checked by check_source; a twin registered since is caught by the insert.
+    image.full_clean(validate_unique=False, validate_constraints=False)
+    taken = ("name", name_taken(name))
+    with unique_or_error(Image, {"image_name_unique_per_owner": taken, "image_name_unique_for_provider": taken}):
+        image.save()
     return image

@@ -1,5 +1,5 @@
-"""/api/v1/hosts/: hypervisor hosts, for staff only. Creating one validates it like the
-admin does (model full_clean) and starts a `host_refresh` job to read its capacity."""
+"""/api/v1/hosts/: hypervisor hosts, for staff only. Creating one validates it
+(apps.hosts.services.add_host) and starts a `host_refresh` job to read its capacity."""
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,6 +10,7 @@ from apps.api.base import ApiViewSet, job_link
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.hosts.models import Host
+from apps.hosts.services import add_host, update_host
 from apps.jobs import runner
 
 READ_ONLY = [
@@ -32,17 +33,14 @@ class HostSerializer(serializers.ModelSerializer):
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network"] + READ_ONLY
         read_only_fields = READ_ONLY
-        extra_kwargs = {"name": {"min_length": 1}, "uri": {"min_length": 1}}
+        # The shape only: whether a name or URI is free is the service's to say (by the write).
+        extra_kwargs = {"name": {"min_length": 1, "validators": []}, "uri": {"min_length": 1, "validators": []}}
 
-    def validate(self, attrs):
-        host = Host(**{**self._current(), **attrs})
-        host.full_clean(validate_unique=False)
-        return attrs
+    def create(self, validated_data):
+        return add_host(actor=self.context["request"].user, **validated_data)
 
-    def _current(self):
-        if self.instance is None:
-            return {}
-        return {field.name: getattr(self.instance, field.name) for field in Host._meta.concrete_fields}
+    def update(self, instance, validated_data):
+        return update_host(actor=self.context["request"].user, host=instance, **validated_data)
 
 
 HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": serializers.DictField()})
