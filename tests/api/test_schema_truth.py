@@ -53,3 +53,27 @@ def test_an_id_past_the_integer_range_in_a_path_is_not_found(api, admin_user, pa
     assert client.get(f"/api/v1/{path.format(HUGE)}").status_code == 404
     if path.count("/") == 2 and not path.startswith(("jobs", "quotas")):
         assert client.delete(f"/api/v1/{path.format(HUGE)}").status_code in (404, 405)
+
+
+@pytest.mark.parametrize(
+    "path,body,field",
+    [
+        ("tokens/", {"name": "t", "read_only": "true"}, "read_only"),
+        ("tokens/", {"name": 5}, "name"),
+        ("ssh-keys/", {"name": ["laptop"], "public_key": "x"}, "name"),
+        ("users/{me}/", {"last_name": 7}, "last_name"),
+    ],
+)
+def test_a_body_value_of_another_json_type_than_the_schema_says_is_refused(api, customer, path, body, field):
+    client = api(customer)
+    url = f"/api/v1/{path.format(me=customer.pk)}"
+    response = client.patch(url, body) if "{me}" in path else client.post(url, body)
+    assert (response.status_code, codes(response)) == (400, [(field, "invalid")])
+
+
+def test_staff_bodies_are_typed_too(api, admin_user, reseller):
+    client = api(admin_user)
+    plan = {"name": "small", "vcpus": "2", "memory_mb": 1024, "disk_gb": 10, "is_active": 1}
+    assert sorted(codes(client.post("/api/v1/plans/", plan))) == [("is_active", "invalid"), ("vcpus", "invalid")]
+    assert codes(client.put(f"/api/v1/quotas/{reseller.pk}/", {"max_vms": 5.0})) == [("max_vms", "invalid")]
+    assert codes(client.post("/api/v1/hosts/", {"name": 1, "uri": "test:///default"})) == [("name", "invalid")]

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, job_link
+from apps.api.fields import StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.hosts.models import Host
@@ -28,7 +29,7 @@ READ_ONLY = [
 ]
 
 
-class HostSerializer(serializers.ModelSerializer):
+class HostSerializer(StrictModelSerializer):
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network"] + READ_ONLY

@@ -1,16 +1,17 @@
 """/api/v1/plans/: named VM sizes. Everyone reads (active ones); staff manage. The rules:
 apps.accounts.services.plans."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from apps.accounts.plans import SIZES, Plan
 from apps.accounts.services import plans as service
 from apps.accounts.tenancy import is_staff_user
 from apps.api.base import ApiViewMixin
+from apps.api.fields import StrictModelSerializer
 from apps.api.permissions import StaffWritesOthersRead
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(StrictModelSerializer):
     class Meta:
         model = Plan
         fields = ["id", "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active", "created_at"]

@@ -13,11 +13,12 @@ from apps.accounts.quotas import Quota, usage
 from apps.accounts.services.quotas import LIMIT_MAX, check_may_set_quota, set_quota
 from apps.accounts.tenancy import visible_users
 from apps.api.base import ApiViewSet
+from apps.api.fields import StrictModelSerializer
 
 LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb"]
 
 
-class QuotaSerializer(serializers.ModelSerializer):
+class QuotaSerializer(StrictModelSerializer):
     class Meta:
         model = Quota
         fields = ["user"] + LIMIT_FIELDS + ["updated_at"]

@@ -1,15 +1,16 @@
 """/api/v1/ssh-keys/: each user's saved SSH public keys (staff and resellers see their
 users' keys through the tenancy selectors). The rules: apps.accounts.services.sshkeys."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from apps.accounts.services import sshkeys as service
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import owners_q
 from apps.api.base import ApiViewMixin
+from apps.api.fields import StrictModelSerializer
 
 
-class SshKeySerializer(serializers.ModelSerializer):
+class SshKeySerializer(StrictModelSerializer):
     class Meta:
         model = SshKey
         fields = ["id", "owner", "name", "public_key", "fingerprint", "created_at"]

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from apps.accounts.services.tokens import NAME_MAX_LENGTH, issue_token, revoke_token
 from apps.accounts.tokens import ApiToken
 from apps.api.base import ApiViewSet
+from apps.api.fields import StrictModelSerializer
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(StrictModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "read_only", "created_at", "last_used_at"]

@@ -13,11 +13,12 @@ from apps.accounts.models import Role, User
 from apps.accounts.services import users as service
 from apps.accounts.tenancy import visible_users
 from apps.api.base import ApiViewMixin, ApiViewSet
+from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 
 
-class UserSerializer(serializers.ModelSerializer):
-    password = serializers.CharField(
+class UserSerializer(StrictModelSerializer):
+    password = StrictCharField(
         write_only=True,
         required=False,
         min_length=service.PASSWORD_MIN_LENGTH,
