@@ -77,3 +77,10 @@ def test_staff_bodies_are_typed_too(api, admin_user, reseller):
     assert sorted(codes(client.post("/api/v1/plans/", plan))) == [("is_active", "invalid"), ("vcpus", "invalid")]
     assert codes(client.put(f"/api/v1/quotas/{reseller.pk}/", {"max_vms": 5.0})) == [("max_vms", "invalid")]
     assert codes(client.post("/api/v1/hosts/", {"name": 1, "uri": "test:///default"})) == [("name", "invalid")]
+
+
+def test_the_schema_states_the_form_of_a_hosts_uri_and_storage_path(schema, api, admin_user):
+    fields = schema["components"]["schemas"]["HostRequest"]["properties"]
+    assert fields["uri"]["pattern"].startswith("^(qemu|") and fields["storage_path"]["pattern"] == "^/"
+    response = api(admin_user).post("/api/v1/hosts/", {"name": "h", "uri": "http://x/", "storage_path": "rel"})
+    assert sorted(codes(response)) == [("uri", "invalid")]

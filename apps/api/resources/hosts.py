@@ -2,15 +2,15 @@
 (apps.hosts.services.add_host) and starts a `host_refresh` job to read its capacity."""
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, job_link
-from apps.api.fields import StrictModelSerializer
+from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
-from apps.hosts.models import Host
+from apps.hosts.models import URI_PATTERN, Host
 from apps.hosts.services import add_host, update_host
 from apps.jobs import runner
 
@@ -29,13 +29,26 @@ READ_ONLY = [
 ]
 
 
+@extend_schema_field({"type": "string", "pattern": URI_PATTERN.pattern, "maxLength": 255})
+class UriField(StrictCharField):
+    """The schema states the form of a libvirt URI; the model's clean() checks it."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^/", "maxLength": 255})
+class AbsolutePathField(StrictCharField):
+    """The schema states that the path is absolute; the model's clean() checks it."""
+
+
 class HostSerializer(StrictModelSerializer):
+    uri = UriField(max_length=255)
+    storage_path = AbsolutePathField(max_length=255, required=False)
+
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network"] + READ_ONLY
         read_only_fields = READ_ONLY
         # The shape only: whether a name or URI is free is the service's to say (by the write).
-        extra_kwargs = {"name": {"min_length": 1, "validators": []}, "uri": {"min_length": 1, "validators": []}}
+        extra_kwargs = {"name": {"min_length": 1, "validators": []}}
 
     def create(self, validated_data):
         return add_host(actor=self.context["request"].user, **validated_data)
