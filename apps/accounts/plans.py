@@ -3,6 +3,9 @@
 from django.db import models
 from django.db.models import Q
 
+# The sizes a plan (and a VM ordered by one) may have: field -> (lowest, highest).
+SIZES = {"vcpus": (1, 64), "memory_mb": (256, 262144), "disk_gb": (1, 4096)}
+
 
 class Plan(models.Model):
     name = models.CharField(max_length=64, unique=True)

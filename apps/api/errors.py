@@ -91,8 +91,8 @@ def exception_handler(exc, context):
         return Response({"errors": [entry(None, "not_available", message)]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):  # a service's reason, when it gives one
-        exc = exceptions.PermissionDenied(str(exc.args[0]) if exc.args else None)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)  # a service's reason, when it gives one
     if not isinstance(exc, exceptions.APIException):
         return None
     set_rollback()

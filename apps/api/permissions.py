@@ -2,7 +2,6 @@
 
 from rest_framework import permissions
 
-from apps.accounts.models import Role
 from apps.accounts.tenancy import is_staff_user
 
 
@@ -30,13 +29,3 @@ class StaffWritesOthersRead(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return request.method in permissions.SAFE_METHODS or is_staff_user(request.user)
-
-
-def manages(user, other):
-    """May `user` administer `other` (block, delete, set quotas)? Staff: anyone but
-    themselves; a reseller: its own customers. Never oneself."""
-    if other.pk == user.pk:
-        return False
-    if is_staff_user(user):
-        return True
-    return user.role == Role.RESELLER and other.reseller_id == user.pk

@@ -40,6 +40,10 @@ def incoming_dir():
     return store_dir() / ".incoming"
 
 
+def name_taken(name):
+    return _("An image named %(name)r already exists.") % {"name": name}
+
+
 def check_source(source, *, name, owner):
     """The fast checks before any copy: the name is free for `owner`, the file exists and
     is a disk image we accept (files.inspect). Returns its ImageFileInfo. Raises

@@ -59,3 +59,50 @@ def test_a_user_edits_its_own_profile_but_not_its_role(api, customer):
     client = api(customer)
     assert client.patch(f"/api/v1/users/{customer.pk}/", {"email": "c@example.com"}).status_code == 200
     assert codes(client.patch(f"/api/v1/users/{customer.pk}/", {"role": "admin"})) == [("role", "forbidden")]
+
+
+def test_a_customer_changes_its_name_email_and_password_but_not_its_user_name(api, customer):
+    client = api(customer)
+    body = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "password": "a-N3w-passw0rd"}
+    assert client.patch(f"/api/v1/users/{customer.pk}/", body).status_code == 200
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.email, customer.check_password("a-N3w-passw0rd")) == (
+        "Ada",
+        "ada@example.com",
+        True,
+    )
+    response = client.patch(f"/api/v1/users/{customer.pk}/", {"username": "someone-else"})
+    assert (response.status_code, codes(response)) == (400, [("username", "forbidden")])
+    customer.refresh_from_db()
+    assert customer.username == "customer-1"
+    assert client.patch(f"/api/v1/users/{customer.pk}/", {"username": "customer-1"}).status_code == 200
+
+
+def test_nobody_renames_itself_but_whoever_manages_it_does(api, admin_user, reseller, customer):
+    assert codes(api(reseller).patch(f"/api/v1/users/{reseller.pk}/", {"username": "r-9"})) == [
+        ("username", "forbidden")
+    ]
+    assert codes(api(admin_user).patch(f"/api/v1/users/{admin_user.pk}/", {"username": "a-9"})) == [
+        ("username", "forbidden")
+    ]
+    assert api(reseller).patch(f"/api/v1/users/{customer.pk}/", {"username": "c-9"}).status_code == 200
+    assert api(admin_user).patch(f"/api/v1/users/{reseller.pk}/", {"username": "r-9"}).status_code == 200
+    assert sorted(User.objects.values_list("username", flat=True)) == ["c-9", "r-9", "root-admin"]
+
+
+def test_role_and_reseller_are_changed_by_staff_only_and_never_by_oneself(api, admin_user, reseller, customer):
+    assert codes(api(reseller).patch(f"/api/v1/users/{customer.pk}/", {"reseller": None})) == [
+        ("reseller", "forbidden")
+    ]
+    assert codes(api(admin_user).patch(f"/api/v1/users/{admin_user.pk}/", {"role": "customer"})) == [
+        ("role", "forbidden")
+    ]
+    response = api(admin_user).patch(f"/api/v1/users/{customer.pk}/", {"reseller": None})
+    assert (response.status_code, response.json()["reseller"]) == (200, None)
+
+
+def test_a_taken_user_name_is_refused_on_its_field(api, admin_user, reseller, customer):
+    response = api(admin_user).patch(f"/api/v1/users/{customer.pk}/", {"username": "reseller-1"})
+    assert (response.status_code, codes(response)) == (400, [("username", "unique")])
+    response = api(reseller).post("/api/v1/users/", {"username": "customer-1"})
+    assert (response.status_code, codes(response)) == (400, [("username", "unique")])

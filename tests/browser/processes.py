@@ -67,13 +67,20 @@ def start_server(data_dir, queue):
         environment(data_dir, queue),
         data_dir / "daphne.log",
     )
-    deadline = time.monotonic() + 30
+    wait_for_port(server, port)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_for_port(server, port, seconds=30):
+    """Return once `server` (a Process) answers on `port`; stop it and raise if it exits or
+    does not answer in time."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"daphne exited:\n{server.output()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server, f"http://127.0.0.1:{port}"
+                return
         except OSError:
             time.sleep(0.1)
     server.stop()

@@ -18,7 +18,9 @@ from apps.vms.models import PowerState, VirtualMachine, VmStatus
 @pytest.fixture(autouse=True)
 def fresh_connections():
     """Each test starts with a pristine test:///default host (its state dies with the
-    process's last connection to it; handles in tracebacks keep it alive: collect them)."""
+    process's last connection to it; handles in tracebacks keep it alive: collect them,
+    also those an earlier test outside this folder left in a reference cycle)."""
+    gc.collect()
     connection.close_all()
     yield
     gc.collect()

@@ -2,17 +2,18 @@
 go through apps.hosts.services (the web UI's pages call the same functions): adding one
 starts a `host_refresh` job to read its capacity, as `refresh/` does for an existing one."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted, job_link
+from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.hosts import services
 from apps.hosts.filtersets import HostFilterSet
-from apps.hosts.models import Host
+from apps.hosts.models import URI_PATTERN, Host
 
 READ_ONLY = [
     "status",
@@ -29,9 +30,22 @@ READ_ONLY = [
 ]
 
 
-class HostSerializer(serializers.ModelSerializer):
-    """Parses a host's settings; whether they are acceptable (URI, storage path, a name or
-    URI already taken) is for apps.hosts.services to say."""
+@extend_schema_field({"type": "string", "pattern": URI_PATTERN.pattern, "maxLength": 255})
+class UriField(StrictCharField):
+    """The schema states the form of a libvirt URI; the model's clean() checks it."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^/", "maxLength": 255})
+class AbsolutePathField(StrictCharField):
+    """The schema states that the path is absolute; the model's clean() checks it."""
+
+
+class HostSerializer(StrictModelSerializer):
+    """Parses a host's settings (JSON types exactly as the schema says); whether they are
+    acceptable (URI, storage path, a name or URI already taken) is for apps.hosts.services."""
+
+    uri = UriField(max_length=255)
+    storage_path = AbsolutePathField(max_length=255, required=False)
 
     class Meta:
         model = Host
@@ -39,7 +53,7 @@ class HostSerializer(serializers.ModelSerializer):
         read_only_fields = READ_ONLY
         # No unique validators here: the service reports a taken name or URI, the same
         # way to both doors, and also when two adds race.
-        extra_kwargs = {"name": {"min_length": 1, "validators": []}, "uri": {"min_length": 1, "validators": []}}
+        extra_kwargs = {"name": {"min_length": 1, "validators": []}}
 
 
 HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": JobLinkSerializer()})

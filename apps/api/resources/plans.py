@@ -1,23 +1,32 @@
-"""/api/v1/plans/: named VM sizes. Everyone reads (active ones); staff manage."""
+"""/api/v1/plans/: named VM sizes. Everyone reads (active ones); staff manage. The rules:
+apps.accounts.services.plans."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from apps.accounts.filtersets import PlanFilterSet
-from apps.accounts.plans import Plan
+from apps.accounts.plans import SIZES, Plan
+from apps.accounts.services import plans as service
 from apps.accounts.tenancy import is_staff_user
 from apps.api.base import ApiViewMixin
+from apps.api.fields import StrictModelSerializer
 from apps.api.permissions import StaffWritesOthersRead
-from apps.vms.create import LIMITS
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(StrictModelSerializer):
     class Meta:
         model = Plan
         fields = ["id", "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active", "created_at"]
         extra_kwargs = {
-            "name": {"min_length": 1},
-            **{field: {"min_value": low, "max_value": high} for field, (low, high) in LIMITS.items()},
+            # The shape only: whether the name is free is the service's to say (by the insert).
+            "name": {"min_length": 1, "validators": []},
+            **{field: {"min_value": low, "max_value": high} for field, (low, high) in SIZES.items()},
         }
+
+    def create(self, validated_data):
+        return service.create_plan(actor=self.context["request"].user, **validated_data)
+
+    def update(self, instance, validated_data):
+        return service.update_plan(actor=self.context["request"].user, plan=instance, **validated_data)
 
 
 class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
@@ -34,3 +43,6 @@ class PlanViewSet(ApiViewMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         plans = Plan.objects.all()
         return plans if is_staff_user(self.request.user) else plans.filter(is_active=True)
+
+    def perform_destroy(self, instance):
+        service.delete_plan(actor=self.request.user, plan=instance)

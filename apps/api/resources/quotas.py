@@ -1,30 +1,33 @@
 """/api/v1/quotas/: limits per user, addressed by the user's id. Staff set anyone's
 (resellers' included); a reseller sets its customers' within its own limits; everyone
-reads the quotas of the users it sees. Enforcement: apps.accounts.quotas."""
+reads the quotas of the users it sees. The rules: apps.accounts.services.quotas;
+enforcement: apps.accounts.quotas."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.accounts.filtersets import QuotaFilterSet
-from apps.accounts.quotas import Quota, validate_within
-from apps.accounts.tenancy import is_staff_user, visible_users
+from apps.accounts.quotas import Quota
+from apps.accounts.services.quotas import LIMIT_MAX, check_may_set_quota, set_quota
+from apps.accounts.tenancy import visible_users
 from apps.api.base import ApiViewSet
-from apps.api.permissions import manages
+from apps.api.fields import StrictModelSerializer
 from apps.vms.quotas import usage
 
 LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb"]
 
 
-class QuotaSerializer(serializers.ModelSerializer):
+class QuotaSerializer(StrictModelSerializer):
     class Meta:
         model = Quota
         fields = ["user"] + LIMIT_FIELDS + ["updated_at"]
         read_only_fields = ["user", "updated_at"]
-        extra_kwargs = {field: {"min_value": 0, "max_value": 2**31 - 1} for field in LIMIT_FIELDS}
+        extra_kwargs = {field: {"min_value": 0, "max_value": LIMIT_MAX} for field in LIMIT_FIELDS}
+        # A user without a quota row has never had its limits set.
+        extra_kwargs["updated_at"] = {"allow_null": True}
 
 
 class UsageSerializer(serializers.Serializer):
@@ -52,15 +55,11 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     @extend_schema(request=QuotaSerializer, responses={200: QuotaSerializer})
     def update(self, request, user=None):
         target = get_object_or_404(visible_users(request.user), pk=user)
-        if not manages(request.user, target):
-            raise PermissionDenied("You may not set this user's quota.")
+        check_may_set_quota(request.user, target)
         serializer = QuotaSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         limits = {field: serializer.validated_data.get(field) for field in LIMIT_FIELDS}
-        if not is_staff_user(request.user):
-            validate_within(limits, Quota.objects.filter(user=request.user).first())
-        quota, _ = Quota.objects.update_or_create(user=target, defaults=limits)
-        return Response(QuotaSerializer(quota).data)
+        return Response(QuotaSerializer(set_quota(actor=request.user, user=target, **limits)).data)
 
     def retrieve(self, request, user=None):
         """A user's quota; a user without one has no limits (all empty)."""

@@ -1,36 +1,28 @@
 """/api/v1/ssh-keys/: each user's saved SSH public keys (staff and resellers see their
-users' keys through the tenancy selectors; each user manages its own)."""
+users' keys through the tenancy selectors). The rules: apps.accounts.services.sshkeys."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from apps.accounts.filtersets import SshKeyFilterSet
+from apps.accounts.services import sshkeys as service
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import owners_q
 from apps.api.base import ApiViewMixin
+from apps.api.fields import StrictModelSerializer
 
 
-class SshKeySerializer(serializers.ModelSerializer):
+class SshKeySerializer(StrictModelSerializer):
     class Meta:
         model = SshKey
         fields = ["id", "owner", "name", "public_key", "fingerprint", "created_at"]
         read_only_fields = ["owner", "fingerprint", "created_at"]
-        extra_kwargs = {"name": {"min_length": 1}, "public_key": {"max_length": 16384}}
+        extra_kwargs = {"name": {"min_length": 1}, "public_key": {"max_length": service.PUBLIC_KEY_MAX_LENGTH}}
 
-    def validate(self, attrs):
-        owner = self.instance.owner if self.instance else self.context["request"].user
-        key = SshKey(owner=owner, **{**self._current(), **attrs})
-        key.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
-        others = SshKey.objects.filter(owner=owner).exclude(pk=getattr(self.instance, "pk", None))
-        if "name" in attrs and others.filter(name=key.name).exists():
-            raise serializers.ValidationError({"name": "You already have a key with this name."}, code="unique")
-        if others.filter(fingerprint=key.fingerprint).exists():
-            raise serializers.ValidationError({"public_key": "You already saved this key."}, code="unique")
-        return {**attrs, "public_key": key.public_key, "fingerprint": key.fingerprint}
+    def create(self, validated_data):
+        return service.add_ssh_key(actor=self.context["request"].user, **validated_data)
 
-    def _current(self):
-        if self.instance is None:
-            return {}
-        return {"name": self.instance.name, "public_key": self.instance.public_key}
+    def update(self, instance, validated_data):
+        return service.update_ssh_key(actor=self.context["request"].user, key=instance, **validated_data)
 
 
 class SshKeyViewSet(ApiViewMixin, viewsets.ModelViewSet):
@@ -45,5 +37,5 @@ class SshKeyViewSet(ApiViewMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         return SshKey.objects.filter(owners_q(self.request.user))
 
-    def perform_create(self, serializer):
-        serializer.save(owner=self.request.user)
+    def perform_destroy(self, instance):
+        service.delete_ssh_key(actor=self.request.user, key=instance)

@@ -1,26 +1,23 @@
-"""/api/v1/tokens/: the caller's own API tokens. The secret is in the create answer only."""
+"""/api/v1/tokens/: the caller's own API tokens. The secret is in the create answer only.
+The rules: apps.accounts.services.tokens."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.accounts.filtersets import TokenFilterSet
+from apps.accounts.services.tokens import NAME_MAX_LENGTH, issue_token, revoke_token
 from apps.accounts.tokens import ApiToken
 from apps.api.base import ApiViewSet
+from apps.api.fields import StrictModelSerializer
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(StrictModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "read_only", "created_at", "last_used_at"]
         read_only_fields = ["prefix", "created_at", "last_used_at"]
-        extra_kwargs = {"name": {"min_length": 1}}
-
-    def validate_name(self, value):
-        user = self.context["request"].user
-        if ApiToken.objects.filter(user=user, name=value).exists():
-            raise serializers.ValidationError("You already have a token with this name.", code="unique")
-        return value
+        extra_kwargs = {"name": {"min_length": 1, "max_length": NAME_MAX_LENGTH}}
 
 
 class IssuedTokenSerializer(TokenSerializer):
@@ -47,6 +44,9 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     def create(self, request):
         serializer = TokenSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        token, raw = ApiToken.objects.issue(request.user, **serializer.validated_data)
+        token, raw = issue_token(actor=request.user, **serializer.validated_data)
         token.token = raw
         return Response(IssuedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        revoke_token(actor=self.request.user, token=instance)

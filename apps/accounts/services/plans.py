@@ -1,0 +1,86 @@
+"""Plans: the provider's staff create, change and delete them; everyone else only reads
+the active ones. Raises as apps.accounts.services says."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.accounts.plans import SIZES, Plan
+from apps.accounts.tenancy import is_staff_user
+from apps.core.uniques import unique_or_error
+from apps.core.unset import UNSET, Unset
+
+
+def name_taken() -> str:
+    return _("A plan with this name already exists.")
+
+
+def create_plan(
+    *,
+    actor: User,
+    name: str,
+    vcpus: int,
+    memory_mb: int,
+    disk_gb: int,
+    price_code: str = "",
+    is_active: bool = True,
+) -> Plan:
+    _staff_only(actor)
+    plan = Plan(
+        name=name, vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb, price_code=price_code, is_active=is_active
+    )
+    return _save(plan)
+
+
+def update_plan(
+    *,
+    actor: User,
+    plan: Plan,
+    name: str | Unset = UNSET,
+    vcpus: int | Unset = UNSET,
+    memory_mb: int | Unset = UNSET,
+    disk_gb: int | Unset = UNSET,
+    price_code: str | Unset = UNSET,
+    is_active: bool | Unset = UNSET,
+) -> Plan:
+    """Change what is given (UNSET: leave as is). VMs ordered by the plan keep their size."""
+    _staff_only(actor)
+    changes = {
+        "name": name,
+        "vcpus": vcpus,
+        "memory_mb": memory_mb,
+        "disk_gb": disk_gb,
+        "price_code": price_code,
+        "is_active": is_active,
+    }
+    for field, value in changes.items():
+        if value is not UNSET:
+            setattr(plan, field, value)
+    return _save(plan)
+
+
+def delete_plan(*, actor: User, plan: Plan) -> None:
+    _staff_only(actor)
+    plan.delete()
+
+
+def _staff_only(actor: User) -> None:
+    if not is_staff_user(actor):
+        raise PermissionDenied(_("Only the provider's staff may change this."))
+
+
+def _save(plan: Plan) -> Plan:
+    errors = {}
+    for field, (low, high) in SIZES.items():
+        value = getattr(plan, field)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            message = _("Must be a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+            errors[field] = [ValidationError(message, "invalid")]
+    if errors:
+        raise ValidationError(errors)
+    plan.full_clean(validate_unique=False, validate_constraints=False)
+    if Plan.objects.filter(name=plan.name).exclude(pk=plan.pk).exists():
+        raise ValidationError({"name": ValidationError(name_taken(), "unique")})
+    with unique_or_error(Plan, {("name",): ("name", name_taken())}):
+        plan.save()
+    return plan
