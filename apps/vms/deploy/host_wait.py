@@ -14,7 +14,7 @@ to (the VM's, or another one it was moved to) and sets `vm.host` to it.
 - A host in maintenance is not waited for (staff decided, and for how long is unknown);
   an unpinned deploy still moves.
 - Still not online after the window (or in maintenance): `OperationError` saying which
-  host, what it is and since when ("Host h is unreachable: waited 60 s: <reason>").
+  host, what it is, how long it waited and why ("Host h is unreachable (waited 60 s): <reason>").
 """
 
 import time
@@ -46,14 +46,18 @@ def host_for_deploy(ctx, vm, params):
         if not pinned:
             moved = _move_to_another_host(vm, host)
             if moved is not None:
-                ctx.note(f"{host.name} is {host.get_status_display().lower()}: placed on {moved.name} instead")
+                ctx.note(f"{host.name} is {_state(host)}: placed on {moved.name} instead")
                 return moved
         waited = time.monotonic() - started
         if host.status != HostStatus.UNREACHABLE or waited >= window:
             why = f": {host.status_reason}" if host.status_reason else ""
             after = f" (waited {waited:.0f} s)" if waited >= POLL else ""
-            raise OperationError(f"Host {host.name} is {host.get_status_display().lower()}{after}{why}")
+            raise OperationError(f"Host {host.name} is {_state(host)}{after}{why}")
         time.sleep(min(POLL, window - waited))
+
+
+def _state(host):
+    return "in maintenance" if host.status == HostStatus.MAINTENANCE else host.get_status_display().lower()
 
 
 def _move_to_another_host(vm, lost):
