@@ -1,6 +1,6 @@
 """Short outages are waited out (docs/outages.md), against a real libvirt host in a container
-(scripts/testhosts.sh): its libvirtd is stopped and started again while driver calls and a
-job run. The machine's own libvirtd is never touched.
+(scripts/testhosts.sh): its libvirtd is stopped and started again while driver calls, a
+job and a whole deploy of a real TCG guest run. The machine's own libvirtd is never touched.
 
 Run under `flock /tmp/vmm-multihost.lock` (other runs start and stop the same containers).
 Every test leaves the host's libvirtd running, whatever happens."""
@@ -13,13 +13,16 @@ import libvirt
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
-from apps.jobs import runner
+from apps.jobs import runner, signals
 from apps.jobs.models import JobStatus, StepStatus
 from apps.virt import outage
 from apps.virt.errors import Unreachable
+from apps.vms.changes import delete_vm
+from apps.vms.create import create_vm
+from apps.vms.models import PowerState
 from tests.multihost.test_watch_hosts import in_host, podman_env, start_libvirtd  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
 
 RECONNECTED = re.compile(r"^host host-1 unreachable for (\d+) s, reconnected$")
 
@@ -146,3 +149,61 @@ def test_a_job_step_records_that_it_waited(host, podman_env, settings):  # noqa:
     first, *rest = step.detail.splitlines()
     assert RECONNECTED.match(first), step.detail
     assert rest and rest[0].startswith("host-1: "), step.detail
+
+
+RESTARTED_DURING = ("Put the disk on the host", "Define and start the VM", "Wait for the guest to come up")
+
+
+def test_a_deploy_rides_through_libvirtd_restarts_during_its_steps(
+    host,
+    podman_env,  # noqa: F811
+    customer,
+    admin_user,
+    plain_image,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """A real TCG guest deployed while libvirtd restarts (stopped, started 3 s later) as
+    each of the steps that talk to the host begins: every step succeeds and says it waited."""
+    settings.VMM_HOST_OUTAGE_WINDOW = 60
+    outages, restarted = [], []
+
+    def restart_when_step_starts(sender, job, step, **kwargs):
+        # Once per step: the signal also comes with each line the step notes.
+        if step.status == StepStatus.RUNNING and step.name in RESTARTED_DURING and step.name not in restarted:
+            restarted.append(step.name)
+            outages.append(Outage(podman_env, host, 3).__enter__())
+
+    signals.step_changed.connect(restart_when_step_starts)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            vm, job = create_vm(
+                customer,
+                actor=admin_user,
+                host=host,
+                name="rides-1",
+                image=plain_image,
+                password="Correct-Horse-7",
+                vcpus=1,
+                memory_mb=512,
+                disk_gb=2,
+            )
+    finally:
+        signals.step_changed.disconnect(restart_when_step_starts)
+        for outage_ in outages:
+            outage_.__exit__(None, None, None)
+
+    job.refresh_from_db()
+    details = {s.name: s.detail for s in job.steps.all()}
+    assert job.status == JobStatus.SUCCEEDED, (job.error, details)
+    assert restarted == list(RESTARTED_DURING)
+    for name in RESTARTED_DURING:
+        assert any(RECONNECTED.match(line) for line in details[name].splitlines()), (name, details[name])
+    vm.refresh_from_db()
+    assert vm.power_state == PowerState.RUNNING
+    assert hypervisor_for(host).get_domain(vm.domain_name).state == "running"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        removal = delete_vm(vm, actor=customer)
+    removal.refresh_from_db()
+    assert removal.status == JobStatus.SUCCEEDED, removal.error
