@@ -1,10 +1,11 @@
 """Bench: orders ride through libvirtd restarts (docs/outages.md). Real deploys of the
-cloud-init demo image (TCG guests) to a test host in a container (scripts/testhosts.sh),
+plain demo image (TCG guests) to a test host in a container (scripts/testhosts.sh),
 while that host's libvirtd is stopped and started again `--outage` seconds later every
 `--every` seconds for `--duration` seconds, as a package upgrade does. A real
 `manage.py watch_hosts` runs beside it, with its default timings.
 
-- baseline: one order deployed alone, before any restart; its time is what an order costs.
+- baseline: an order deployed alone, before any restart, once the image is on the host (a
+  first order, not counted, copies it there); its time is what an order costs.
 - orders: `--orders` orders placed one after the other, spread over `--duration`, each
   running in its own thread (jobs run inline, `VMM_JOBS_SYNC=true`). An order placed while
   the host is marked unreachable is refused by placement (nothing is made); it is placed
@@ -53,7 +54,10 @@ os.environ.update(
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 TESTHOSTS = ROOT / "scripts" / "testhosts.sh"
-IMAGE = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images" / "debian-12-cloudinit.qcow2"
+# The plain demo image (configured by virt-customize): on the test hosts, which give guests
+# no NIC, its guest agent answers in about 20 s; the cloud-init one did not come up within
+# VMM_BOOT_TIMEOUT there in a trial run (not investigated further).
+IMAGE = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images" / "debian-12-plain.qcow2"
 SIZE = {"vcpus": 1, "memory_mb": 512, "disk_gb": 3}
 
 
@@ -159,10 +163,10 @@ def run(args):
     owner = User.objects.create_user("bench-owner", password="pw-bench-1", role=Role.ADMIN)
     image = import_image_file(
         IMAGE,
-        name="debian-12-cloudinit",
+        name="debian-12-plain",
         os_family="debian",
         os_version="12",
-        guest_config=GuestConfig.CLOUD_INIT,
+        guest_config=GuestConfig.CUSTOMIZE,
         visibility=Visibility.PUBLIC,
     )
     driver = hypervisor_for(host)
@@ -173,10 +177,12 @@ def run(args):
     results = {}
     try:
         refused = []
-        order(owner, image, "baseline", results, refused)
-        status, baseline, error = results.pop("baseline")
-        if status != "succeeded":
-            sys.exit(f"the baseline order failed: {error}")
+        # The first order also copies the image to the host: the baseline is the second.
+        for name in ("warm-up", "baseline"):
+            order(owner, image, name, results, refused)
+            status, baseline, error = results.pop(name)
+            if status != "succeeded":
+                sys.exit(f"the {name} order failed: {error}")
         print(f"baseline order: {baseline:.1f} s", flush=True)
 
         stop = threading.Event()
