@@ -9,6 +9,9 @@ import tempfile
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vmmanager")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("VMM_DATA_DIR", tempfile.mkdtemp(prefix="vmm-test-data-"))
+# Jobs fail at once on a lost host, as before the outage window existed: the tests about
+# outages (tests/outages, tests/multihost/test_outages.py) set their own window.
+os.environ.setdefault("VMM_HOST_OUTAGE_WINDOW", "0")
 
 from vmmanager.settings import *  # noqa: E402, F403
 

@@ -185,6 +185,9 @@ VMM_DEFAULT_POOL_PATH = env_str("VMM_DEFAULT_POOL_PATH", "/var/lib/vmmanager/poo
 # reconciliations per host, between reconnect attempts to a lost host, and the leader lease.
 VMM_RECONCILE_INTERVAL = env_int("VMM_RECONCILE_INTERVAL", 60, minimum=5, maximum=3600)
 VMM_HOST_RETRY_INTERVAL = env_int("VMM_HOST_RETRY_INTERVAL", 5, minimum=1, maximum=300)
+# How long a job waits out a lost host (driver calls reconnect, a queued deploy waits for
+# its host) before its step fails (docs/outages.md); 0 fails at once.
+VMM_HOST_OUTAGE_WINDOW = env_int("VMM_HOST_OUTAGE_WINDOW", 60, minimum=0, maximum=3600)
 VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
 # The panel's own SSH key for qemu+ssh:// hosts and the host keys it has seen (apps/hosts/sshkey.py).
 VMM_SSH_DIR = Path(env_str("VMM_SSH_DIR", str(DATA_DIR / "ssh")))

@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core.request_id import get_request_id, new_request_id, request_id_context
 from apps.jobs import registry, signals
 from apps.jobs.models import Job, JobStatus, JobStep, StepStatus
+from apps.virt import outage
 from apps.virt.errors import VirtError
 
 logger = logging.getLogger("vmmanager.jobs")
@@ -196,7 +197,9 @@ def _run(job):
             raise OperationError(f"The target ({job.target_repr}) no longer exists.")
         logger.info("job %s running: %s on %s", job.pk, job.kind, job.target_repr)
         ctx = JobContext(job, module)
-        module.run(ctx, target, **job.params)
+        # Driver calls that wait out a lost host say so in the running step's detail.
+        with outage.reporting_to(ctx.note):
+            module.run(ctx, target, **job.params)
         job.status = JobStatus.SUCCEEDED
     except Exception as exc:
         job.status = JobStatus.FAILED

@@ -1,25 +1,66 @@
-"""Shared plumbing of the driver classes: connection lookup, timing, error translation."""
+"""Shared plumbing of the driver classes: connection lookup, timing, error translation,
+and ``retried``, the mark of a method that may be called again after a lost connection
+(which methods carry it, and why each is safe: the contract in ``driver.py``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import libvirt
 
-from . import connection
+from . import connection, outage
 from .errors import NotFound, Unreachable, translate
 
 log = logging.getLogger("vmmanager.virt")
 
+T = TypeVar("T")
+
+
+def retried(*, done_on_retry: tuple[type[Exception], ...] = ()) -> Callable:
+    """Make a method wait out a lost connection (``outage.ride_through``) by calling it again.
+
+    Only for methods whose whole body can run again with the same result. An error in
+    ``done_on_retry`` raised by a repeated call means the lost attempt already did the
+    work (say, ``NotFound`` when deleting): the method then returns None.
+    """
+
+    def wrap(method: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(method)
+        def run(self: Base, *args: object, **kwargs: object) -> T:
+            def attempt(retry: bool) -> T:
+                try:
+                    return method(self, *args, **kwargs)
+                except done_on_retry:
+                    if retry:
+                        return None
+                    raise
+
+            return self._ride(attempt)
+
+        return run
+
+    return wrap
+
 
 class Base:
-    """Holds the URI; every public call goes through ``_op``."""
+    """Holds the URI; every public call goes through ``_op``.
 
-    def __init__(self, uri: str) -> None:
+    ``outage_window`` (seconds, default 0: fail at once) is how long ``retried`` methods
+    wait out a lost connection; ``host_name`` names the host in those messages.
+    """
+
+    def __init__(self, uri: str, *, outage_window: float = 0, host_name: str = "") -> None:
         self.uri = uri
+        self.outage_window = outage_window
+        self.host_name = host_name or uri
+
+    def _ride(self, attempt: Callable[[bool], T]) -> T:
+        return outage.ride_through(attempt, window=self.outage_window, host=self.host_name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import libvirt
 import libvirt_qemu
 
-from ._base import Base
+from ._base import Base, retried
 from .domain_xml import build_domain_xml
-from .errors import InvalidState, OperationFailed
+from .errors import InvalidState, NotFound, OperationFailed
 from .types import INACTIVE_STATES, DomainInfo, DomainSpec, DomainState
 
 _STATES = {
@@ -79,6 +79,7 @@ class DomainOps(Base):
             autostart=bool(dom.autostart()),
         )
 
+    @retried()
     def list_domains(self) -> list[DomainInfo]:
         """All domains of the host, sorted by name. Raises ``Unreachable``/``OperationFailed``.
 
@@ -116,17 +117,20 @@ class DomainOps(Base):
                 )
         return sorted(result, key=lambda d: d.name)
 
+    @retried()
     def get_domain(self, name: str) -> DomainInfo:
         """The domain ``name``. Raises ``NotFound`` if there is none."""
         with self._op("get_domain", name) as conn:
             return self._info(self._domain(conn, name))
 
+    @retried()
     def domain_xml(self, name: str, inactive: bool = False) -> str:
         """Live XML of ``name`` (the persistent config with ``inactive=True``). Raises ``NotFound``."""
         with self._op("domain_xml", name) as conn:
             flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
             return self._domain(conn, name).XMLDesc(flags)
 
+    @retried()
     def define(self, spec_or_xml: DomainSpec | str) -> DomainInfo:
         """Define (or redefine, same name and UUID) a persistent domain; does not start it.
 
@@ -161,14 +165,17 @@ class DomainOps(Base):
                     ) from e
                 raise
 
+    @retried(done_on_retry=(InvalidState,))
     def start(self, name: str) -> None:
         """Boot a stopped domain. Raises ``InvalidState`` if it is running, ``NotFound``."""
         self._transition("start", name, lambda d: d.create(), INACTIVE_STATES)
 
+    @retried(done_on_retry=(InvalidState,))
     def shutdown(self, name: str) -> None:
         """Send an ACPI power-button request and return at once (the guest may ignore it)."""
         self._transition("shutdown", name, lambda d: d.shutdown(), _ACTIVE)
 
+    @retried(done_on_retry=(InvalidState,))
     def destroy(self, name: str) -> None:
         """Power off at once (pull the plug). Raises ``InvalidState`` if not running."""
         self._transition("destroy", name, lambda d: d.destroy(), _ACTIVE)
@@ -181,14 +188,17 @@ class DomainOps(Base):
         """Hard reset, like the reset button. Raises ``InvalidState`` if not running."""
         self._transition("reset", name, lambda d: d.reset(0), _ACTIVE)
 
+    @retried(done_on_retry=(InvalidState,))
     def suspend(self, name: str) -> None:
         """Pause the vCPUs. Raises ``InvalidState`` unless running."""
         self._transition("suspend", name, lambda d: d.suspend(), _RUNNING)
 
+    @retried(done_on_retry=(InvalidState,))
     def resume(self, name: str) -> None:
         """Continue a paused domain. Raises ``InvalidState`` unless paused."""
         self._transition("resume", name, lambda d: d.resume(), frozenset({DomainState.PAUSED}))
 
+    @retried(done_on_retry=(NotFound,))
     def undefine(self, name: str) -> None:
         """Remove a stopped domain's definition (with managed save, snapshot metadata
         and NVRAM where the driver supports it). Disks are NOT deleted.
@@ -208,6 +218,7 @@ class DomainOps(Base):
                     if not flags or e.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
                         raise
 
+    @retried()
     def stop(self, name: str, timeout: float, poll: float = 0.5) -> str:
         """Graceful stop: ACPI shutdown, wait up to ``timeout`` s, then power off.
 
@@ -249,6 +260,7 @@ class DomainOps(Base):
                 raise
             return "forced"
 
+    @retried()
     def agent_ready(self, name: str, timeout: int = 2) -> bool:
         """True once the guest agent inside the domain answers a ping (the guest has
         booted far enough to run services). False while it does not; raises ``NotFound``
@@ -260,6 +272,7 @@ class DomainOps(Base):
         except (InvalidState, OperationFailed):
             return False
 
+    @retried()
     def set_user_password(self, name: str, user: str, crypted: str) -> None:
         """Set ``user``'s password inside the running guest through its agent, from a
         crypt(3) hash (the plain password never leaves the panel). Raises ``InvalidState``
@@ -295,6 +308,7 @@ class DomainOps(Base):
                 raise InvalidState(f"the guest agent of {name} does not answer: {e.get_error_message()}") from e
         raise InvalidState(f"{argv[0]} did not finish inside {name} within {timeout:.0f} s")
 
+    @retried()
     def interface_addresses(self, name: str) -> list[str]:
         """The guest's IPv4 addresses: DHCP leases of libvirt networks first, then
         the guest agent. Returns ``[]`` when neither knows (guest down, no lease

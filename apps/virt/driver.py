@@ -6,15 +6,45 @@
 Every method returns plain dataclasses (``apps.virt.types``) or nothing, and
 raises only ``apps.virt.errors`` (``NotFound``, ``InvalidState``,
 ``Unreachable``, ``OperationFailed``; ``ValueError`` for invalid arguments).
-Instances are cheap and hold no state but the URI: the connection is shared
-per process (``apps.virt.connection``). Calls are logged at DEBUG on the
-``vmmanager.virt`` logger with URI and timing.
+Instances are cheap and hold no state but the URI and the outage window: the
+connection is shared per process (``apps.virt.connection``). Calls are logged at
+DEBUG on the ``vmmanager.virt`` logger with URI and timing.
+
+Waiting out a lost connection (``Hypervisor(uri, outage_window=60, host_name="h")``;
+the default window 0 fails at once). A method marked safe below that finds its
+connection lost (cannot open it, or loses it mid-call: ``Unreachable`` of kind
+"unreachable") reconnects and runs again from its start, with pauses of 0.5 s
+doubling to 5 s, until it succeeds or the window has passed since the loss; then it
+raises ``Unreachable("host h unreachable for 60 s: <libvirt's reason>")``. A success
+after waiting is told to the reporter of ``apps.virt.outage`` ("host h unreachable for
+4 s, reconnected"). Refused credentials or permissions are never waited out.
+
+Safe to run again, and why:
+- reads: ``host_info``, ``list_domains``, ``get_domain``, ``domain_xml``,
+  ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
+  ``network_active``, ``sweep_stats``, ``agent_ready``, ``interface_addresses``;
+  ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
+- set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
+  ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash).
+- to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
+  call, "already in that state" (``InvalidState``) means the lost call did it: done.
+  ``stop`` looks at the state first anyway.
+- deletes: ``delete_volume``, ``undefine``, ``delete_pool``: ``NotFound`` on a repeated
+  call means the lost call did it: done (so a retried delete of something that was never
+  there returns instead of raising ``NotFound``).
+- volume makers: ``create_volume``, ``clone_volume_linked``, ``copy_volume``,
+  ``upload_volume`` start from scratch: a volume an attempt may have created (partial
+  upload, or made but its answer lost) is deleted first.
+Not safe, so failing at once as before: ``reboot`` and ``reset`` (a second reboot of a
+guest already rebooting), ``agent_exec`` (runs a command in the guest twice),
+``watch_lifecycle`` (the watcher handles its own reconnects).
 """
 
 from __future__ import annotations
 
 import libvirt
 
+from ._base import retried
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
@@ -31,6 +61,7 @@ def _version(v: int) -> str:
 class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events)."""
 
+    @retried()
     def host_info(self) -> HostInfo:
         """What the host is. Raises ``Unreachable``/``OperationFailed``.
 

@@ -36,13 +36,17 @@ class Unreachable(VirtError):
 
     ``kind`` is ``"unreachable"`` (network/daemon down, connection lost),
     ``"auth"`` (credentials refused) or ``"permission"`` (connected identity
-    may not use the driver); ``uri`` is the host's libvirt URI.
+    may not use the driver); ``uri`` is the host's libvirt URI; ``reason`` is the
+    message without the "host unreachable" prefix (what libvirt said, with the URI).
     """
 
-    def __init__(self, message: str, *, uri: str = "", kind: str = "unreachable", code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, uri: str = "", kind: str = "unreachable", code: int | None = None, reason: str = ""
+    ) -> None:
         super().__init__(message, code=code)
         self.uri = uri
         self.kind = kind
+        self.reason = reason or message
 
 
 class OperationFailed(VirtError):
@@ -101,7 +105,8 @@ def translate(err: libvirt.libvirtError, *, uri: str = "", connecting: bool = Fa
         if _is_permission(err, msg):
             return Unreachable(f"permission denied connecting to {uri}: {msg}", uri=uri, kind="permission", code=code)
         what = "cannot connect to" if connecting else "lost connection to"
-        return Unreachable(f"host unreachable, {what} {uri}: {msg}", uri=uri, kind="unreachable", code=code)
+        reason = f"{what} {uri}: {msg}"
+        return Unreachable(f"host unreachable, {reason}", uri=uri, kind="unreachable", code=code, reason=reason)
     # An ACL refusing one operation on a reachable host (ACCESS_DENIED after
     # connecting) is an ordinary failure of that operation.
     return OperationFailed(msg, code=code)

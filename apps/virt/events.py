@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import libvirt
 
 from . import connection
-from ._base import Base
+from ._base import Base, retried
 from .domains import _state
 from .types import DomainState
 
@@ -139,6 +139,7 @@ class WatchOps(Base):
             callback_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, relay, None)
         return LifecycleWatch(uri, conn, callback_id)
 
+    @retried()
     def domain_states(self) -> dict[str, DomainState]:
         """``{domain name: state}`` of every domain on the host, in one call.
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import libvirt
 
-from ._base import Base
+from ._base import Base, retried
 from .errors import NotFound
 
 
 class NetworkOps(Base):
+    @retried()
     def network_active(self, name: str) -> bool:
         """Whether network ``name`` is running. Raises ``NotFound`` if the host has no such
         network, ``Unreachable``/``OperationFailed`` as every call."""

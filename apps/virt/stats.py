@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import libvirt
 
-from ._base import Base
+from ._base import Base, retried
 from .domains import _state
 from .types import DomainState
 
@@ -109,6 +109,7 @@ def parse_domain_stats(name: str, stats: dict) -> DomainCounters:
 class StatsOps(Base):
     """The statistics call of the driver. Used through ``driver.Hypervisor``."""
 
+    @retried()
     def sweep_stats(self) -> HostCounters:
         """All domains' counters in one bulk call, and the host's CPU and memory counters.
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 
 import libvirt
 
-from ._base import Base
+from ._base import Base, retried
 from .domain_xml import build_pool_xml, build_volume_xml, parse_pool_path, parse_volume_xml
 from .errors import InvalidState, NotFound, OperationFailed
 from .types import PoolInfo, VolumeInfo
@@ -46,6 +47,29 @@ def _delete_quietly(vol: libvirt.virStorageVol) -> None:
 
 
 class StorageOps(Base):
+    def _afresh(self, pool: str, name: str, make: Callable[[Callable[[], None]], VolumeInfo]) -> VolumeInfo:
+        """Make volume ``name`` with ``make(creating)``, waiting out a lost connection by starting
+        again from scratch: ``make`` calls ``creating()`` just before the libvirt call that
+        creates the volume, and an attempt lost after that point may have left a partial
+        volume (or a whole one whose answer was lost), which is removed before the next try."""
+        may_exist = False
+
+        def creating() -> None:
+            nonlocal may_exist
+            may_exist = True
+
+        def attempt(retry: bool) -> VolumeInfo:
+            if may_exist:
+                with self._op("remove_partial_volume", pool, name) as conn:
+                    try:
+                        self._volume(conn, pool, name).delete(0)
+                    except NotFound:
+                        pass
+            return make(creating)
+
+        return self._ride(attempt)
+
+    @retried()
     def ensure_pool(self, name: str, path: str) -> PoolInfo:
         """Make ``name`` an active, autostarted dir pool at ``path``; idempotent.
 
@@ -69,6 +93,7 @@ class StorageOps(Base):
                 pool.setAutostart(1)
             return _pool_info(pool)
 
+    @retried(done_on_retry=(NotFound,))
     def delete_pool(self, name: str, remove_dir: bool = False) -> None:
         """Stop and undefine pool ``name``; volumes' files stay unless ``remove_dir``,
         which removes the (then required to be empty) directory. Raises ``NotFound``.
@@ -81,21 +106,25 @@ class StorageOps(Base):
                 pool.delete(0)
             pool.undefine()
 
+    @retried()
     def list_pools(self) -> list[PoolInfo]:
         """All storage pools of the host (active or not), sorted by name."""
         with self._op("list_pools") as conn:
             return sorted((_pool_info(p) for p in conn.listAllStoragePools(0)), key=lambda p: p.name)
 
+    @retried()
     def pool_info(self, name: str) -> PoolInfo:
         """Sizes and state of pool ``name``. Raises ``NotFound``."""
         with self._op("pool_info", name) as conn:
             return _pool_info(self._pool(conn, name))
 
+    @retried()
     def refresh_pool(self, pool: str) -> None:
         """Rescan the pool's directory (files added behind libvirt's back). Raises ``NotFound``/``InvalidState``."""
         with self._op("refresh_pool", pool) as conn:
             self._pool(conn, pool).refresh(0)
 
+    @retried()
     def list_volumes(self, pool: str) -> list[VolumeInfo]:
         """Volumes of ``pool``, sorted by name (as of the last refresh). Raises ``NotFound``."""
         with self._op("list_volumes", pool) as conn:
@@ -108,6 +137,7 @@ class StorageOps(Base):
                         raise  # else: deleted while we were listing
         return sorted(result, key=lambda v: v.name)
 
+    @retried()
     def volume_info(self, pool: str, name: str) -> VolumeInfo:
         """Volume ``name`` of ``pool``. Raises ``NotFound`` (pool or volume)."""
         with self._op("volume_info", pool, name) as conn:
@@ -115,9 +145,14 @@ class StorageOps(Base):
 
     def create_volume(self, pool: str, name: str, capacity_bytes: int, format: str = "qcow2") -> VolumeInfo:
         """A new empty (sparse) volume. Raises ``NotFound`` (pool), ``OperationFailed`` (e.g. exists)."""
-        with self._op("create_volume", pool, name, capacity_bytes, format) as conn:
-            p = self._pool(conn, pool)
-            return _vol_info(p.createXML(build_volume_xml(name, capacity_bytes, format), 0))
+
+        def make(creating: Callable[[], None]) -> VolumeInfo:
+            with self._op("create_volume", pool, name, capacity_bytes, format) as conn:
+                p = self._pool(conn, pool)
+                creating()
+                return _vol_info(p.createXML(build_volume_xml(name, capacity_bytes, format), 0))
+
+        return self._afresh(pool, name, make)
 
     def clone_volume_linked(
         self, pool: str, name: str, backing_path: str, capacity_bytes: int | None = None
@@ -128,34 +163,46 @@ class StorageOps(Base):
         smaller (``InvalidState``). Raises ``NotFound`` for a missing pool or
         backing volume. The backing file must stay in place while clones exist.
         """
-        with self._op("clone_volume_linked", pool, name, backing_path) as conn:
-            p = self._pool(conn, pool)
-            try:
-                backing = _vol_info(conn.storageVolLookupByPath(backing_path))
-            except libvirt.libvirtError as e:
-                if e.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
-                    raise
-                raise NotFound(f"base volume {backing_path} not found on {self.uri}", code=e.get_error_code()) from e
-            capacity = backing.capacity_bytes if capacity_bytes is None else capacity_bytes
-            if capacity < backing.capacity_bytes:
-                raise InvalidState(
-                    f"a linked clone cannot be smaller than its base: {capacity} < {backing.capacity_bytes} bytes"
-                )
-            xml = build_volume_xml(name, capacity, "qcow2", backing.path, backing.format or "raw")
-            return _vol_info(p.createXML(xml, 0))
+
+        def make(creating: Callable[[], None]) -> VolumeInfo:
+            with self._op("clone_volume_linked", pool, name, backing_path) as conn:
+                p = self._pool(conn, pool)
+                try:
+                    backing = _vol_info(conn.storageVolLookupByPath(backing_path))
+                except libvirt.libvirtError as e:
+                    if e.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                        raise
+                    msg = f"base volume {backing_path} not found on {self.uri}"
+                    raise NotFound(msg, code=e.get_error_code()) from e
+                capacity = backing.capacity_bytes if capacity_bytes is None else capacity_bytes
+                if capacity < backing.capacity_bytes:
+                    raise InvalidState(
+                        f"a linked clone cannot be smaller than its base: {capacity} < {backing.capacity_bytes} bytes"
+                    )
+                xml = build_volume_xml(name, capacity, "qcow2", backing.path, backing.format or "raw")
+                creating()
+                return _vol_info(p.createXML(xml, 0))
+
+        return self._afresh(pool, name, make)
 
     def copy_volume(self, pool: str, name: str, source_pool: str, source_name: str) -> VolumeInfo:
         """A full, independent copy (same format and size; a linked clone comes out flattened).
 
         Slow for big images (libvirt copies every byte). Raises ``NotFound``.
         """
-        with self._op("copy_volume", pool, name, source_pool, source_name) as conn:
-            p = self._pool(conn, pool)
-            src = self._volume(conn, source_pool, source_name)
-            info = _vol_info(src)
-            xml = build_volume_xml(name, info.capacity_bytes, info.format or "raw")
-            return _vol_info(p.createXMLFrom(xml, src, 0))
 
+        def make(creating: Callable[[], None]) -> VolumeInfo:
+            with self._op("copy_volume", pool, name, source_pool, source_name) as conn:
+                p = self._pool(conn, pool)
+                src = self._volume(conn, source_pool, source_name)
+                info = _vol_info(src)
+                xml = build_volume_xml(name, info.capacity_bytes, info.format or "raw")
+                creating()
+                return _vol_info(p.createXMLFrom(xml, src, 0))
+
+        return self._afresh(pool, name, make)
+
+    @retried()
     def resize_volume(self, pool: str, name: str, capacity_bytes: int) -> VolumeInfo:
         """Grow a volume's virtual size (the guest must grow its partitions itself).
 
@@ -174,6 +221,7 @@ class StorageOps(Base):
             vol.resize(capacity_bytes, 0)
             return _vol_info(vol)
 
+    @retried(done_on_retry=(NotFound,))
     def delete_volume(self, pool: str, name: str) -> None:
         """Delete the volume and its file. Raises ``NotFound`` if missing. Linked clones
         of it are not checked: deleting a base breaks them."""
@@ -193,24 +241,30 @@ class StorageOps(Base):
             size = os.path.getsize(local_path)
         except OSError as e:
             raise OperationFailed(f"cannot read {local_path}: {e.strerror or e}") from e
-        with self._op("upload_volume", pool, name, local_path, size) as conn:
-            p = self._pool(conn, pool)
-            # Created raw and exactly the file's size, because the upload
-            # overwrites bytes in place without truncating: a larger pre-made
-            # file would keep trailing garbage. The refresh below probes the
-            # real format from the uploaded header.
-            vol = p.createXML(build_volume_xml(name, size, "raw"), 0)
-            try:
-                self._send_file(conn, vol, local_path, size)
-                p.refresh(0)
-                info = _vol_info(p.storageVolLookupByName(name))
-                if info.format != format and not {info.format, format} <= _RAW_LIKE:
-                    raise OperationFailed(f"uploaded file {local_path} is {info.format}, not {format}")
-                return info
-            except BaseException:
-                _delete_quietly(vol)
-                raise
 
+        def make(creating: Callable[[], None]) -> VolumeInfo:
+            with self._op("upload_volume", pool, name, local_path, size) as conn:
+                p = self._pool(conn, pool)
+                # Created raw and exactly the file's size, because the upload
+                # overwrites bytes in place without truncating: a larger pre-made
+                # file would keep trailing garbage. The refresh below probes the
+                # real format from the uploaded header.
+                creating()
+                vol = p.createXML(build_volume_xml(name, size, "raw"), 0)
+                try:
+                    self._send_file(conn, vol, local_path, size)
+                    p.refresh(0)
+                    info = _vol_info(p.storageVolLookupByName(name))
+                    if info.format != format and not {info.format, format} <= _RAW_LIKE:
+                        raise OperationFailed(f"uploaded file {local_path} is {info.format}, not {format}")
+                    return info
+                except BaseException:
+                    _delete_quietly(vol)
+                    raise
+
+        return self._afresh(pool, name, make)
+
+    @retried()
     def download_volume(self, pool: str, name: str, local_path: str) -> None:
         """Copy the volume's bytes (as stored, e.g. a qcow2 file) into ``local_path``
         through a libvirt stream. Raises ``NotFound``, ``OperationFailed``."""
@@ -231,6 +285,7 @@ class StorageOps(Base):
                     raise OperationFailed(f"cannot write {local_path}: {e.strerror or e}") from e
                 raise
 
+    @retried()
     def volume_sha256(self, pool: str, name: str) -> str:
         """SHA-256 of the volume's bytes as the host stores them, read back through a
         libvirt stream (works on remote hosts). Raises ``NotFound``, ``OperationFailed``."""

@@ -161,6 +161,7 @@ def create_vm(
     if errors:
         raise ValidationError(errors)
     params["full_copy"] = bool(full_copy)
+    params["host_pinned"] = host is not None  # an unpinned deploy may move to another host
     try:
         with transaction.atomic():
             quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])

@@ -13,7 +13,6 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.hosts.hypervisor import hypervisor_for
-from apps.hosts.models import HostStatus
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import GuestConfig
 from apps.jobs.runner import OperationError
@@ -22,6 +21,7 @@ from apps.virt.errors import NotFound
 from apps.virt.types import DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
 from apps.vms.cleanup import panel_volumes
+from apps.vms.deploy.host_wait import host_for_deploy
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
 
@@ -47,13 +47,12 @@ def work_dir(ctx):
 
 
 def deploy(ctx, vm, params):
-    host, image = vm.host, vm.image
-    driver = hypervisor_for(host)
+    image = vm.image
     try:
         with ctx.step("Choose a host"):
-            if host.status != HostStatus.ONLINE:
-                raise OperationError(f"Host {host.name} is {host.status}.")
+            host = host_for_deploy(ctx, vm, params)  # waits for a lost host, or moves an unpinned VM
             ctx.note(f"{host.name} ({host.uri})")
+        driver = hypervisor_for(host)
         with ctx.step("Copy the image to the host"):
             copy = ensure_on_host(image, host, note=ctx.note)
         cloud_init = image.guest_config == GuestConfig.CLOUD_INIT
