@@ -6,6 +6,7 @@ online is `apps.hosts.services.refresh_host` (the watcher retries it: docs/healt
 import logging
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from apps.hosts.models import Host, HostStatus
 
@@ -15,11 +16,7 @@ logger = logging.getLogger("vmmanager.hosts")
 def connection_lost(uri, reason):
     """Mark the host at `uri` unreachable with the reason (maintenance stays maintenance)."""
     try:
-        count = (
-            Host.objects.filter(uri=uri)
-            .exclude(status=HostStatus.MAINTENANCE)
-            .update(status=HostStatus.UNREACHABLE, status_reason=f"Connection lost: {reason}")
-        )
+        count = _mark(Host.objects.filter(uri=uri), f"Connection lost: {reason}")
         if count:
             logger.warning("host %s: connection lost (%s)", uri, reason)
     finally:
@@ -30,6 +27,16 @@ def connection_lost(uri, reason):
 def mark_unreachable(host_id, reason):
     """Mark host `host_id` unreachable with `reason`, the latest cause (maintenance stays
     maintenance)."""
-    Host.objects.filter(pk=host_id).exclude(status=HostStatus.MAINTENANCE).update(
-        status=HostStatus.UNREACHABLE, status_reason=reason
+    _mark(Host.objects.filter(pk=host_id), reason)
+
+
+def _mark(hosts, reason):
+    """Set `hosts` (but those in maintenance) unreachable with `reason`. `updated_at` says
+    when a host was lost: it is stamped when an online host goes, not again while it stays
+    lost, so placement can tell a host lost a moment ago (a libvirtd restart) from one
+    lost for long (apps.vms.placement). Returns how many hosts changed."""
+    hosts = hosts.exclude(status=HostStatus.MAINTENANCE)
+    lost_now = hosts.exclude(status=HostStatus.UNREACHABLE).update(
+        status=HostStatus.UNREACHABLE, status_reason=reason, updated_at=timezone.now()
     )
+    return lost_now + hosts.filter(status=HostStatus.UNREACHABLE).update(status_reason=reason)

@@ -5,8 +5,11 @@ ratios; allocation is the sum of the VMs placed there. Callers run this inside a
 transaction: the candidate hosts are locked so two placements cannot both take the last
 room on a host."""
 
+from datetime import timedelta
+
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.hosts.models import Host, HostStatus
@@ -34,17 +37,28 @@ def free(host):
     }
 
 
-def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
+def usable_q():
+    """Hosts a new VM may be placed on: online ones, and those lost less than the outage
+    window ago (a libvirtd restart: the deploy job waits for them, apps/vms/deploy/host_wait.py)."""
+    recently = timezone.now() - timedelta(seconds=settings.VMM_HOST_OUTAGE_WINDOW)
+    return Q(status=HostStatus.ONLINE) | Q(status=HostStatus.UNREACHABLE, updated_at__gte=recently)
+
+
+def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=True):
     """Return the host for a VM of this size; lock it for the caller's transaction.
 
-    `host` pins the choice (staff): it must still be online and have room.
+    `host` pins the choice (staff): it must still be online (or lost a moment ago) and have
+    room. Online hosts with room come first; with `lost_ok`, a host lost less than the
+    outage window ago is chosen when no online host has room, so an order made during a
+    libvirtd restart is not refused (its deploy waits for the host).
     Strategy `spread` picks the host with the most free memory, `fill` the one with the
     least that still fits. Raises NoCapacity with the reason."""
     strategy = strategy or settings.VMM_PLACEMENT
-    candidates = Host.objects.select_for_update().filter(status=HostStatus.ONLINE).order_by("pk")
+    usable = usable_q() if lost_ok else Q(status=HostStatus.ONLINE)
+    candidates = list(Host.objects.select_for_update().filter(usable).order_by("pk"))
     if host is not None:
-        candidates = candidates.filter(pk=host.pk)
-        if not candidates.exists():
+        candidates = [h for h in candidates if h.pk == host.pk]
+        if not candidates:
             raise NoCapacity(_("Host %(host)s is not online.") % {"host": host.name})
     rooms = {h: free(h) for h in candidates}
     fitting = [
@@ -52,6 +66,8 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None):
         for h, room in rooms.items()
         if room["vcpus"] >= vcpus and room["memory_mb"] >= memory_mb and room["disk_gb"] >= disk_gb
     ]
+    online = [h for h in fitting if h.status == HostStatus.ONLINE]
+    fitting = online or fitting
     if not fitting:
         if host is not None:
             raise NoCapacity(

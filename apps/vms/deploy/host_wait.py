@@ -64,7 +64,7 @@ def _move_to_another_host(vm, lost):
     """Place `vm` again, on any online host with room; the new host, or None if none has room."""
     with transaction.atomic():
         try:
-            chosen = placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb)
+            chosen = placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb, lost_ok=False)
         except placement.NoCapacity:
             return None
         VirtualMachine.objects.filter(pk=vm.pk, host=lost).update(host=chosen)
