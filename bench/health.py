@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import fcntl
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+from testhosts import in_container, podman_env, testhosts  # noqa: E402
 
 BENCH_DB = BenchDatabase("_health_bench")
 os.environ.update(
@@ -55,23 +55,6 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-TESTHOSTS = ROOT / "scripts" / "testhosts.sh"
-
-
-def testhosts(*args):
-    done = subprocess.run(["bash", str(TESTHOSTS), *args], capture_output=True, text=True, timeout=900)
-    if done.returncode:
-        sys.exit(f"testhosts.sh {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
-
-def podman_env():
-    match = re.search(r"^export (.+)$", testhosts("status"), re.M)
-    return {**os.environ, **dict(pair.split("=", 1) for pair in match.group(1).split())}
-
-
-def in_container(env, name, script):
-    subprocess.run(["podman", "exec", f"vmm-{name}", "sh", "-c", script], env=env, check=True, timeout=60)
 
 
 def create_database():

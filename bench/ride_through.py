@@ -28,7 +28,6 @@ redis://127.0.0.1:6379/15). The last line is
 import argparse
 import fcntl
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchdb import BenchDatabase  # noqa: E402 (bench/ is on the path: scripts run from it)
+from testhosts import in_container, podman_env, testhosts  # noqa: E402
 
 BENCH_DB = BenchDatabase("_ride_bench")
 DATA_DIR = os.environ.get("VMM_BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="vmm-bench-")
@@ -53,28 +53,11 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-TESTHOSTS = ROOT / "scripts" / "testhosts.sh"
 # The plain demo image (configured by virt-customize): on the test hosts, which give guests
 # no NIC, its guest agent answers in about 20 s; the cloud-init one did not come up within
 # VMM_BOOT_TIMEOUT there in a trial run (not investigated further).
 IMAGE = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images" / "debian-12-plain.qcow2"
 SIZE = {"vcpus": 1, "memory_mb": 512, "disk_gb": 3}
-
-
-def testhosts(*args):
-    done = subprocess.run(["bash", str(TESTHOSTS), *args], capture_output=True, text=True, timeout=900)
-    if done.returncode:
-        sys.exit(f"testhosts.sh {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
-
-def podman_env():
-    match = re.search(r"^export (.+)$", testhosts("status"), re.M)
-    return {**os.environ, **dict(pair.split("=", 1) for pair in match.group(1).split())}
-
-
-def in_container(env, name, script):
-    subprocess.run(["podman", "exec", f"vmm-{name}", "sh", "-c", script], env=env, check=True, timeout=60)
 
 
 def create_database():
