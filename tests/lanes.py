@@ -22,17 +22,22 @@ import pytest
 # Tests sharing a machine-wide resource: a file with any test so marked joins the group.
 GROUP_MARKERS = ("multihost", "container")
 
-# Seconds measured for the longest files (real TCG guests, container hosts and images, 2 cores).
+# Seconds measured for the longest files (real TCG guests, container hosts and images, 2 cores;
+# the CI run of session 3, both lanes busy).
 HEAVY = {
-    "tests/deploy/test_deploy_plain.py": 200,
-    "tests/deploy/test_deploy_cloud_init.py": 170,
-    "tests/multihost/test_two_hosts.py": 105,
-    "tests/browser/test_real_vm_journey.py": 80,
-    "tests/deploy/test_worker_killed.py": 55,
-    "tests/container/test_compose.py": 45,
+    "tests/deploy/test_deploy_plain.py": 290,
+    "tests/container/test_prepare_host.py": 215,
+    "tests/deploy/test_deploy_cloud_init.py": 195,
+    "tests/multihost/test_two_hosts.py": 136,
+    "tests/api/test_schema.py": 130,
+    "tests/multihost/test_outages.py": 108,
+    "tests/browser/test_real_vm_journey.py": 90,
+    "tests/deploy/test_worker_killed.py": 80,
+    "tests/container/test_compose.py": 50,
     "tests/multihost/test_watch_hosts.py": 45,
-    "tests/container/test_prepare_host.py": 36,
-    "tests/container/test_image.py": 20,
+    "tests/test_lanes.py": 45,
+    "tests/test_make_run.py": 25,
+    "tests/container/test_image.py": 15,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 20.0
