@@ -17,6 +17,11 @@ def is_staff_user(user):
     return bool(user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN))
 
 
+def sees_other_users(user):
+    """Whether `user` sees other users' objects (staff: everyone's; a reseller: its customers')."""
+    return is_staff_user(user) or (user.is_authenticated and user.role == Role.RESELLER)
+
+
 def visible_users(user):
     if is_staff_user(user):
         return User.objects.all()

@@ -5,8 +5,7 @@ list's one FilterSet (apps.vms.filtersets.VmFilterSet), the same the API uses.""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Role
-from apps.accounts.tenancy import is_staff_user, visible_users
+from apps.accounts.tenancy import is_staff_user, sees_other_users, visible_users
 from apps.hosts.models import Host
 from apps.images.selectors import visible_images
 from apps.vms.models import PowerState, VmStatus
@@ -48,7 +47,7 @@ class VmFilterForm(forms.Form):
         else:
             del self.fields["host"]
         others = visible_users(user).order_by("username")
-        if is_staff_user(user) or user.role == Role.RESELLER:
+        if sees_other_users(user):
             self.fields["owner"].queryset = others
         else:
             del self.fields["owner"]
