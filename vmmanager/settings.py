@@ -188,6 +188,8 @@ VMM_HOST_RETRY_INTERVAL = env_int("VMM_HOST_RETRY_INTERVAL", 5, minimum=1, maxim
 # How long a job waits out a lost host (driver calls reconnect, a queued deploy waits for
 # its host) before its step fails (docs/outages.md); 0 fails at once.
 VMM_HOST_OUTAGE_WINDOW = env_int("VMM_HOST_OUTAGE_WINDOW", 60, minimum=0, maximum=3600)
+# How long an API Idempotency-Key is remembered (docs/api.md#idempotency), as Stripe does.
+VMM_IDEMPOTENCY_KEY_HOURS = env_int("VMM_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=24 * 30)
 VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
 # The panel's own SSH key for qemu+ssh:// hosts and the host keys it has seen (apps/hosts/sshkey.py).
 VMM_SSH_DIR = Path(env_str("VMM_SSH_DIR", str(DATA_DIR / "ssh")))

@@ -4,14 +4,19 @@ The key is stored with the user, the endpoint (path) and a hash of method + path
 the same transaction as the work. A concurrent retry blocks on the unique index until the
 first call commits, then replays it. The same key with another body is 422. Only
 successful responses are kept: a call that failed (4xx) can be retried with the same key.
+Keys are remembered for `VMM_IDEMPOTENCY_KEY_HOURS`: `forget_old_keys` (the jobs
+reconciler's housekeeping) deletes older records.
 """
 
 import hashlib
 import json
 import re
+from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -26,6 +31,13 @@ class KeyReused(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was used with a different request."
+
+
+def forget_old_keys():
+    """Delete the records of keys older than `VMM_IDEMPOTENCY_KEY_HOURS`; returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.VMM_IDEMPOTENCY_KEY_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def request_hash(request):

@@ -2,11 +2,15 @@
 (threads against PostgreSQL, each with its own connection)."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.accounts.quotas import Quota
+from apps.api.models import IdempotencyRecord
+from apps.jobs.reconcile import reconcile
 from apps.vms.models import VirtualMachine
 from tests.api.conftest import client_for, codes, order
 
@@ -33,6 +37,24 @@ def test_a_retry_with_the_same_key_returns_the_same_vm(api, customer, host, read
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert VirtualMachine.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_key_is_forgotten_by_the_reconciler_after_the_configured_hours(api, customer, host, ready_image, settings):
+    settings.VMM_IDEMPOTENCY_KEY_HOURS = 24
+    client = api(customer)
+    client.post("/api/v1/vms/", order(ready_image), HTTP_IDEMPOTENCY_KEY="old")
+    client.post("/api/v1/vms/", order(ready_image, name="web-2"), HTTP_IDEMPOTENCY_KEY="recent")
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    reconcile()  # the jobs reconciler, with its housekeeping
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
+    replay = client.post("/api/v1/vms/", order(ready_image, name="web-2"), HTTP_IDEMPOTENCY_KEY="recent")
+    assert replay["Idempotent-Replayed"] == "true"
+    again = client.post("/api/v1/vms/", order(ready_image, name="web-3"), HTTP_IDEMPOTENCY_KEY="old")
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again  # a new call
+    assert VirtualMachine.objects.count() == 3
 
 
 @pytest.mark.django_db

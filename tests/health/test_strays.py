@@ -14,6 +14,7 @@ from apps.virt.types import DiskSpec, DomainSpec
 from apps.vms import host_sync
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.strays import reconcile_strays
+from tests.api.conftest import client_for
 from tests.health.conftest import make_vm
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +135,9 @@ def test_what_is_not_safe_to_remove_is_flagged_on_the_host_page_with_the_action(
     page = client.get(f"/hosts/{test_host.pk}/").content.decode()
     assert 'id="host-strays"' in page
     assert f'data-stray="{moved.domain_name}"' in page and 'data-stray="vmm-handmade"' in page
+    # Resellers' billing and staff's own tools read the same list through the API.
+    body = client_for(admin_user).get(f"/api/v1/hosts/{test_host.pk}/").json()
+    assert {entry["name"]: entry for entry in body["strays"]} == strays
 
     driver.undefine("vmm-handmade")
     VirtualMachine.objects.filter(pk=orphaned.pk).update(status=VmStatus.FAILED)

@@ -3,7 +3,7 @@ go through apps.hosts.services (the web UI's pages call the same functions): add
 starts a `host_refresh` job to read its capacity, as `refresh/` does for an existing one."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -27,7 +27,18 @@ READ_ONLY = [
     "last_seen_at",
     "created_at",
     "updated_at",
+    "strays",
 ]
+
+
+class StraySerializer(serializers.Serializer):
+    """What the last reconciliation found on the host and did not remove (apps.vms.strays)."""
+
+    kind = serializers.ChoiceField(choices=["domain", "volume"])
+    name = serializers.CharField()
+    state = serializers.CharField(allow_blank=True, allow_null=True)
+    why = serializers.CharField()
+    action = serializers.CharField()
 
 
 @extend_schema_field({"type": "string", "pattern": URI_PATTERN.pattern, "maxLength": 255})
@@ -46,6 +57,7 @@ class HostSerializer(StrictModelSerializer):
 
     uri = UriField(max_length=255)
     storage_path = AbsolutePathField(max_length=255, required=False)
+    strays = StraySerializer(many=True, read_only=True)
 
     class Meta:
         model = Host
