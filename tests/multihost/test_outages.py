@@ -19,22 +19,15 @@ from apps.virt import outage
 from apps.virt.errors import Unreachable
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
-from apps.vms.models import PowerState
-from tests.multihost.test_watch_hosts import in_host, podman_env, start_libvirtd  # noqa: F401 (fixture)
+from apps.vms.deploy.steps import CREATE_STEPS
+from apps.vms.models import OwedCleanup, PowerState, VirtualMachine, VmStatus
+from apps.vms.selectors import with_cleanup_pending
+from tests.health.conftest import running_watcher, wait_for
+from tests.multihost.test_watch_hosts import podman_env, start_libvirtd, stop_libvirtd  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
 
 RECONNECTED = re.compile(r"^host host-1 unreachable for (\d+) s, reconnected$")
-
-
-def stop_libvirtd(podman_env, host):  # noqa: F811 (the fixture imported above)
-    """Stop the host's libvirtd as a package upgrade does (SIGTERM) and wait until it is gone."""
-    in_host(
-        podman_env,
-        host,
-        'pid="$(cat /run/libvirtd.pid)"; kill "$pid"; '
-        'for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1',
-    )
 
 
 class Outage:
@@ -151,10 +144,13 @@ def test_a_job_step_records_that_it_waited(host, podman_env, settings):  # noqa:
     assert rest and rest[0].startswith("host-1: "), step.detail
 
 
-RESTARTED_DURING = ("Put the disk on the host", "Define and start the VM", "Wait for the guest to come up")
+# The steps whose first act is a call to the host: a restart as one begins is waited out there.
+# "Choose a host" reads the database and "Configure the guest" runs virt-customize on the
+# worker's side; their restarts are over before the next call to the host (checked below).
+CALLS_THE_HOST_FIRST = CREATE_STEPS[1:3] + CREATE_STEPS[4:]
 
 
-def test_a_deploy_rides_through_libvirtd_restarts_during_its_steps(
+def test_a_deploy_rides_through_a_libvirtd_restart_as_each_of_its_steps_begins(
     host,
     podman_env,  # noqa: F811
     customer,
@@ -164,14 +160,17 @@ def test_a_deploy_rides_through_libvirtd_restarts_during_its_steps(
     django_capture_on_commit_callbacks,
 ):
     """A real TCG guest deployed while libvirtd restarts (stopped, started 3 s later) as
-    each of the steps that talk to the host begins: every step succeeds and says it waited."""
+    each of the seven steps begins: the order succeeds, and every step that talks to the
+    host at once says it waited."""
     settings.VMM_HOST_OUTAGE_WINDOW = 60
     outages, restarted = [], []
 
     def restart_when_step_starts(sender, job, step, **kwargs):
         # Once per step: the signal also comes with each line the step notes.
-        if step.status == StepStatus.RUNNING and step.name in RESTARTED_DURING and step.name not in restarted:
+        if step.status == StepStatus.RUNNING and step.name not in restarted:
             restarted.append(step.name)
+            if outages:  # one restart at a time: the previous one is over first
+                outages[-1].__exit__(None, None, None)
             outages.append(Outage(podman_env, host, 3).__enter__())
 
     signals.step_changed.connect(restart_when_step_starts)
@@ -196,8 +195,8 @@ def test_a_deploy_rides_through_libvirtd_restarts_during_its_steps(
     job.refresh_from_db()
     details = {s.name: s.detail for s in job.steps.all()}
     assert job.status == JobStatus.SUCCEEDED, (job.error, details)
-    assert restarted == list(RESTARTED_DURING)
-    for name in RESTARTED_DURING:
+    assert restarted == CREATE_STEPS
+    for name in CALLS_THE_HOST_FIRST:
         assert any(RECONNECTED.match(line) for line in details[name].splitlines()), (name, details[name])
     vm.refresh_from_db()
     assert vm.power_state == PowerState.RUNNING
@@ -207,3 +206,64 @@ def test_a_deploy_rides_through_libvirtd_restarts_during_its_steps(
         removal = delete_vm(vm, actor=customer)
     removal.refresh_from_db()
     assert removal.status == JobStatus.SUCCEEDED, removal.error
+
+
+@pytest.mark.django_db(transaction=True)  # the watcher reads the database from its own thread
+def test_an_outage_longer_than_the_window_fails_the_order_and_leaves_nothing_once_the_host_is_back(
+    host,
+    podman_env,  # noqa: F811
+    customer,
+    admin_user,
+    plain_image,
+    settings,
+):
+    """libvirtd stopped for 25 s as the guest boots, with a 5 s window: the order fails with
+    the reason, the clean-up is owed (the VM says so), and once the host is back the
+    watcher removes the running domain and the disk: nothing of the order is left."""
+    settings.VMM_HOST_OUTAGE_WINDOW = 5
+    outages = []
+
+    def stop_as_the_guest_boots(sender, job, step, **kwargs):
+        if step.status == StepStatus.RUNNING and step.name == CREATE_STEPS[-1] and not outages:
+            outages.append(Outage(podman_env, host, 25).__enter__())
+
+    signals.step_changed.connect(stop_as_the_guest_boots)
+    with running_watcher(retry_seconds=1):
+        try:
+            vm, job = create_vm(  # the job runs at once, in this thread (Q_CLUSTER sync)
+                customer,
+                actor=admin_user,
+                host=host,
+                name="too-long",
+                image=plain_image,
+                password="Correct-Horse-7",
+                vcpus=1,
+                memory_mb=512,
+                disk_gb=2,
+            )
+            job.refresh_from_db()
+            vm.refresh_from_db()
+            debt = OwedCleanup.objects.get(vm=vm)
+            pending_while_down = with_cleanup_pending(VirtualMachine.objects.filter(pk=vm.pk)).get().cleanup_pending
+        finally:
+            signals.step_changed.disconnect(stop_as_the_guest_boots)
+            for outage_ in outages:
+                outage_.__exit__(None, None, None)
+
+        assert outages, "libvirtd was never stopped"
+        assert job.status == JobStatus.FAILED
+        step = job.steps.get(name=CREATE_STEPS[-1])
+        assert step.status == StepStatus.FAILED
+        assert "host host-1 unreachable for 5 s" in step.detail + job.error, (step.detail, job.error)
+        assert vm.status == VmStatus.FAILED
+        assert pending_while_down and debt.done_at is None
+        assert debt.domain_name == vm.domain_name and vm.disk_volume in debt.volumes
+
+        # Back: the watcher reconnects, reconciles and settles what is owed.
+        wait_for(lambda: OwedCleanup.objects.get(pk=debt.pk).done_at, 90)
+
+    debt.refresh_from_db()
+    assert debt.outcome == "removed", debt.outcome
+    driver = hypervisor_for(host)
+    assert vm.domain_name not in [d.name for d in driver.list_domains()]
+    assert not [v.name for v in driver.list_volumes(host.storage_pool) if v.name.startswith(f"vmm-{vm.uuid}")]

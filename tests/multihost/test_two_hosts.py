@@ -1,19 +1,23 @@
 """Deploys to two real remote hosts (libvirt in containers, reached as qemu+tcp:// on
 loopback): placement skips the full host, the image is copied to the host that lacks it,
-verified and reused, the guest runs there, and deleting leaves nothing on either host."""
+verified and reused, the guest runs there, a deploy whose host goes down before it starts
+moves to the other one, and deleting leaves nothing on either host."""
 
 import pytest
 from django.db import transaction
 
+from apps.hosts.health import mark_unreachable
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host
+from apps.hosts.services import refresh_host
 from apps.images.models import CopyStatus, ImageCopy
 from apps.jobs.models import JobStatus, StepStatus
-from apps.virt.errors import NotFound
+from apps.virt.errors import NotFound, Unreachable
 from apps.vms import placement
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VirtualMachine
+from tests.multihost.test_watch_hosts import podman_env, start_libvirtd, stop_libvirtd  # noqa: F401 (fixture)
 
 # Two deploys under TCG (virt-customize and a boot each, 1.5 minutes apiece on a busy
 # machine), plus the host image build on a machine's first run.
@@ -43,7 +47,12 @@ def deploy(capture, owner, image, name):
 
 
 def test_deploys_go_to_the_host_with_room_and_copy_the_image_once(
-    customer, remote_hosts, plain_image, settings, django_capture_on_commit_callbacks
+    customer,
+    remote_hosts,
+    plain_image,
+    settings,
+    django_capture_on_commit_callbacks,
+    podman_env,  # noqa: F811
 ):
     capture = django_capture_on_commit_callbacks
     settings.VMM_PLACEMENT = "fill"
@@ -79,9 +88,30 @@ def test_deploys_go_to_the_host_with_room_and_copy_the_image_once(
     with pytest.raises(NotFound):
         drivers[full.pk].get_domain(vm.domain_name)
 
-    # A second VM on the same host reuses the copy.
-    vm2, job2 = deploy(capture, customer, plain_image, "remote-2")
-    assert vm2.host == other
+    # (e) One host down: a second order goes to the empty host (spread), whose libvirtd then
+    # stops before the deploy starts; the watcher's failed call marks it lost, and the
+    # deploy, not pinned, moves to the host that answers. An order made meanwhile is placed
+    # there directly. The image copy already there is reused.
+    Host.objects.filter(pk=full.pk).update(memory_mb=other.memory_mb)
+    settings.VMM_PLACEMENT = "spread"
+    settings.VMM_HOST_OUTAGE_WINDOW = 60
+    try:
+        with capture(execute=True):
+            vm2, job2 = create_vm(customer, name="remote-2", image=plain_image, password="Correct-Horse-7", **SIZE)
+            assert vm2.host == full
+            stop_libvirtd(podman_env, full)
+            with pytest.raises(Unreachable) as lost:
+                hypervisor_for(full).host_info()
+            mark_unreachable(full.pk, str(lost.value))  # as the watcher does on a failed call
+            with transaction.atomic():
+                assert placement.choose_host(**SIZE) == other
+    finally:
+        start_libvirtd(podman_env, full)
+        refresh_host(full)
+    finished(job2)
+    vm2.refresh_from_db()
+    assert vm2.host == other and vm2.power_state == PowerState.RUNNING
+    assert f"{full.name} is unreachable: placed on {other.name} instead" in step_detail(job2, "Choose a host")
     assert f"is already on {other.name}" in step_detail(job2, "Copy the image to the host")
     assert ImageCopy.objects.filter(image=plain_image).count() == 1
     assert driver.get_domain(vm2.domain_name).state == "running"

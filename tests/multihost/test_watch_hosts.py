@@ -79,6 +79,16 @@ def start_libvirtd(podman_env, host):
         time.sleep(0.2)
 
 
+def stop_libvirtd(podman_env, host):
+    """Stop the host's libvirtd as a package upgrade does (SIGTERM) and wait until it is gone."""
+    in_host(
+        podman_env,
+        host,
+        'pid="$(cat /run/libvirtd.pid)"; kill "$pid"; '
+        'for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1',
+    )
+
+
 def virsh(host, *args):
     done = subprocess.run(["virsh", "-q", "-c", host.uri, *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, (args, done.stderr)
