@@ -101,6 +101,14 @@ def update_user(
     return _save(user)
 
 
+def reset_password(*, actor: User, user: User, password: str) -> User:
+    """Set a new password for a user `actor` manages, without its old one (one's own is
+    changed with the old password, or through update_user)."""
+    if not manages(actor, user):
+        raise PermissionDenied(_("You may not change this user."))
+    return update_user(actor=actor, user=user, password=password)
+
+
 def block_user(*, actor: User, user: User) -> User:
     """Block `user`: its sessions and tokens stop working at their next request."""
     return _set_active(actor, user, False)
