@@ -28,7 +28,10 @@ def fill(prefix, count, host, image):
         Plan.objects.create(name=f"{prefix}-{i}", vcpus=1, memory_mb=1024, disk_gb=10)
 
 
-@pytest.mark.parametrize("name", ["ui:dashboard", "ui:host_list", "ui:image_list", "ui:job_list", "ui:vm_list", "ui:user_list", "ui:plan_list"])
+@pytest.mark.parametrize(
+    "name",
+    ["ui:dashboard", "ui:host_list", "ui:image_list", "ui:job_list", "ui:vm_list", "ui:user_list", "ui:plan_list"],
+)
 def test_a_list_page_runs_no_more_queries_for_twenty_rows_than_for_two(
     client, admin_user, sized_host, ready_image, django_assert_max_num_queries, name
 ):

@@ -24,6 +24,10 @@ def username_taken() -> str:
     return _("A user with that username already exists.")
 
 
+def password_length_message() -> str:
+    return _("Use %(low)d to %(high)d characters.") % {"low": PASSWORD_MIN_LENGTH, "high": PASSWORD_MAX_LENGTH}
+
+
 def create_user(
     *,
     actor: User,
@@ -152,8 +156,7 @@ def _set_password(user: User, password: str | None) -> None:
 
 def _check_password(user: User, password: str) -> None:
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        message = _("Use %(low)d to %(high)d characters.") % {"low": PASSWORD_MIN_LENGTH, "high": PASSWORD_MAX_LENGTH}
-        raise ValidationError({"password": ValidationError(message, "invalid")})
+        raise ValidationError({"password": ValidationError(password_length_message(), "invalid")})
     try:
         validate_password(password, user)
     except ValidationError as exc:

@@ -105,7 +105,9 @@ class QuotaForm(forms.Form):
 class PlanForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=64)
     vcpus = WholeNumberField(label=_("vCPUs"), min_value=SIZES["vcpus"][0], max_value=SIZES["vcpus"][1])
-    memory_mb = WholeNumberField(label=_("Memory, MiB"), min_value=SIZES["memory_mb"][0], max_value=SIZES["memory_mb"][1])
+    memory_mb = WholeNumberField(
+        label=_("Memory, MiB"), min_value=SIZES["memory_mb"][0], max_value=SIZES["memory_mb"][1]
+    )
     disk_gb = WholeNumberField(label=_("Disk, GiB"), min_value=SIZES["disk_gb"][0], max_value=SIZES["disk_gb"][1])
     price_code = forms.CharField(
         label=_("Price code"), required=False, max_length=64, help_text=_("The billing system's code for this size.")
