@@ -179,3 +179,10 @@ def test_changes_on_the_pages_are_audited_under_the_signed_in_user(as_reseller, 
     blocked = entries.get(content_type__model="user", object_pk=str(customer.pk))
     assert blocked.changes_dict["is_active"] == ["True", "False"]
     assert entries.filter(content_type__model="quota", action=LogEntry.Action.CREATE).count() == 1
+
+
+def test_the_users_pages_speak_russian(as_reseller, customer):
+    as_reseller.cookies["django_language"] = "ru"
+    listed = page(as_reseller, "ui:user_list")
+    assert "Пользователи" in listed and "Использование квоты" in listed
+    assert "Задать квоту" in page(as_reseller, "ui:user_detail", customer.pk)
