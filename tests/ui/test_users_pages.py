@@ -186,3 +186,8 @@ def test_the_users_pages_speak_russian(as_reseller, customer):
     listed = page(as_reseller, "ui:user_list")
     assert "Пользователи" in listed and "Использование квоты" in listed
     assert "Задать квоту" in page(as_reseller, "ui:user_detail", customer.pk)
+
+
+def test_malformed_filters_are_left_out_not_a_server_error(as_admin, customer):
+    listed = page(as_admin, "ui:user_list", is_active="maybe", role="wizard", q="cust\x00omer", page="x")
+    assert "customer-1" in listed
