@@ -264,7 +264,7 @@ def test_both_doors_accept_the_same_input_with_the_same_rows_and_audit_entries(w
         after_api = state()
 
     assert ui.verdict == "accepted" and after_ui != before, ui.detail
-    # The password is kept out of the log (apps.api.audit.EXCLUDED): a new one leaves no entry.
+    # The password is kept out of the log (apps.core.audit.EXCLUDED): a new one leaves no entry.
     assert after_ui["audit"] != before["audit"] or row.action == "user_password", "no audit entry"
     assert_same(ui, api)
     assert after_ui == after_api

@@ -2,7 +2,7 @@
 one user's page with its VMs and jobs, create, edit, set a password, set the quota, block
 and unblock. Every change goes through apps.accounts.services (users, quotas), as the API's
 do; the audit entries are written by the models' audit registration under the signed-in
-user (apps.api.audit.AuditContextMiddleware), for both doors alike. A user outside the
+user (apps.core.audit.AuditContextMiddleware), for both doors alike. A user outside the
 actor's scope, and an action the actor may not take on it, answer 404."""
 
 from functools import wraps
