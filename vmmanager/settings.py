@@ -239,7 +239,7 @@ INSTALLED_APPS += [
 ]
 # Appended after the auth middleware: the audit log needs the user, axes the request.
 MIDDLEWARE += [
-    "apps.api.audit.AuditContextMiddleware",
+    "apps.core.audit.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 # Axes first (login throttling; it skips calls without a request, e.g. console and test
@@ -296,7 +296,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"VisibilityEnum": "apps.images.models.Visibility"},
 }
 # Audit log: the request id is the correlation id of every entry (also in workers).
-AUDITLOG_CID_GETTER = "apps.api.audit.current_request_id"
+AUDITLOG_CID_GETTER = "apps.core.audit.current_request_id"
 AUDITLOG_INCLUDE_TRACKING_MODELS = ()
 # Login throttling: lock a user name + address after this many failures for this long.
 AXES_FAILURE_LIMIT = env_int("VMM_LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)

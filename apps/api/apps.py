@@ -6,8 +6,7 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self):
-        from apps.api import audit, idempotency
+        from apps.api import idempotency
         from apps.jobs import registry
 
-        audit.register_models()
         registry.register_housekeeping(idempotency.forget_old_keys)

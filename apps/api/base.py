@@ -4,7 +4,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from apps.api import audit
+from apps.core import audit
 
 
 class ApiViewMixin:

@@ -19,7 +19,13 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictEmailField(StrictCharField, serializers.EmailField):
-    pass
+    # EmailField's own "invalid" (a malformed address), not StrictCharField's "Give a string."
+    default_error_messages = {"invalid": serializers.EmailField.default_error_messages["invalid"]}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(StrictCharField.default_error_messages["invalid"], code="invalid")
+        return serializers.EmailField.to_internal_value(self, data)
 
 
 class StrictBooleanField(serializers.BooleanField):

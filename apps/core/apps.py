@@ -6,4 +6,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from apps.core import signals  # noqa: F401  (connects the receivers)
+        from apps.core import audit, signals  # noqa: F401  (signals: connects the receivers)
+
+        audit.register_models()

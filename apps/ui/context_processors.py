@@ -1,7 +1,8 @@
-from apps.accounts.tenancy import is_staff_user
+from apps.accounts.tenancy import is_staff_user, sees_other_users
 
 
 def ui(request):
-    """`is_staff_ui`: the signed-in user is the provider's staff (sees hosts, all tenants)."""
+    """`is_staff_ui`: the signed-in user is the provider's staff (sees hosts, all tenants);
+    `sees_users_ui`: it sees other users (staff, resellers: the users pages)."""
     user = getattr(request, "user", None)
-    return {"is_staff_ui": is_staff_user(user)}
+    return {"is_staff_ui": is_staff_user(user), "sees_users_ui": bool(user and sees_other_users(user))}

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import auth, dashboard, hosts, images, jobs, vm_changes, vms
+from apps.ui.views import account, auth, dashboard, hosts, images, jobs, plans, users, vm_changes, vms
 
 app_name = "ui"
 
@@ -11,6 +11,23 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("language/", set_language, name="set_language"),
+    path("account/", account.profile, name="profile"),
+    path("account/tokens/", account.token_list, name="token_list"),
+    path("account/tokens/<int:pk>/revoke/", account.token_revoke, name="token_revoke"),
+    path("account/keys/", account.sshkey_list, name="sshkey_list"),
+    path("account/keys/<int:pk>/delete/", account.sshkey_delete, name="sshkey_delete"),
+    path("users/", users.user_list, name="user_list"),
+    path("users/new/", users.user_create, name="user_create"),
+    path("users/<int:pk>/", users.user_detail, name="user_detail"),
+    path("users/<int:pk>/edit/", users.user_edit, name="user_edit"),
+    path("users/<int:pk>/password/", users.user_password, name="user_password"),
+    path("users/<int:pk>/quota/", users.user_quota, name="user_quota"),
+    path("users/<int:pk>/block/", users.user_block, name="user_block"),
+    path("users/<int:pk>/unblock/", users.user_unblock, name="user_unblock"),
+    path("plans/", plans.plan_list, name="plan_list"),
+    path("plans/new/", plans.plan_create, name="plan_create"),
+    path("plans/<int:pk>/", plans.plan_edit, name="plan_edit"),
+    path("plans/<int:pk>/delete/", plans.plan_delete, name="plan_delete"),
     path("hosts/", hosts.host_list, name="host_list"),
     path("hosts/add/", hosts.host_add, name="host_add"),
     path("hosts/<int:pk>/", hosts.host_detail, name="host_detail"),

@@ -90,3 +90,18 @@ def fits(left, vcpus, memory_mb, disk_gb):
     """Whether one more VM of this size fits in `left` (what room() returned)."""
     wanted = {"vms": 1, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
     return all(left[counted] is None or wanted[counted] <= left[counted] for counted in wanted)
+
+
+def usages(users):
+    """{user id: usage(user)} for many users in two grouped queries, whatever their number
+    (for list pages): each user's own VMs, plus its customers' for a reseller."""
+    users = list(users)
+    empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0}
+    totals = {user.pk: dict(empty) for user in users}
+    sums = {"vms": Count("pk"), "vcpus": Sum("vcpus"), "memory_mb": Sum("memory_mb"), "disk_gb": Sum("disk_gb")}
+    resellers = [user.pk for user in users if user.role == Role.RESELLER]
+    for key, scope in (("owner", Q(owner__in=users)), ("owner__reseller", Q(owner__reseller__in=resellers))):
+        for row in VirtualMachine.objects.filter(scope).values(key).annotate(**sums).order_by():
+            for counted in empty:
+                totals[row[key]][counted] += row[counted] or 0
+    return totals

@@ -260,6 +260,9 @@ UI_READ_ONLY = {
     "vm_jobs": "the VM page's job table",
     "job_list": "a list",
     "job_detail": "a page",
+    "user_list": "a list",
+    "user_detail": "a page",
+    "plan_list": "a list",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
@@ -267,19 +270,8 @@ UI_ONLY = {
     "sets it with PATCH /api/v1/users/{id}/",
 }
 API_ONLY = {
-    ("user", "create"): "people pages in the web UI are issue 18",
-    ("user", "partial_update"): "issue 18",
-    ("user", "destroy"): "issue 18",
-    ("user", "block"): "issue 18",
-    ("user", "unblock"): "issue 18",
-    ("quota", "update"): "issue 18",
-    ("plan", "create"): "issue 18",
-    ("plan", "update"): "issue 18",
-    ("plan", "partial_update"): "issue 18",
-    ("plan", "destroy"): "issue 18",
-    ("token", "create"): "API tokens are for API clients; a token page comes with the user pages (issue 18)",
-    ("token", "destroy"): "issue 18",
-    ("sshkey", "create"): "saved keys are managed on the user pages (issue 18); the order form uses them",
-    ("sshkey", "partial_update"): "issue 18",
-    ("sshkey", "destroy"): "issue 18",
+    ("user", "destroy"): "deleting a user (refused while it has VMs, images or customers) is left to the API and "
+    "the admin; the pages block a user instead",
+    ("plan", "update"): "PUT: the same service call as PATCH with every field given (the plan page's row is PATCH)",
+    ("sshkey", "partial_update"): "renaming or replacing a saved key: on the page one deletes it and adds it again",
 }

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts.models import User
+from apps.accounts.plans import Plan
 from apps.hosts.models import Host
 from apps.images.models import Image
 from apps.jobs.models import Job, JobStatus
@@ -24,9 +25,13 @@ def fill(prefix, count, host, image):
             )  # fmt: skip
         Host.objects.create(name=f"{prefix}-{i}", uri=f"test:///{prefix}{i}", cpus=2, memory_mb=1024)
         Image.objects.create(name=f"{prefix}-{i}", owner=owner, status="pending")
+        Plan.objects.create(name=f"{prefix}-{i}", vcpus=1, memory_mb=1024, disk_gb=10)
 
 
-@pytest.mark.parametrize("name", ["ui:dashboard", "ui:host_list", "ui:image_list", "ui:job_list", "ui:vm_list"])
+@pytest.mark.parametrize(
+    "name",
+    ["ui:dashboard", "ui:host_list", "ui:image_list", "ui:job_list", "ui:vm_list", "ui:user_list", "ui:plan_list"],
+)
 def test_a_list_page_runs_no_more_queries_for_twenty_rows_than_for_two(
     client, admin_user, sized_host, ready_image, django_assert_max_num_queries, name
 ):

@@ -24,6 +24,10 @@ def username_taken() -> str:
     return _("A user with that username already exists.")
 
 
+def password_length_message() -> str:
+    return _("Use %(low)d to %(high)d characters.") % {"low": PASSWORD_MIN_LENGTH, "high": PASSWORD_MAX_LENGTH}
+
+
 def create_user(
     *,
     actor: User,
@@ -101,6 +105,14 @@ def update_user(
     return _save(user)
 
 
+def reset_password(*, actor: User, user: User, password: str) -> User:
+    """Set a new password for a user `actor` manages, without its old one (one's own is
+    changed with the old password, or through update_user)."""
+    if not manages(actor, user):
+        raise PermissionDenied(_("You may not change this user."))
+    return update_user(actor=actor, user=user, password=password)
+
+
 def block_user(*, actor: User, user: User) -> User:
     """Block `user`: its sessions and tokens stop working at their next request."""
     return _set_active(actor, user, False)
@@ -144,8 +156,7 @@ def _set_password(user: User, password: str | None) -> None:
 
 def _check_password(user: User, password: str) -> None:
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        message = _("Use %(low)d to %(high)d characters.") % {"low": PASSWORD_MIN_LENGTH, "high": PASSWORD_MAX_LENGTH}
-        raise ValidationError({"password": ValidationError(message, "invalid")})
+        raise ValidationError({"password": ValidationError(password_length_message(), "invalid")})
     try:
         validate_password(password, user)
     except ValidationError as exc:

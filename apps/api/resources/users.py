@@ -3,6 +3,7 @@ deletes its own customers; everyone changes its own name, e-mail and password; a
 sees itself. /api/v1/me/ is the caller. The rules: apps.accounts.services.users."""
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status
 from rest_framework.decorators import action
@@ -16,6 +17,8 @@ from apps.api.base import ApiViewMixin, ApiViewSet
 from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 
+PASSWORD_LENGTH = lazy(service.password_length_message, str)()
+
 
 class UserSerializer(StrictModelSerializer):
     password = StrictCharField(
@@ -23,6 +26,8 @@ class UserSerializer(StrictModelSerializer):
         required=False,
         min_length=service.PASSWORD_MIN_LENGTH,
         max_length=service.PASSWORD_MAX_LENGTH,
+        # The service's words, so that both doors refuse a short password alike.
+        error_messages={"min_length": PASSWORD_LENGTH, "max_length": PASSWORD_LENGTH},
     )
     is_blocked = serializers.BooleanField(read_only=True)
 

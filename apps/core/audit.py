@@ -1,5 +1,7 @@
 """The audit log (django-auditlog): which models are tracked, who changed them, under which
-request id.
+request id. It lives in core, below every door: the models are registered once (CoreConfig)
+and the middleware opens the context for every request, so a change made through the web UI,
+the API, the admin or a management command is recorded alike.
 
 Every entry's `cid` is the request id (HTTP request, console command or job), so an audit
 entry leads to the same log lines as the job it started. The actor is the signed-in user:

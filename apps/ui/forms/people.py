@@ -1,0 +1,115 @@
+"""The people pages' forms: users (filters, create, edit, new password, quota) and plans.
+They parse input only; whether it is acceptable (who may set a role, a quota within the
+reseller's own, a name already taken, a weak password) is for apps.accounts.services to say,
+as it does for the API (apply_errors puts its refusals on the fields)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import Role, User
+from apps.accounts.plans import SIZES
+from apps.accounts.quotas import LIMITS
+from apps.accounts.services.quotas import LIMIT_MAX
+from apps.accounts.services.users import PASSWORD_MAX_LENGTH
+from apps.core.filtersets import WholeNumberField
+
+STATES = [("", _("Any state")), ("true", _("Active")), ("false", _("Blocked"))]
+
+
+class UserFilterForm(forms.Form):
+    """The user list's controls; the filtering is apps.accounts.filtersets.UserFilterSet
+    (role, is_active: the API's) and the search box."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    role = forms.ChoiceField(label=_("Role"), required=False, choices=[("", _("Any role")), *Role.choices])
+    is_active = forms.ChoiceField(label=_("State"), required=False, choices=STATES)
+
+
+class UserFields(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+
+
+def _staff_fields(form):
+    """Role and reseller: only staff are offered them (the service refuses them to others)."""
+    form.fields["role"] = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.CUSTOMER)
+    form.fields["reseller"] = forms.ModelChoiceField(
+        label=_("Reseller"),
+        required=False,
+        queryset=User.objects.filter(role=Role.RESELLER).order_by("username"),
+        empty_label=_("None (the provider's own customer)"),
+    )
+
+
+class UserCreateForm(UserFields):
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Without one the user cannot sign in until a password is set."),
+    )
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff:
+            _staff_fields(self)
+
+
+class UserEditForm(UserFields):
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff:
+            _staff_fields(self)
+
+
+class ProfileForm(forms.Form):
+    """What a user changes of its own account (the user name is its manager's to change)."""
+
+    email = UserFields.base_fields["email"]
+    first_name = UserFields.base_fields["first_name"]
+    last_name = UserFields.base_fields["last_name"]
+
+
+class NewPasswordForm(forms.Form):
+    """A password set by whoever manages the user (no old password asked)."""
+
+    password = forms.CharField(
+        label=_("New password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class QuotaForm(forms.Form):
+    """The four limits; empty is no limit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = {
+            "max_vms": _("VMs"),
+            "max_vcpus": _("vCPUs"),
+            "max_memory_mb": _("Memory, MiB"),
+            "max_disk_gb": _("Disk, GiB"),
+        }
+        for field, _counted, _unit in LIMITS:
+            self.fields[field] = WholeNumberField(
+                label=labels[field], required=False, min_value=0, max_value=LIMIT_MAX, help_text=_("Empty: no limit.")
+            )
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=64)
+    vcpus = WholeNumberField(label=_("vCPUs"), min_value=SIZES["vcpus"][0], max_value=SIZES["vcpus"][1])
+    memory_mb = WholeNumberField(
+        label=_("Memory, MiB"), min_value=SIZES["memory_mb"][0], max_value=SIZES["memory_mb"][1]
+    )
+    disk_gb = WholeNumberField(label=_("Disk, GiB"), min_value=SIZES["disk_gb"][0], max_value=SIZES["disk_gb"][1])
+    price_code = forms.CharField(
+        label=_("Price code"), required=False, max_length=64, help_text=_("The billing system's code for this size.")
+    )
+    is_active = forms.BooleanField(label=_("Offered on the order form"), required=False, initial=True)
