@@ -18,11 +18,18 @@ from django_auth_ldap.config import LDAPGroupQuery
 from apps.accounts.models import Role, User
 
 UNREACHABLE_FLAG = "_vmm_directory_unreachable"
+NOT_STAFF_FLAG = "_vmm_directory_not_staff"
 
 
 def directory_unreachable(request) -> bool:
     """Whether a sign-in during this request found the directory down."""
     return bool(getattr(request, UNREACHABLE_FLAG, False))
+
+
+def directory_not_staff(request) -> bool:
+    """Whether a sign-in during this request had the right directory password but is not
+    (or no longer) in the staff group."""
+    return bool(getattr(request, NOT_STAFF_FLAG, False))
 
 
 def _in_staff_group(ldap_user) -> bool:
@@ -40,12 +47,16 @@ class StaffDirectoryBackend(LDAPBackend):
         if not built and user.has_usable_password():
             raise ldap_user.AuthenticationFailed("a local account of the same name")
         if built and not _in_staff_group(ldap_user):
+            _flag(ldap_user, NOT_STAFF_FLAG)
             raise ldap_user.AuthenticationFailed("not in the staff group")
         return user, built
 
     def authenticate_ldap_user(self, ldap_user, password):
         user = super().authenticate_ldap_user(ldap_user, password)
-        if user is None or user.is_blocked or user.role != Role.ADMIN:
+        if user is None or user.is_blocked:
+            return None
+        if user.role != Role.ADMIN:
+            _flag(ldap_user, NOT_STAFF_FLAG)
             return None
         return user
 
@@ -59,6 +70,12 @@ class StaffDirectoryBackend(LDAPBackend):
 
     def get_group_permissions(self, user, obj=None):
         return set()
+
+
+def _flag(ldap_user, flag):
+    request = getattr(ldap_user, "_request", None)
+    if request is not None:
+        setattr(request, flag, True)
 
 
 def _follow_staff_group(sender, user: User, ldap_user, **kwargs):

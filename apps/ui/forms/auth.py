@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.directory import directory_unreachable
+from apps.accounts.directory import directory_not_staff, directory_unreachable
 
 
 class SignInForm(AuthenticationForm):
@@ -20,6 +20,11 @@ class SignInForm(AuthenticationForm):
                         "right now. Local accounts still can. Try again later or ask your administrator."
                     ),
                     code="directory_unreachable",
+                ) from None
+            if self.request is not None and directory_not_staff(self.request):
+                raise ValidationError(
+                    _("Your directory account is not in the panel's staff group. Ask your administrator."),
+                    code="directory_not_staff",
                 ) from None
             raise
 
