@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.accounts.models import User
+from apps.accounts.models import DirectoryAccount, User
 from apps.accounts.services.two_factor import reset_two_factor
 
 
@@ -34,3 +34,15 @@ class UserAdmin(BaseUserAdmin):
             )
             % {"n": done},
         )
+
+
+@admin.register(DirectoryAccount)
+class DirectoryAccountAdmin(admin.ModelAdmin):
+    """Accounts the staff directory made (LDAP for staff): read-only, the directory decides."""
+
+    list_display = ("user", "dn", "synced_at")
+    search_fields = ("user__username", "dn")
+    readonly_fields = ("user", "dn", "synced_at")
+
+    def has_add_permission(self, request):
+        return False

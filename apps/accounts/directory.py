@@ -3,8 +3,9 @@
 A directory user of the staff group (VMM_LDAP_STAFF_GROUP) signs in with the directory
 password and is staff (role admin) in the panel; the role follows the group at every
 sign-in: a user no longer in the group is turned into a customer and refused. Directory
-users outside the group never get an account. Accounts with a password of their own (local
-accounts) are never taken over by the directory, and a blocked user stays blocked.
+users outside the group never get an account. Only accounts the directory made
+(DirectoryAccount) follow it: an account the panel made itself is never taken over by a
+directory user of the same name, and a blocked user stays blocked.
 
 When the directory does not answer (or times out, VMM_LDAP_TIMEOUT), the request is marked
 so that the sign-in form can say so (`directory_unreachable`); local accounts are tried
@@ -15,7 +16,7 @@ from django.conf import settings
 from django_auth_ldap.backend import LDAPBackend, ldap_error, populate_user
 from django_auth_ldap.config import LDAPGroupQuery
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import DirectoryAccount, Role, User
 
 UNREACHABLE_FLAG = "_vmm_directory_unreachable"
 NOT_STAFF_FLAG = "_vmm_directory_not_staff"
@@ -44,8 +45,8 @@ class StaffDirectoryBackend(LDAPBackend):
 
     def get_or_build_user(self, username, ldap_user):
         user, built = super().get_or_build_user(username, ldap_user)
-        if not built and user.has_usable_password():
-            raise ldap_user.AuthenticationFailed("a local account of the same name")
+        if not built and not DirectoryAccount.objects.filter(user=user).exists():
+            raise ldap_user.AuthenticationFailed("an account the panel made itself")
         if built and not _in_staff_group(ldap_user):
             _flag(ldap_user, NOT_STAFF_FLAG)
             raise ldap_user.AuthenticationFailed("not in the staff group")
@@ -53,7 +54,10 @@ class StaffDirectoryBackend(LDAPBackend):
 
     def authenticate_ldap_user(self, ldap_user, password):
         user = super().authenticate_ldap_user(ldap_user, password)
-        if user is None or user.is_blocked:
+        if user is None:
+            return None
+        DirectoryAccount.objects.update_or_create(user=user, defaults={"dn": ldap_user.dn})
+        if user.is_blocked:
             return None
         if user.role != Role.ADMIN:
             _flag(ldap_user, NOT_STAFF_FLAG)

@@ -106,9 +106,15 @@ class Slapd:
             conn.unbind_s()
 
     def remove_from_staff(self, uid):
+        self._change_staff(ldap.MOD_DELETE, uid)
+
+    def add_to_staff(self, uid):
+        self._change_staff(ldap.MOD_ADD, uid)
+
+    def _change_staff(self, operation, uid):
         conn = self.connect()
         try:
-            conn.modify_s(STAFF_GROUP, [(ldap.MOD_DELETE, "member", [self.user_dn(uid).encode()])])
+            conn.modify_s(STAFF_GROUP, [(operation, "member", [self.user_dn(uid).encode()])])
         finally:
             conn.unbind_s()
 

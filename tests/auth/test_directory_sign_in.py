@@ -46,6 +46,7 @@ def test_a_member_of_the_staff_group_signs_in_as_staff(client, directory):
     alice = User.objects.get(username="alice")
     assert alice.role == Role.ADMIN and alice.email == "alice@example.com"
     assert not alice.has_usable_password()  # the directory keeps the password
+    assert alice.directory_account.dn == "uid=alice," + PEOPLE
     assert client.get(reverse("ui:host_list")).status_code == 200
 
 
@@ -72,11 +73,18 @@ def test_removed_from_the_group_loses_staff_pages_at_the_next_sign_in(client, di
     client.force_login(User.objects.get(username="alice"))
     assert client.get(reverse("ui:host_list")).status_code == 404
 
+    directory.add_to_staff("alice")  # back in the group: staff again at the next sign-in
+    client.post(reverse("ui:logout"))
+    assert sign_in(client, "alice", "alice-dir-pw")["Location"] == reverse("ui:dashboard")
+    assert User.objects.get(username="alice").role == Role.ADMIN
 
-def test_a_local_account_is_never_taken_over_by_the_directory(client, directory):
-    User.objects.create_user("alice", password="alice-local-pw", role=Role.CUSTOMER)
+
+@pytest.mark.parametrize("password", ["alice-local-pw", None])
+def test_an_account_the_panel_made_is_never_taken_over_by_the_directory(client, directory, password):
+    User.objects.create_user("alice", password=password, role=Role.CUSTOMER)  # None: cannot sign in yet
     assert sign_in(client, "alice", "alice-dir-pw").status_code == 200
     assert User.objects.get(username="alice").role == Role.CUSTOMER
+    assert "_auth_user_id" not in client.session
 
 
 def test_with_the_directory_down_a_local_admin_signs_in_and_a_directory_user_is_told(client, admin_user, directory):
