@@ -87,6 +87,8 @@ def _follow_staff_group(sender, user: User, ldap_user, **kwargs):
     staff = _in_staff_group(ldap_user)
     user.role = Role.ADMIN if staff else Role.CUSTOMER
     user.is_staff = staff
+    if not staff:
+        user.is_superuser = False  # no way around the group
     user.reseller = None
 
 
