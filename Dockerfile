@@ -13,7 +13,7 @@ FROM debian:bookworm-slim AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv python3-dev gcc pkg-config libvirt-dev \
+        python3 python3-venv python3-dev gcc pkg-config libvirt-dev libldap-dev libsasl2-dev \
     && rm -rf /var/lib/apt/lists/*
 # Requirements before the source: a code change does not reinstall packages.
 # An optional build secret "ca" is a CA bundle for HTTPS behind an intercepting proxy
@@ -27,11 +27,12 @@ RUN --mount=type=secret,id=ca \
 # --- runtime stage ------------------------------------------------------------------------
 FROM debian:bookworm-slim
 # libvirt client library and virsh; ssh for qemu+ssh:// hosts; qemu-img and libguestfs
-# (with a kernel for its appliance) for the workers' disk work; cloud-localds for seeds.
+# (with a kernel for its appliance) for the workers' disk work; cloud-localds for seeds;
+# the OpenLDAP client library for python-ldap (LDAP for staff).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 libvirt0 libvirt-clients openssh-client ca-certificates \
+        python3 libvirt0 libldap-2.5-0 libsasl2-2 libvirt-clients openssh-client ca-certificates \
         qemu-utils libguestfs-tools linux-image-amd64 cloud-image-utils zstd \
     && rm -rf /var/lib/apt/lists/*
 # The panel runs as vmm (uid 10001). libguestfs builds its appliance from the kernel, which

@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
     # venv + libvirt-python, which has no wheel and is compiled by pip
     python3 python3-venv python3-dev gcc pkg-config libvirt-dev
+    # python-ldap (django-auth-ldap, LDAP for staff) has no wheel either
+    libldap-dev libsasl2-dev
     # hypervisor; dnsmasq-base serves DHCP on libvirt's NAT network "default"
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
     # virt-customize, virt-sysprep, guestfish

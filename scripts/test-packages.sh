@@ -9,4 +9,10 @@ apt_ensure chromium openssh-client
 # The container tests (tests/container): openssl makes their TLS test CA; podman and the
 # rest are installed by scripts/container-image.sh when the tests build the image.
 apt_ensure openssl
+# The LDAP tests (tests/auth) start a throw-away slapd of their own; without this answer the
+# package would make a directory of its own and start it as a service.
+if ! dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed"; then
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+fi
+apt_ensure slapd ldap-utils
 say "test packages ok"

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 
 from vmmanager.env import env_bool, env_choice, env_int, env_list, env_str, env_url
+from vmmanager.ldap_settings import ldap_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("VMM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -349,3 +350,60 @@ if STATS_DATABASE_URL:
         DATABASES["stats"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
 # Appended to whatever routers are set above (the embedded channel layer's, or none).
 DATABASE_ROUTERS = [*globals().get("DATABASE_ROUTERS", []), "apps.stats.router.StatsRouter"]
+
+# --- Content-Security-Policy (django-csp; docs/ui.md#content-security-policy) ---------------
+# Enforced on every response: scripts, styles, images and fonts from the panel itself only,
+# no inline script or style anywhere. The middleware adds ws:// and wss:// of the host the
+# page was asked from to connect-src (live updates), since 'self' alone does not cover
+# websockets in every browser.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "apps.core.csp.PanelCSPMiddleware"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Two-factor sign-in (django-otp; docs/ui.md#two-factor-sign-in) ------------------------
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "apps.ui.two_factor.EnrolmentRequiredMiddleware",
+)
+# Staff without a confirmed TOTP device are sent to enrol before anything else.
+VMM_REQUIRE_2FA_FOR_STAFF = env_bool("VMM_REQUIRE_2FA_FOR_STAFF", False)
+OTP_TOTP_ISSUER = env_str("VMM_2FA_ISSUER", "vmmanager")
+# Seconds a password-checked sign-in waits for its second factor.
+VMM_2FA_PENDING_SECONDS = 300
+
+# --- LDAP for staff (django-auth-ldap; docs/configuration.md#ldap-for-staff) ---------------
+# Always listed after the local accounts (a local admin signs in whether the directory
+# answers or not); it does nothing while VMM_LDAP_URI is unset.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "apps.accounts.directory.StaffDirectoryBackend"]
+globals().update(
+    ldap_settings(
+        uri=env_str("VMM_LDAP_URI"),
+        bind_dn=env_str("VMM_LDAP_BIND_DN", ""),
+        bind_password=env_str("VMM_LDAP_BIND_PASSWORD", ""),
+        user_base=env_str("VMM_LDAP_USER_BASE"),
+        user_filter=env_str("VMM_LDAP_USER_FILTER", "(uid=%(user)s)"),
+        staff_group=env_str("VMM_LDAP_STAFF_GROUP"),
+        start_tls=env_bool("VMM_LDAP_START_TLS", False),
+        timeout=env_int("VMM_LDAP_TIMEOUT", 5, minimum=1, maximum=120),
+    )
+)

@@ -59,6 +59,7 @@ class User(AbstractUser):
 
 
 # Models kept in modules of their own; imported here so Django registers them.
+from apps.accounts.directory_accounts import DirectoryAccount  # noqa: E402, F401
 from apps.accounts.plans import Plan  # noqa: E402, F401
 from apps.accounts.quotas import Quota  # noqa: E402, F401
 from apps.accounts.sshkeys import SshKey  # noqa: E402, F401

@@ -1,8 +1,9 @@
 """/api/v1/ (the resources), /api/schema/ (OpenAPI) and /api/docs/ (Swagger UI, served
 from drf-spectacular-sidecar's static files: no CDN)."""
 
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from apps.api.resources import audit, hosts, images, jobs, plans, quotas, sshkeys, stats, tokens, users, vms
@@ -30,5 +31,11 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     re_path(r"^v1/", not_found),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves its start-up script as a file (no inline script); Swagger UI's
+    # own stylesheet draws its icons from data: URIs.
+    path(
+        "docs/",
+        csp_update({"img-src": ["data:"]})(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
 ]

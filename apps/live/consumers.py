@@ -29,6 +29,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from apps.accounts.models import User
+from apps.accounts.services.two_factor import must_enrol
 from apps.jobs.selectors import visible_jobs
 from apps.live.fanout import fanout
 from apps.live.publish import job_group, job_snapshot, step_snapshot, user_group, vm_group, vm_snapshot
@@ -85,6 +86,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        if await db_read(must_enrol)(user):  # staff who must set up two-factor sign-in first
+            await self.close()
             return
         self.user_id = user.pk
         self.subscriptions = set()  # groups whose events this socket forwards

@@ -1,14 +1,16 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import account, auth, dashboard, hosts, images, jobs, plans, users, vm_changes, vms
+from apps.ui.views import account, auth, dashboard, hosts, images, jobs, plans, two_factor, users, vm_changes, vms
 
 app_name = "ui"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.LoginView.as_view(), name="login"),
+    path("login/code/", auth.login_code, name="login_code"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("two-factor/", two_factor.two_factor_page, name="two_factor"),
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("language/", set_language, name="set_language"),
     path("account/", account.profile, name="profile"),

@@ -50,7 +50,7 @@ def test_a_malformed_security_setting_stops_the_panel(tmp_path):
 
 @pytest.mark.django_db
 def test_repeated_failed_logins_lock_the_account_out(client, customer):
-    url = reverse("admin:login")
+    url = reverse("ui:login")  # the one sign-in page (the admin's leads to it)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(url, {"username": "customer-1", "password": "wrong"})
     response = client.post(url, {"username": "customer-1", "password": "pw-customer-1"})

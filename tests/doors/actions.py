@@ -250,6 +250,7 @@ ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE]
 UI_READ_ONLY = {
     "dashboard": "the start page",
     "login": "signing in (Django's auth)",
+    "login_code": "signing in: the second factor",
     "logout": "signing out",
     "set_language": "the page language, kept in a cookie",
     "host_list": "a list",
@@ -266,6 +267,8 @@ UI_READ_ONLY = {
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
+    "two_factor": "one's own two-factor sign-in is set up in the browser (a QR code for a phone); API tokens never "
+    "ask for a second factor",
     "password_change": "the signed-in user's own password, asked with the old one (Django's view); the API "
     "sets it with PATCH /api/v1/users/{id}/",
 }

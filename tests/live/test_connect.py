@@ -1,4 +1,5 @@
 import pytest
+from channels.db import database_sync_to_async
 
 from apps.accounts.models import User
 from tests.live.conftest import receive, session_cookie, socket
@@ -64,4 +65,11 @@ async def test_changing_the_password_signs_the_other_sessions_sockets_out(custom
 
     await change_password()
     accepted, _ = await socket(customer_cookie).connect()
+    assert not accepted
+
+
+async def test_staff_who_must_set_up_two_factor_first_are_refused(admin_user, settings):
+    settings.VMM_REQUIRE_2FA_FOR_STAFF = True
+    cookie = await database_sync_to_async(session_cookie)(admin_user)
+    accepted, _ = await socket(cookie).connect()
     assert not accepted
