@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IpamConfig(AppConfig):
+    name = "apps.ipam"
+    verbose_name = "Public addresses"
