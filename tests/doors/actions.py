@@ -260,6 +260,7 @@ UI_READ_ONLY = {
     "vm_jobs": "the VM page's job table",
     "job_list": "a list",
     "job_detail": "a page",
+    "address_list": "a list (and the pools' usage for staff)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
