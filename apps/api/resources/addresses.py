@@ -1,7 +1,7 @@
 """/api/v1/addresses/ and /api/v1/pools/: public addresses (docs/addresses.md).
 
 Everyone lists the addresses of the VMs it sees (staff: every row of every pool) and sets
-their reverse DNS name with PATCH; staff read the pools with their usage. Search by address:
+their reverse DNS name with PATCH; staff read the pools with their usage (403 for others). Search by address:
 `?search=198.51.100.`. The rules: apps.ipam.selectors and apps.ipam.reverse_dns."""
 
 from drf_spectacular.utils import extend_schema_field
@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers
 
 from apps.api.base import ApiViewSet
 from apps.api.fields import StrictModelSerializer
+from apps.api.permissions import IsStaff
 from apps.ipam.filtersets import AddressFilterSet, PoolFilterSet
 from apps.ipam.models import Address, Pool
 from apps.ipam.pools import usage
@@ -71,9 +72,10 @@ class AddressViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
 
 
 class PoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """Address pools with their usage (staff only; others see none)."""
+    """Address pools with their usage (staff only)."""
 
     serializer_class = PoolSerializer
+    permission_classes = ApiViewSet.permission_classes + [IsStaff]
     filterset_class = PoolFilterSet
     search_fields = ["name", "subnet"]
     ordering_fields = ["name"]
