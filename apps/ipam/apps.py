@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import pre_delete
+
+
+def _release_on_delete(sender, instance, **kwargs):
+    """A VM row deleted by any path (the delete job, the admin) releases its addresses with
+    the cool-down, instead of the foreign key's SET_NULL freeing them at once."""
+    if sender._meta.label == "vms.VirtualMachine":
+        from apps.ipam.allocation import release
+
+        release(instance)
 
 
 class IpamConfig(AppConfig):
     name = "apps.ipam"
     verbose_name = "Public addresses"
+
+    def ready(self):
+        # By label: apps.ipam sits below apps.vms and does not import it.
+        pre_delete.connect(_release_on_delete, dispatch_uid="ipam-release-on-vm-delete")

@@ -166,3 +166,11 @@ def test_twenty_parallel_orders_against_five_free_addresses_make_exactly_five_vm
     taken = list(Address.objects.filter(vm__isnull=False).values_list("address", flat=True))
     assert sorted(taken) == [f"198.51.100.{i}" for i in range(10, 15)]
     assert VirtualMachine.objects.count() == 5
+
+
+def test_a_vm_deleted_in_the_admin_also_releases_with_the_cool_down(customer, ready_image, v4_pool):
+    vm, _job = order(customer, ready_image, "a")
+    Job.objects.all().delete()
+    VirtualMachine.objects.filter(pk=vm.pk).update(current_job=None)
+    VirtualMachine.objects.get(pk=vm.pk).delete()
+    assert usage(v4_pool) == {"total": 5, "used": 0, "reserved": 0, "cooling": 1, "free": 4}

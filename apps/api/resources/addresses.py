@@ -32,7 +32,7 @@ class AddressSerializer(StrictModelSerializer):
         )
 
 
-class UsageSerializer(serializers.Serializer):
+class PoolUsageSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     used = serializers.IntegerField()
     reserved = serializers.IntegerField()
@@ -50,7 +50,7 @@ class PoolSerializer(StrictModelSerializer):
         fields += ["ipv6_mode", "usage"]
         read_only_fields = fields
 
-    @extend_schema_field(UsageSerializer)
+    @extend_schema_field(PoolUsageSerializer)
     def get_usage(self, pool):
         return usage(pool)
 
