@@ -91,13 +91,6 @@ def _filterref(parent: ET.Element, n: NicSpec) -> ET.Element:
     return ref
 
 
-def build_interface_xml(n: NicSpec) -> str:
-    """One ``<interface>`` (for a live update of a NIC's filter; the MAC selects the NIC)."""
-    devices = ET.Element("devices")
-    _nic(devices, n)
-    return _tostring(devices[0])
-
-
 # Dual-stack anti-spoofing (libvirt ships none: clean-traffic drops all IPv6). The IPv6
 # accept rule's priority must be above -610, the ipv6-ip chain's (../shared/docs/NETWORK-AND-CONSOLE.md).
 DUAL_STACK_FILTER = "vmm-clean-traffic-dual"

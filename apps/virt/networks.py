@@ -10,9 +10,8 @@ from __future__ import annotations
 import libvirt
 
 from ._base import Base, retried
-from .domain_xml import DUAL_STACK_FILTER, build_dual_stack_filter_xml, build_interface_xml
+from .domain_xml import DUAL_STACK_FILTER, build_dual_stack_filter_xml
 from .errors import NotFound
-from .types import NicSpec
 
 
 class NetworkOps(Base):
@@ -41,11 +40,3 @@ class NetworkOps(Base):
                 if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
                     raise
             conn.nwfilterDefineXML(build_dual_stack_filter_xml(uuid))
-
-    @retried()
-    def update_interface(self, name: str, nic: NicSpec, *, live: bool) -> None:
-        """Replace the interface with ``nic``'s MAC (its filter and parameters) in the
-        persistent definition and, with ``live``, in the running guest."""
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG | (libvirt.VIR_DOMAIN_AFFECT_LIVE if live else 0)
-        with self._op("update_interface", name) as conn:
-            self._domain(conn, name).updateDeviceFlags(build_interface_xml(nic), flags)
