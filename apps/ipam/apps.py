@@ -11,6 +11,13 @@ def _release_on_delete(sender, instance, **kwargs):
         release(instance)
 
 
+def _managed_networks(host):
+    from apps.ipam.models import Network
+
+    carried = Network.objects.filter(hosts=host).exclude(libvirt_network="")
+    return list(carried.values_list("libvirt_network", flat=True))
+
+
 class IpamConfig(AppConfig):
     name = "apps.ipam"
     verbose_name = "Public addresses"
@@ -18,3 +25,7 @@ class IpamConfig(AppConfig):
     def ready(self):
         # By label: apps.ipam sits below apps.vms and does not import it.
         pre_delete.connect(_release_on_delete, dispatch_uid="ipam-release-on-vm-delete")
+        # The host check also checks the libvirt networks of the managed networks a host carries.
+        from apps.hosts import checks
+
+        checks.register_network_source(_managed_networks)

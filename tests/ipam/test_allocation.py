@@ -174,3 +174,11 @@ def test_a_vm_deleted_in_the_admin_also_releases_with_the_cool_down(customer, re
     VirtualMachine.objects.filter(pk=vm.pk).update(current_job=None)
     VirtualMachine.objects.get(pk=vm.pk).delete()
     assert usage(v4_pool) == {"total": 5, "used": 0, "reserved": 0, "cooling": 1, "free": 4}
+
+
+def test_the_host_check_names_a_missing_managed_network(public_net, roomy_host):
+    from apps.hosts.services import refresh_host
+
+    refresh_host(roomy_host)
+    roomy_host.refresh_from_db()
+    assert "The libvirt network 'vmm-test-public' is missing on the host." in roomy_host.status_reason
