@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.hosts",
     "apps.images",
+    "apps.ipam",
     "apps.vms",
     "apps.jobs",
 ]
@@ -191,6 +192,9 @@ VMM_HOST_RETRY_INTERVAL = env_int("VMM_HOST_RETRY_INTERVAL", 5, minimum=1, maxim
 VMM_HOST_OUTAGE_WINDOW = env_int("VMM_HOST_OUTAGE_WINDOW", 60, minimum=0, maximum=3600)
 # How long an API Idempotency-Key is remembered (docs/api.md#idempotency), as Stripe does.
 VMM_IDEMPOTENCY_KEY_HOURS = env_int("VMM_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=24 * 30)
+# Public addresses (apps/ipam, docs/addresses.md): seconds a released address waits before
+# it is handed out again, so a deleted VM's address does not go to the next customer at once.
+VMM_ADDRESS_COOLDOWN = env_int("VMM_ADDRESS_COOLDOWN", 86400, minimum=0, maximum=90 * 86400)
 VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
 # The panel's own SSH key for qemu+ssh:// hosts and the host keys it has seen (apps/hosts/sshkey.py).
 VMM_SSH_DIR = Path(env_str("VMM_SSH_DIR", str(DATA_DIR / "ssh")))

@@ -1,4 +1,4 @@
-"""Quotas: how many VMs, vCPUs, MiB of RAM and GiB of disk a reseller or a customer may hold.
+"""Quotas: how many VMs, vCPUs, MiB of RAM, GiB of disk and public addresses a reseller or a customer may hold.
 
 A reseller's quota covers its own VMs and all its customers'; a customer's covers its own.
 An empty limit means no limit; a user without a quota row has no limits of its own.
@@ -18,6 +18,7 @@ LIMITS = (
     ("max_vcpus", "vcpus", "vCPUs"),
     ("max_memory_mb", "memory_mb", "MiB of memory"),
     ("max_disk_gb", "disk_gb", "GiB of disk"),
+    ("max_addresses", "addresses", "public addresses"),
 )
 
 
@@ -27,6 +28,7 @@ class Quota(models.Model):
     max_vcpus = models.PositiveIntegerField(null=True, blank=True)
     max_memory_mb = models.PositiveBigIntegerField(null=True, blank=True)
     max_disk_gb = models.PositiveBigIntegerField(null=True, blank=True)
+    max_addresses = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -23,7 +23,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
-    list_display = ("user", "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "updated_at")
+    list_display = ("user", "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "updated_at")
     search_fields = ("user__username",)
     autocomplete_fields = ("user",)
 

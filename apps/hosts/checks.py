@@ -149,27 +149,48 @@ def hypervisor_findings(host, info):
             )
         )
     if host.network:
-        try:
-            active = NetworkOps(host.uri).network_active(host.network)
-        except NotFound:
-            findings.append(
-                Finding(
-                    f"The libvirt network '{host.network}' is missing on the host.",
-                    "Create it (the prepare-host command below does), or change the host's network.",
-                )
-            )
-        except VirtError as exc:
-            findings.append(Finding(f"The network '{host.network}' cannot be read: {exc}", "See libvirtd's log."))
-        else:
-            if not active:
-                findings.append(
-                    Finding(
-                        f"The libvirt network '{host.network}' exists but is not running.",
-                        f"virsh net-start {host.network} && virsh net-autostart {host.network} "
-                        "(the prepare-host command below does it too).",
-                    )
+        findings += network_findings(
+            host, host.network, "Create it (the prepare-host command below does), or change the host's network."
+        )
+    for source in _network_sources:
+        for name in source(host):
+            if name and name != host.network:
+                findings += network_findings(
+                    host, name, "Create it on the host, or take the host out of that network (docs/addresses.md)."
                 )
     return findings
+
+
+# Functions host -> names of further libvirt networks the host must run (apps.ipam registers
+# the managed networks it carries from its AppConfig.ready(): hosts does not import it).
+_network_sources = []
+
+
+def register_network_source(source):
+    if source not in _network_sources:
+        _network_sources.append(source)
+
+
+def network_findings(host, name, create_hint):
+    try:
+        active = NetworkOps(host.uri).network_active(name)
+    except NotFound:
+        return [
+            Finding(
+                f"The libvirt network '{name}' is missing on the host.",
+                create_hint,
+            )
+        ]
+    except VirtError as exc:
+        return [Finding(f"The network '{name}' cannot be read: {exc}", "See libvirtd's log.")]
+    if not active:
+        return [
+            Finding(
+                f"The libvirt network '{name}' exists but is not running.",
+                f"virsh net-start {name} && virsh net-autostart {name} (the prepare-host command below does it too).",
+            )
+        ]
+    return []
 
 
 def pool_findings(host, error):

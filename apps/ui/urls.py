@@ -1,7 +1,20 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import account, auth, dashboard, hosts, images, jobs, plans, two_factor, users, vm_changes, vms
+from apps.ui.views import (
+    account,
+    addresses,
+    auth,
+    dashboard,
+    hosts,
+    images,
+    jobs,
+    plans,
+    two_factor,
+    users,
+    vm_changes,
+    vms,
+)
 
 app_name = "ui"
 
@@ -50,6 +63,8 @@ urlpatterns = [
     path("vms/<int:pk>/resize/", vm_changes.vm_resize, name="vm_resize"),
     path("vms/<int:pk>/delete/", vm_changes.vm_delete, name="vm_delete"),
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
+    path("addresses/", addresses.address_list, name="address_list"),
+    path("addresses/<int:pk>/reverse/", addresses.address_reverse, name="address_reverse"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]

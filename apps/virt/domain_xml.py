@@ -72,11 +72,44 @@ def _disk(devices: ET.Element, d: DiskSpec) -> None:
 
 
 def _nic(devices: ET.Element, n: NicSpec) -> None:
-    iface = _sub(devices, "interface", type="network")
+    iface = _sub(devices, "interface", type="bridge" if n.bridge else "network")
     if n.mac:
         _sub(iface, "mac", address=n.mac)
-    _sub(iface, "source", network=n.network or "default")
+    if n.bridge:
+        _sub(iface, "source", bridge=n.bridge)
+    else:
+        _sub(iface, "source", network=n.network or "default")
     _sub(iface, "model", type=n.model)
+    if n.filter:
+        _filterref(iface, n)
+
+
+def _filterref(parent: ET.Element, n: NicSpec) -> ET.Element:
+    ref = _sub(parent, "filterref", filter=n.filter)
+    for name, value in n.filter_params:
+        _sub(ref, "parameter", name=name, value=value)
+    return ref
+
+
+# Dual-stack anti-spoofing (libvirt ships none: clean-traffic drops all IPv6). The IPv6
+# accept rule's priority must be above -610, the ipv6-ip chain's (../shared/docs/NETWORK-AND-CONSOLE.md).
+DUAL_STACK_FILTER = "vmm-clean-traffic-dual"
+
+
+def build_dual_stack_filter_xml(uuid: str | None = None) -> str:
+    root = ET.Element("filter", name=DUAL_STACK_FILTER, chain="root")
+    if uuid:
+        _sub(root, "uuid", uuid)
+    for name in ("no-mac-spoofing", "no-ip-spoofing", "no-ipv6-spoofing"):
+        _sub(root, "filterref", filter=name)
+    _sub(_sub(root, "rule", action="accept", direction="out", priority="-650"), "mac", protocolid="ipv4")
+    _sub(_sub(root, "rule", action="accept", direction="out", priority="-605"), "mac", protocolid="ipv6")
+    for name in ("allow-incoming-ipv4", "allow-incoming-ipv6", "no-arp-spoofing"):
+        _sub(root, "filterref", filter=name)
+    _sub(_sub(root, "rule", action="accept", direction="inout", priority="-500"), "mac", protocolid="arp")
+    for name in ("no-other-l2-traffic", "qemu-announce-self"):
+        _sub(root, "filterref", filter=name)
+    return _tostring(root)
 
 
 def build_domain_xml(spec: DomainSpec) -> str:
@@ -155,11 +188,17 @@ def _parse_nic(el: ET.Element) -> NicSpec:
     mac = el.find("mac")
     source = el.find("source")
     model = el.find("model")
+    ref = el.find("filterref")
     return NicSpec(
         # Only type='network' interfaces have a network; bridges etc. give None.
         network=source.get("network") if source is not None else None,
         mac=mac.get("address") if mac is not None else None,
         model=model.get("type", "") if model is not None else "",
+        bridge=source.get("bridge") if source is not None else None,
+        filter=ref.get("filter") if ref is not None else None,
+        filter_params=tuple((p.get("name", ""), p.get("value", "")) for p in ref.findall("parameter"))
+        if ref is not None
+        else (),
     )
 
 

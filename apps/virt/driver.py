@@ -25,6 +25,7 @@ Safe to run again, and why:
   ``network_active``, ``sweep_stats``, ``agent_ready``, ``interface_addresses``;
   ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
+  ``ensure_dual_stack_filter``,
   ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.
@@ -48,6 +49,7 @@ from ._base import retried
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
+from .networks import NetworkOps
 from .stats import StatsOps
 from .storage import StorageOps
 from .types import HostInfo
@@ -58,7 +60,7 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps):
+class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events)."""
 
     @retried()

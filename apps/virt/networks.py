@@ -10,6 +10,7 @@ from __future__ import annotations
 import libvirt
 
 from ._base import Base, retried
+from .domain_xml import DUAL_STACK_FILTER, build_dual_stack_filter_xml
 from .errors import NotFound
 
 
@@ -26,3 +27,16 @@ class NetworkOps(Base):
                     raise NotFound(f"network '{name}' not found on {self.uri}", code=e.get_error_code()) from e
                 raise
             return bool(network.isActive())
+
+    @retried()
+    def ensure_dual_stack_filter(self) -> None:
+        """Define the panel's dual-stack anti-spoofing nwfilter on the host (again: same
+        rules, same UUID; running guests get them at once). Safe to repeat."""
+        with self._op("ensure_dual_stack_filter", DUAL_STACK_FILTER) as conn:
+            uuid = None
+            try:
+                uuid = conn.nwfilterLookupByName(DUAL_STACK_FILTER).UUIDString()
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
+                    raise
+            conn.nwfilterDefineXML(build_dual_stack_filter_xml(uuid))

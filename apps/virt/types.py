@@ -95,6 +95,11 @@ class NicSpec:
     network: str | None = "default"  # None only when parsed from a non-network interface
     mac: str | None = None  # None: libvirt generates one
     model: str = "virtio"
+    bridge: str | None = None  # set: a host bridge (type='bridge') instead of a libvirt network
+    # Anti-spoofing: an nwfilter bound to the interface, with its parameters (a name may repeat:
+    # (("IP", "198.51.100.7"), ("IPV6", "2001:db8::7"))).
+    filter: str | None = None
+    filter_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.tenancy import acts_for
 from apps.images.models import Image, Visibility
 from apps.images.sharing import check_visibility
+from apps.ipam.allocation import addresses_of, release
 from apps.jobs import runner
 from apps.vms import placement, quotas, validators
 from apps.vms.create import NAME_RE, check_range, guest_params, pick
@@ -83,6 +84,8 @@ def reinstall_vm(
         first_boot_script=first_boot_script,
         timezone=timezone,
     )
+    if not errors and network and addresses_of(vm):
+        errors["network"] = _("This VM keeps its public addresses: give no address.")
     if errors:
         raise ValidationError(errors)
     params["image_id"] = image.pk
@@ -153,6 +156,8 @@ def delete_vm(vm, *, actor=None, request_id=None):
     (then only its row existed, and it is gone)."""
     _check_actor(vm, actor)
     if vm.host_id is None:
-        vm.delete()
+        with transaction.atomic():
+            release(vm)
+            vm.delete()
         return None
     return runner.submit("vm_delete", vm, actor=actor, request_id=request_id)

@@ -18,6 +18,7 @@ from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.hosts.models import Host
 from apps.images.models import Image, ImageStatus
 from apps.images.selectors import can_use_image
+from apps.ipam import allocation
 from apps.jobs import runner
 from apps.vms import placement, quotas, validators
 from apps.vms.models import VirtualMachine, VmStatus
@@ -179,6 +180,7 @@ def create_vm(
                 status=VmStatus.CREATING,
                 **sizes,
             )
+            _assign_addresses(vm, chosen, owner, params)
             job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
     except IntegrityError as exc:
         # Two orders for the same name at once: the database's unique constraint decided.
@@ -186,6 +188,18 @@ def create_vm(
             raise
         raise ValidationError({"name": ValidationError(_name_taken(name), code="unique")}) from exc
     return vm, job
+
+
+def _assign_addresses(vm, host, owner, params):
+    """Public addresses from the pools of the network `host` carries (docs/addresses.md),
+    within the owner's address quota. A hand-typed address is for hosts without one."""
+    if params.get("network") and allocation.network_for_host(host) is not None:
+        raise ValidationError(
+            {"network": _("Host %(host)s hands out addresses from its pools: give none.") % {"host": host.name}}
+        )
+    taken = allocation.assign_for_order(vm, host)
+    if taken and owner is not None:
+        quotas.check_and_reserve(owner, 0, 0, 0, vms=0, addresses=len(taken))
 
 
 def _name_taken(name):

@@ -15,17 +15,24 @@ GROW_ROOT = (
 )
 
 
+def addresses(network):
+    """The CIDR addresses of a network parameter: a typed one ({"address"}) or the VM's
+    public addresses from pools ({"addresses", "gateway6"}, docs/addresses.md)."""
+    return list(network.get("addresses") or [network["address"]])
+
+
+def gateways(network):
+    return [gw for gw in (network.get("gateway"), network.get("gateway6")) if gw]
+
+
 def static_network_unit(network):
-    """A systemd-networkd unit for a static address; sorts before the image's DHCP one."""
-    lines = [
-        "[Match]",
-        "Name=en* eth*",
-        "",
-        "[Network]",
-        f"Address={network['address']}",
-        f"Gateway={network['gateway']}",
-    ]
+    """A systemd-networkd unit for static addresses; sorts before the image's DHCP one."""
+    lines = ["[Match]", "Name=en* eth*", "", "[Network]"]
+    lines += [f"Address={address}" for address in addresses(network)]
+    lines += [f"Gateway={gateway}" for gateway in gateways(network)]
     lines += [f"DNS={server}" for server in network["dns"]]
+    if network.get("addresses"):
+        lines.append("IPv6AcceptRA=no")
     return "\n".join(lines) + "\n"
 
 
@@ -74,17 +81,13 @@ def cloud_init_seed(vm, params):
     network_config = None
     if params.get("network"):
         net = params["network"]
-        network_config = json.dumps(
-            {
-                "version": 2,
-                "ethernets": {
-                    "primary": {
-                        "match": {"name": "e*"},
-                        "addresses": [net["address"]],
-                        "routes": [{"to": "default", "via": net["gateway"]}],
-                        "nameservers": {"addresses": net["dns"]},
-                    }
-                },
-            }
-        )
+        primary = {"match": {"name": "e*"}, "addresses": addresses(net)}
+        routes = [{"to": "default" if ":" not in gw else "::/0", "via": gw} for gw in gateways(net)]
+        if routes:
+            primary["routes"] = routes
+        if net["dns"]:
+            primary["nameservers"] = {"addresses": net["dns"]}
+        if net.get("addresses"):
+            primary["accept-ra"] = False
+        network_config = json.dumps({"version": 2, "ethernets": {"primary": primary}})
     return user_data, meta_data, network_config

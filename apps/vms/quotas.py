@@ -16,35 +16,42 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role
 from apps.accounts.quotas import LIMITS, Quota
+from apps.ipam.models import Address
 from apps.vms.models import VirtualMachine
 
 
 def usage(user):
-    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb"} (a reseller: with its customers)."""
+    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb", "addresses"} (a reseller:
+    with its customers)."""
     scope = Q(owner=user) | Q(owner__reseller=user) if user.role == Role.RESELLER else Q(owner=user)
-    return VirtualMachine.objects.filter(scope).aggregate(
+    held = VirtualMachine.objects.filter(scope).aggregate(
         vms=Count("pk"),
         vcpus=Coalesce(Sum("vcpus"), 0),
         memory_mb=Coalesce(Sum("memory_mb"), 0),
         disk_gb=Coalesce(Sum("disk_gb"), 0),
     )
+    held["addresses"] = Address.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
+    return held
 
 
-def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1):
+def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0):
     """Lock the quotas that apply to `owner` and refuse an order that would exceed one.
 
     Must run inside transaction.atomic() with the VM row created (or grown) in the same
     transaction. `vms` is how many VMs the order adds (0 for a resize, with the growth as
-    the sizes). Raises ValidationError({"quota": message}) with code "quota_exceeded"."""
+    the sizes). `addresses`: public addresses the order takes, already assigned to the VM in
+    this transaction (so counted in use: the check is used > limit).
+    Raises ValidationError({"quota": message}) with code "quota_exceeded"."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_and_reserve() must run inside transaction.atomic()")
     user_ids = [owner.pk] + ([owner.reseller_id] if owner.reseller_id else [])
     quotas = list(
         Quota.objects.select_for_update().filter(user_id__in=user_ids).select_related("user").order_by("user_id")
     )
-    wanted = {"vms": vms, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
+    wanted = {"vms": vms, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb, "addresses": addresses}
     for quota in quotas:
         used = usage(quota.user)
+        used["addresses"] -= addresses  # the order's own, assigned before this check
         for field, counted, unit in LIMITS:
             limit = getattr(quota, field)
             if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
@@ -71,7 +78,7 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1):
 
 def room(owner):
     """What `owner` may still order under the quotas that apply (its own and, for a customer,
-    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb"}, each a number (never below 0)
+    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb", "addresses"}, each a number (never below 0)
     or None where no limit applies. For showing on the order form; orders are decided by
     check_and_reserve()."""
     left = {counted: None for _field, counted, _unit in LIMITS}

@@ -15,6 +15,8 @@ from apps.accounts.quotas import Quota
 from apps.accounts.sshkeys import SshKey, fingerprint
 from apps.accounts.tokens import ApiToken
 from apps.images.models import Image, ImageStatus, Visibility
+from apps.ipam.models import Address, Network
+from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
 from tests.api.conftest import SSH_KEY, client_for, make_vm
 
@@ -33,6 +35,8 @@ RESOURCES = {
     "tokens": "token",
     "hosts": "staff",
     "audit": "staff",
+    "pools": "staff",
+    "addresses": "tenant",
     "plans": "catalog",
     "me": "self",
 }
@@ -120,6 +124,9 @@ def expected(path, method, role, which):
 @pytest.fixture
 def world(admin_user, reseller, customer, other_customer, host, ready_image):
     ids = {"hosts": host.pk, "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk}
+    network = Network.objects.create(name="public", libvirt_network="public")
+    ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
+    free = iter(Address.objects.filter(pool_id=ids["pools"]).order_by("position"))
     for which, owner in (("own", customer), ("other", other_customer)):
         vm = make_vm(owner, host, name=f"vm-{which}")
         image = Image.objects.create(
@@ -137,12 +144,18 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
             "users": owner.pk,
             "quotas": owner.pk,
             "tokens": ApiToken.objects.issue(owner, "matrix")[0].pk,
+            "addresses": _assigned(next(free), vm),
         }
     from auditlog.models import LogEntry
 
     ids["audit"] = LogEntry.objects.first().pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer, "other": other_customer, "anon": None}
     return ids, {role: client_for(user) for role, user in users.items()}
+
+
+def _assigned(address, vm):
+    Address.objects.filter(pk=address.pk).update(vm=vm)
+    return address.pk
 
 
 def call(client, method, url):

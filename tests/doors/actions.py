@@ -264,6 +264,7 @@ UI_READ_ONLY = {
     "user_list": "a list",
     "user_detail": "a page",
     "plan_list": "a list",
+    "address_list": "a list (and the pools' usage for staff)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {

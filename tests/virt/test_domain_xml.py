@@ -159,7 +159,7 @@ def test_parse_foreign_xml_units_and_interfaces():
     assert (parsed.domain_type, parsed.vcpus, parsed.memory_mb) == ("kvm", 4, 2048)
     assert parsed.uuid is None
     assert parsed.disks[0].path == "pool/img"
-    assert parsed.nics == (NicSpec(network=None, mac="52:54:00:aa:bb:cc", model=""),)
+    assert parsed.nics == (NicSpec(network=None, mac="52:54:00:aa:bb:cc", model="", bridge="br0"),)
     assert parsed.serial_log_path == "/tmp/c.log"
     assert parse_domain_xml(xml.replace("unit='KiB'>2097152", "unit='GiB'>3")).memory_mb == 3072
 

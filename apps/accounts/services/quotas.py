@@ -29,10 +29,17 @@ def set_quota(
     max_vcpus: int | None = None,
     max_memory_mb: int | None = None,
     max_disk_gb: int | None = None,
+    max_addresses: int | None = None,
 ) -> Quota:
-    """Set all four limits of `user` (None: no limit), creating its quota row if needed."""
+    """Set all five limits of `user` (None: no limit), creating its quota row if needed."""
     check_may_set_quota(actor, user)
-    limits = {"max_vms": max_vms, "max_vcpus": max_vcpus, "max_memory_mb": max_memory_mb, "max_disk_gb": max_disk_gb}
+    limits = {
+        "max_vms": max_vms,
+        "max_vcpus": max_vcpus,
+        "max_memory_mb": max_memory_mb,
+        "max_disk_gb": max_disk_gb,
+        "max_addresses": max_addresses,
+    }
     errors = {
         field: _("Give a whole number from 0 to %(high)d, or nothing for no limit.") % {"high": LIMIT_MAX}
         for field, value in limits.items()

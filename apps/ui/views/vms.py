@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from apps.accounts.plans import Plan
+from apps.ipam.allocation import addresses_of
 from apps.jobs.registry import UnknownOperation
 from apps.jobs.selectors import visible_jobs
 from apps.ui.access import signed_in
@@ -53,7 +54,12 @@ def _vm_jobs(user, vm):
 @signed_in
 def vm_detail(request, pk):
     vm = get_object_or_404(vm_queryset(request.user), pk=pk)
-    context = {"vm": vm, "jobs": _vm_jobs(request.user, vm), "power_buttons": power_buttons(vm.power_state)}
+    context = {
+        "vm": vm,
+        "jobs": _vm_jobs(request.user, vm),
+        "power_buttons": power_buttons(vm.power_state),
+        "public_addresses": addresses_of(vm),
+    }
     return render(request, "ui/vms/detail.html", context)
 
 

@@ -15,8 +15,11 @@ from django.conf import settings
 from apps.hosts.hypervisor import hypervisor_for
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import GuestConfig
+from apps.ipam.allocation import addresses_of
+from apps.ipam.guest import guest_network, nic_for
 from apps.jobs.runner import OperationError
 from apps.virt import tools
+from apps.virt.domain_xml import DUAL_STACK_FILTER
 from apps.virt.errors import NotFound
 from apps.virt.types import DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
@@ -48,6 +51,11 @@ def work_dir(ctx):
 
 def deploy(ctx, vm, params):
     image = vm.image
+    # Public addresses from pools (apps.ipam) are the VM's, kept across reinstalls: the
+    # guest is told them statically, whatever the order said.
+    public = guest_network(addresses_of(vm))
+    if public is not None:
+        params = {**params, "network": public}
     try:
         with ctx.step("Choose a host"):
             host = host_for_deploy(ctx, vm, params)  # waits for a lost host, or moves an unpinned VM
@@ -81,7 +89,10 @@ def deploy(ctx, vm, params):
         with ctx.step("Define and start the VM"):
             disk = driver.volume_info(host.storage_pool, vm.disk_volume)
             seed = driver.volume_info(host.storage_pool, seed_volume(vm)) if cloud_init else None
-            driver.define(domain_spec(vm, disk.path, seed.path if seed else None))
+            spec = domain_spec(vm, disk.path, seed.path if seed else None)
+            if any(nic.filter == DUAL_STACK_FILTER for nic in spec.nics):
+                driver.ensure_dual_stack_filter()
+            driver.define(spec)
             if driver.get_domain(vm.domain_name).state != DomainState.RUNNING:
                 driver.start(vm.domain_name)
         with ctx.step("Wait for the guest to come up"):
@@ -100,12 +111,13 @@ def configure_offline(ctx, disk, params):
         first_boot = disk.with_name("first-boot.sh")
         first_boot.write_text(params["first_boot_script"])
     started = time.monotonic()
+    network = params.get("network")
     tools.virt_customize(disk, guest_config.customize_args(params, first_boot))
     ctx.note(
         f"hostname {params['hostname']}, root filesystem grown, "
         f"{'password set' if params.get('root_password_hash') else 'password login locked'}, "
         f"{len(params.get('ssh_keys') or [])} SSH key(s), "
-        f"{'static address ' + params['network']['address'] if params.get('network') else 'DHCP'} "
+        f"{'static address ' + ', '.join(guest_config.addresses(network)) if network else 'DHCP'} "
         f"({time.monotonic() - started:.1f}s with virt-customize)"
     )
 
@@ -149,6 +161,11 @@ def domain_spec(vm, disk_path, seed_path=None):
     disks = [DiskSpec(path=disk_path, format="qcow2", target="vda", bus="virtio")]
     if seed_path:
         disks.append(DiskSpec(path=seed_path, format="raw", target="hdc", bus="ide", readonly=True, device="cdrom"))
+    public = nic_for(vm)
+    if public is not None:
+        nics = (public,)
+    else:
+        nics = (NicSpec(network=host.network, mac=vm.mac_address or None),) if host.network else ()
     return DomainSpec(
         name=vm.domain_name,
         uuid=str(vm.uuid),
@@ -156,7 +173,7 @@ def domain_spec(vm, disk_path, seed_path=None):
         vcpus=vm.vcpus,
         memory_mb=vm.memory_mb,
         disks=tuple(disks),
-        nics=(NicSpec(network=host.network, mac=vm.mac_address or None),) if host.network else (),
+        nics=nics,
         serial_log_path=f"/var/log/libvirt/qemu/{vm.domain_name}-serial.log",
         guest_agent=True,
     )
@@ -174,13 +191,17 @@ def wait_for_guest(ctx, driver, vm):
         if addresses:
             ctx.note(f"up after {time.monotonic() - started:.0f}s at {', '.join(addresses)}")
             return addresses
-        if not vm.host.network:
+        if not spec_has_network(vm):
             agent_up = agent_up or driver.agent_ready(vm.domain_name)
             if agent_up:
                 ctx.note(f"up after {time.monotonic() - started:.0f}s (no network: guest agent answers)")
                 return []
         time.sleep(1)
     raise OperationError(f"The guest did not come up within {settings.VMM_BOOT_TIMEOUT} s.")
+
+
+def spec_has_network(vm):
+    return bool(vm.host.network) or bool(addresses_of(vm))
 
 
 def remove_disk(driver, vm):

@@ -1,6 +1,10 @@
-"""Delete a VM: power it off, remove its domain and volumes from the host, then the row.
+"""Delete a VM: power it off, remove its domain and volumes from the host, then the row
+(its public addresses are released, to be handed out again after the cool-down).
 Whatever is already gone (a domain removed behind the panel's back) is fine."""
 
+from django.db import transaction
+
+from apps.ipam.allocation import release
 from apps.vms.cleanup import remove_from_host
 from apps.vms.models import VirtualMachine, VmStatus
 
@@ -14,4 +18,8 @@ def run(ctx, vm):
             remove_from_host(vm)
             ctx.note(f"domain and disks removed from {vm.host.name}")
     with ctx.step("Forget the VM"):
-        vm.delete()
+        with transaction.atomic():
+            released = release(vm)  # handed out again after VMM_ADDRESS_COOLDOWN
+            vm.delete()
+        if released:
+            ctx.note(f"{released} public address(es) released")

@@ -1,0 +1,107 @@
+"""Public addresses on real guests (docs/addresses.md): two TCG guests of the plain image
+ordered on an isolated libvirt network of this test's own (no forwarding, no host address,
+documentation prefixes only) get distinct addresses from the pools, configured statically
+inside the guest (read back through the guest agent), reach each other over IPv4 and IPv6
+(a TCP connection to the neighbour's SSH port: the image has no ping), and a guest that
+takes an address that is not its own can no longer send (the anti-spoofing filter)."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.ipam.models import Address, Network, NetworkKind
+from apps.ipam.pools import create_pool
+from apps.jobs.models import JobStatus
+from apps.vms.changes import delete_vm
+from apps.vms.create import create_vm
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+
+NET = f"vmmt-iso-{os.getpid()}"
+BRIDGE = f"vmmt{os.getpid() % 10**9}"[:15]
+
+
+def virsh(*args):
+    return subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def isolated(local_host, tmp_path):
+    xml = tmp_path / "net.xml"
+    xml.write_text(
+        f"<network><name>{NET}</name><bridge name='{BRIDGE}' stp='off' delay='0'/><dns enable='no'/></network>"
+    )
+    assert virsh("net-define", str(xml)).returncode == 0
+    assert virsh("net-start", NET).returncode == 0
+    network = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network=NET)
+    network.hosts.add(local_host)
+    create_pool(network=network, name="v4", subnet="198.51.100.0/24", ranges=[["198.51.100.10", "198.51.100.11"]])
+    create_pool(network=network, name="v6", subnet="2001:db8::/48", ranges=[["2001:db8::10", "2001:db8::11"]])
+    yield network
+    virsh("net-destroy", NET)
+    virsh("net-undefine", NET)
+
+
+# Replace the guest's IPv4 address {old} with {new} on its interface.
+SWAP = (
+    "dev=$(ip -o -4 addr show scope global | awk '{print $2; exit}'); "
+    "ip addr del {old}/24 dev $dev && ip addr add {new}/24 dev $dev"
+)
+
+
+def guest(driver, vm, script, timeout=60):
+    return driver.agent_exec(vm.domain_name, ["/bin/bash", "-c", script], timeout=timeout)
+
+
+def connects(driver, vm, address, tries=1):
+    """Whether `vm` opens a TCP connection to `address`:22 within 5 s (tried `tries` times)."""
+    for attempt in range(tries):
+        code, _out = guest(driver, vm, f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/22'")
+        if code == 0:
+            return True
+        if attempt + 1 < tries:
+            time.sleep(3)
+    return False
+
+
+def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
+    customer, local_host, isolated, plain_image, django_capture_on_commit_callbacks
+):
+    vms = []
+    for name in ("pub-a", "pub-b"):
+        with django_capture_on_commit_callbacks(execute=True):
+            vm, job = create_vm(
+                customer, name=name, image=plain_image, vcpus=1, memory_mb=512, disk_gb=3, password="Correct-Horse-7"
+            )
+        job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        vms.append(vm)
+    a, b = vms
+    assert sorted(Address.objects.filter(vm=a).values_list("address", flat=True)) == ["198.51.100.10", "2001:db8::10"]
+    assert sorted(Address.objects.filter(vm=b).values_list("address", flat=True)) == ["198.51.100.11", "2001:db8::11"]
+    driver = hypervisor_for(local_host)
+    try:
+        for vm, v4, v6 in ((a, "198.51.100.10/24", "2001:db8::10/48"), (b, "198.51.100.11/24", "2001:db8::11/48")):
+            code, shown = guest(driver, vm, "ip -o addr show scope global")
+            assert code == 0 and v4 in shown and v6 in shown, shown
+        assert connects(driver, a, "198.51.100.11", tries=20)  # sshd may still be starting
+        assert connects(driver, b, "198.51.100.10", tries=20)
+        assert connects(driver, a, "2001:db8::11", tries=10)
+        assert connects(driver, b, "2001:db8::10", tries=10)
+
+        # b takes an address that is not its own: the filter drops what it sends.
+        code, out = guest(driver, b, SWAP.replace("{old}", "198.51.100.11").replace("{new}", "198.51.100.20"))
+        assert code == 0, out
+        assert not connects(driver, b, "198.51.100.10", tries=2)
+        code, out = guest(driver, b, SWAP.replace("{old}", "198.51.100.20").replace("{new}", "198.51.100.11"))
+        assert code == 0, out
+        assert connects(driver, b, "198.51.100.10", tries=5)  # its own address again: it sends
+    finally:
+        for vm in vms:
+            with django_capture_on_commit_callbacks(execute=True):
+                delete_vm(vm, actor=customer)
+    assert Address.objects.filter(vm__isnull=False).count() == 0
+    assert Address.objects.filter(released_at__isnull=False).count() == 4
