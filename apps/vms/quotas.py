@@ -100,15 +100,19 @@ def fits(left, vcpus, memory_mb, disk_gb):
 
 
 def usages(users):
-    """{user id: usage(user)} for many users in two grouped queries, whatever their number
-    (for list pages): each user's own VMs, plus its customers' for a reseller."""
+    """{user id: usage(user)} for many users in four grouped queries, whatever their number
+    (for list pages): each user's own VMs and their public addresses, plus its customers' for
+    a reseller."""
     users = list(users)
-    empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0}
+    empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "addresses": 0}
     totals = {user.pk: dict(empty) for user in users}
     sums = {"vms": Count("pk"), "vcpus": Sum("vcpus"), "memory_mb": Sum("memory_mb"), "disk_gb": Sum("disk_gb")}
     resellers = [user.pk for user in users if user.role == Role.RESELLER]
     for key, scope in (("owner", Q(owner__in=users)), ("owner__reseller", Q(owner__reseller__in=resellers))):
         for row in VirtualMachine.objects.filter(scope).values(key).annotate(**sums).order_by():
-            for counted in empty:
+            for counted in ("vms", "vcpus", "memory_mb", "disk_gb"):
                 totals[row[key]][counted] += row[counted] or 0
+        held = Address.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).values(f"vm__{key}")
+        for row in held.annotate(addresses=Count("pk")).order_by():
+            totals[row[f"vm__{key}"]]["addresses"] += row["addresses"]
     return totals

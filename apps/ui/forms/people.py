@@ -86,7 +86,7 @@ class NewPasswordForm(forms.Form):
 
 
 class QuotaForm(forms.Form):
-    """The four limits; empty is no limit."""
+    """The limits (accounts.quotas.LIMITS); empty is no limit."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,6 +95,7 @@ class QuotaForm(forms.Form):
             "max_vcpus": _("vCPUs"),
             "max_memory_mb": _("Memory, MiB"),
             "max_disk_gb": _("Disk, GiB"),
+            "max_addresses": _("Public addresses"),
         }
         for field, _counted, _unit in LIMITS:
             self.fields[field] = WholeNumberField(

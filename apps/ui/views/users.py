@@ -52,7 +52,7 @@ def _user(request, pk):
 
 
 def quota_rows(quota, used):
-    """[(what, used, limit or None)] for the four limits."""
+    """[(what, used, limit or None)] for each limit (accounts.quotas.LIMITS)."""
     limits = quota.limits() if quota else {}
     return [(counted, used[counted], limits.get(field)) for field, counted, _unit in LIMITS]
 
