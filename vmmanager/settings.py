@@ -170,6 +170,12 @@ VMM_OPERATIONS_DIR = env_str("VMM_OPERATIONS_DIR", str(DATA_DIR / "operations"))
 VMM_IMAGE_DIR = Path(env_str("VMM_IMAGE_DIR", str(DATA_DIR / "images")))
 # Seconds a graceful stop waits for the guest before powering it off.
 VMM_STOP_TIMEOUT = env_int("VMM_STOP_TIMEOUT", 60, minimum=0, maximum=3600)
+# Suspension for non-payment (docs/billing.md): how VMs are taken down when the customer's
+# reseller has not chosen, how long a customer's job waits for a busy VM, and the grace
+# period between asking to terminate a suspended customer and deleting its VMs.
+VMM_SUSPEND_MODE = env_choice("VMM_SUSPEND_MODE", ("stop", "pause"), "stop")
+VMM_SUSPEND_CLAIM_WAIT = env_int("VMM_SUSPEND_CLAIM_WAIT", 300, minimum=0, maximum=86400)
+VMM_TERMINATE_GRACE_HOURS = env_int("VMM_TERMINATE_GRACE_HOURS", 72, minimum=0, maximum=24 * 365)
 # Placement: "spread" (most free memory first) or "fill" (one host full before the next).
 VMM_PLACEMENT = env_choice("VMM_PLACEMENT", ("spread", "fill"), "spread")
 VMM_CPU_OVERCOMMIT = env_int("VMM_CPU_OVERCOMMIT", 4, minimum=1, maximum=64)

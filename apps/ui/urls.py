@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import auth, dashboard, hosts, images, jobs, vm_changes, vms
+from apps.ui.views import auth, dashboard, hosts, images, jobs, suspension, vm_changes, vms
 
 app_name = "ui"
 
@@ -31,6 +31,11 @@ urlpatterns = [
     path("vms/<int:pk>/resize/", vm_changes.vm_resize, name="vm_resize"),
     path("vms/<int:pk>/delete/", vm_changes.vm_delete, name="vm_delete"),
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
+    path("vms/<int:pk>/suspend/", suspension.vm_billing_suspend, name="vm_billing_suspend"),
+    path("vms/<int:pk>/unsuspend/", suspension.vm_billing_unsuspend, name="vm_billing_unsuspend"),
+    path("customers/<int:pk>/suspend/", suspension.customer_suspend, name="customer_suspend"),
+    path("customers/<int:pk>/unsuspend/", suspension.customer_unsuspend, name="customer_unsuspend"),
+    path("customers/<int:pk>/terminate/", suspension.customer_terminate, name="customer_terminate"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]

@@ -111,6 +111,8 @@ def expected(path, method, role, which):
     manages = role == "admin" or (role, which) == ("reseller", "own")
     if resource == "images":
         return 403 if role == "reseller" else OK  # sees its customer's image, is not its owner
+    if path.endswith(("/billing-suspend/", "/billing-unsuspend/")):  # staff or the owner's reseller
+        return OK if manages else 403
     editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
     if resource in ("users", "quotas") and not editing_self_or_managed:
         return OK if manages else 403

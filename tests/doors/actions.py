@@ -11,6 +11,7 @@ the two accepted orders do not collide."""
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.quotas import Quota
 from apps.images.models import Image
@@ -39,6 +40,7 @@ class Action:
     job_kind: str | None
     accepted: Case
     refused: list = field(default_factory=list)
+    between: object = None  # world -> None: undo the accepted change before the other door tries it
 
 
 def vm_url(name, *extra):
@@ -244,7 +246,120 @@ DELETE = vm_change(
     refused=[Case("a busy VM", lambda w: ({"name": w.vm.name}, {}), setup=vm_busy)],
 )
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE]
+
+def vm_suspended(with_owner=False):
+    def setup(w):
+        now = timezone.now()
+        type(w.vm).objects.filter(pk=w.vm.pk).update(
+            suspended_at=now,
+            suspension_reason="unpaid",
+            suspended_with_owner=with_owner,
+            power_before_suspension="running",
+        )
+        if with_owner:
+            type(w.customer).objects.filter(pk=w.customer.pk).update(suspended_at=now, suspension_reason="unpaid")
+
+    return setup
+
+
+def not_suspended(w):
+    type(w.vm).objects.filter(pk=w.vm.pk).update(suspended_at=None, suspension_reason="", suspended_with_owner=False)
+    type(w.customer).objects.filter(pk=w.customer.pk).update(suspended_at=None, suspension_reason="", terminate_at=None)
+
+
+def both(*setups):
+    return lambda w: [setup(w) for setup in setups]
+
+
+def terminating(w):
+    runner.submit("customer_terminate", type(w.customer).objects.get(pk=w.customer.pk))
+
+
+def suspend_input(**changes):
+    return same({"reason": "invoice 42 unpaid", "mode": "stop", **changes})
+
+
+def customer_action(name, route, api_action, job_kind, *, accepted, refused, between=None):
+    """A row for suspending, unsuspending or terminating the World's customer, by its reseller."""
+    return Action(
+        name=name,
+        actor="reseller",
+        ui_route=route,
+        ui_url=lambda w: reverse(f"ui:{route}", args=[w.customer.pk]),
+        api_route=("user", api_action),
+        api_call=lambda w: ("post", f"/api/v1/users/{w.customer.pk}/{api_action}/"),
+        job_kind=job_kind,
+        accepted=accepted,
+        refused=refused,
+        between=between,
+    )
+
+
+BILLING = [
+    Action(
+        name="suspend a VM for non-payment",
+        actor="reseller",
+        ui_route="vm_billing_suspend",
+        ui_url=vm_url("ui:vm_billing_suspend"),
+        api_route=("vm", "billing_suspend"),
+        api_call=api_vm("billing-suspend"),
+        job_kind="vm_billing_suspend",
+        accepted=Case("a reason and a mode", suspend_input()),
+        refused=[
+            Case("an unknown mode", suspend_input(mode="explode")),
+            Case("a reason too long", suspend_input(reason="x" * 501)),
+            Case("a failed VM", suspend_input(), setup=vm_status(VmStatus.FAILED)),
+            Case("a busy VM", suspend_input(), setup=vm_busy),
+        ],
+        between=not_suspended,
+    ),
+    Action(
+        name="lift a VM's suspension",
+        actor="reseller",
+        ui_route="vm_billing_unsuspend",
+        ui_url=vm_url("ui:vm_billing_unsuspend"),
+        api_route=("vm", "billing_unsuspend"),
+        api_call=api_vm("billing-unsuspend"),
+        job_kind="vm_billing_unsuspend",
+        accepted=Case("a suspended VM", same({}), setup=vm_suspended()),
+        refused=[
+            Case("a VM suspended with its customer", same({}), setup=vm_suspended(with_owner=True)),
+            Case("a busy VM", same({}), setup=both(vm_suspended(), vm_busy)),
+        ],
+        between=vm_suspended(),
+    ),
+    customer_action(
+        "suspend a customer for non-payment",
+        "customer_suspend",
+        "suspend",
+        "customer_suspend",
+        accepted=Case("a reason and a mode", suspend_input()),
+        refused=[
+            Case("an unknown mode", suspend_input(mode="explode")),
+            Case("a reason too long", suspend_input(reason="x" * 501)),
+        ],
+        between=not_suspended,
+    ),
+    customer_action(
+        "lift a customer's suspension",
+        "customer_unsuspend",
+        "unsuspend",
+        "customer_unsuspend",
+        accepted=Case("a suspended customer", same({}), setup=vm_suspended(with_owner=True)),
+        refused=[Case("a customer being terminated", same({}), setup=both(vm_suspended(with_owner=True), terminating))],
+        between=vm_suspended(with_owner=True),
+    ),
+    customer_action(
+        "terminate a suspended customer",
+        "customer_terminate",
+        "terminate",
+        None,
+        accepted=Case("a suspended customer", same({}), setup=vm_suspended(with_owner=True)),
+        refused=[Case("a customer not suspended", same({}))],
+    ),
+]
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {

@@ -72,8 +72,10 @@ def update_user(
     password: str | Unset = UNSET,
     role: str | Unset = UNSET,
     reseller: User | None | Unset = UNSET,
+    suspend_mode: str | Unset = UNSET,
 ) -> User:
-    """Change what is given (UNSET: leave as is). Giving the current value is no change."""
+    """Change what is given (UNSET: leave as is). Giving the current value is no change.
+    `suspend_mode` is a reseller's choice of how its customers' VMs are suspended."""
     own = user.pk == actor.pk
     if not (own or manages(actor, user)):
         raise PermissionDenied(_("You may not change this user."))
@@ -85,7 +87,10 @@ def update_user(
         )
     if own and is_staff_user(actor) and role is not UNSET and role != user.role:
         raise ValidationError({"role": ValidationError(_("Nobody changes its own role."), "forbidden")})
+    if suspend_mode not in (UNSET, "") and user.role != Role.RESELLER:
+        raise ValidationError({"suspend_mode": _("Only a reseller chooses how its customers are suspended.")})
     for field, value in (
+        ("suspend_mode", suspend_mode),
         ("username", username),
         ("email", email),
         ("first_name", first_name),
