@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from vmmanager.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 
@@ -338,6 +339,21 @@ if REDIS_URL:
 
 # --- Statistics (apps/stats, docs/stats.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.stats"]
+
+# --- Webhooks (apps/webhooks, docs/webhooks.md) -----------------------------------------------
+INSTALLED_APPS += ["apps.webhooks"]
+# Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
+# link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
+VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")
+for _net in VMM_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        __import__("ipaddress").ip_network(_net, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"VMM_WEBHOOK_ALLOWED_NETWORKS: {_net!r} is not a network ({_exc})") from None
+VMM_WEBHOOK_ALLOW_PUBLIC = env_bool("VMM_WEBHOOK_ALLOW_PUBLIC", True)
+VMM_WEBHOOK_TIMEOUT = env_int("VMM_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
+VMM_WEBHOOK_BACKOFF = env_int("VMM_WEBHOOK_BACKOFF", 30, minimum=1, maximum=3600)
+VMM_WEBHOOK_RETRY_HOURS = env_int("VMM_WEBHOOK_RETRY_HOURS", 24, minimum=1, maximum=24 * 7)
 VMM_STATS_INTERVAL = env_int("VMM_STATS_INTERVAL", 10, minimum=1, maximum=3600)
 VMM_STATS_RAW_HOURS = env_int("VMM_STATS_RAW_HOURS", 24, minimum=1, maximum=24 * 90)
 VMM_STATS_MINUTE_DAYS = env_int("VMM_STATS_MINUTE_DAYS", 7, minimum=1, maximum=365)

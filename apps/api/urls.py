@@ -5,7 +5,20 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from apps.api.resources import audit, hosts, images, jobs, plans, quotas, sshkeys, stats, tokens, users, vms
+from apps.api.resources import (
+    audit,
+    hosts,
+    images,
+    jobs,
+    plans,
+    quotas,
+    sshkeys,
+    stats,
+    tokens,
+    users,
+    vms,
+    webhooks,
+)
 from apps.api.views import not_found
 
 app_name = "api"
@@ -22,6 +35,8 @@ router.register("plans", plans.PlanViewSet, basename="plan")
 router.register("quotas", quotas.QuotaViewSet, basename="quota")
 router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("audit", audit.AuditViewSet, basename="audit")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [
     path("v1/me/", users.MeView.as_view(), name="me"),

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import auth, dashboard, hosts, images, jobs, suspension, vm_changes, vms
+from apps.ui.views import auth, dashboard, hosts, images, jobs, suspension, vm_changes, vms, webhooks
 
 app_name = "ui"
 
@@ -36,6 +36,10 @@ urlpatterns = [
     path("customers/<int:pk>/suspend/", suspension.customer_suspend, name="customer_suspend"),
     path("customers/<int:pk>/unsuspend/", suspension.customer_unsuspend, name="customer_unsuspend"),
     path("customers/<int:pk>/terminate/", suspension.customer_terminate, name="customer_terminate"),
+    path("webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook_add"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("webhooks/deliveries/<int:pk>/resend/", webhooks.webhook_resend, name="webhook_resend"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]

@@ -24,6 +24,7 @@ from apps.jobs import runner
 from apps.jobs.models import Job, JobStatus
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.services import vm_operation
+from apps.vms.signals import suspension_changed
 
 REASON_MAX = 500
 
@@ -91,6 +92,10 @@ def _unmark(vm):
     return previous
 
 
+def _announce(owner, suspended, vm=None, reason=""):
+    suspension_changed.send(sender=VirtualMachine, owner=owner, suspended=suspended, vm=vm, reason=reason)
+
+
 def suspend_vm(vm, *, reason="", mode=None, actor=None, request_id=None):
     """Suspend one VM: the vm_billing_suspend job, or None if it already is suspended."""
     check_may_suspend(actor, vm.owner)
@@ -102,6 +107,7 @@ def suspend_vm(vm, *, reason="", mode=None, actor=None, request_id=None):
     with transaction.atomic():
         job = vm_operation(vm, "vm_billing_suspend", actor=actor, params={"mode": mode}, request_id=request_id)
         _mark(vm, reason, with_owner=False)
+        _announce(vm.owner, True, vm=vm, reason=reason)
     return job
 
 
@@ -121,6 +127,7 @@ def unsuspend_vm(vm, *, actor=None, request_id=None):
             request_id=request_id,
         )
         _unmark(vm)
+        _announce(vm.owner, False, vm=vm)
     return job
 
 
@@ -154,6 +161,7 @@ def suspend_customer(user, *, reason="", mode=None, actor=None, request_id=None)
         vms = list(VirtualMachine.objects.filter(owner=user, status=VmStatus.ACTIVE, suspended_at__isnull=True))
         for vm in vms:
             _mark(vm, reason, with_owner=True)
+        _announce(user, True, reason=reason)
         return runner.submit(
             "customer_suspend",
             user,
@@ -184,6 +192,7 @@ def unsuspend_customer(user, *, actor=None, request_id=None):
             str(vm.pk): _unmark(vm)
             for vm in VirtualMachine.objects.filter(owner=user, suspended_with_owner=True, suspended_at__isnull=False)
         }
+        _announce(user, False)
         return runner.submit(
             "customer_unsuspend", user, actor=actor, params={"previous": previous}, request_id=request_id
         )

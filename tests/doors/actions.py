@@ -17,6 +17,7 @@ from apps.accounts.quotas import Quota
 from apps.images.models import Image
 from apps.jobs import runner
 from apps.vms.models import VmStatus
+from apps.webhooks.models import Delivery, Endpoint, Event
 
 STRONG = "Str0ng-enough-pw"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@example"
@@ -359,7 +360,59 @@ BILLING = [
     ),
 ]
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING]
+
+def endpoint_input(**changes):
+    return lambda w: (
+        {"url": "https://203.0.113.5/{door}", "description": "", "events": ["vm.created"], **changes},
+        {"url": "https://203.0.113.5/{door}", "events": ["vm.created"], **changes},
+    )
+
+
+def a_delivery(active=True):
+    def setup(w):
+        endpoint = Endpoint.objects.create(owner=w.reseller, url="https://203.0.113.5/x", events=["vm.created"])
+        event = Event.objects.create(type="vm.created", owner=w.customer, body="{}")
+        Delivery.objects.create(endpoint=endpoint, event=event, status="delivered")
+        Endpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
+
+    return setup
+
+
+def first_delivery(w):
+    return Delivery.objects.order_by("pk").first().pk
+
+
+WEBHOOKS = [
+    Action(
+        name="add a webhook endpoint",
+        actor="reseller",
+        ui_route="webhook_add",
+        ui_url=lambda w: reverse("ui:webhook_add"),
+        api_route=("webhook", "create"),
+        api_call=lambda w: ("post", "/api/v1/webhooks/"),
+        job_kind=None,
+        accepted=Case("a public https URL", endpoint_input()),
+        refused=[
+            Case("a loopback address", endpoint_input(url="http://127.0.0.1:8080/hook")),
+            Case("a private address", endpoint_input(url="http://10.0.0.8/hook")),
+            Case("no events", endpoint_input(events=[])),
+            Case("not http", endpoint_input(url="ftp://203.0.113.5/")),
+        ],
+    ),
+    Action(
+        name="send a webhook delivery again",
+        actor="reseller",
+        ui_route="webhook_resend",
+        ui_url=lambda w: reverse("ui:webhook_resend", args=[first_delivery(w)]),
+        api_route=("webhookdelivery", "resend"),
+        api_call=lambda w: ("post", f"/api/v1/webhook-deliveries/{first_delivery(w)}/resend/"),
+        job_kind=None,
+        accepted=Case("a delivery", same({}), setup=a_delivery()),
+        refused=[Case("an endpoint turned off", same({}), setup=a_delivery(active=False))],
+    ),
+]
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {
@@ -375,6 +428,8 @@ UI_READ_ONLY = {
     "vm_jobs": "the VM page's job table",
     "job_list": "a list",
     "job_detail": "a page",
+    "webhook_list": "a list",
+    "webhook_detail": "a page (an endpoint and its delivery log)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
@@ -397,4 +452,7 @@ API_ONLY = {
     ("sshkey", "create"): "saved keys are managed on the user pages (issue 18); the order form uses them",
     ("sshkey", "partial_update"): "issue 18",
     ("sshkey", "destroy"): "issue 18",
+    ("webhook", "partial_update"): "changing or turning off an endpoint: the web UI adds endpoints, shows the "
+    "log and re-sends (issue 17's UI for editing endpoints is not done)",
+    ("webhook", "destroy"): "the same: deleting an endpoint is API-only for now",
 }
