@@ -340,6 +340,20 @@ if REDIS_URL:
 # --- Statistics (apps/stats, docs/stats.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.stats"]
 
+# --- E-mail notices (apps/notices, docs/notices.md) ---------------------------------------
+INSTALLED_APPS += ["apps.notices"]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1, maximum=600)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vmmanager@localhost")
+# Off: no notices are sent at all (e.g. no mail server yet).
+VMM_EMAIL_NOTICES = env_bool("VMM_EMAIL_NOTICES", True)
+
 # --- Webhooks (apps/webhooks, docs/webhooks.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.webhooks"]
 # Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and

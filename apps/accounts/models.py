@@ -41,6 +41,10 @@ class User(AbstractUser):
     suspension_reason = models.CharField(max_length=500, blank=True)
     suspend_mode = models.CharField(max_length=8, choices=SuspendMode.choices, blank=True)
     terminate_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # E-mail notices (apps/notices): in this language (empty: the panel's default); the
+    # optional ones (VM ready, password reset) only while `email_notices` is on.
+    language = models.CharField(max_length=8, choices=[("en", "English"), ("ru", "Русский")], blank=True)
+    email_notices = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["username"]

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import auth, dashboard, hosts, images, jobs, suspension, vm_changes, vms, webhooks
+from apps.ui.views import auth, dashboard, hosts, images, jobs, notices, suspension, vm_changes, vms, webhooks
 
 app_name = "ui"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("language/", set_language, name="set_language"),
+    path("notices/", notices.notice_settings, name="notice_settings"),
     path("hosts/", hosts.host_list, name="host_list"),
     path("hosts/add/", hosts.host_add, name="host_add"),
     path("hosts/<int:pk>/", hosts.host_detail, name="host_detail"),

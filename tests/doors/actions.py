@@ -433,6 +433,8 @@ UI_READ_ONLY = {
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
+    "notice_settings": "the signed-in user's own e-mail language and optional notices; the API sets them with "
+    "PATCH /api/v1/users/{id}/ {language, email_notices}",
     "password_change": "the signed-in user's own password, asked with the old one (Django's view); the API "
     "sets it with PATCH /api/v1/users/{id}/",
 }

@@ -51,3 +51,12 @@ def test_webhooks_are_for_staff_and_resellers(settings, customer, reseller):
     page = client.get(added["Location"]).content.decode()
     assert endpoint.secret in page and "timed out" in page
     assert "https://203.0.113.7/h" in client.get(reverse("ui:webhook_list")).content.decode()
+
+
+def test_a_user_sets_the_language_of_its_notices_and_turns_the_optional_ones_off(customer):
+    client = signed_in(customer)
+    assert client.get(reverse("ui:notice_settings")).status_code == 200
+    answer = client.post(reverse("ui:notice_settings"), {"language": "ru"})
+    assert answer.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.language, customer.email_notices) == ("ru", False)

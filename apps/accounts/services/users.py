@@ -34,10 +34,14 @@ def create_user(
     last_name: str = "",
     role: str | Unset = UNSET,
     reseller: User | None | Unset = UNSET,
+    language: str = "",
+    email_notices: bool = True,
+    suspend_mode: str = "",
 ) -> User:
     """A new user. A reseller's new users are its customers: it may leave out role and
     reseller or give exactly those. Without a password the user cannot sign in until
-    one is set."""
+    one is set. `language` and `email_notices`: its e-mail notices (apps/notices);
+    `suspend_mode`: a reseller's choice of how its customers are suspended."""
     check_may_create_users(actor)
     if not is_staff_user(actor):
         _refuse_changes(role, reseller, role_now=Role.CUSTOMER, reseller_now=actor)
@@ -49,7 +53,12 @@ def create_user(
         last_name=last_name,
         role=Role.CUSTOMER if role is UNSET else role,
         reseller=None if reseller is UNSET else reseller,
+        language=language or "",
+        email_notices=email_notices,
+        suspend_mode=suspend_mode or "",
     )
+    if user.suspend_mode and user.role != Role.RESELLER:
+        raise ValidationError({"suspend_mode": _("Only a reseller chooses how its customers are suspended.")})
     _set_password(user, password)
     return _save(user)
 
@@ -73,6 +82,8 @@ def update_user(
     role: str | Unset = UNSET,
     reseller: User | None | Unset = UNSET,
     suspend_mode: str | Unset = UNSET,
+    language: str | Unset = UNSET,
+    email_notices: bool | Unset = UNSET,
 ) -> User:
     """Change what is given (UNSET: leave as is). Giving the current value is no change.
     `suspend_mode` is a reseller's choice of how its customers' VMs are suspended."""
@@ -89,7 +100,11 @@ def update_user(
         raise ValidationError({"role": ValidationError(_("Nobody changes its own role."), "forbidden")})
     if suspend_mode not in (UNSET, "") and user.role != Role.RESELLER:
         raise ValidationError({"suspend_mode": _("Only a reseller chooses how its customers are suspended.")})
+    if language not in (UNSET, "", "en", "ru"):
+        raise ValidationError({"language": _("One of: %(values)s.") % {"values": "en, ru"}})
     for field, value in (
+        ("language", language),
+        ("email_notices", email_notices),
         ("suspend_mode", suspend_mode),
         ("username", username),
         ("email", email),

@@ -32,7 +32,8 @@ class UserSerializer(StrictModelSerializer):
         model = User
         fields = [
             "id", "username", "email", "first_name", "last_name", "role", "reseller", "is_active", "is_blocked",
-            "date_joined", "password", "suspend_mode", "suspended_at", "suspension_reason", "terminate_at",
+            "date_joined", "password", "language", "email_notices", "suspend_mode", "suspended_at",
+            "suspension_reason", "terminate_at",
         ]  # fmt: skip
         read_only_fields = ["is_active", "date_joined", "suspended_at", "suspension_reason", "terminate_at"]
         extra_kwargs = {
