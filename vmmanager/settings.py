@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from vmmanager.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 from vmmanager.ldap_settings import ldap_settings
@@ -172,6 +173,12 @@ VMM_OPERATIONS_DIR = env_str("VMM_OPERATIONS_DIR", str(DATA_DIR / "operations"))
 VMM_IMAGE_DIR = Path(env_str("VMM_IMAGE_DIR", str(DATA_DIR / "images")))
 # Seconds a graceful stop waits for the guest before powering it off.
 VMM_STOP_TIMEOUT = env_int("VMM_STOP_TIMEOUT", 60, minimum=0, maximum=3600)
+# Suspension for non-payment (docs/billing.md): how VMs are taken down when the customer's
+# reseller has not chosen, how long a customer's job waits for a busy VM, and the grace
+# period between asking to terminate a suspended customer and deleting its VMs.
+VMM_SUSPEND_MODE = env_choice("VMM_SUSPEND_MODE", ("stop", "pause"), "stop")
+VMM_SUSPEND_CLAIM_WAIT = env_int("VMM_SUSPEND_CLAIM_WAIT", 300, minimum=0, maximum=86400)
+VMM_TERMINATE_GRACE_HOURS = env_int("VMM_TERMINATE_GRACE_HOURS", 72, minimum=0, maximum=24 * 365)
 # Placement: "spread" (most free memory first) or "fill" (one host full before the next).
 VMM_PLACEMENT = env_choice("VMM_PLACEMENT", ("spread", "fill"), "spread")
 VMM_CPU_OVERCOMMIT = env_int("VMM_CPU_OVERCOMMIT", 4, minimum=1, maximum=64)
@@ -339,6 +346,35 @@ if REDIS_URL:
 
 # --- Statistics (apps/stats, docs/stats.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.stats"]
+
+# --- E-mail notices (apps/notices, docs/notices.md) ---------------------------------------
+INSTALLED_APPS += ["apps.notices"]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1, maximum=600)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vmmanager@localhost")
+# Off: no notices are sent at all (e.g. no mail server yet).
+VMM_EMAIL_NOTICES = env_bool("VMM_EMAIL_NOTICES", True)
+
+# --- Webhooks (apps/webhooks, docs/webhooks.md) -----------------------------------------------
+INSTALLED_APPS += ["apps.webhooks"]
+# Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
+# link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
+VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")
+for _net in VMM_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        __import__("ipaddress").ip_network(_net, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"VMM_WEBHOOK_ALLOWED_NETWORKS: {_net!r} is not a network ({_exc})") from None
+VMM_WEBHOOK_ALLOW_PUBLIC = env_bool("VMM_WEBHOOK_ALLOW_PUBLIC", True)
+VMM_WEBHOOK_TIMEOUT = env_int("VMM_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
+VMM_WEBHOOK_BACKOFF = env_int("VMM_WEBHOOK_BACKOFF", 30, minimum=1, maximum=3600)
+VMM_WEBHOOK_RETRY_HOURS = env_int("VMM_WEBHOOK_RETRY_HOURS", 24, minimum=1, maximum=24 * 7)
 VMM_STATS_INTERVAL = env_int("VMM_STATS_INTERVAL", 10, minimum=1, maximum=3600)
 VMM_STATS_RAW_HOURS = env_int("VMM_STATS_RAW_HOURS", 24, minimum=1, maximum=24 * 90)
 VMM_STATS_MINUTE_DAYS = env_int("VMM_STATS_MINUTE_DAYS", 7, minimum=1, maximum=365)

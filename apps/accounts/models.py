@@ -11,6 +11,13 @@ class Role(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
 
 
+class SuspendMode(models.TextChoices):
+    """How a suspension for non-payment takes a customer's VMs down (docs/billing.md)."""
+
+    STOP = "stop", _("Shut down (graceful, then forced)")
+    PAUSE = "pause", _("Pause (memory kept)")
+
+
 class User(AbstractUser):
     """A person or a billing system using the panel.
 
@@ -28,6 +35,16 @@ class User(AbstractUser):
         limit_choices_to={"role": Role.RESELLER},
         help_text="The reseller who owns this customer; empty for the provider's own customers.",
     )
+    # Billing (docs/billing.md): a suspended customer keeps its logins but its VMs are down
+    # and it cannot bring them back. `suspend_mode` is a reseller's choice for its customers.
+    suspended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
+    suspend_mode = models.CharField(max_length=8, choices=SuspendMode.choices, blank=True)
+    terminate_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # E-mail notices (apps/notices): in this language (empty: the panel's default); the
+    # optional ones (VM ready, password reset) only while `email_notices` is on.
+    language = models.CharField(max_length=8, choices=[("en", "English"), ("ru", "Русский")], blank=True)
+    email_notices = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["username"]
@@ -41,6 +58,11 @@ class User(AbstractUser):
     @property
     def is_admin(self):
         return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def owner(self):
+        """A user account belongs to itself (jobs on a user are shown to it and its reseller)."""
+        return self
 
     @property
     def is_blocked(self):

@@ -19,6 +19,7 @@ from apps.api.resources import (
     tokens,
     users,
     vms,
+    webhooks,
 )
 from apps.api.views import not_found
 
@@ -38,6 +39,8 @@ router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("audit", audit.AuditViewSet, basename="audit")
 router.register("addresses", addresses.AddressViewSet, basename="address")
 router.register("pools", addresses.PoolViewSet, basename="pool")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [
     path("v1/me/", users.MeView.as_view(), name="me"),

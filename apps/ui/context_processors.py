@@ -5,4 +5,6 @@ def ui(request):
     """`is_staff_ui`: the signed-in user is the provider's staff (sees hosts, all tenants);
     `sees_users_ui`: it sees other users (staff, resellers: the users pages)."""
     user = getattr(request, "user", None)
-    return {"is_staff_ui": is_staff_user(user), "sees_users_ui": bool(user and sees_other_users(user))}
+    sees_users = bool(user is not None and user.is_authenticated and sees_other_users(user))
+    # Staff and resellers: people with customers (users pages, webhooks, suspension).
+    return {"is_staff_ui": is_staff_user(user), "sees_users_ui": sees_users, "has_customers_ui": sees_users}

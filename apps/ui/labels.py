@@ -30,6 +30,11 @@ OPERATIONS = {
     "vm_resize": gettext_lazy("Resize"),
     "vm_delete": gettext_lazy("Delete"),
     "vm_make_image": gettext_lazy("Make an image"),
+    "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
+    "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
+    "customer_suspend": gettext_lazy("Suspend the customer"),
+    "customer_unsuspend": gettext_lazy("Lift the customer's suspension"),
+    "customer_terminate": gettext_lazy("Terminate the customer"),
     "host_refresh": gettext_lazy("Check host"),
     "image_import": gettext_lazy("Import image"),
     "image_delete": gettext_lazy("Delete image"),
@@ -69,6 +74,8 @@ STEP_NAMES = {
     "Remove the copies from the hosts": gettext_lazy("Remove the copies from the hosts"),
     "Remove the image file": gettext_lazy("Remove the image file"),
     "Forget the image": gettext_lazy("Forget the image"),
+    "Take the VM down": gettext_lazy("Take the VM down"),
+    "Bring back the power state": gettext_lazy("Bring back the power state"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.

@@ -9,11 +9,14 @@ from apps.ui.views import (
     hosts,
     images,
     jobs,
+    notices,
     plans,
+    suspension,
     two_factor,
     users,
     vm_changes,
     vms,
+    webhooks,
 )
 
 app_name = "ui"
@@ -43,6 +46,7 @@ urlpatterns = [
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/<int:pk>/", plans.plan_edit, name="plan_edit"),
     path("plans/<int:pk>/delete/", plans.plan_delete, name="plan_delete"),
+    path("notices/", notices.notice_settings, name="notice_settings"),
     path("hosts/", hosts.host_list, name="host_list"),
     path("hosts/add/", hosts.host_add, name="host_add"),
     path("hosts/<int:pk>/", hosts.host_detail, name="host_detail"),
@@ -65,6 +69,15 @@ urlpatterns = [
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
     path("addresses/", addresses.address_list, name="address_list"),
     path("addresses/<int:pk>/reverse/", addresses.address_reverse, name="address_reverse"),
+    path("vms/<int:pk>/suspend/", suspension.vm_billing_suspend, name="vm_billing_suspend"),
+    path("vms/<int:pk>/unsuspend/", suspension.vm_billing_unsuspend, name="vm_billing_unsuspend"),
+    path("customers/<int:pk>/suspend/", suspension.customer_suspend, name="customer_suspend"),
+    path("customers/<int:pk>/unsuspend/", suspension.customer_unsuspend, name="customer_unsuspend"),
+    path("customers/<int:pk>/terminate/", suspension.customer_terminate, name="customer_terminate"),
+    path("webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook_add"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("webhooks/deliveries/<int:pk>/resend/", webhooks.webhook_resend, name="webhook_resend"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]

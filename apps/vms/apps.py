@@ -8,7 +8,7 @@ class VmsConfig(AppConfig):
     def ready(self):
         from apps.hosts import domain_sync
         from apps.jobs import registry
-        from apps.vms import cleanup, host_sync, state_sync
+        from apps.vms import cleanup, host_sync, state_sync, suspension
         from apps.vms.models import VirtualMachine
         from apps.vms.services import refresh_vm_state
 
@@ -18,3 +18,5 @@ class VmsConfig(AppConfig):
         domain_sync.register(apply_event=state_sync.apply_event, reconcile=host_sync.reconcile)
         # Clean-ups owed to hosts are also settled by the jobs reconciler (every minute).
         registry.register_housekeeping(cleanup.settle_owed_everywhere)
+        # Customers whose termination grace period is over lose their VMs (docs/billing.md).
+        registry.register_housekeeping(suspension.terminate_due)

@@ -19,6 +19,7 @@ from apps.vms import placement, quotas, validators
 from apps.vms.create import NAME_RE, check_range, guest_params, pick
 from apps.vms.models import VmStatus
 from apps.vms.services import vm_operation
+from apps.vms.suspension import check_not_suspended
 
 # The power operations, by the word both doors use for them.
 POWER_OPERATIONS = {
@@ -30,6 +31,8 @@ POWER_OPERATIONS = {
     "resume": "vm_resume",
 }
 SIZES = ("vcpus", "memory_mb", "disk_gb")
+# What a VM suspended for non-payment may not do (apps/vms/suspension.py); stopping is fine.
+REFUSED_WHILE_SUSPENDED = {"start", "reboot", "resume"}
 
 
 def _check_actor(vm, actor):
@@ -51,6 +54,8 @@ def power_vm(vm, action, *, actor=None, request_id=None):
         raise ValidationError({"action": _("One of: %(values)s.") % {"values": ", ".join(POWER_OPERATIONS)}})
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM can be started, stopped or rebooted.")})
+    if action in REFUSED_WHILE_SUSPENDED:
+        check_not_suspended(vm)
     return _submit(vm, kind, {}, actor, request_id)
 
 
@@ -70,6 +75,7 @@ def reinstall_vm(
     """A new system on `vm` from `image` (an Image or its id; default: its current image),
     same name and address. The image must be one the VM's owner may use."""
     _check_actor(vm, actor)
+    check_not_suspended(vm)
     image = vm.image if image is None or image == "" else pick(Image.objects.all(), image)
     errors = {}
     params = guest_params(
@@ -94,6 +100,7 @@ def reinstall_vm(
 
 def reset_password(vm, password, *, actor=None, request_id=None):
     _check_actor(vm, actor)
+    check_not_suspended(vm)
     try:
         validators.validate_root_password(password or "")
     except ValidationError as exc:
@@ -109,6 +116,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
     """Grow or shrink vCPUs and memory, grow the disk (never shrink it), within the owner's
     quota and the host's room (both reserved in the transaction that starts the job)."""
     _check_actor(vm, actor)
+    check_not_suspended(vm)
     errors = {}
     if vcpus is None and memory_mb is None and disk_gb is None:
         raise ValidationError(_("Give at least one of vcpus, memory_mb, disk_gb."), code="required")

@@ -137,6 +137,8 @@ def create_vm(
     forbidden, unique, quota_exceeded); nothing is created then."""
     errors = {}
     owner = _owner(errors, actor, owner)
+    if owner is not None and owner.suspended_at is not None:
+        raise ValidationError({"owner": _("This account is suspended: it cannot order VMs.")}, code="suspended")
     image = pick(Image.objects.all(), image)
     sizes = _sizes(errors, plan, {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb})
     host = _pinned_host(errors, actor, host)

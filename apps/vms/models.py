@@ -66,6 +66,12 @@ class VirtualMachine(models.Model):
     # The running operation; claimed with a conditional UPDATE so there is one at a time.
     current_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state_synced_at = models.DateTimeField(null=True, blank=True)
+    # Suspended for non-payment (apps/vms/suspension.py, docs/billing.md): why, since when,
+    # whether with its whole customer, and the power state to bring back when it is lifted.
+    suspended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
+    suspended_with_owner = models.BooleanField(default=False)
+    power_before_suspension = models.CharField(max_length=8, choices=PowerState.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +109,10 @@ class VirtualMachine(models.Model):
             errors["disk_gb"] = f"The disk must be at least the image's size ({self.image.virtual_size_gb} GiB)."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_suspended(self):
+        return self.suspended_at is not None
 
     def has_pending_cleanup(self):
         """True while a failed operation still owes its host a clean-up (OwedCleanup)."""

@@ -18,13 +18,15 @@ from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
+from apps.webhooks.models import Delivery, Endpoint, Event
 from tests.api.conftest import SSH_KEY, client_for, make_vm
 
 ROLES = ("admin", "reseller", "customer", "other", "anon")
 SAFE = ("GET", "HEAD", "OPTIONS")
 OK = "ok"  # any answer but 401, 403, 404 and 5xx
 # resource -> how objects are scoped: "tenant" (owned), "token" (the owner only), "staff"
-# (staff only), "catalog" (all read, staff write), "self" (the caller).
+# (staff only), "catalog" (all read, staff write), "self" (the caller), "hooks" (webhook
+# endpoints and their deliveries: "own" is reseller-1's, "other" staff's; customers have none).
 RESOURCES = {
     "vms": "tenant",
     "jobs": "tenant",
@@ -39,6 +41,8 @@ RESOURCES = {
     "addresses": "tenant",
     "plans": "catalog",
     "me": "self",
+    "webhooks": "hooks",
+    "webhook-deliveries": "hooks",
 }
 
 
@@ -86,6 +90,8 @@ def test_every_api_route_in_the_urlconf_is_in_the_schema_and_covered():
 
 
 def visible(kind, role, which):
+    if kind == "hooks":
+        return role == "admin" or (role, which) == ("reseller", "own")
     if kind == "token":
         return role == ("customer" if which == "own" else "other")
     return (
@@ -107,7 +113,9 @@ def expected(path, method, role, which):
         if (resource, method) == ("images", "POST"):  # import a file on the panel: staff; upload: + resellers
             uploaders = ("admin", "reseller") if path.endswith("/upload/") else ("admin",)
             return OK if role in uploaders else 403
-        return 403 if (resource, method) == ("users", "POST") and role in ("customer", "other") else OK
+        if (resource, method) in (("users", "POST"), ("webhooks", "POST")) and role in ("customer", "other"):
+            return 403
+        return OK
     if not visible(kind, role, which):
         return 404
     if method in SAFE:
@@ -115,6 +123,8 @@ def expected(path, method, role, which):
     manages = role == "admin" or (role, which) == ("reseller", "own")
     if resource == "images":
         return 403 if role == "reseller" else OK  # sees its customer's image, is not its owner
+    if path.endswith(("/billing-suspend/", "/billing-unsuspend/")):  # staff or the owner's reseller
+        return OK if manages else 403
     editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
     if resource in ("users", "quotas") and not editing_self_or_managed:
         return OK if manages else 403
@@ -146,6 +156,11 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
             "tokens": ApiToken.objects.issue(owner, "matrix")[0].pk,
             "addresses": _assigned(next(free), vm),
         }
+    for which, owner in (("own", reseller), ("other", admin_user)):
+        endpoint = Endpoint.objects.create(owner=owner, url="https://203.0.113.5/", events=["vm.created"])
+        event = Event.objects.create(type="vm.created", owner=owner, body="{}")
+        ids[which]["webhooks"] = endpoint.pk
+        ids[which]["webhook-deliveries"] = Delivery.objects.create(endpoint=endpoint, event=event).pk
     from auditlog.models import LogEntry
 
     ids["audit"] = LogEntry.objects.first().pk
@@ -186,14 +201,14 @@ def test_tenancy(world, path, method, role):
     if "{" not in path:
         response = call(clients[role], method, path)
         check(response, expected(path, method, role, None), f"{role} {method} {path}")
-        if method == "GET" and response.status_code == 200 and RESOURCES[resource] in ("tenant", "token"):
+        if method == "GET" and response.status_code == 200 and RESOURCES[resource] in ("tenant", "token", "hooks"):
             key = "user" if resource == "quotas" else "id"
             listed = {str(item[key]) for item in response.json()["results"]}
             for which in ("own", "other"):
                 seen = str(ids[which][resource]) in listed
                 assert seen == visible(RESOURCES[resource], role, which), f"{role} lists {which} {resource}: {seen}"
         return
-    for which in ("own", "other") if RESOURCES[resource] in ("tenant", "token") else (None,):
+    for which in ("own", "other") if RESOURCES[resource] in ("tenant", "token", "hooks") else (None,):
         pk = ids[which][resource] if which else ids[resource]
         url = re.sub(r"\{[^}]+\}", str(pk), path)
         check(call(clients[role], method, url), expected(path, method, role, which), f"{role} {method} {url} ({which})")

@@ -11,11 +11,13 @@ the two accepted orders do not collide."""
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.quotas import Quota
 from apps.images.models import Image
 from apps.jobs import runner
 from apps.vms.models import VmStatus
+from apps.webhooks.models import Delivery, Endpoint, Event
 
 STRONG = "Str0ng-enough-pw"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@example"
@@ -39,6 +41,7 @@ class Action:
     job_kind: str | None
     accepted: Case
     refused: list = field(default_factory=list)
+    between: object = None  # world -> None: undo the accepted change before the other door tries it
 
 
 def vm_url(name, *extra):
@@ -244,7 +247,172 @@ DELETE = vm_change(
     refused=[Case("a busy VM", lambda w: ({"name": w.vm.name}, {}), setup=vm_busy)],
 )
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE]
+
+def vm_suspended(with_owner=False):
+    def setup(w):
+        now = timezone.now()
+        type(w.vm).objects.filter(pk=w.vm.pk).update(
+            suspended_at=now,
+            suspension_reason="unpaid",
+            suspended_with_owner=with_owner,
+            power_before_suspension="running",
+        )
+        if with_owner:
+            type(w.customer).objects.filter(pk=w.customer.pk).update(suspended_at=now, suspension_reason="unpaid")
+
+    return setup
+
+
+def not_suspended(w):
+    type(w.vm).objects.filter(pk=w.vm.pk).update(suspended_at=None, suspension_reason="", suspended_with_owner=False)
+    type(w.customer).objects.filter(pk=w.customer.pk).update(suspended_at=None, suspension_reason="", terminate_at=None)
+
+
+def both(*setups):
+    return lambda w: [setup(w) for setup in setups]
+
+
+def terminating(w):
+    runner.submit("customer_terminate", type(w.customer).objects.get(pk=w.customer.pk))
+
+
+def suspend_input(**changes):
+    return same({"reason": "invoice 42 unpaid", "mode": "stop", **changes})
+
+
+def customer_action(name, route, api_action, job_kind, *, accepted, refused, between=None):
+    """A row for suspending, unsuspending or terminating the World's customer, by its reseller."""
+    return Action(
+        name=name,
+        actor="reseller",
+        ui_route=route,
+        ui_url=lambda w: reverse(f"ui:{route}", args=[w.customer.pk]),
+        api_route=("user", api_action),
+        api_call=lambda w: ("post", f"/api/v1/users/{w.customer.pk}/{api_action}/"),
+        job_kind=job_kind,
+        accepted=accepted,
+        refused=refused,
+        between=between,
+    )
+
+
+BILLING = [
+    Action(
+        name="suspend a VM for non-payment",
+        actor="reseller",
+        ui_route="vm_billing_suspend",
+        ui_url=vm_url("ui:vm_billing_suspend"),
+        api_route=("vm", "billing_suspend"),
+        api_call=api_vm("billing-suspend"),
+        job_kind="vm_billing_suspend",
+        accepted=Case("a reason and a mode", suspend_input()),
+        refused=[
+            Case("an unknown mode", suspend_input(mode="explode")),
+            Case("a reason too long", suspend_input(reason="x" * 501)),
+            Case("a failed VM", suspend_input(), setup=vm_status(VmStatus.FAILED)),
+            Case("a busy VM", suspend_input(), setup=vm_busy),
+        ],
+        between=not_suspended,
+    ),
+    Action(
+        name="lift a VM's suspension",
+        actor="reseller",
+        ui_route="vm_billing_unsuspend",
+        ui_url=vm_url("ui:vm_billing_unsuspend"),
+        api_route=("vm", "billing_unsuspend"),
+        api_call=api_vm("billing-unsuspend"),
+        job_kind="vm_billing_unsuspend",
+        accepted=Case("a suspended VM", same({}), setup=vm_suspended()),
+        refused=[
+            Case("a VM suspended with its customer", same({}), setup=vm_suspended(with_owner=True)),
+            Case("a busy VM", same({}), setup=both(vm_suspended(), vm_busy)),
+        ],
+        between=vm_suspended(),
+    ),
+    customer_action(
+        "suspend a customer for non-payment",
+        "customer_suspend",
+        "suspend",
+        "customer_suspend",
+        accepted=Case("a reason and a mode", suspend_input()),
+        refused=[
+            Case("an unknown mode", suspend_input(mode="explode")),
+            Case("a reason too long", suspend_input(reason="x" * 501)),
+        ],
+        between=not_suspended,
+    ),
+    customer_action(
+        "lift a customer's suspension",
+        "customer_unsuspend",
+        "unsuspend",
+        "customer_unsuspend",
+        accepted=Case("a suspended customer", same({}), setup=vm_suspended(with_owner=True)),
+        refused=[Case("a customer being terminated", same({}), setup=both(vm_suspended(with_owner=True), terminating))],
+        between=vm_suspended(with_owner=True),
+    ),
+    customer_action(
+        "terminate a suspended customer",
+        "customer_terminate",
+        "terminate",
+        None,
+        accepted=Case("a suspended customer", same({}), setup=vm_suspended(with_owner=True)),
+        refused=[Case("a customer not suspended", same({}))],
+    ),
+]
+
+
+def endpoint_input(**changes):
+    return lambda w: (
+        {"url": "https://203.0.113.5/{door}", "description": "", "events": ["vm.created"], **changes},
+        {"url": "https://203.0.113.5/{door}", "events": ["vm.created"], **changes},
+    )
+
+
+def a_delivery(active=True):
+    def setup(w):
+        endpoint = Endpoint.objects.create(owner=w.reseller, url="https://203.0.113.5/x", events=["vm.created"])
+        event = Event.objects.create(type="vm.created", owner=w.customer, body="{}")
+        Delivery.objects.create(endpoint=endpoint, event=event, status="delivered")
+        Endpoint.objects.filter(pk=endpoint.pk).update(is_active=active)
+
+    return setup
+
+
+def first_delivery(w):
+    return Delivery.objects.order_by("pk").first().pk
+
+
+WEBHOOKS = [
+    Action(
+        name="add a webhook endpoint",
+        actor="reseller",
+        ui_route="webhook_add",
+        ui_url=lambda w: reverse("ui:webhook_add"),
+        api_route=("webhook", "create"),
+        api_call=lambda w: ("post", "/api/v1/webhooks/"),
+        job_kind=None,
+        accepted=Case("a public https URL", endpoint_input()),
+        refused=[
+            Case("a loopback address", endpoint_input(url="http://127.0.0.1:8080/hook")),
+            Case("a private address", endpoint_input(url="http://10.0.0.8/hook")),
+            Case("no events", endpoint_input(events=[])),
+            Case("not http", endpoint_input(url="ftp://203.0.113.5/")),
+        ],
+    ),
+    Action(
+        name="send a webhook delivery again",
+        actor="reseller",
+        ui_route="webhook_resend",
+        ui_url=lambda w: reverse("ui:webhook_resend", args=[first_delivery(w)]),
+        api_route=("webhookdelivery", "resend"),
+        api_call=lambda w: ("post", f"/api/v1/webhook-deliveries/{first_delivery(w)}/resend/"),
+        job_kind=None,
+        accepted=Case("a delivery", same({}), setup=a_delivery()),
+        refused=[Case("an endpoint turned off", same({}), setup=a_delivery(active=False))],
+    ),
+]
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {
@@ -265,9 +433,13 @@ UI_READ_ONLY = {
     "user_detail": "a page",
     "plan_list": "a list",
     "address_list": "a list (and the pools' usage for staff)",
+    "webhook_list": "a list",
+    "webhook_detail": "a page (an endpoint and its delivery log)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {
+    "notice_settings": "the signed-in user's own e-mail language and optional notices; the API sets them with "
+    "PATCH /api/v1/users/{id}/ {language, email_notices}",
     "two_factor": "one's own two-factor sign-in is set up in the browser (a QR code for a phone); API tokens never "
     "ask for a second factor",
     "password_change": "the signed-in user's own password, asked with the old one (Django's view); the API "
@@ -278,4 +450,7 @@ API_ONLY = {
     "the admin; the pages block a user instead",
     ("plan", "update"): "PUT: the same service call as PATCH with every field given (the plan page's row is PATCH)",
     ("sshkey", "partial_update"): "renaming or replacing a saved key: on the page one deletes it and adds it again",
+    ("webhook", "partial_update"): "changing or turning off an endpoint: the web UI adds endpoints, shows the "
+    "log and re-sends (issue 17's UI for editing endpoints is not done)",
+    ("webhook", "destroy"): "the same: deleting an endpoint is API-only for now",
 }

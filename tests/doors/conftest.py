@@ -22,8 +22,10 @@ class World:
 
 
 @pytest.fixture(autouse=True)
-def jobs_stay_queued(monkeypatch):
+def jobs_stay_queued(monkeypatch, settings):
     monkeypatch.setattr("apps.jobs.runner.enqueue", lambda job, sync=None: None)
+    # Webhook endpoints on a documentation network are allowed (nothing is sent to them here).
+    settings.VMM_WEBHOOK_ALLOWED_NETWORKS = ["203.0.113.0/24"]
 
 
 @pytest.fixture

@@ -38,10 +38,14 @@ def create_user(
     last_name: str = "",
     role: str | Unset = UNSET,
     reseller: User | None | Unset = UNSET,
+    language: str = "",
+    email_notices: bool = True,
+    suspend_mode: str = "",
 ) -> User:
     """A new user. A reseller's new users are its customers: it may leave out role and
     reseller or give exactly those. Without a password the user cannot sign in until
-    one is set."""
+    one is set. `language` and `email_notices`: its e-mail notices (apps/notices);
+    `suspend_mode`: a reseller's choice of how its customers are suspended."""
     check_may_create_users(actor)
     if not is_staff_user(actor):
         _refuse_changes(role, reseller, role_now=Role.CUSTOMER, reseller_now=actor)
@@ -53,7 +57,12 @@ def create_user(
         last_name=last_name,
         role=Role.CUSTOMER if role is UNSET else role,
         reseller=None if reseller is UNSET else reseller,
+        language=language or "",
+        email_notices=email_notices,
+        suspend_mode=suspend_mode or "",
     )
+    if user.suspend_mode and user.role != Role.RESELLER:
+        raise ValidationError({"suspend_mode": _("Only a reseller chooses how its customers are suspended.")})
     _set_password(user, password)
     return _save(user)
 
@@ -76,8 +85,12 @@ def update_user(
     password: str | Unset = UNSET,
     role: str | Unset = UNSET,
     reseller: User | None | Unset = UNSET,
+    suspend_mode: str | Unset = UNSET,
+    language: str | Unset = UNSET,
+    email_notices: bool | Unset = UNSET,
 ) -> User:
-    """Change what is given (UNSET: leave as is). Giving the current value is no change."""
+    """Change what is given (UNSET: leave as is). Giving the current value is no change.
+    `suspend_mode` is a reseller's choice of how its customers' VMs are suspended."""
     own = user.pk == actor.pk
     if not (own or manages(actor, user)):
         raise PermissionDenied(_("You may not change this user."))
@@ -89,7 +102,14 @@ def update_user(
         )
     if own and is_staff_user(actor) and role is not UNSET and role != user.role:
         raise ValidationError({"role": ValidationError(_("Nobody changes its own role."), "forbidden")})
+    if suspend_mode not in (UNSET, "") and user.role != Role.RESELLER:
+        raise ValidationError({"suspend_mode": _("Only a reseller chooses how its customers are suspended.")})
+    if language not in (UNSET, "", "en", "ru"):
+        raise ValidationError({"language": _("One of: %(values)s.") % {"values": "en, ru"}})
     for field, value in (
+        ("language", language),
+        ("email_notices", email_notices),
+        ("suspend_mode", suspend_mode),
         ("username", username),
         ("email", email),
         ("first_name", first_name),

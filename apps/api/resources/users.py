@@ -4,7 +4,7 @@ sees itself. /api/v1/me/ is the caller. The rules: apps.accounts.services.users.
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.functional import lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,9 +13,11 @@ from apps.accounts.filtersets import UserFilterSet
 from apps.accounts.models import Role, User
 from apps.accounts.services import users as service
 from apps.accounts.tenancy import visible_users
-from apps.api.base import ApiViewMixin, ApiViewSet
+from apps.api.base import ApiViewMixin, ApiViewSet, accepted
 from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
+from apps.api.resources.vm_inputs import SuspendSerializer
+from apps.vms import suspension
 
 PASSWORD_LENGTH = lazy(service.password_length_message, str)()
 
@@ -35,9 +37,10 @@ class UserSerializer(StrictModelSerializer):
         model = User
         fields = [
             "id", "username", "email", "first_name", "last_name", "role", "reseller", "is_active", "is_blocked",
-            "date_joined", "password",
+            "date_joined", "password", "language", "email_notices", "suspend_mode", "suspended_at",
+            "suspension_reason", "terminate_at",
         ]  # fmt: skip
-        read_only_fields = ["is_active", "date_joined"]
+        read_only_fields = ["is_active", "date_joined", "suspended_at", "suspension_reason", "terminate_at"]
         extra_kwargs = {
             "reseller": {"required": False, "queryset": User.objects.filter(role=Role.RESELLER)},
             # The shape only: whether the name is free is the service's to say (by the insert).
@@ -51,8 +54,58 @@ class UserSerializer(StrictModelSerializer):
         return service.update_user(actor=self.context["request"].user, user=instance, **validated_data)
 
 
+UserSuspension = inline_serializer(
+    "UserSuspension", {"user": UserSerializer(), "job": serializers.DictField(allow_null=True)}
+)
+
+
+class UserSuspensionActions:
+    """Suspension for non-payment of a customer (docs/billing.md): staff or its reseller."""
+
+    def _answer(self, request, pk, job):
+        data = self.get_serializer(self.get_queryset().get(pk=pk)).data
+        return accepted(request, job, user=data) if job else Response({"user": data, "job": None})
+
+    @extend_schema(request=SuspendSerializer, responses={200: UserSuspension, 202: UserSuspension})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def suspend(self, request, pk=None):
+        """Suspend the customer and its VMs: 202 with the job taking them down; 200 without a
+        job if it already is suspended."""
+        user = self.get_object()
+        data = SuspendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = suspension.suspend_customer(user, **data.validated_data, actor=request.user, request_id=self.request_id)
+        return self._answer(request, user.pk, job)
+
+    @extend_schema(request=None, responses={200: UserSuspension, 202: UserSuspension})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def unsuspend(self, request, pk=None):
+        """Lift the customer's suspension (and a pending termination): 202 with the job
+        bringing back its VMs' power states; 200 without a job if it is not suspended."""
+        user = self.get_object()
+        job = suspension.unsuspend_customer(user, actor=request.user, request_id=self.request_id)
+        return self._answer(request, user.pk, job)
+
+    @extend_schema(request=None, responses={200: UserSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def terminate(self, request, pk=None):
+        """Delete the suspended customer's VMs once VMM_TERMINATE_GRACE_HOURS have passed
+        (`terminate_at`); unsuspending cancels it. Asking again keeps the first time."""
+        user = self.get_object()
+        suspension.terminate_customer(user, actor=request.user, request_id=self.request_id)
+        return Response(self.get_serializer(self.get_queryset().get(pk=user.pk)).data)
+
+
 class UserViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, ApiViewSet
+    UserSuspensionActions,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
 ):
     serializer_class = UserSerializer
     filterset_class = UserFilterSet

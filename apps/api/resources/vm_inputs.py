@@ -77,3 +77,17 @@ class ResizeSerializer(serializers.Serializer):
 class MakeImageSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, min_length=1)
     visibility = serializers.ChoiceField(choices=["private", "shared", "public"], default="private")
+
+
+class SuspendSerializer(serializers.Serializer):
+    """Suspension for non-payment (a VM or a customer): the shapes; the service checks them."""
+
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Shown to the customer (at most 500 characters)."
+    )
+    mode = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="stop (graceful, then forced) or pause; default: the reseller's choice, else VMM_SUSPEND_MODE.",
+    )

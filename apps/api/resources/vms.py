@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
-from apps.vms import changes
+from apps.vms import changes, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -34,6 +34,7 @@ class VmSerializer(serializers.ModelSerializer):
             "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
             "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
             "current_job", "state_synced_at", "created_at", "updated_at", "cleanup_pending",
+            "suspended_at", "suspension_reason",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -62,6 +63,8 @@ class VmSerializer(serializers.ModelSerializer):
             "created_at": _datetime(vm.created_at),
             "updated_at": _datetime(vm.updated_at),
             "cleanup_pending": _cleanup_pending(vm),
+            "suspended_at": _datetime(vm.suspended_at),
+            "suspension_reason": vm.suspension_reason,
         }
 
 
@@ -89,6 +92,7 @@ LIST_COLUMNS = [
 
 JobAccepted = inline_serializer("JobAccepted", {"job": serializers.DictField()})
 VmAccepted = inline_serializer("VmAccepted", {"vm": VmSerializer(), "job": serializers.DictField()})
+VmSuspension = inline_serializer("VmSuspension", {"vm": VmSerializer(), "job": serializers.DictField(allow_null=True)})
 POWER = extend_schema(request=None, responses={202: JobAccepted})
 
 
@@ -201,6 +205,31 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             vm, data["name"], visibility=data["visibility"], actor=request.user, request_id=self.request_id
         )
         return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.SuspendSerializer, responses={200: VmSuspension, 202: VmSuspension})
+    @action(detail=True, methods=["post"], url_path="billing-suspend")
+    @idempotent
+    def billing_suspend(self, request, pk=None):
+        """Suspend the VM for non-payment (staff, or its owner's reseller): 202 with the job
+        that takes it down; 200 without a job if it already is suspended (docs/billing.md)."""
+        vm = self.get_object()
+        data = self._valid(vm_inputs.SuspendSerializer)
+        job = suspension.suspend_vm(vm, **data, actor=request.user, request_id=self.request_id)
+        return self._suspension(request, vm.pk, job)
+
+    @extend_schema(request=None, responses={200: VmSuspension, 202: VmSuspension})
+    @action(detail=True, methods=["post"], url_path="billing-unsuspend")
+    @idempotent
+    def billing_unsuspend(self, request, pk=None):
+        """Lift the VM's suspension: 202 with the job that brings back its power state; 200
+        without a job if it is not suspended."""
+        job = suspension.unsuspend_vm(self.get_object(), actor=request.user, request_id=self.request_id)
+        return self._suspension(request, pk, job)
+
+    def _suspension(self, request, pk, job):
+        vm = self.get_queryset().get(pk=pk)
+        data = VmSerializer(vm, context=self.get_serializer_context()).data
+        return accepted(request, job, vm=data) if job else Response({"vm": data, "job": None})
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())

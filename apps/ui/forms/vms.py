@@ -206,3 +206,25 @@ class DeleteForm(forms.Form):
         if self.cleaned_data["name"] != self.vm.name:
             raise forms.ValidationError(_("This is not the VM's name."))
         return self.cleaned_data["name"]
+
+
+class SuspendForm(forms.Form):
+    """Suspension for non-payment (a VM or a customer): the shapes; apps.vms.suspension decides."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown to the customer, e.g. the unpaid invoice."),
+    )
+    mode = forms.CharField(
+        label=_("How"),
+        required=False,
+        widget=forms.Select(
+            choices=[
+                ("", _("The reseller's choice")),
+                ("stop", _("Shut down (graceful, then forced)")),
+                ("pause", _("Pause (memory kept)")),
+            ]
+        ),
+    )

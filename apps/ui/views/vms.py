@@ -15,7 +15,7 @@ from apps.ui.forms.vm_filters import VmFilterForm
 from apps.ui.forms.vms import VmCreateForm, apply_errors
 from apps.ui.paging import paginate
 from apps.ui.vm_actions import power_buttons
-from apps.vms import quotas
+from apps.vms import quotas, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -59,6 +59,7 @@ def vm_detail(request, pk):
         "jobs": _vm_jobs(request.user, vm),
         "power_buttons": power_buttons(vm.power_state),
         "public_addresses": addresses_of(vm),
+        "may_suspend": suspension.may_suspend(request.user, vm.owner),
     }
     return render(request, "ui/vms/detail.html", context)
 
