@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import set_language
 
-from apps.ui.views import auth, dashboard, hosts, images, jobs, vm_changes, vms
+from apps.ui.views import auth, dashboard, hosts, images, jobs, vm_changes, vm_console, vms
 
 app_name = "ui"
 
@@ -30,6 +30,8 @@ urlpatterns = [
     path("vms/<int:pk>/password/", vm_changes.vm_password, name="vm_password"),
     path("vms/<int:pk>/resize/", vm_changes.vm_resize, name="vm_resize"),
     path("vms/<int:pk>/delete/", vm_changes.vm_delete, name="vm_delete"),
+    path("vms/<int:pk>/console/", vm_console.vm_console, name="vm_console"),
+    path("vms/<int:pk>/console/ticket/", vm_console.vm_console_ticket, name="vm_console_ticket"),
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),

@@ -1,10 +1,12 @@
-"""Every action reachable from a door has rows in tests/doors/actions.py (VMs) or
-tests/doors/test_image_and_host_parity.py (images, hosts): read from the web UI's URLconf and
-the API router, so a new page or endpoint that changes something cannot be added without
-saying how the other door does the same (or why it has one door only)."""
+"""Every action reachable from a door has rows in tests/doors/actions.py (VMs),
+tests/doors/test_image_and_host_parity.py (images, hosts) or tests/doors/test_console_parity.py
+(consoles): read from the web UI's URLconf and the API router, so a new page or endpoint that
+changes something cannot be added without saying how the other door does the same (or why it
+has one door only)."""
 
 from apps.api.urls import router
 from apps.ui.urls import urlpatterns
+from tests.doors import test_console_parity as console
 from tests.doors import test_image_and_host_parity as images_and_hosts
 from tests.doors.actions import ACTIONS, API_ONLY, UI_ONLY, UI_READ_ONLY
 
@@ -23,7 +25,7 @@ def api_writes():
 
 
 def test_every_page_of_the_web_ui_is_an_action_with_a_row_or_changes_nothing():
-    rows = {action.ui_route for action in ACTIONS} | set(images_and_hosts.UI_ROUTES)
+    rows = {action.ui_route for action in ACTIONS} | set(images_and_hosts.UI_ROUTES) | set(console.UI_ROUTES)
     named = {pattern.name for pattern in urlpatterns}
     assert named - rows - set(UI_READ_ONLY) - set(UI_ONLY) == set()
     assert rows & set(UI_ONLY) == set() and rows & set(UI_READ_ONLY) == set()
@@ -31,7 +33,7 @@ def test_every_page_of_the_web_ui_is_an_action_with_a_row_or_changes_nothing():
 
 
 def test_every_api_route_that_changes_something_has_a_row_or_a_reason():
-    rows = {action.api_route for action in ACTIONS} | set(images_and_hosts.API_ROUTES)
+    rows = {action.api_route for action in ACTIONS} | set(images_and_hosts.API_ROUTES) | set(console.API_ROUTES)
     writes = api_writes()
     assert writes - rows - set(API_ONLY) == set()
     assert rows & set(API_ONLY) == set()

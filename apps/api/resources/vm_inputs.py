@@ -77,3 +77,7 @@ class ResizeSerializer(serializers.Serializer):
 class MakeImageSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, min_length=1)
     visibility = serializers.ChoiceField(choices=["private", "shared", "public"], default="private")
+
+
+class ConsoleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["serial", "vnc"], default="serial")
