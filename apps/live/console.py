@@ -14,7 +14,8 @@ Once open: binary frames carry the console's bytes both ways (xterm.js, noVNC). 
 serial console a text frame `{"action": "keys", "keys": "ctrl-alt-del"}` presses keys.
 The socket closes with a code and a reason the page shows:
   4403 the user was blocked (cut at once: the `user.blocked` event, and a re-check every
-       VMM_WS_RECHECK_SECONDS), 4404 the VM was deleted, 4410 the console ended (the VM
+       VMM_WS_RECHECK_SECONDS), 4404 the VM was deleted, 4409 a newer session of the same
+       serial console took it over (the page does not take it back by itself), 4410 the console ended (the VM
        stopped or restarted: the page asks a new ticket and reconnects), 4503 the bridge
        is not available or could not open the console.
 """
@@ -32,11 +33,12 @@ from apps.live.fanout import fanout
 from apps.live.publish import user_group
 from apps.vms import consoles
 
-DELETED, ENDED, UNAVAILABLE = 4404, 4410, 4503
+DELETED, TAKEN_OVER, ENDED, UNAVAILABLE = 4404, 4409, 4410, 4503
 CODES = {"blocked": BLOCKED, "deleted": DELETED, "gone": DELETED}
 REASONS = {
     BLOCKED: "Your account is blocked.",
     DELETED: "The VM was deleted.",
+    TAKEN_OVER: "The console was opened in another window.",
     ENDED: "The console ended: the VM stopped or restarted.",
     UNAVAILABLE: "The console is not available now.",
 }
@@ -115,6 +117,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             while data := await self.reader.read(65536):
                 await self.send(bytes_data=data)
         reason = await db(consoles.still_allowed)(self.session.pk)
+        if reason is None and await db(consoles.taken_over)(self.session.pk):
+            await self._end(TAKEN_OVER)
+            return
         await self._end(CODES.get(reason, ENDED))
 
     async def deliver(self, group, message, text):

@@ -129,6 +129,19 @@ def still_allowed(session_id):
     return None
 
 
+def taken_over(session_id):
+    """Whether a newer serial session of the same VM was opened since (libvirt gives a serial
+    console to one client: the newest takes it over, and the older one must not take it back)."""
+    session = ConsoleSession.objects.filter(pk=session_id).first()
+    if session is None or session.kind != "serial" or session.opened_at is None:
+        return False
+    return (
+        ConsoleSession.objects.filter(vm_id=session.vm_id, kind=session.kind, opened_at__gt=session.opened_at)
+        .exclude(pk=session.pk)
+        .exists()
+    )
+
+
 def close_session(session_id, reason):
     """Record the end of a session (once: the first reason stays)."""
     ConsoleSession.objects.filter(pk=session_id, closed_at__isnull=True).update(

@@ -7,7 +7,7 @@ export function consolePage(root, open) {
   const status = root.querySelector("[data-console-status]");
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const say = (text, bad) => { status.textContent = text; status.classList.toggle("bad", Boolean(bad)); };
-  const final = new Set([4403, 4404]);
+  const final = new Set([4403, 4404, 4409]);
   let tries = 0;
 
   async function ticket() {
@@ -22,8 +22,9 @@ export function consolePage(root, open) {
 
   function closed(event) {
     const code = event && event.code;
-    if (final.has(code)) { say(root.dataset["msg" + code], true); return; }
-    say(root.dataset["msg" + code] || root.dataset.msgLost, true);
+    const text = root.getAttribute("data-msg-" + code); // data-msg-4404: not camel-cased
+    if (final.has(code)) { say(text, true); return; }
+    say(text || root.dataset.msgLost, true);
     tries += 1;
     setTimeout(connect, Math.min(1000 * tries, 5000));
   }

@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.live.console import DELETED, ENDED, UNAVAILABLE
+from apps.live.console import DELETED, ENDED, TAKEN_OVER, UNAVAILABLE
 from apps.live.consumers import BLOCKED
 from apps.live.publish import disconnect_user
 from apps.vms import consoles
@@ -232,6 +232,17 @@ async def test_when_the_console_ends_the_page_is_told_to_reconnect(customer, vm,
     assert not await refused(communicator)
     await communicator.send_to(bytes_data=b"bye")  # the stand-in bridge closes, as when the VM stops
     assert await closed_with(communicator) == ENDED
+
+
+async def test_a_console_taken_over_by_a_newer_session_does_not_take_it_back(customer, vm, bridge):
+    older = socket(vm.pk, await ticket_for(customer, vm), await cookie_of(customer))
+    assert not await refused(older)
+    newer = socket(vm.pk, await ticket_for(customer, vm), await cookie_of(customer))
+    assert not await refused(newer)
+    await older.send_to(bytes_data=b"bye")  # the bridge ends the older stream, as libvirt does on a takeover
+    assert await closed_with(older) == TAKEN_OVER
+    await newer.send_to(bytes_data=b"x")
+    assert await newer.receive_from(timeout=3) == b"x"
 
 
 async def test_without_the_bridge_the_console_closes_as_unavailable(settings, customer, vm):
