@@ -43,7 +43,14 @@ def type_line(page, text):
     page.keyboard.press("Enter")
 
 
+@pytest.fixture
+def patient_boot(monkeypatch):
+    """The worker (started after this) waits longer for the guest: the machine is shared."""
+    monkeypatch.setenv("VMM_BOOT_TIMEOUT", "400")
+
+
 def test_serial_and_graphical_consoles_of_a_real_vm(
+    patient_boot,
     console_bridge_address,
     panel,
     start_console_bridge,
@@ -79,6 +86,7 @@ def test_serial_and_graphical_consoles_of_a_real_vm(
     type_line(page, "root")
     expect(page.locator(".xterm-rows")).to_contain_text("Password:", timeout=30000)
     type_line(page, PASSWORD)
+    expect(page.locator(".xterm-rows")).to_contain_text("root@console-1:~#", timeout=60000)  # login drops typeahead
     type_line(page, "echo console-$((6 * 7)) in $(hostname)")
     expect(page.locator(".xterm-rows")).to_contain_text("console-42 in", timeout=60000)  # a shell answered
     screenshot(page, "console-serial")
