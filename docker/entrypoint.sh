@@ -4,6 +4,7 @@
 #   worker     wait until the database is migrated, settle orphaned jobs, run the job cluster
 #   collector  wait until migrated, run the statistics collector (manage.py collect_stats)
 #   watcher    wait until migrated, run the host watcher (manage.py watch_hosts)
+#   console    wait until migrated, run the console bridge (manage.py console_bridge)
 #   manage ARGS...  run manage.py ARGS (e.g. `manage host key`, `manage createsuperuser`)
 #   anything else is run as given (e.g. `sh`).
 # Only the web role migrates, so several containers starting at once never race on it.
@@ -62,6 +63,10 @@ case "$role" in
     watcher)
         wait_migrated
         exec python3 manage.py watch_hosts "$@"
+        ;;
+    console)
+        wait_migrated
+        exec python3 manage.py console_bridge "$@"
         ;;
     manage)
         exec python3 manage.py "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run the web server (daphne), the job workers (django-q2 cluster), the host watcher and the
-# statistics collector in the foreground. Ctrl-C (or SIGTERM) stops them all; if one exits,
-# the others are stopped too (except the collector, which is restarted instead).
+# Run the web server (daphne), the job workers (django-q2 cluster), the host watcher, the
+# console bridge and the statistics collector in the foreground. Ctrl-C (or SIGTERM) stops
+# them all; if one exits, the others are stopped too (except the collector and the console
+# bridge, which are restarted instead).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bind="${VMM_BIND:-127.0.0.1}"
@@ -34,6 +35,11 @@ setsid .venv/bin/python manage.py qcluster &
 groups+=($!)
 # Host health and VM state sync (docs/health.md); a second copy elsewhere would wait as standby.
 setsid .venv/bin/python manage.py watch_hosts &
+groups+=($!)
+# Console bridge (docs/console.md): owns the VMs' serial console streams and VNC connections
+# for the web consoles, outside the web server. Restarted if it dies (say, its port is taken):
+# the rest of the panel works without it.
+setsid bash -c 'while :; do .venv/bin/python manage.py console_bridge; echo "==> console bridge exited ($?); restarting in 5 s" >&2; sleep 5; done' &
 groups+=($!)
 # Statistics collector (docs/stats.md): its own process, so a slow sweep never slows a request.
 # Restarted if it dies, and never the reason the rest stops: the panel works without it.

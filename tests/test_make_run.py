@@ -30,7 +30,12 @@ def wait_for(url, proc, seconds):
 
 def test_make_run_starts_the_panel_on_the_embedded_default_and_ctrl_c_stops_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(VMM_DATA_DIR=str(tmp_path / "data"), VMM_PORT="18765", VMM_ADMIN_PASSWORD="pw-make-run-1")
+    env.update(
+        VMM_DATA_DIR=str(tmp_path / "data"),
+        VMM_PORT="18765",
+        VMM_CONSOLE_BRIDGE="127.0.0.1:18766",
+        VMM_ADMIN_PASSWORD="pw-make-run-1",
+    )
     log = open(tmp_path / "make-run.log", "w+")
     proc = subprocess.Popen(
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

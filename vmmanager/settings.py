@@ -203,6 +203,10 @@ VMM_IDEMPOTENCY_KEY_HOURS = env_int("VMM_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, 
 # it is handed out again, so a deleted VM's address does not go to the next customer at once.
 VMM_ADDRESS_COOLDOWN = env_int("VMM_ADDRESS_COOLDOWN", 86400, minimum=0, maximum=90 * 86400)
 VMM_WATCHER_LEASE = env_int("VMM_WATCHER_LEASE", 30, minimum=3, maximum=600)
+# Web consoles (docs/console.md): where the console bridge (manage.py console_bridge) listens,
+# and how many seconds a console ticket stays valid before its websocket uses it.
+VMM_CONSOLE_BRIDGE = env_str("VMM_CONSOLE_BRIDGE", "127.0.0.1:8017")
+VMM_CONSOLE_TICKET_SECONDS = env_int("VMM_CONSOLE_TICKET_SECONDS", 30, minimum=2, maximum=600)
 # The panel's own SSH key for qemu+ssh:// hosts and the host keys it has seen (apps/hosts/sshkey.py).
 VMM_SSH_DIR = Path(env_str("VMM_SSH_DIR", str(DATA_DIR / "ssh")))
 

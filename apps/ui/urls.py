@@ -15,6 +15,7 @@ from apps.ui.views import (
     two_factor,
     users,
     vm_changes,
+    vm_console,
     vms,
     webhooks,
 )
@@ -66,6 +67,8 @@ urlpatterns = [
     path("vms/<int:pk>/password/", vm_changes.vm_password, name="vm_password"),
     path("vms/<int:pk>/resize/", vm_changes.vm_resize, name="vm_resize"),
     path("vms/<int:pk>/delete/", vm_changes.vm_delete, name="vm_delete"),
+    path("vms/<int:pk>/console/", vm_console.vm_console, name="vm_console"),
+    path("vms/<int:pk>/console/ticket/", vm_console.vm_console_ticket, name="vm_console_ticket"),
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
     path("addresses/", addresses.address_list, name="address_list"),
     path("addresses/<int:pk>/reverse/", addresses.address_reverse, name="address_reverse"),

@@ -149,18 +149,20 @@ def build_domain_xml(spec: DomainSpec) -> str:
         _disk(devices, d)
     for n in spec.nics:
         _nic(devices, n)
+    # The serial console is a pty, so that libvirt can stream it (virDomainOpenConsole: the
+    # panel's web console); with a log file its output is also kept there, readable without
+    # a console client, even on remote hosts through their log folder.
+    serial = _sub(devices, "serial", type="pty")
     if spec.serial_log_path:
-        # Serial console to a file: readable without a console client, even
-        # on remote hosts through their log folder.
-        serial = _sub(devices, "serial", type="file")
-        _sub(serial, "source", path=spec.serial_log_path)
-        _sub(serial, "target", port="0")
-        console = _sub(devices, "console", type="file")
-        _sub(console, "source", path=spec.serial_log_path)
-        _sub(console, "target", type="serial", port="0")
-    else:
-        _sub(_sub(devices, "serial", type="pty"), "target", port="0")
-        _sub(_sub(devices, "console", type="pty"), "target", type="serial", port="0")
+        _sub(serial, "log", file=spec.serial_log_path, append="on")
+    _sub(serial, "target", port="0")
+    _sub(_sub(devices, "console", type="pty"), "target", type="serial", port="0")
+    if spec.vnc_password is not None:
+        # Graphical console: VNC on `vnc_listen` (loopback for the local host), a free port
+        # chosen at each start (read back from the live XML), and a password of its own.
+        attrs = {"port": "-1", "autoport": "yes", "listen": spec.vnc_listen, "passwd": spec.vnc_password}
+        _sub(devices, "graphics", type="vnc", **attrs)
+        _sub(_sub(devices, "video"), "model", type="vga")
     if spec.guest_agent:
         channel = _sub(devices, "channel", type="unix")
         _sub(channel, "target", type="virtio", name=GUEST_AGENT_CHANNEL)
@@ -208,10 +210,14 @@ def parse_domain_xml(xml: str) -> ParsedDomain:
     os_type = root.find("os/type")
     serial_log = None
     for el in root.findall("devices/serial") + root.findall("devices/console"):
-        source = el.find("source")
+        source, logged = el.find("source"), el.find("log")
+        if logged is not None and logged.get("file"):
+            serial_log = logged.get("file")
+            break
         if el.get("type") == "file" and source is not None and source.get("path"):
             serial_log = source.get("path")
             break
+    vnc = root.find("devices/graphics[@type='vnc']")
     agent = any(
         (t := ch.find("target")) is not None and t.get("name") == GUEST_AGENT_CHANNEL
         for ch in root.findall("devices/channel")
@@ -229,9 +235,49 @@ def parse_domain_xml(xml: str) -> ParsedDomain:
         cmdline=root.findtext("os/cmdline"),
         serial_log_path=serial_log,
         guest_agent=agent,
+        vnc_password=vnc.get("passwd") if vnc is not None else None,
         machine=os_type.get("machine") if os_type is not None else None,
         arch=os_type.get("arch") if os_type is not None else None,
     )
+
+
+def with_console_devices(xml: str, vnc_password: str, vnc_listen: str = "127.0.0.1") -> str | None:
+    """A domain's persistent XML upgraded for the web consoles, or None if it needs nothing:
+    a serial/console written to a file becomes a pty logged to the same file, and a domain
+    without graphics gets a VNC display with ``vnc_password`` (and a VGA card if it has no
+    video). Domains defined before the consoles existed gain them at their next start."""
+    root = _parse(xml, "domain")
+    devices = root.find("devices")
+    if devices is None:
+        raise ValueError("domain XML without <devices>")
+    changed = False
+    for el in devices.findall("serial") + devices.findall("console"):
+        source = el.find("source")
+        if el.get("type") != "file":
+            continue
+        path = source.get("path") if source is not None else None
+        el.set("type", "pty")
+        if source is not None:
+            el.remove(source)
+        if path and el.tag == "serial" and el.find("log") is None:
+            el.insert(0, ET.Element("log", {"file": path, "append": "on"}))
+        changed = True
+    if devices.find("graphics") is None:
+        attrs = {"port": "-1", "autoport": "yes", "listen": vnc_listen, "passwd": vnc_password}
+        _sub(devices, "graphics", type="vnc", **attrs)
+        if devices.find("video") is None:
+            _sub(_sub(devices, "video"), "model", type="vga")
+        changed = True
+    return _tostring(root) if changed else None
+
+
+def parse_vnc_display(xml: str) -> tuple[str, int] | None:
+    """``(listen address, port)`` of the VNC server in a running domain's live XML, or None
+    when it has none (or no port yet)."""
+    vnc = _parse(xml, "domain").find("devices/graphics[@type='vnc']")
+    if vnc is None or not vnc.get("port", "").isdigit() or int(vnc.get("port")) <= 0:
+        return None
+    return vnc.get("listen") or "127.0.0.1", int(vnc.get("port"))
 
 
 # --- storage ---------------------------------------------------------------

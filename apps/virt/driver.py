@@ -38,7 +38,8 @@ Safe to run again, and why:
   upload, or made but its answer lost) is deleted first.
 Not safe, so failing at once as before: ``reboot`` and ``reset`` (a second reboot of a
 guest already rebooting), ``agent_exec`` (runs a command in the guest twice),
-``watch_lifecycle`` (the watcher handles its own reconnects).
+``watch_lifecycle`` (the watcher handles its own reconnects), ``open_console`` (a stream is
+opened once; the console bridge opens a new one when asked again), ``send_keys``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from __future__ import annotations
 import libvirt
 
 from ._base import retried
+from .console import ConsoleOps
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
@@ -60,8 +62,9 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps):
-    """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events)."""
+class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps, ConsoleOps):
+    """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events,
+    networks, consoles)."""
 
     @retried()
     def host_info(self) -> HostInfo:

@@ -108,8 +108,9 @@ class DomainSpec:
     setting ("qemu" where KVM is broken, like our CI machines), never guessed.
 
     ``kernel`` set → direct kernel boot (``initrd``/``cmdline`` optional),
-    otherwise boots from ``boot`` devices. ``serial_log_path`` set → serial
-    and console are written to that file; otherwise they are a pty.
+    otherwise boots from ``boot`` devices. The serial console is a pty (libvirt
+    can stream it); ``serial_log_path`` set → its output is also logged to that file.
+    ``vnc_password`` set → a VNC display on ``vnc_listen`` with that password.
     Raises ``ValueError`` when invalid.
     """
 
@@ -125,6 +126,8 @@ class DomainSpec:
     cmdline: str | None = None
     serial_log_path: str | None = None
     guest_agent: bool = False
+    vnc_password: str | None = None  # set: a VNC graphics device with this password (at most 8 characters)
+    vnc_listen: str = "127.0.0.1"
     machine: str = "pc"
     arch: str = "x86_64"
     boot: tuple[str, ...] = field(default=("hd",))
@@ -136,6 +139,8 @@ class DomainSpec:
             raise ValueError(f"domain_type must be one of {DOMAIN_TYPES}, not {self.domain_type!r}")
         if self.vcpus < 1 or self.memory_mb < 1:
             raise ValueError("vcpus and memory_mb must be positive")
+        if self.vnc_password is not None and not 1 <= len(self.vnc_password) <= 8:
+            raise ValueError("a VNC password has 1 to 8 characters")
         if (self.initrd or self.cmdline) and not self.kernel:
             raise ValueError("initrd/cmdline need a kernel")
         # Tuples, not lists: the spec is frozen and hashable.
@@ -160,5 +165,6 @@ class ParsedDomain:
     cmdline: str | None = None
     serial_log_path: str | None = None
     guest_agent: bool = False
+    vnc_password: str | None = None  # only in XML read with its secrets (VIR_DOMAIN_XML_SECURE)
     machine: str | None = None
     arch: str | None = None

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.jobs.admin_actions import job_action
-from apps.vms.models import OwedCleanup, VirtualMachine
+from apps.vms.models import ConsoleSession, OwedCleanup, VirtualMachine
 
 
 @admin.register(VirtualMachine)
@@ -36,6 +36,22 @@ class OwedCleanupAdmin(admin.ModelAdmin):
     list_filter = ("host", ("done_at", admin.EmptyFieldListFilter))
     search_fields = ("domain_name",)
     list_select_related = ("host", "vm", "job")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsoleSession)
+class ConsoleSessionAdmin(admin.ModelAdmin):
+    """The audit record of web console sessions (docs/console.md): read-only."""
+
+    list_display = ("created_at", "username", "vm_name", "kind", "address", "opened_at", "closed_at", "duration")
+    list_filter = ("kind",)
+    search_fields = ("username", "vm_name")
+    exclude = ("ticket_hash",)
 
     def has_add_permission(self, request):
         return False

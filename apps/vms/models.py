@@ -147,3 +147,48 @@ class OwedCleanup(models.Model):
     def __str__(self):
         state = "done" if self.done_at else "pending"
         return f"clean-up of {self.domain_name} on host {self.host_id} ({state})"
+
+
+class ConsoleKind(models.TextChoices):
+    SERIAL = "serial", _("Serial console")
+    VNC = "vnc", _("Graphical console")
+
+
+class ConsoleSession(models.Model):
+    """One console of one VM opened by one user: the ticket that lets a websocket in (stored as
+    its SHA-256, valid for seconds, used once) and, once used, the audit record of the session:
+    who, which VM, from where, when and how long. apps/vms/consoles.py; docs/console.md."""
+
+    # SET_NULL: the record outlives the VM and the user; the names say whose it was.
+    vm = models.ForeignKey(VirtualMachine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    vm_name = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    kind = models.CharField(max_length=6, choices=ConsoleKind.choices)
+    ticket_hash = models.CharField(max_length=64, unique=True)
+    # Issued to an API client (bearer token): the ticket alone opens the socket, no session cookie.
+    bearer = models.BooleanField(default=False)
+    address = models.GenericIPAddressField(null=True, blank=True)  # who asked for the ticket
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)  # the ticket was used
+    socket_address = models.GenericIPAddressField(null=True, blank=True)  # the websocket's peer
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ConsoleKind.values), name="console_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} console of {self.vm_name} for {self.username}"
+
+    @property
+    def duration(self):
+        if self.opened_at and self.closed_at:
+            return self.closed_at - self.opened_at
+        return None

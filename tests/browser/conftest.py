@@ -68,6 +68,21 @@ def start_watcher(panel):
     yield from _starter(panel, processes.start_watcher, stop_timeout=10)
 
 
+@pytest.fixture
+def console_bridge_address(monkeypatch):
+    """A free loopback port for the console bridge, in the environment of every process the
+    panel fixtures start: request it before `panel`."""
+    address = f"127.0.0.1:{processes.free_port()}"
+    monkeypatch.setenv("VMM_CONSOLE_BRIDGE", address)
+    return address
+
+
+@pytest.fixture
+def start_console_bridge(console_bridge_address, panel):
+    """Call to start the console bridge for the panel (stopped after the test)."""
+    yield from _starter(panel, processes.start_console_bridge, stop_timeout=5)
+
+
 @pytest.fixture(scope="module")
 def browser():
     # While Playwright lives, Django sees its event loop as running in this thread and

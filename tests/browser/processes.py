@@ -96,5 +96,13 @@ def start_watcher(data_dir, queue):
     return Process([sys.executable, "manage.py", "watch_hosts"], environment(data_dir, queue), data_dir / "watcher.log")
 
 
+def start_console_bridge(data_dir, queue):
+    """`manage.py console_bridge` on VMM_CONSOLE_BRIDGE (set in this process's environment, so
+    that daphne, started after it, reaches the same address)."""
+    return Process(
+        [sys.executable, "manage.py", "console_bridge"], environment(data_dir, queue), data_dir / "console_bridge.log"
+    )
+
+
 def new_queue():
     return f"vmm-browser-{uuid.uuid4().hex[:8]}"

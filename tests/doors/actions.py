@@ -426,6 +426,7 @@ UI_READ_ONLY = {
     "image_list": "a list",
     "vm_list": "a list",
     "vm_detail": "a page",
+    "vm_console": "the console page (its tickets: vm_console_ticket, tests/doors/test_console_parity.py)",
     "vm_jobs": "the VM page's job table",
     "job_list": "a list",
     "job_detail": "a page",

@@ -11,7 +11,9 @@ from apps.virt.domain_xml import (
     parse_capabilities,
     parse_domain_xml,
     parse_pool_path,
+    parse_vnc_display,
     parse_volume_xml,
+    with_console_devices,
 )
 from apps.virt.types import DiskSpec, DomainSpec, NicSpec
 
@@ -63,8 +65,30 @@ def test_domain_basics_acpi_and_lifecycle_actions():
     assert root.findtext("on_crash") == "destroy"
     assert [b.get("dev") for b in root.findall("os/boot")] == ["hd"]
     assert root.find("os/kernel") is None
-    # Serial and console both write to the log file.
-    assert {el.get("type") for el in root.findall("devices/serial") + root.findall("devices/console")} == {"file"}
+    # Serial and console are a pty (libvirt can stream it to the web console), logged to the file.
+    assert {el.get("type") for el in root.findall("devices/serial") + root.findall("devices/console")} == {"pty"}
+    assert root.find("devices/serial/log").attrib == {"file": "/var/log/libvirt/qemu/vm-1-serial.log", "append": "on"}
+    assert root.find("devices/graphics") is None  # no VNC unless asked
+
+
+def test_a_vnc_password_gives_a_loopback_vnc_display_with_it():
+    root = ET.fromstring(build_domain_xml(full_spec(vnc_password="s3cret12")))
+    graphics = root.find("devices/graphics")
+    assert (graphics.get("type"), graphics.get("listen"), graphics.get("passwd")) == ("vnc", "127.0.0.1", "s3cret12")
+    assert graphics.get("autoport") == "yes"
+    assert parse_domain_xml(ET.tostring(root, encoding="unicode")).vnc_password == "s3cret12"
+
+
+def test_a_vnc_password_has_at_most_8_characters():
+    with pytest.raises(ValueError, match="VNC password"):
+        full_spec(vnc_password="123456789")
+
+
+def test_the_vnc_display_is_read_from_the_live_xml():
+    live = "<domain><devices><graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'/></devices></domain>"
+    assert parse_vnc_display(live) == ("127.0.0.1", 5901)
+    assert parse_vnc_display("<domain><devices><graphics type='vnc' port='-1'/></devices></domain>") is None
+    assert parse_vnc_display("<domain><devices/></domain>") is None
 
 
 def test_kernel_boot_replaces_boot_devices():
@@ -218,3 +242,22 @@ def test_parse_capabilities_prefers_host_arch():
       <guest><os_type>hvm</os_type><arch name='x86_64'><domain type='qemu'/></arch></guest>
       </capabilities>"""
     assert parse_capabilities(xml) == ("x86_64", ("qemu", "kvm"))
+
+
+OLD_DOMAIN = """<domain type='qemu'><name>vmm-old</name><devices>
+  <serial type='file'><source path='/var/log/vmm-old.log'/><target port='0'/></serial>
+  <console type='file'><source path='/var/log/vmm-old.log'/><target type='serial' port='0'/></console>
+</devices></domain>"""
+
+
+def test_a_domain_from_before_the_consoles_gains_a_pty_console_and_vnc():
+    root = ET.fromstring(with_console_devices(OLD_DOMAIN, "pw123456"))
+    assert [el.get("type") for el in root.findall("devices/serial") + root.findall("devices/console")] == ["pty", "pty"]
+    assert root.find("devices/serial/source") is None
+    assert root.find("devices/serial/log").get("file") == "/var/log/vmm-old.log"
+    assert root.find("devices/graphics").get("passwd") == "pw123456"
+    assert root.find("devices/video/model").get("type") == "vga"
+
+
+def test_a_domain_with_its_consoles_is_left_alone():
+    assert with_console_devices(build_domain_xml(full_spec(vnc_password="pw123456")), "other") is None

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,8 +155,17 @@ def test_tiny_guest_lifecycle(hv, sandbox, tiny_guest):
         hv.start(name)
     assert hv.interface_addresses(name) == []  # no NIC, agent never answers: empty, no error
 
+    # The serial console is a pty libvirt streams (the web console's bridge), still logged.
+    ended = threading.Event()
+    console = hv.open_console(name, lambda data: None, lambda reason: ended.set())
+    console.send(b"\r")
+    hv.send_keys(name, ("KEY_LEFTCTRL", "KEY_LEFTALT", "KEY_F2"))
+    assert hv.vnc_display(name) is None  # defined without a VNC password: no graphics
+
     started = time.monotonic()
     assert hv.stop(name, timeout=3) == "forced"  # the tiny guest ignores ACPI
+    assert ended.wait(10)  # the stream ends with the guest
+    assert console.closed
     assert time.monotonic() - started >= 3
     assert hv.get_domain(name).state == "shutoff"
     assert hv.stop(name, timeout=3) == "already-stopped"

@@ -91,3 +91,7 @@ class SuspendSerializer(serializers.Serializer):
         default="",
         help_text="stop (graceful, then forced) or pause; default: the reseller's choice, else VMM_SUSPEND_MODE.",
     )
+
+
+class ConsoleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["serial", "vnc"], default="serial")

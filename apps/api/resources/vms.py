@@ -4,6 +4,7 @@
 Every rule (tenancy, role, quota, state, input validity) is the services' (apps.vms.create,
 apps.vms.changes), which the web UI calls too; this module parses shapes and answers."""
 
+from django.urls import get_script_prefix
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
-from apps.vms import changes, suspension
+from apps.vms import changes, consoles, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -230,6 +231,37 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         vm = self.get_queryset().get(pk=pk)
         data = VmSerializer(vm, context=self.get_serializer_context()).data
         return accepted(request, job, vm=data) if job else Response({"vm": data, "job": None})
+
+    @extend_schema(
+        request=vm_inputs.ConsoleSerializer,
+        responses={
+            201: inline_serializer(
+                "ConsoleTicket",
+                {
+                    "kind": serializers.CharField(),
+                    "ticket": serializers.CharField(),
+                    "url": serializers.CharField(help_text="The websocket to open with it (ws:// or wss://)."),
+                    "expires_at": serializers.DateTimeField(),
+                    "vnc_password": serializers.CharField(required=False),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def console(self, request, pk=None):
+        """A one-time ticket (valid for seconds) and the websocket URL of the VM's console:
+        raw serial bytes both ways, or VNC (RFB) for `kind` "vnc" (docs/console.md)."""
+        vm = self.get_object()
+        data = self._valid(vm_inputs.ConsoleSerializer)
+        session, ticket = consoles.open_console(
+            vm, data["kind"], actor=request.user, address=request.META.get("REMOTE_ADDR"), bearer=True
+        )
+        scheme = "wss" if request.is_secure() else "ws"
+        url = f"{scheme}://{request.get_host()}{get_script_prefix()}{consoles.socket_path(session, ticket)}"
+        body = {"kind": session.kind, "ticket": ticket, "url": url, "expires_at": session.expires_at}
+        if session.kind == "vnc":
+            body["vnc_password"] = consoles.vnc_password(vm)
+        return Response(body, status=201)
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())

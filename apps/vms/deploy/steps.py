@@ -24,6 +24,7 @@ from apps.virt.errors import NotFound
 from apps.virt.types import DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
 from apps.vms.cleanup import panel_volumes
+from apps.vms.consoles import vnc_password
 from apps.vms.deploy.host_wait import host_for_deploy
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
@@ -176,6 +177,7 @@ def domain_spec(vm, disk_path, seed_path=None):
         nics=nics,
         serial_log_path=f"/var/log/libvirt/qemu/{vm.domain_name}-serial.log",
         guest_agent=True,
+        vnc_password=vnc_password(vm),  # the graphical console (docs/console.md)
     )
 
 
