@@ -28,9 +28,13 @@ HEAVY = {
     "tests/deploy/test_deploy_plain.py": 290,
     "tests/container/test_prepare_host.py": 215,
     "tests/deploy/test_deploy_cloud_init.py": 195,
-    "tests/multihost/test_two_hosts.py": 136,
+    "tests/multihost/test_two_hosts.py": 150,  # session 4: + a deploy moved off a downed host
     "tests/api/test_schema.py": 130,
-    "tests/multihost/test_outages.py": 108,
+    "tests/multihost/test_outages.py": 230,  # session 4: + a restart at every step, a longer outage
+    "tests/deploy/test_public_addresses.py": 200,  # session 4 estimate: two deploys, one after the other
+    "tests/deploy/test_suspension_real.py": 60,
+    "tests/browser/test_sign_in_security.py": 45,
+    "tests/browser/test_reseller_customer_quota.py": 35,
     "tests/browser/test_console_real.py": 180,  # measured in the console session (machine shared by 5)
     "tests/browser/test_real_vm_journey.py": 90,
     "tests/deploy/test_worker_killed.py": 80,

@@ -12,12 +12,18 @@ accepted it with the same job.
 - "forbidden": the API's 403/404, the web UI's 404 (pages hide what one may not do) or a
   page without the form;
 - "accepted": a 2xx answer or a redirect with no error message; the same job kind (None: no job).
+
+`refused_alike` and `accepted_alike` run a parity row's two halves: the refused input changes
+nothing through either door; the accepted one is sent through each door in a transaction
+rolled back after it, so both start from the same state and their results can be compared.
 """
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.messages import get_messages
+from django.db import transaction
 from django.test import Client
 
 from apps.jobs.models import Job
@@ -96,3 +102,43 @@ def assert_same(ui, api):
         )
         assert ui.reasons == as_the_page_shows, f"{ui.detail} / {api.detail}"
     assert ui.job_kind == api.job_kind, f"{ui.detail} / {api.detail}"
+
+
+@contextmanager
+def rolled_back():
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def refused_alike(user, send_ui, send_api, state, verdict, field=None):
+    """Both doors refuse (`verdict`) for the same reasons, on `field` if given, and `state()`
+    is what it was. Returns the API's Outcome."""
+    ui_client, api_client = doors(user)
+    before = state()
+    ui = ui_outcome(send_ui(ui_client))
+    assert state() == before
+    api = api_outcome(send_api(api_client))
+    assert state() == before
+    assert ui.verdict == verdict, ui.detail
+    assert_same(ui, api)
+    if field:
+        assert field in {name for name, _message in api.reasons}, api.detail
+    return api
+
+
+def accepted_alike(user, send_ui, send_api, state):
+    """Both doors accept alike and leave the same `state()`, which differs from before.
+    Returns (before, after): the states before and after either door."""
+    ui_client, api_client = doors(user)
+    before = state()
+    with rolled_back():
+        ui = ui_outcome(send_ui(ui_client))
+        after_ui = state()
+    with rolled_back():
+        api = api_outcome(send_api(api_client))
+        after_api = state()
+    assert ui.verdict == "accepted" and after_ui != before, ui.detail
+    assert_same(ui, api)
+    assert after_ui == after_api
+    return before, after_ui

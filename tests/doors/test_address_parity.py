@@ -2,17 +2,15 @@
 API: refused for the same reason (a bad name, someone else's address), accepted with the
 same stored name."""
 
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
 from apps.vms.models import VirtualMachine
-from tests.doors.outcomes import api_outcome, assert_same, doors, ui_outcome
+from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
 
 UI_ROUTES = {"address_reverse": "address_reverse"}
 API_ROUTES = {("address", "partial_update"): "address_reverse"}
@@ -41,13 +39,6 @@ def world(admin_user, reseller, customer, other_customer, test_host):
 
 def names():
     return sorted(Address.objects.values_list("pk", "reverse_name"))
-
-
-@contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize(

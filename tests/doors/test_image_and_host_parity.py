@@ -4,13 +4,11 @@ rows and the same job. One row per case; the actions are in ACTIONS (tests/doors
 explains how answers are compared)."""
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.urls import reverse
 
 from apps.hosts.models import Host
@@ -18,7 +16,7 @@ from apps.hosts.services import SETTINGS
 from apps.images.models import Image, ImageStatus
 from apps.jobs.models import Job
 from apps.vms.models import VirtualMachine
-from tests.doors.outcomes import api_outcome, assert_same, doors, ui_outcome
+from tests.doors.outcomes import accepted_alike, refused_alike
 
 
 @dataclass(frozen=True)
@@ -191,46 +189,30 @@ def state():
     return {"images": images, "hosts": hosts, "jobs": jobs}
 
 
-@contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
 @pytest.mark.parametrize("row", [r for r in ROWS if r.verdict != "accepted"], ids=str)
 def test_both_doors_refuse_the_same_input_for_the_same_reason(world, row):
     action, case = ACTIONS[row.action], row.case(world)
-    ui_client, api_client = doors(world.users[row.actor])
-    before = state()
 
-    ui = ui_outcome(action.ui(ui_client, case))
-    assert state() == before
-    api = api_outcome(action.api(api_client, case))
-    assert state() == before
+    def send_ui(client):
+        return action.ui(client, case)
 
-    assert ui.verdict == row.verdict, ui.detail
-    assert_same(ui, api)
-    if row.field:
-        assert row.field in {name for name, _message in api.reasons}, api.detail
+    def send_api(client):
+        return action.api(client, case)
+
+    refused_alike(world.users[row.actor], send_ui, send_api, state, row.verdict, row.field)
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.verdict == "accepted"], ids=str)
 def test_both_doors_accept_the_same_input_with_the_same_rows_and_job(world, row):
     action, case = ACTIONS[row.action], row.case(world)
-    ui_client, api_client = doors(world.users[row.actor])
-    before = state()
 
-    with rolled_back():
-        ui = ui_outcome(action.ui(ui_client, case))
-        after_ui = state()
-    with rolled_back():
-        api = api_outcome(action.api(api_client, case))
-        after_api = state()
+    def send_ui(client):
+        return action.ui(client, case)
 
-    assert ui.verdict == "accepted" and after_ui != before, ui.detail
-    assert_same(ui, api)
-    assert after_ui == after_api
+    def send_api(client):
+        return action.api(client, case)
+
+    accepted_alike(world.users[row.actor], send_ui, send_api, state)
 
 
 # Where each action is in each door (tests/doors/test_every_action_has_a_row.py reads them).
