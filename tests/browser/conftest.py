@@ -120,3 +120,19 @@ def sign_in(page, base, username, password):
     page.fill("input[name=password]", password)
     page.click("form.form button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture
+def sized_host(test_host):
+    """The test host with room for a few small VMs (8 CPUs, 16 GiB, 200 GiB)."""
+    test_host.cpus, test_host.memory_mb, test_host.disk_bytes = 8, 16384, 200 * 2**30
+    test_host.save()
+    return test_host
+
+
+def order_on_the_form(page, base, name, password="Str0ng-enough-pw"):
+    """Fill the order form with a name and a password (the rest as offered) and submit it."""
+    page.goto(f"{base}/vms/new/")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("form.form button[type=submit].btn-primary")

@@ -9,23 +9,9 @@ from playwright.sync_api import expect
 
 from apps.accounts.quotas import Quota
 from apps.vms.models import VirtualMachine
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import order_on_the_form, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def sized_host(test_host):
-    test_host.cpus, test_host.memory_mb, test_host.disk_bytes = 8, 16384, 200 * 2**30
-    test_host.save()
-    return test_host
-
-
-def order(page, base, name):
-    page.goto(f"{base}/vms/new/")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", "Str0ng-enough-pw")
-    page.click("form.form button[type=submit].btn-primary")
 
 
 def test_the_second_order_beyond_a_one_vm_quota_is_refused_on_the_form(
@@ -41,10 +27,10 @@ def test_the_second_order_beyond_a_one_vm_quota_is_refused_on_the_form(
     expect(page.locator(".preset").nth(2)).to_be_disabled()  # 4 vCPUs do not
     expect(page.locator(".preset").nth(2)).to_contain_text("Beyond your quota")
 
-    order(page, base, "first-1")
+    order_on_the_form(page, base, "first-1")
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))  # accepted: its deploy job's page
 
-    order(page, base, "second-1")
+    order_on_the_form(page, base, "second-1")
     expect(page.locator("#quota-left")).to_contain_text("Your quota allows no more VMs.")
     expect(page.locator("[data-error-for=__all__]")).to_contain_text("The order exceeds your quota max_vms")
     screenshot(page, "order-beyond-quota")

@@ -11,25 +11,11 @@ from playwright.sync_api import expect
 from apps.accounts.models import Role, User
 from apps.accounts.quotas import Quota
 from apps.vms.models import VirtualMachine
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import order_on_the_form, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Str0ng-enough-pw"
-
-
-@pytest.fixture
-def sized_host(test_host):
-    test_host.cpus, test_host.memory_mb, test_host.disk_bytes = 8, 16384, 200 * 2**30
-    test_host.save()
-    return test_host
-
-
-def order(page, base, name):
-    page.goto(f"{base}/vms/new/")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.form button[type=submit].btn-primary")
 
 
 def sign_out(page):
@@ -68,9 +54,9 @@ def test_a_reseller_makes_a_customer_whose_second_order_is_beyond_its_quota(
     sign_out(page)
 
     sign_in(page, base, "shop-customer", PASSWORD)
-    order(page, base, "first-1")
+    order_on_the_form(page, base, "first-1")
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))  # accepted: its deploy job's page
-    order(page, base, "second-1")
+    order_on_the_form(page, base, "second-1")
     expect(page.locator("[data-error-for=__all__]")).to_contain_text("The order exceeds your quota max_vms")
     expect(page).to_have_url(f"{base}/vms/new/")
     assert list(VirtualMachine.objects.filter(owner=customer).values_list("name", flat=True)) == ["first-1"]
