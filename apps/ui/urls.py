@@ -43,6 +43,7 @@ urlpatterns = [
     path("users/<int:pk>/quota/", users.user_quota, name="user_quota"),
     path("users/<int:pk>/block/", users.user_block, name="user_block"),
     path("users/<int:pk>/unblock/", users.user_unblock, name="user_unblock"),
+    path("users/<int:pk>/two-factor/reset/", users.user_reset_two_factor, name="user_reset_two_factor"),
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/<int:pk>/", plans.plan_edit, name="plan_edit"),

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Role, User
 from apps.accounts.plans import Plan
@@ -60,6 +61,9 @@ ACTIONS = {
         Action("user_unblock", "user_unblock", ("user", "unblock"),
                ui=lambda c, k: c.post(reverse("ui:user_unblock", args=[k["user"].pk])),
                api=lambda c, k: c.post(f"/api/v1/users/{k['user'].pk}/unblock/")),
+        Action("user_reset_two_factor", "user_reset_two_factor", ("user", "reset_two_factor"),
+               ui=lambda c, k: c.post(reverse("ui:user_reset_two_factor", args=[k["user"].pk])),
+               api=lambda c, k: c.post(f"/api/v1/users/{k['user'].pk}/reset-two-factor/")),
         Action("quota_set", "user_quota", ("quota", "update"),
                ui=lambda c, k: c.post(reverse("ui:user_quota", args=[k["user"].pk]), k["data"]),
                api=lambda c, k: c.put(f"/api/v1/quotas/{k['user'].pk}/", k["data"], format="json")),
@@ -142,6 +146,9 @@ ROWS = [
     Row("user_block", "reseller", lambda w: {"user": w.customer}, "accepted"),
     Row("user_unblock", "reseller", lambda w: {"user": w.other_customer}, "forbidden", note="the-providers"),
     Row("user_unblock", "admin", lambda w: {"user": w.blocked}, "accepted"),
+    Row("user_reset_two_factor", "reseller", lambda w: {"user": w.customer}, "forbidden", note="staff-only"),
+    Row("user_reset_two_factor", "customer", lambda w: {"user": w.customer}, "forbidden", note="itself"),
+    Row("user_reset_two_factor", "admin", lambda w: {"user": w.other_customer}, "accepted"),
     # Quotas
     Row("quota_set", "reseller", lambda w: {"user": w.customer, "data": {"max_vms": 6}}, "refused", "max_vms",
         "beyond-its-own"),
@@ -177,9 +184,9 @@ ROWS = [
 
 @pytest.fixture
 def world(admin_user, reseller, customer, other_customer):
-    """The reseller (a quota of 5 VMs) and its customer, the provider's own customer, another
-    reseller's customer, a blocked user; a plan; the customer's token and key, and another
-    user's."""
+    """The reseller (a quota of 5 VMs) and its customer, the provider's own customer (with an
+    authenticator), another reseller's customer, a blocked user; a plan; the customer's token
+    and key, and another user's."""
     rival = User.objects.create_user("reseller-2", role=Role.RESELLER)
     rival_customer = User.objects.create_user("rival-customer", role=Role.CUSTOMER, reseller=rival)
     Quota.objects.create(user=reseller, max_vms=5)
@@ -187,6 +194,7 @@ def world(admin_user, reseller, customer, other_customer):
     for item in (key, rival_key):
         item.clean()
         item.save()
+    TOTPDevice.objects.create(user=other_customer, name="phone", confirmed=True)  # lost, to be reset
     return SimpleNamespace(
         users={"admin": admin_user, "reseller": reseller, "customer": customer},
         reseller=reseller,
@@ -212,6 +220,7 @@ def state():
     plans = sorted((p.name, p.vcpus, p.memory_mb, p.disk_gb, p.price_code, p.is_active) for p in Plan.objects.all())
     tokens = sorted((t.user_id, t.name, t.read_only) for t in ApiToken.objects.all() if not t.name.startswith("test-"))
     keys = sorted((k.owner_id, k.name, k.fingerprint) for k in SshKey.objects.all())
+    two_factor = sorted(TOTPDevice.objects.values_list("user_id", "confirmed"))
     audit = sorted(
         (
             # A token's name shows its secret's random first characters: the name alone.
@@ -221,7 +230,15 @@ def state():
         ),
         key=repr,
     )
-    return {"users": users, "quotas": quotas, "plans": plans, "tokens": tokens, "keys": keys, "audit": audit}
+    return {
+        "users": users,
+        "quotas": quotas,
+        "plans": plans,
+        "tokens": tokens,
+        "keys": keys,
+        "two_factor": two_factor,
+        "audit": audit,
+    }
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.verdict != "accepted"], ids=str)

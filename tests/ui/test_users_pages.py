@@ -6,6 +6,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import Role, User
 from apps.accounts.quotas import Quota
@@ -150,6 +151,28 @@ def test_nobody_sets_its_own_quota_or_blocks_itself(as_reseller, reseller):
     assert as_reseller.get(reverse("ui:user_quota", args=[reseller.pk])).status_code == 404
     assert as_reseller.post(reverse("ui:user_block", args=[reseller.pk])).status_code == 404
     assert User.objects.get(pk=reseller.pk).is_active
+
+
+def test_staff_reset_a_lost_authenticator_from_the_users_page_and_resellers_are_not_offered_it(
+    admin_user, reseller, customer
+):
+    as_admin, as_reseller = Client(), Client()
+    as_admin.force_login(admin_user)
+    as_reseller.force_login(reseller)
+    TOTPDevice.objects.create(user=customer, name="phone", confirmed=True)
+    reset_url = reverse("ui:user_reset_two_factor", args=[customer.pk])
+    assert reset_url not in as_reseller.get(reverse("ui:user_detail", args=[customer.pk])).content.decode()
+    assert as_reseller.post(reset_url).status_code == 404
+    assert TOTPDevice.objects.filter(user=customer).exists()
+    assert reset_url in as_admin.get(reverse("ui:user_detail", args=[customer.pk])).content.decode()
+
+    response = as_admin.post(reset_url, follow=True)
+
+    assert "is reset" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=customer).exists()
+    assert reset_url not in response.content.decode()  # nothing left to reset
+    entry = LogEntry.objects.filter(object_pk=str(customer.pk)).latest("timestamp")
+    assert entry.changes_dict == {"two_factor": ["on", "reset"]}
 
 
 def test_a_blocked_customer_is_signed_out_at_its_next_request(as_reseller, customer):

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from apps.accounts.filtersets import UserFilterSet
 from apps.accounts.models import Role, User
+from apps.accounts.services import two_factor
 from apps.accounts.services import users as service
 from apps.accounts.tenancy import visible_users
 from apps.api.base import ApiViewMixin, ApiViewSet, accepted
@@ -141,6 +142,17 @@ class UserViewSet(
     def unblock(self, request, pk=None):
         user = service.unblock_user(actor=request.user, user=self.get_object())
         return Response(self.get_serializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("TwoFactorReset", {"had_two_factor": serializers.BooleanField()})},
+    )
+    @action(detail=True, methods=["post"], url_path="reset-two-factor")
+    def reset_two_factor(self, request, pk=None):
+        """Staff remove the user's lost authenticator and backup codes (a lost phone): it signs
+        in with its password alone and enrols again where that is required. Audited."""
+        had = two_factor.reset_two_factor(actor=request.user, user=self.get_object())
+        return Response({"had_two_factor": had})
 
 
 class MeView(ApiViewMixin, generics.GenericAPIView):

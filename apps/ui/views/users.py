@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.filtersets import UserFilterSet
 from apps.accounts.quotas import LIMITS, Quota
 from apps.accounts.services import quotas as quota_service
+from apps.accounts.services import two_factor
 from apps.accounts.services import users as service
 from apps.accounts.services.access import manages
 from apps.accounts.tenancy import is_staff_user, sees_other_users, visible_users
@@ -100,6 +101,8 @@ def user_detail(request, pk):
     context = {
         "person": user,
         "manages": manages(request.user, user),
+        # Offered to staff only (the service's rule); the page says whether the user has one.
+        "has_two_factor": two_factor.has_two_factor(user),
         "quota": quota,
         "quota_rows": quota_rows(quota, usage(user)),
         "vms": visible_vms(request.user).filter(owner=user).select_related("host", "image").order_by("name")[:100],
@@ -180,4 +183,16 @@ def user_block(request, pk):
 def user_unblock(request, pk):
     user = service.unblock_user(actor=request.user, user=_user(request, pk))
     messages.success(request, _("%(name)s is active again.") % {"name": user})
+    return redirect("ui:user_detail", user.pk)
+
+
+@people_pages
+@require_POST
+def user_reset_two_factor(request, pk):
+    """Staff remove a user's lost authenticator (apps.accounts.services.two_factor)."""
+    user = _user(request, pk)
+    two_factor.reset_two_factor(actor=request.user, user=user)
+    messages.success(
+        request, _("Two-factor sign-in of %(name)s is reset: it signs in with its password alone.") % {"name": user}
+    )
     return redirect("ui:user_detail", user.pk)
