@@ -5,6 +5,7 @@ and channels-lite's SQLite channel layer. DATABASE_URL and REDIS_URL switch to
 PostgreSQL and Redis.
 """
 
+import re
 import secrets
 from pathlib import Path
 
@@ -216,7 +217,16 @@ LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
-STATIC_URL = "static/"
+# Served under a path prefix behind a reverse proxy (docs/containers.md#behind-nginx-under-a-path-prefix):
+# the proxy passes the full path, prefix included; every URL the panel makes, its cookies and
+# the websockets (vmmanager/asgi.py) carry it.
+VMM_URL_PREFIX = env_str("VMM_URL_PREFIX", "").strip().rstrip("/")
+if VMM_URL_PREFIX:
+    if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", VMM_URL_PREFIX):
+        raise ImproperlyConfigured("VMM_URL_PREFIX must look like /panel (letters, digits, . _ ~ - between slashes)")
+    FORCE_SCRIPT_NAME = VMM_URL_PREFIX
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = LANGUAGE_COOKIE_PATH = VMM_URL_PREFIX + "/"
+STATIC_URL = f"{VMM_URL_PREFIX}/static/"
 # The container image collects static files into the image, apart from the data volume.
 STATIC_ROOT = Path(env_str("VMM_STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

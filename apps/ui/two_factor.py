@@ -19,7 +19,7 @@ class EnrolmentRequiredMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and self._guarded(request) and must_enrol(user):
-            if request.path.startswith("/api/"):
+            if request.path_info.startswith("/api/"):
                 message = _("Set up two-factor sign-in in the web panel first.")
                 return JsonResponse({"detail": message}, status=403)
             return redirect("ui:two_factor")

@@ -1,4 +1,4 @@
-/* Live updates over the panel's websocket (/ws/, apps/live/consumers.py).
+/* Live updates over the panel's websocket (/ws/ under the URL prefix, apps/live/consumers.py).
  *
  * Elements opt in with data attributes:
  *   [data-live-job="<uuid>"]  a job card: status, progress, failure, steps are redrawn;
@@ -11,6 +11,7 @@
   "use strict";
   var L = JSON.parse(document.getElementById("ui-labels").textContent);
   var JOB_URL = document.body.getAttribute("data-job-url") || "/jobs/00000000-0000-0000-0000-000000000000/";
+  var LIVE_PATH = document.body.getAttribute("data-live-path") || "/ws/"; // under VMM_URL_PREFIX too
   var STEP_RANK = { pending: 0, running: 1, succeeded: 2, failed: 2, skipped: 2 };
   var JOB_RANK = { queued: 0, running: 1, succeeded: 2, failed: 2 };
   var ENDED = { succeeded: 1, failed: 1 }; // skipped steps do not count as progress
@@ -236,7 +237,7 @@
   }
   function connect() {
     var offline = document.getElementById("live-offline");
-    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/");
+    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + LIVE_PATH);
     socket.onopen = function () {
       retries = 0;
       if (offline) offline.hidden = true;
