@@ -4,12 +4,16 @@ while that host's libvirtd is stopped and started again `--outage` seconds later
 `--every` seconds for `--duration` seconds, as a package upgrade does. A real
 `manage.py watch_hosts` runs beside it, with its default timings.
 
-- baseline: an order deployed alone, before any restart, once the image is on the host (a
-  first order, not counted, copies it there); its time is what an order costs.
-- orders: `--orders` orders placed one after the other, spread over `--duration`, each
-  running in its own thread (jobs run inline, `VMM_JOBS_SYNC=true`). An order placed while
-  the host is marked unreachable is refused by placement (nothing is made); it is placed
-  again a second later, as a user would, and the refusals are counted on their own line.
+- control round: `--orders` orders placed one after the other, spread over `--duration`,
+  each running in its own thread (jobs run inline, `VMM_JOBS_SYNC=true`), with no restart;
+  a first order, not counted, copies the image to the host before. Its VMs are then removed.
+- restart round: the same orders on the same schedule while libvirtd restarts. An order
+  placed while the host is marked unreachable and placement refuses it (nothing is made) is
+  placed again a second later, as a user would; the refusals are counted on their own line.
+  Each order's extra time is its time minus the time of the order with the same place in
+  the control round: the orders overlap and share the machine's cores, so an order alone
+  would not be a fair yardstick. The seconds the orders' steps say they waited for the host
+  are printed too.
 - afterwards: `orphans` counts the `vmm-*` domains and volumes left on the host that belong
   to no active VM (what a failed order left behind); then everything is removed.
 
@@ -22,7 +26,8 @@ redis://127.0.0.1:6379/15). The last line is
 
     orders=<n> succeeded=<n> failed=<n> orphans=<n> p95_extra_s=<x>
 
-(`p95_extra_s`: 95th percentile, over the succeeded orders, of their time minus the baseline's).
+(`p95_extra_s`: 95th percentile, over the orders that succeeded in both rounds, of their time
+in the restart round minus their time in the control round).
 """
 
 import argparse
@@ -157,40 +162,17 @@ def run(args):
     watcher = subprocess.Popen(
         [sys.executable, "manage.py", "watch_hosts"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
     )
-    results = {}
+    refused, rounds = [], {}
     try:
-        refused = []
-        # The first order also copies the image to the host: the baseline is the second.
-        for name in ("warm-up", "baseline"):
-            order(owner, image, name, results, refused)
-            status, baseline, error = results.pop(name)
-            if status != "succeeded":
-                sys.exit(f"the {name} order failed: {error}")
-        print(f"baseline order: {baseline:.1f} s", flush=True)
-
-        stop = threading.Event()
-
-        def restarter():
-            while not stop.wait(args.every):
-                print(f"{time.strftime('%H:%M:%S')} restarting libvirtd ({args.outage} s down)", flush=True)
-                restart_libvirtd(env, host, args.outage)
-
-        chaos = threading.Thread(target=restarter)
-        chaos.start()
-        threads = []
-        started = time.monotonic()
-        try:
-            for i in range(args.orders):
-                time.sleep(max(0, started + i * args.duration / args.orders - time.monotonic()))
-                t = threading.Thread(target=order, args=(owner, image, f"ride-{i}", results, refused))
-                t.start()
-                threads.append(t)
-            time.sleep(max(0, started + args.duration - time.monotonic()))
-        finally:
-            stop.set()
-            chaos.join()
-            for t in threads:
-                t.join()
+        warm = {}
+        order(owner, image, "warm-up", warm, refused)  # copies the image to the host
+        if warm["warm-up"][0] != "succeeded":
+            sys.exit(f"the warm-up order failed: {warm['warm-up'][2]}")
+        for label, restarts in (("calm", False), ("ride", True)):
+            rounds[label] = order_round(args, env, host, owner, image, label, restarts, refused)
+            print(f"{label} round: " + ", ".join(f"{took:.0f} s" for _, took, _ in rounds[label]), flush=True)
+            if not restarts:
+                remove_vms(driver, host, label)
         deadline = time.monotonic() + 60
         while Host.objects.get(pk=host.pk).status != HostStatus.ONLINE and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -201,21 +183,96 @@ def run(args):
         watcher.wait(30)
         log.close()
 
-    succeeded = sorted(took for status, took, _ in results.values() if status == "succeeded")
-    failed = {name: error for name, (status, _, error) in results.items() if status != "succeeded"}
-    for name, error in sorted(failed.items()):
-        print(f"{name} failed: {error}")
+    results = rounds["ride"]
+    failed = [(i, error) for i, (status, _, error) in enumerate(results) if status != "succeeded"]
+    for i, error in failed:
+        print(f"ride-{i} failed: {error}")
     if orphans:
         print(f"left on {host.name}: {', '.join(orphans)}")
     print(f"orders refused at placement while the host was marked unreachable (then placed again): {len(refused)}")
-    extra = [took - baseline for took in succeeded]
+    print(f"seconds the orders' steps waited for the host: {waited_for_host()}")
+    print("seconds per step, summed over the orders (control round / restart round):")
+    calm, ride = step_seconds("calm-"), step_seconds("ride-")
+    for step in ride:
+        print(f"  {step}: {calm.get(step, 0):.0f} / {ride[step]:.0f}")
+    extra = sorted(
+        ride[1] - calm[1]
+        for ride, calm in zip(results, rounds["calm"], strict=True)
+        if ride[0] == "succeeded" and calm[0] == "succeeded"
+    )
     p95 = extra[max(0, round(0.95 * len(extra)) - 1)] if extra else float("nan")
     if extra:
         print(f"extra time of succeeded orders: median {statistics.median(extra):.1f} s, max {extra[-1]:.1f} s")
     print(
-        f"orders={len(results)} succeeded={len(succeeded)} failed={len(failed)} "
+        f"orders={len(results)} succeeded={len(results) - len(failed)} failed={len(failed)} "
         f"orphans={len(orphans)} p95_extra_s={p95:.1f}"
     )
+
+
+def order_round(args, env, host, owner, image, label, restarts, refused):
+    """`args.orders` orders spread over `args.duration` s (libvirtd restarting every
+    `args.every` s if `restarts`); [(status, seconds, error)] in the order they were placed."""
+    results, threads, stop = {}, [], threading.Event()
+
+    def restarter():
+        while not stop.wait(args.every):
+            print(f"{time.strftime('%H:%M:%S')} restarting libvirtd ({args.outage} s down)", flush=True)
+            restart_libvirtd(env, host, args.outage)
+
+    chaos = threading.Thread(target=restarter)
+    if restarts:
+        chaos.start()
+    started = time.monotonic()
+    try:
+        for i in range(args.orders):
+            time.sleep(max(0, started + i * args.duration / args.orders - time.monotonic()))
+            t = threading.Thread(target=order, args=(owner, image, f"{label}-{i}", results, refused))
+            t.start()
+            threads.append(t)
+        if restarts:
+            time.sleep(max(0, started + args.duration - time.monotonic()))
+    finally:
+        stop.set()
+        if restarts:
+            chaos.join()
+        for t in threads:
+            t.join()
+    return [results[f"{label}-{i}"] for i in range(args.orders)]
+
+
+def remove_vms(driver, host, label):
+    """Remove the VMs of a round from the host and the database (they would load the machine)."""
+    from apps.vms.cleanup import panel_volumes, remove_domain_and_volumes
+    from apps.vms.models import VirtualMachine
+
+    for vm in VirtualMachine.objects.filter(name__startswith=f"{label}-"):
+        remove_domain_and_volumes(driver, host.storage_pool, vm.domain_name, panel_volumes(vm.uuid))
+        vm.delete()
+
+
+def step_seconds(prefix):
+    """{step name: seconds summed over the deploy jobs of the VMs named `prefix`...}."""
+    from apps.jobs.models import JobStep
+
+    totals = {}
+    steps = JobStep.objects.filter(job__target_repr__startswith=prefix, job__kind="vm_create").order_by("position")
+    for step in steps:
+        if step.duration is not None:
+            totals[step.name] = totals.get(step.name, 0.0) + step.duration.total_seconds()
+    return totals
+
+
+def waited_for_host():
+    """Total seconds the restart round's steps noted waiting for the host."""
+    import re
+
+    from apps.jobs.models import JobStep
+
+    pattern = re.compile(r"unreachable for (\d+) s, reconnected|waited (\d+) s for")
+    total = 0
+    for detail in JobStep.objects.filter(job__target_repr__startswith="ride-").values_list("detail", flat=True):
+        total += sum(int(a or b) for a, b in pattern.findall(detail))
+    return total
 
 
 def main():
