@@ -3,8 +3,6 @@ VM's interface filter to the addresses it holds, then change the running guest t
 agent (the address live with `ip address`, and the systemd-networkd unit the deploy wrote,
 when there is one). A guest whose agent does not answer is left as it is, and the job says so."""
 
-import shlex
-
 from django.utils import timezone
 
 from apps.hosts.hypervisor import hypervisor_for
@@ -64,7 +62,8 @@ def configure_guest(ctx, vm, address, action):
     argv = ["/bin/sh", "-c", SCRIPT.replace("ACTION", action), "sh", vm.mac_address, address.cidr, unit]
     code, output = driver.agent_exec(vm.domain_name, argv, timeout=60)
     if code != 0:
-        raise OperationError(f"the guest could not {shlex.quote(action)} {address.cidr}: {output.strip()[-300:]}")
+        verb = "add" if action == "replace" else "remove"
+        raise OperationError(f"the guest could not {verb} {address.cidr}: {output.strip()[-300:]}")
     ctx.note(f"{address.cidr} {'configured' if action == 'replace' else 'removed'} in the guest")
 
 

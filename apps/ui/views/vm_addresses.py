@@ -26,7 +26,7 @@ def _vm(request, pk):
     return vm
 
 
-def _start(request, vm, form, start):
+def _start(request, vm, form, kind, start):
     try:
         job = start()
     except ValidationError as exc:
@@ -34,7 +34,7 @@ def _start(request, vm, form, start):
     except TargetBusy as exc:
         vm_actions.busy(request, vm, exc.job)
     except UnknownOperation:
-        vm_actions.unavailable(request, "vm_address_add")
+        vm_actions.unavailable(request, kind)
     else:
         return redirect("ui:job_detail", job.pk)
     return None
@@ -48,9 +48,8 @@ def vm_address_add(request, pk):
     form = AddAddressForm(request.POST if request.method == "POST" else None, pools=pools)
     if request.method == "POST" and form.is_valid():
         who = {"actor": request.user, "request_id": request.request_id}
-        answer = _start(
-            request, vm, form, lambda: addresses.add_address(vm, pool=form.cleaned_data["pool"] or None, **who)
-        )
+        pool = form.cleaned_data["pool"] or None
+        answer = _start(request, vm, form, "vm_address_add", lambda: addresses.add_address(vm, pool=pool, **who))
         if answer is not None:
             return answer
         if not form.errors:
@@ -65,7 +64,7 @@ def vm_address_remove(request, pk, address_id):
     form = RemoveAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         who = {"actor": request.user, "request_id": request.request_id}
-        answer = _start(request, vm, form, lambda: addresses.remove_address(vm, row.pk, **who))
+        answer = _start(request, vm, form, "vm_address_remove", lambda: addresses.remove_address(vm, row.pk, **who))
         if answer is not None:
             return answer
         if not form.errors:
