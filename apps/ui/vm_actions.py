@@ -40,7 +40,7 @@ def power_buttons(power_state):
     return [(action, " ".join(fits[action]), power_state in fits[action]) for action in POWER]
 
 
-def _busy(request, vm, running):
+def busy(request, vm, running):
     messages.error(
         request,
         format_html(
@@ -59,15 +59,15 @@ def power(request, vm, action):
     try:
         return changes.power_vm(vm, action, actor=request.user, request_id=request.request_id)
     except TargetBusy as exc:
-        _busy(request, vm, exc.job)
+        busy(request, vm, exc.job)
     except UnknownOperation:
-        _unavailable(request, changes.POWER_OPERATIONS[action])
+        unavailable(request, changes.POWER_OPERATIONS[action])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return None
 
 
-def _unavailable(request, kind):
+def unavailable(request, kind):
     messages.error(
         request,
         _("“%(operation)s” is not available on this panel yet.") % {"operation": labels.label("operation", kind)},
@@ -94,7 +94,7 @@ def change(request, vm, kind, form):
     try:
         return services[kind]()
     except TargetBusy as exc:
-        _busy(request, vm, exc.job)
+        busy(request, vm, exc.job)
     except UnknownOperation:
-        _unavailable(request, kind)
+        unavailable(request, kind)
     return None

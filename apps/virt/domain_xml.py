@@ -91,6 +91,36 @@ def _filterref(parent: ET.Element, n: NicSpec) -> ET.Element:
     return ref
 
 
+def with_interface_filter(xml: str, mac: str, filter_name: str, params: tuple[tuple[str, str], ...]) -> str | None:
+    """The ``<interface>`` with ``mac`` of domain ``xml``, its ``<filterref>`` replaced by
+    ``filter_name`` with ``params``, as XML text; None when no interface has that MAC."""
+    root = _parse(xml, "domain")
+    for iface in root.findall("devices/interface"):
+        mac_el = iface.find("mac")
+        if mac_el is not None and (mac_el.get("address") or "").lower() == mac.lower():
+            old = iface.find("filterref")
+            if old is not None:
+                iface.remove(old)
+            _filterref(iface, NicSpec(filter=filter_name, filter_params=tuple(params)))
+            return ET.tostring(iface, encoding="unicode")
+    return None
+
+
+def replace_interface(xml: str, interface_xml: str) -> str:
+    """Domain ``xml`` with the interface of ``interface_xml``'s MAC replaced by it."""
+    root = _parse(xml, "domain")
+    new = ET.fromstring(interface_xml)
+    mac = new.find("mac").get("address").lower()
+    devices = root.find("devices")
+    for index, iface in enumerate(list(devices)):
+        mac_el = iface.find("mac") if iface.tag == "interface" else None
+        if mac_el is not None and (mac_el.get("address") or "").lower() == mac:
+            devices.remove(iface)
+            devices.insert(index, new)
+            break
+    return ET.tostring(root, encoding="unicode")
+
+
 # Dual-stack anti-spoofing (libvirt ships none: clean-traffic drops all IPv6). The IPv6
 # accept rule's priority must be above -610, the ipv6-ip chain's (../shared/docs/NETWORK-AND-CONSOLE.md).
 DUAL_STACK_FILTER = "vmm-clean-traffic-dual"

@@ -12,7 +12,7 @@ import libvirt
 import libvirt_qemu
 
 from ._base import Base, retried
-from .domain_xml import build_domain_xml
+from .domain_xml import build_domain_xml, replace_interface, with_interface_filter
 from .errors import InvalidState, NotFound, OperationFailed
 from .types import INACTIVE_STATES, DomainInfo, DomainSpec, DomainState
 
@@ -284,6 +284,36 @@ class DomainOps(Base):
                 if e.get_error_code() in (libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_OPERATION_INVALID):
                     raise InvalidState(f"the guest agent of {name} does not answer: {e.get_error_message()}") from e
                 raise
+
+    @retried()
+    def update_interface_filter(
+        self, name: str, mac: str, filter_name: str, params: tuple[tuple[str, str], ...]
+    ) -> bool:
+        """Bind the interface with ``mac`` of domain ``name`` to ``filter_name`` with ``params``
+        (its anti-spoofing addresses), in the persistent config and, while it runs, live
+        (update-device: the new rules apply at once). Returns True when the running domain
+        got them live, False when only the config changed (domain not running, or a driver
+        without update-device, such as the test driver: then at its next start). Raises
+        ``NotFound`` (no domain, or no interface with ``mac``), ``OperationFailed``."""
+        with self._op("update_interface_filter", name, mac) as conn:
+            dom = self._domain(conn, name)
+            config = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            config_iface = with_interface_filter(config, mac, filter_name, params)
+            if config_iface is None:
+                raise NotFound(f"domain '{name}' has no interface {mac}")
+            live = False
+            try:
+                if dom.isActive():
+                    live_iface = with_interface_filter(dom.XMLDesc(0), mac, filter_name, params)
+                    if live_iface is not None:
+                        dom.updateDeviceFlags(live_iface, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                        live = True
+                dom.updateDeviceFlags(config_iface, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                conn.defineXML(replace_interface(config, config_iface))
+            return live
 
     def agent_exec(self, name: str, argv: list[str], timeout: float = 120) -> tuple[int, str]:
         """Run ``argv`` inside the running guest through its agent; returns (exit code,

@@ -25,7 +25,7 @@ Safe to run again, and why:
   ``network_active``, ``sweep_stats``, ``agent_ready``, ``interface_addresses``;
   ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
-  ``ensure_dual_stack_filter``,
+  ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
   ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.

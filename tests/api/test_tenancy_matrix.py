@@ -123,7 +123,8 @@ def expected(path, method, role, which):
     manages = role == "admin" or (role, which) == ("reseller", "own")
     if resource == "images":
         return 403 if role == "reseller" else OK  # sees its customer's image, is not its owner
-    if path.endswith(("/billing-suspend/", "/billing-unsuspend/")):  # staff or the owner's reseller
+    if path.endswith(("/billing-suspend/", "/billing-unsuspend/")) or path.startswith("/api/v1/vms/{id}/addresses/"):
+        # staff or the owner's reseller (suspension; extra addresses of a VM)
         return OK if manages else 403
     editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
     if resource in ("users", "quotas") and not editing_self_or_managed:
@@ -210,5 +211,5 @@ def test_tenancy(world, path, method, role):
         return
     for which in ("own", "other") if RESOURCES[resource] in ("tenant", "token", "hooks") else (None,):
         pk = ids[which][resource] if which else ids[resource]
-        url = re.sub(r"\{[^}]+\}", str(pk), path)
+        url = re.sub(r"\{[^}]+\}", str(pk), path.replace("{address_id}", str(ids[which]["addresses"]) if which else ""))
         check(call(clients[role], method, url), expected(path, method, role, which), f"{role} {method} {url} ({which})")

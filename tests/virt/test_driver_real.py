@@ -214,3 +214,31 @@ def test_storage_upload_resize_copy(hv, sandbox, tmp_path):
     with pytest.raises(VirtError):
         hv.create_volume(pool, copy.name, MiB)  # exists already
     # The fixture removes the volumes and the pool, and checks nothing is left.
+
+
+def test_the_interface_filter_changes_live_and_in_the_config(hv, sandbox):
+    """update_interface_filter on a running QEMU domain (no disk: it sits in its firmware) on
+    a transient isolated network of its own: live and persistent XML both get the new IPs."""
+    prefix, _workdir = sandbox
+    bridge = f"vt{prefix[-8:]}"
+    net = f"<network><name>{prefix}-net</name><bridge name='{bridge}'/></network>"
+    subprocess.run(["virsh", "-c", URI, "net-create", "/dev/stdin"], input=net, text=True, check=True, timeout=60)
+    name, mac = f"{prefix}-filter", "52:54:00:5e:00:42"
+    xml = (
+        f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64'>hvm</type></os><devices>"
+        f"<interface type='network'><mac address='{mac}'/><source network='{prefix}-net'/><model type='virtio'/>"
+        "<filterref filter='clean-traffic'><parameter name='IP' value='198.51.100.10'/></filterref>"
+        "</interface></devices></domain>"
+    )
+    try:
+        hv.define(xml)
+        hv.start(name)
+        params = (("IP", "198.51.100.10"), ("IP", "198.51.100.11"))
+        assert hv.update_interface_filter(name, mac, "clean-traffic", params) is True
+        for inactive in (False, True):
+            nic = parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0]
+            assert (nic.filter, nic.filter_params) == ("clean-traffic", params)
+    finally:
+        _cleanup(hv, prefix)
+        subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)

@@ -93,5 +93,12 @@ class SuspendSerializer(serializers.Serializer):
     )
 
 
+class AddAddressSerializer(serializers.Serializer):
+    pool = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text="A pool of the VM's network, by id or name (default: its first pool by name).",
+    )  # fmt: skip
+
+
 class ConsoleSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["serial", "vnc"], default="serial")

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
-from apps.vms import changes, consoles, suspension
+from apps.vms import addresses, changes, consoles, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -205,6 +205,26 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         job = changes.make_image(
             vm, data["name"], visibility=data["visibility"], actor=request.user, request_id=self.request_id
         )
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.AddAddressSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"], url_path="addresses")
+    @idempotent
+    def add_address(self, request, pk=None):
+        """One more public address from a pool of the VM's network (staff, or the owner's
+        reseller): 202 with the vm_address_add job (docs/addresses.md, "Extra addresses")."""
+        vm = self.get_object()
+        data = self._valid(vm_inputs.AddAddressSerializer)
+        job = addresses.add_address(vm, pool=data["pool"] or None, actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=None, responses={202: JobAccepted})
+    @action(detail=True, methods=["delete"], url_path=r"addresses/(?P<address_id>[0-9]{1,12})")
+    @idempotent
+    def remove_address(self, request, pk=None, address_id=None):
+        """Take a public address from the VM: 202 with the vm_address_remove job."""
+        vm = self.get_object()
+        job = addresses.remove_address(vm, int(address_id), actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.SuspendSerializer, responses={200: VmSuspension, 202: VmSuspension})

@@ -15,6 +15,7 @@ from apps.ui.forms.vm_filters import VmFilterForm
 from apps.ui.forms.vms import VmCreateForm, apply_errors
 from apps.ui.paging import paginate
 from apps.ui.vm_actions import power_buttons
+from apps.vms import addresses as vm_addresses
 from apps.vms import quotas, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
@@ -60,6 +61,7 @@ def vm_detail(request, pk):
         "power_buttons": power_buttons(vm.power_state),
         "public_addresses": addresses_of(vm),
         "may_suspend": suspension.may_suspend(request.user, vm.owner),
+        "may_change_addresses": vm_addresses.may_change(request.user, vm),
     }
     return render(request, "ui/vms/detail.html", context)
 
