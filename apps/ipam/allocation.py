@@ -119,4 +119,6 @@ def release(vm):
 
 
 def addresses_of(vm):
-    return list(Address.objects.filter(vm=vm).select_related("pool__network").order_by("pool__name"))
+    """The VM's addresses, by pool name, then in the pool's order (its rows are made in address
+    order), so the guest's config and the filter's parameters come out the same every time."""
+    return list(Address.objects.filter(vm=vm).select_related("pool__network").order_by("pool__name", "pk"))

@@ -126,6 +126,8 @@ def expected(path, method, role, which):
     if path.endswith(("/billing-suspend/", "/billing-unsuspend/")) or path.startswith("/api/v1/vms/{id}/addresses/"):
         # staff or the owner's reseller (suspension; extra addresses of a VM)
         return OK if manages else 403
+    if path.endswith("/reset-two-factor/"):  # a lost phone: staff only, whoever manages the user
+        return OK if role == "admin" else 403
     editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
     if resource in ("users", "quotas") and not editing_self_or_managed:
         return OK if manages else 403
