@@ -23,26 +23,26 @@ import pytest
 GROUP_MARKERS = ("multihost", "container")
 
 # Seconds measured for the longest files (real TCG guests, container hosts and images, 2 cores;
-# the CI run of session 3, both lanes busy).
+# the clean-clone CI run of session 4, both lanes busy; test_compose's with the image's
+# package layers already built, as on a machine that has run the suite before).
 HEAVY = {
-    "tests/deploy/test_deploy_plain.py": 290,
+    "tests/api/test_schema.py": 225,
+    "tests/deploy/test_deploy_plain.py": 220,
     "tests/container/test_prepare_host.py": 215,
-    "tests/deploy/test_deploy_cloud_init.py": 195,
-    "tests/multihost/test_two_hosts.py": 150,  # session 4: + a deploy moved off a downed host
-    "tests/api/test_schema.py": 130,
-    "tests/multihost/test_outages.py": 230,  # session 4: + a restart at every step, a longer outage
-    "tests/deploy/test_public_addresses.py": 200,  # session 4 estimate: two deploys, one after the other
-    "tests/deploy/test_suspension_real.py": 60,
-    "tests/browser/test_sign_in_security.py": 45,
-    "tests/browser/test_reseller_customer_quota.py": 35,
-    "tests/browser/test_console_real.py": 180,  # measured in the console session (machine shared by 5)
-    "tests/browser/test_real_vm_journey.py": 90,
-    "tests/deploy/test_worker_killed.py": 80,
-    "tests/container/test_compose.py": 50,
-    "tests/multihost/test_watch_hosts.py": 45,
+    "tests/deploy/test_deploy_cloud_init.py": 190,
+    "tests/multihost/test_outages.py": 185,
+    "tests/deploy/test_public_addresses.py": 165,
+    "tests/browser/test_real_vm_journey.py": 150,
+    "tests/browser/test_console_real.py": 130,
+    "tests/multihost/test_two_hosts.py": 125,
+    "tests/container/test_compose.py": 80,
+    "tests/deploy/test_worker_killed.py": 70,
     "tests/test_lanes.py": 45,
+    "tests/multihost/test_watch_hosts.py": 30,
     "tests/test_make_run.py": 25,
+    "tests/browser/test_sign_in_security.py": 20,
     "tests/container/test_image.py": 15,
+    "tests/deploy/test_suspension_real.py": 10,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 20.0

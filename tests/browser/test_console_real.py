@@ -92,7 +92,7 @@ def test_serial_and_graphical_consoles_of_a_real_vm(
     screenshot(page, "console-serial")
 
     page.goto(f"{base}/vms/{vm.pk}/console/?kind=vnc")
-    page.wait_for_function("window.vmmVncConnected === true", timeout=30000)
+    page.wait_for_function("() => window.vmmVncConnected === true", timeout=30000)
     # The guest's VGA text console (tty1) is drawn: the canvas has lit pixels, not one colour.
     lit = page.wait_for_function(
         """() => {
