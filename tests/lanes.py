@@ -51,6 +51,11 @@ FAST_TEST = 0.5
 
 def pytest_addoption(parser):
     parser.addoption("--lane", default=None, help="K/N: run only lane K of N (see tests/lanes.py)")
+    parser.addoption(
+        "--lane-report",
+        action="store_true",
+        help="with --lane: print every collected test's lane and group markers first (tests/test_lanes.py)",
+    )
 
 
 def parse_lane(text):
@@ -101,6 +106,10 @@ def pytest_collection_modifyitems(config, items):
         return
     k, n = parse_lane(option)
     lanes = assign(items, n)
+    if config.getoption("--lane-report"):
+        for item in items:
+            groups = ",".join(m for m in GROUP_MARKERS if item.get_closest_marker(m) is not None)
+            print(f"lane-report {lanes[_path(item)]} {item.nodeid} {groups or '-'}")
     keep = [item for item in items if lanes[_path(item)] == k]
     dropped = [item for item in items if lanes[_path(item)] != k]
     if dropped:

@@ -15,7 +15,6 @@ from apps.hosts.services import refresh_host
 from apps.images.models import GuestConfig, Visibility
 from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
-from apps.virt.tools import GUESTFS_ENV
 
 IMAGES = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images"
 # One pool per test process: concurrent test runs on one machine never touch each other's
@@ -107,18 +106,3 @@ def ssh_key(tmp_path_factory):
     path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester@vmm", "-f", str(path)], check=True)
     return path.with_suffix(".pub").read_text().strip()
-
-
-def guest_files(disk, *paths):
-    """Read files and the root filesystem's size from a stopped guest's disk, from outside."""
-    script = "\n".join([*(f"cat {p}" for p in paths), "statvfs /"]) + "\n"
-    proc = subprocess.run(
-        ["guestfish", "--ro", "-a", disk, "-i"],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **GUESTFS_ENV},
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout

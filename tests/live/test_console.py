@@ -3,7 +3,7 @@ refused at the handshake, what a session does once open, and when it is cut.
 
 A small stand-in for the console bridge (the process that owns libvirt's streams) listens on
 loopback: it checks the consumer's signed token as the real one does, then echoes bytes.
-The real bridge on a real guest is tested in tests/browser/test_console_real.py."""
+The real bridge on a real guest is tested in tests/browser/test_real_vm_journey.py."""
 
 import asyncio
 import contextlib
