@@ -10,7 +10,12 @@ from __future__ import annotations
 import libvirt
 
 from ._base import Base, retried
-from .domain_xml import DUAL_STACK_FILTER, build_dual_stack_filter_xml
+from .domain_xml import (
+    DUAL_STACK_FILTER,
+    IPV6_SPOOF_FILTER,
+    build_dual_stack_filter_xml,
+    build_ipv6_spoof_filter_xml,
+)
 from .errors import NotFound
 
 
@@ -30,13 +35,18 @@ class NetworkOps(Base):
 
     @retried()
     def ensure_dual_stack_filter(self) -> None:
-        """Define the panel's dual-stack anti-spoofing nwfilter on the host (again: same
-        rules, same UUID; running guests get them at once). Safe to repeat."""
+        """Define the panel's dual-stack anti-spoofing nwfilter, and its IPv6 part, on the
+        host (again: same rules, same UUIDs; running guests get them at once). Safe to repeat."""
         with self._op("ensure_dual_stack_filter", DUAL_STACK_FILTER) as conn:
-            uuid = None
-            try:
-                uuid = conn.nwfilterLookupByName(DUAL_STACK_FILTER).UUIDString()
-            except libvirt.libvirtError as e:
-                if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
-                    raise
-            conn.nwfilterDefineXML(build_dual_stack_filter_xml(uuid))
+            # The part first: the whole refers to it.
+            conn.nwfilterDefineXML(build_ipv6_spoof_filter_xml(self._filter_uuid(conn, IPV6_SPOOF_FILTER)))
+            conn.nwfilterDefineXML(build_dual_stack_filter_xml(self._filter_uuid(conn, DUAL_STACK_FILTER)))
+
+    @staticmethod
+    def _filter_uuid(conn: libvirt.virConnect, name: str) -> str | None:
+        try:
+            return conn.nwfilterLookupByName(name).UUIDString()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER:
+                raise
+            return None

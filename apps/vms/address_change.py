@@ -10,6 +10,7 @@ from apps.ipam.allocation import addresses_of
 from apps.ipam.guest import filter_for, guest_network
 from apps.ipam.models import Address
 from apps.jobs.runner import OperationError
+from apps.virt.domain_xml import DUAL_STACK_FILTER
 from apps.virt.errors import VirtError
 from apps.virt.types import DomainState
 from apps.vms.guest_config import static_network_unit
@@ -34,7 +35,10 @@ def update_filter(ctx, vm, *, without=None):
         raise OperationError("the VM has no MAC address on record: its interface cannot be found")
     held = [a for a in addresses_of(vm) if a.pk != without]
     name, params = filter_for(held, vm.mac_address)
-    live = hypervisor_for(vm.host).update_interface_filter(vm.domain_name, vm.mac_address, name, params)
+    driver = hypervisor_for(vm.host)
+    if name == DUAL_STACK_FILTER:
+        driver.ensure_dual_stack_filter()  # a VM deployed before this version of it moves to it now
+    live = driver.update_interface_filter(vm.domain_name, vm.mac_address, name, params)
     ctx.note(
         "the running domain's filter allows: " + ", ".join(a.address for a in held)
         if live
