@@ -156,7 +156,10 @@ def hypervisor_findings(host, info):
         for name in source(host):
             if name and name != host.network:
                 findings += network_findings(
-                    host, name, "Create it on the host, or take the host out of that network (docs/addresses.md)."
+                    host,
+                    name,
+                    "Have the panel make it: Set up on host in the host page's Networks card "
+                    "(or manage.py network setup); or take the host out of that network (docs/addresses.md).",
                 )
     return findings
 

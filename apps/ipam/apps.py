@@ -29,3 +29,7 @@ class IpamConfig(AppConfig):
         from apps.hosts import checks
 
         checks.register_network_source(_managed_networks)
+        # Making a host carry a network (apps.ipam.host_networks) is a job.
+        from apps.jobs import registry
+
+        registry.register_operations(f"{self.name}.operations")
