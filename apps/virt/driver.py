@@ -22,8 +22,8 @@ after waiting is told to the reporter of ``apps.virt.outage`` ("host h unreachab
 Safe to run again, and why:
 - reads: ``host_info``, ``list_domains``, ``get_domain``, ``domain_xml``,
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
-  ``network_active``, ``network_state``, ``sweep_stats``, ``agent_ready``, ``interface_addresses``;
-  ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
+  ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
+  ``interface_addresses``; ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),

@@ -79,6 +79,21 @@ class NetworkOps(Base):
                 bridge = None  # bridged onto a host bridge, on some versions
             return NetworkState(name=name, active=active, autostart=bool(network.autostart()), bridge=bridge)
 
+    @retried()
+    def interface_exists(self, name: str) -> bool | None:
+        """Whether the host has network interface ``name`` (a bridge, say); None when its
+        libvirt cannot tell (no interface driver)."""
+        with self._op("interface_exists", name) as conn:
+            try:
+                conn.interfaceLookupByName(name)
+                return True
+            except libvirt.libvirtError as e:
+                if e.get_error_code() == libvirt.VIR_ERR_NO_INTERFACE:
+                    return False
+                if e.get_error_code() in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED):
+                    return None
+                raise
+
     @retried(done_on_retry=(NotFound,))
     def remove_network(self, name: str) -> None:
         """Stop and forget network ``name`` (tests clean up with it). Raises ``NotFound``."""

@@ -177,3 +177,15 @@ def test_the_host_page_offers_it_and_says_why_it_refuses(network, test_host, adm
     response = client.post(url, follow=True)
     assert "names no host bridge" in response.content.decode()
     assert not Job.objects.filter(kind="host_network_setup").exists()
+
+
+def test_the_host_check_names_a_missing_host_bridge(test_host):
+    """The panel does not make bridges; the host check says when one a network needs is not
+    there (the test driver has the interface eth1 only)."""
+    lan = Network.objects.create(name="lan", kind=NetworkKind.BRIDGED, bridge="vmmt-br9")
+    lan.hosts.add(test_host)
+    host = refresh_host(test_host)
+    assert host.status == HostStatus.UNREACHABLE
+    assert "The host bridge 'vmmt-br9' of network lan is missing on the host." in host.status_reason
+    Network.objects.filter(pk=lan.pk).update(bridge="eth1")
+    assert refresh_host(test_host).status == HostStatus.ONLINE, test_host.status_reason
