@@ -61,7 +61,7 @@ def configure_guest(ctx, vm, address, action):
             f"({'add' if action == 'replace' else 'remove'} it); a reinstall writes it"
         )
         return
-    files = persist_args(guest_network(addresses_of(vm)))
+    files = persist_args(guest_network(addresses_of(vm)), vm.mac_address)
     argv = ["/bin/sh", "-c", LIVE.replace("ACTION", action) + PERSIST, "sh", vm.mac_address, address.cidr, *files]
     code, output = driver.agent_exec(vm.domain_name, argv, timeout=60)
     if code != 0:

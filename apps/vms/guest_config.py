@@ -46,9 +46,16 @@ def static_network_unit(network):
     return "\n".join(lines) + "\n"
 
 
-def network_config(network):
-    """The cloud-init network-config v2 (netplan's format too) for `network`, as a dict."""
-    primary = {"match": {"name": "e*"}, "addresses": addresses(network)}
+def network_config(network, mac=None):
+    """The cloud-init network-config v2 (netplan's format too) for `network`, as a dict. The
+    NIC with `mac` is named eth0: cloud-init renders an entry's id as the interface name for
+    systemd-networkd and ifupdown (a name glob would name no interface), and renames the NIC
+    to it. Without a MAC: every e* interface (netplan only understands that)."""
+    if mac:
+        key, primary = "eth0", {"match": {"macaddress": mac.lower()}, "set-name": "eth0"}
+    else:
+        key, primary = "primary", {"match": {"name": "e*"}}
+    primary["addresses"] = addresses(network)
     routes = []
     for gw in gateways(network):
         route = {"to": "default" if ":" not in gw else "::/0", "via": gw}
@@ -61,7 +68,7 @@ def network_config(network):
         primary["nameservers"] = {"addresses": network["dns"]}
     if network.get("addresses"):
         primary["accept-ra"] = False
-    return {"version": 2, "ethernets": {"primary": primary}}
+    return {"version": 2, "ethernets": {key: primary}}
 
 
 def customize_args(params, first_boot_path=None):
@@ -108,5 +115,5 @@ def cloud_init_seed(vm, params):
     meta_data = json.dumps({"instance-id": f"vmm-{vm.uuid}", "local-hostname": params["hostname"]}) + "\n"
     config_v2 = None
     if params.get("network"):
-        config_v2 = json.dumps(network_config(params["network"]))
+        config_v2 = json.dumps(network_config(params["network"], vm.mac_address))
     return user_data, meta_data, config_v2

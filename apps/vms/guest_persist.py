@@ -5,12 +5,12 @@ which of them applies, from what is there:
 
 - a systemd-networkd unit the panel wrote (`05-vmmanager-static.network`: virt-customize
   images, or a cloud-init guest the panel changed before): rewritten with every address;
-- else a cloud-init guest (`/etc/cloud` exists): cloud-init is told to leave the network
-  alone from now on (its seed still holds the addresses of the deploy), and the network
-  config it rendered is replaced with one holding every address: netplan's
-  `/etc/netplan/50-cloud-init.yaml`, ifupdown's `/etc/network/interfaces.d/50-cloud-init`,
-  else (systemd-networkd, as the panel's demo image) the panel's own unit, which sorts
-  before cloud-init's `10-cloud-init-*.network` and so wins;
+- else a cloud-init guest (`/etc/cloud` exists): the network config cloud-init rendered at
+  the first boot (it renders it once per instance, and not again at later boots) is
+  replaced with one holding every address: netplan's `/etc/netplan/50-cloud-init.yaml`,
+  ifupdown's `/etc/network/interfaces.d/50-cloud-init`, else (systemd-networkd, as the
+  panel's demo image) the panel's own unit, which sorts before cloud-init's
+  `10-cloud-init-*.network` and so wins;
 - else nothing is kept (the script says so): the guest's own config is not the panel's to
   guess.
 
@@ -24,19 +24,12 @@ import json
 from apps.vms.guest_config import addresses, gateways, network_config, onlink, static_network_unit
 
 UNIT = "/etc/systemd/network/05-vmmanager-static.network"
-CLOUD_CFG = "/etc/cloud/cloud.cfg.d/99-vmmanager-network.cfg"
 NETPLAN = "/etc/netplan/50-cloud-init.yaml"
 ENI = "/etc/network/interfaces.d/50-cloud-init"
-# cloud-init renders the network once per instance; the panel's files must stay as written.
-CLOUD_CFG_TEXT = (
-    "# Written by vmmanager (extra addresses): keep the network config as written.\nnetwork: {config: disabled}\n"
-)
-
 PERSIST = f"""R="${{VMM_ROOT:-}}"
 if [ -f "$R{UNIT}" ]; then
   printf '%s' "$3" > "$R{UNIT}" && echo "kept in {UNIT}"
 elif [ -d "$R/etc/cloud" ]; then
-  mkdir -p "$R{CLOUD_CFG.rsplit("/", 1)[0]}" && printf '%s' '{CLOUD_CFG_TEXT}' > "$R{CLOUD_CFG}" || exit 5
   if [ -f "$R{NETPLAN}" ]; then
     printf '%s' "$4" > "$R{NETPLAN}" && chmod 600 "$R{NETPLAN}" && echo "kept in {NETPLAN}"
   elif [ -f "$R{ENI}" ] || [ -f "$R{ENI}.cfg" ]; then
@@ -52,9 +45,9 @@ else
 fi"""
 
 
-def netplan_yaml(network):
+def netplan_yaml(network, mac=None):
     """netplan's file: the network-config v2 under `network:` (JSON is YAML)."""
-    return json.dumps({"network": network_config(network)}, indent=2) + "\n"
+    return json.dumps({"network": network_config(network, mac)}, indent=2) + "\n"
 
 
 def eni_stanzas(network):
@@ -85,6 +78,6 @@ def eni_stanzas(network):
     return "\n".join(lines)
 
 
-def persist_args(network):
-    """The script's $3..$5 for `network` (apps.ipam.guest.guest_network)."""
-    return [static_network_unit(network), netplan_yaml(network), eni_stanzas(network)]
+def persist_args(network, mac=None):
+    """The script's $3..$5 for `network` (apps.ipam.guest.guest_network) on the NIC `mac`."""
+    return [static_network_unit(network), netplan_yaml(network, mac), eni_stanzas(network)]

@@ -40,8 +40,10 @@ def test_the_guest_is_told_its_addresses_gateways_and_dns(customer, ready_image,
     assert json.loads(network_config) == {
         "version": 2,
         "ethernets": {
-            "primary": {
-                "match": {"name": "e*"},
+            # cloud-init names the interface after the entry (for systemd-networkd, ifupdown).
+            "eth0": {
+                "match": {"macaddress": vm.mac_address},
+                "set-name": "eth0",
                 "addresses": ["198.51.100.10/24", "2001:db8::1/64"],
                 "routes": [{"to": "default", "via": "198.51.100.1"}],
                 "nameservers": {"addresses": ["198.51.100.53"]},
@@ -90,7 +92,7 @@ def test_a_routed_64s_gateway_is_reached_on_the_link(customer, ready_image, publ
     unit = guest_config.static_network_unit(network)
     assert "Gateway=" not in unit.split("[Route]")[0]
     assert unit.endswith("[Route]\nGateway=2001:db8::1\nGatewayOnLink=yes\n")
-    routes = guest_config.network_config(network)["ethernets"]["primary"]["routes"]
+    routes = guest_config.network_config(network)["ethernets"]["primary"]["routes"]  # no MAC: by name
     assert routes == [{"to": "::/0", "via": "2001:db8::1", "on-link": True}]
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from apps.vms.address_change import LIVE
-from apps.vms.guest_persist import CLOUD_CFG, ENI, NETPLAN, PERSIST, UNIT, eni_stanzas, persist_args
+from apps.vms.guest_persist import ENI, NETPLAN, PERSIST, UNIT, eni_stanzas, persist_args
 
 MAC = "52:54:00:00:02:0b"
 NETWORK = {
@@ -35,7 +35,7 @@ def guest(root, *paths, text="old\n"):
 def persist(root, network=NETWORK, cidr="198.51.100.12/24"):
     """Run the script as the agent does after `ip address` (the interface is ens3)."""
     env = {**os.environ, "VMM_ROOT": str(root), "dev": "ens3"}
-    argv = ["sh", "-c", PERSIST, "sh", MAC, cidr, *persist_args(network)]
+    argv = ["sh", "-c", PERSIST, "sh", MAC, cidr, *persist_args(network, MAC)]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=10)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -50,18 +50,17 @@ def test_a_plain_image_gets_the_unit_the_deploy_wrote_rewritten(tmp_path):
     assert persist(root) == f"kept in {UNIT}"
     unit = read(root, UNIT)
     assert "Address=198.51.100.10/24\nAddress=198.51.100.12/24\nAddress=2001:db8:0:1::1/64\n" in unit
-    assert not (root / CLOUD_CFG.lstrip("/")).exists()
 
 
-def test_a_cloud_init_netplan_guest_gets_cloud_inits_file_replaced_and_cloud_init_told_to_leave_it(tmp_path):
+def test_a_cloud_init_netplan_guest_gets_cloud_inits_file_replaced(tmp_path):
     root = guest(tmp_path, "/etc/cloud/", NETPLAN)
     assert persist(root) == f"kept in {NETPLAN}"
     plan = json.loads(read(root, NETPLAN))  # JSON is YAML
-    primary = plan["network"]["ethernets"]["primary"]
+    primary = plan["network"]["ethernets"]["eth0"]
+    assert primary["match"] == {"macaddress": MAC} and primary["set-name"] == "eth0"
     assert primary["addresses"] == NETWORK["addresses"]
     assert {"to": "::/0", "via": "2001:db8::1", "on-link": True} in primary["routes"]
     assert (root / NETPLAN.lstrip("/")).stat().st_mode & 0o077 == 0  # netplan warns about readable files
-    assert "network: {config: disabled}" in read(root, CLOUD_CFG)
     assert not (root / UNIT.lstrip("/")).exists()
 
 
@@ -74,7 +73,6 @@ def test_a_cloud_init_ifupdown_guest_gets_its_stanzas_for_its_interface(tmp_path
     assert "iface ens3 inet static\n    address 198.51.100.12/24\n" in text
     assert "iface ens3 inet6 static\n    address 2001:db8:0:1::1/64\n" in text
     assert "up ip -6 route replace default via 2001:db8::1 dev ens3 onlink" in text
-    assert "network: {config: disabled}" in read(root, CLOUD_CFG)
 
 
 def test_a_cloud_init_networkd_guest_gets_the_panels_unit_which_wins_over_cloud_inits(tmp_path):
@@ -104,7 +102,7 @@ def test_the_live_part_stops_before_the_files_when_no_interface_has_the_mac(tmp_
     root = guest(tmp_path, UNIT)
     script = LIVE.replace("ACTION", "replace").replace("/sys/class/net/*", str(tmp_path / "none") + "/*") + PERSIST
     done = subprocess.run(
-        ["sh", "-c", script, "sh", MAC, "198.51.100.12/24", *persist_args(NETWORK)],
+        ["sh", "-c", script, "sh", MAC, "198.51.100.12/24", *persist_args(NETWORK, MAC)],
         capture_output=True,
         text=True,
         env={**os.environ, "VMM_ROOT": str(root)},
