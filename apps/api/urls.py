@@ -12,6 +12,7 @@ from apps.api.resources import (
     hosts,
     images,
     jobs,
+    networks,
     plans,
     quotas,
     sshkeys,
@@ -39,6 +40,7 @@ router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("audit", audit.AuditViewSet, basename="audit")
 router.register("addresses", addresses.AddressViewSet, basename="address")
 router.register("pools", addresses.PoolViewSet, basename="pool")
+router.register("networks", networks.NetworkViewSet, basename="network")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 

@@ -156,19 +156,50 @@ def hypervisor_findings(host, info):
         for name in source(host):
             if name and name != host.network:
                 findings += network_findings(
-                    host, name, "Create it on the host, or take the host out of that network (docs/addresses.md)."
+                    host,
+                    name,
+                    "Have the panel make it: Set up on host in the host page's Networks card "
+                    "(or manage.py network setup); or take the host out of that network (docs/addresses.md).",
                 )
+    for source in _bridge_sources:
+        for network, bridge in source(host):
+            findings += bridge_findings(host, network, bridge)
     return findings
 
 
-# Functions host -> names of further libvirt networks the host must run (apps.ipam registers
-# the managed networks it carries from its AppConfig.ready(): hosts does not import it).
+# Functions host -> names of further libvirt networks the host must run, and host -> (network,
+# bridge) pairs of host bridges it must have (apps.ipam registers the managed networks it
+# carries from its AppConfig.ready(): hosts does not import it).
 _network_sources = []
+_bridge_sources = []
 
 
 def register_network_source(source):
     if source not in _network_sources:
         _network_sources.append(source)
+
+
+def register_bridge_source(source):
+    if source not in _bridge_sources:
+        _bridge_sources.append(source)
+
+
+def bridge_findings(host, network, bridge):
+    """A missing host bridge guests of `network` are put on (nothing when the host's libvirt
+    cannot tell: no interface driver)."""
+    try:
+        exists = NetworkOps(host.uri).interface_exists(bridge)
+    except VirtError as exc:
+        return [Finding(f"The bridge '{bridge}' cannot be read: {exc}", "See libvirtd's log.")]
+    if exists is False:
+        return [
+            Finding(
+                f"The host bridge '{bridge}' of network {network} is missing on the host.",
+                "Make the bridge in the host's own network configuration (the panel does not make bridges), "
+                "or take the host out of that network (docs/addresses.md).",
+            )
+        ]
+    return []
 
 
 def network_findings(host, name, create_hint):

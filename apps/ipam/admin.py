@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from apps.ipam import pools
+from apps.ipam import host_networks, pools
 from apps.ipam.models import Address, Network, Pool
 
 
@@ -11,6 +11,17 @@ class NetworkAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "libvirt_network", "bridge")
     search_fields = ("name", "libvirt_network", "bridge")
     filter_horizontal = ("hosts",)
+
+    def save_related(self, request, form, formsets, change):
+        """A host attached to the network here is made to carry it (the host_network_setup job)."""
+        network = form.instance
+        before = set(network.hosts.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        attached = set(network.hosts.values_list("pk", flat=True)) - before
+        jobs = host_networks.set_up_where_attached(request.user, network, attached) if attached else []
+        if jobs:
+            names = ", ".join(job.target_repr for job in jobs)
+            self.message_user(request, f"Setting {network.name} up on {names} (host_network_setup jobs).")
 
 
 class PoolAddForm(forms.ModelForm):

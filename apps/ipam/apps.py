@@ -18,6 +18,15 @@ def _managed_networks(host):
     return list(carried.values_list("libvirt_network", flat=True))
 
 
+def _managed_bridges(host):
+    """(network, bridge) for the host bridges the networks `host` carries put guests on: a
+    network that is a host bridge, or a bridged libvirt network onto one."""
+    from apps.ipam.models import Network, NetworkKind
+
+    carried = Network.objects.filter(hosts=host).exclude(bridge="").order_by("name")
+    return [(n.name, n.bridge) for n in carried if not n.libvirt_network or n.kind == NetworkKind.BRIDGED]
+
+
 class IpamConfig(AppConfig):
     name = "apps.ipam"
     verbose_name = "Public addresses"
@@ -29,3 +38,8 @@ class IpamConfig(AppConfig):
         from apps.hosts import checks
 
         checks.register_network_source(_managed_networks)
+        checks.register_bridge_source(_managed_bridges)
+        # Making a host carry a network (apps.ipam.host_networks) is a job.
+        from apps.jobs import registry
+
+        registry.register_operations(f"{self.name}.operations")

@@ -12,16 +12,22 @@ IPV4_FILTER = "clean-traffic"
 
 
 def guest_network(addresses):
-    """{"addresses": [cidr, ...], "gateway", "gateway6", "dns"} for `addresses` (Address rows),
-    or None when there are none."""
+    """{"addresses": [cidr, ...], "gateway", "gateway6", "dns", "onlink"} for `addresses`
+    (Address rows), or None when there are none. "onlink" lists the gateways outside every
+    subnet the guest configures (a routed /64's gateway is not in the /64): the guest must
+    reach them on the link without a route to their subnet."""
     if not addresses:
         return None
-    config = {"addresses": [a.cidr for a in addresses], "gateway": None, "gateway6": None, "dns": []}
+    config = {"addresses": [a.cidr for a in addresses], "gateway": None, "gateway6": None, "dns": [], "onlink": []}
     for a in addresses:
         key = "gateway" if a.pool.version == 4 else "gateway6"
         if a.pool.gateway and config[key] is None:
             config[key] = a.pool.gateway
         config["dns"] += [d for d in a.pool.dns_servers if d not in config["dns"]]
+    subnets = [ipaddress.ip_interface(cidr).network for cidr in config["addresses"]]
+    for gateway in (config["gateway"], config["gateway6"]):
+        if gateway and not any(ipaddress.ip_address(gateway) in subnet for subnet in subnets):
+            config["onlink"].append(gateway)
     return config
 
 
@@ -33,16 +39,28 @@ def link_local(mac):
     return str(ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui)))
 
 
+def source_prefix(address):
+    """(the address or prefix, its length) the guest may send from: a routed /64's whole
+    /64, else the one address."""
+    if address.pool.per_vm_prefix64:
+        network = ipaddress.ip_interface(f"{address.address}/{address.prefixlen}").network
+        return str(network.network_address), str(network.prefixlen)
+    return address.address, "128"
+
+
 def filter_for(addresses, mac):
-    """(filter name, parameters) binding the interface with `mac` to `addresses`."""
+    """(filter name, parameters) binding the interface with `mac` to `addresses`. With IPv6
+    the dual-stack filter gets each IPV6 value with an IPV6_PREFIX at the same place (libvirt
+    iterates the two in lockstep): 128 for an address, 64 for a routed /64."""
     v4 = [a.address for a in addresses if a.pool.version == 4]
-    v6 = [a.address for a in addresses if a.pool.version == 6]
+    v6 = [source_prefix(a) for a in addresses if a.pool.version == 6]
     params = [("IP", ip) for ip in v4]
     if not v6:
         return IPV4_FILTER, tuple(params)
-    params += [("IPV6", ip) for ip in v6]
     if mac:
-        params.append(("IPV6", link_local(mac)))
+        v6.append((link_local(mac), "128"))
+    params += [("IPV6", ip) for ip, _length in v6]
+    params += [("IPV6_PREFIX", length) for _ip, length in v6]
     return DUAL_STACK_FILTER, tuple(params)
 
 

@@ -38,6 +38,7 @@ OPERATIONS = {
     "customer_unsuspend": gettext_lazy("Lift the customer's suspension"),
     "customer_terminate": gettext_lazy("Terminate the customer"),
     "host_refresh": gettext_lazy("Check host"),
+    "host_network_setup": gettext_lazy("Set up a network on the host"),
     "image_import": gettext_lazy("Import image"),
     "image_delete": gettext_lazy("Delete image"),
 }
@@ -59,6 +60,8 @@ STEP_NAMES = {
     "Resume the VM": gettext_lazy("Resume the VM"),
     "Connect to the hypervisor": gettext_lazy("Connect to the hypervisor"),
     "Check the storage pool": gettext_lazy("Check the storage pool"),
+    "Define the network": gettext_lazy("Define the network"),
+    "Start it, and at every boot": gettext_lazy("Start it, and at every boot"),
     "Remove the old system": gettext_lazy("Remove the old system"),
     "Reach the guest agent": gettext_lazy("Reach the guest agent"),
     "Set the root password": gettext_lazy("Set the root password"),

@@ -55,6 +55,7 @@ urlpatterns = [
     path("hosts/<int:pk>/", hosts.host_detail, name="host_detail"),
     path("hosts/<int:pk>/edit/", hosts.host_edit, name="host_edit"),
     path("hosts/<int:pk>/refresh/", hosts.host_refresh, name="host_refresh"),
+    path("hosts/<int:pk>/networks/<int:network_pk>/setup/", hosts.host_network_setup, name="host_network_setup"),
     path("images/", images.image_list, name="image_list"),
     path("images/import/", images.image_import, name="image_import"),
     path("images/upload/", images.image_upload, name="image_upload"),

@@ -123,14 +123,35 @@ def replace_interface(xml: str, interface_xml: str) -> str:
 
 # Dual-stack anti-spoofing (libvirt ships none: clean-traffic drops all IPv6). The IPv6
 # accept rule's priority must be above -610, the ipv6-ip chain's (../shared/docs/NETWORK-AND-CONSOLE.md).
-DUAL_STACK_FILTER = "vmm-clean-traffic-dual"
+# Its IPv6 part is the panel's own IPV6_SPOOF_FILTER: libvirt's no-ipv6-spoofing allows exact
+# addresses only, this one each IPV6 value with the prefix length of the IPV6_PREFIX value at
+# the same place (128: that address; 64: the whole /64 routed to the VM), so a VM may send
+# from any address of its /64 and from no other. A new name, not a redefinition of the first
+# version ("vmm-clean-traffic-dual", bound without IPV6_PREFIX): redefining that one would
+# leave the bindings of running guests with a variable they lack.
+DUAL_STACK_FILTER = "vmm-clean-traffic-dual-v2"
+IPV6_SPOOF_FILTER = "vmm-no-ipv6-spoofing"
+
+
+def build_ipv6_spoof_filter_xml(uuid: str | None = None) -> str:
+    """Outgoing IPv6 only from the interface's IPV6[i]/IPV6_PREFIX[i] (iterated in lockstep),
+    or UDP from link-local addresses (DHCPv6, as libvirt's no-ipv6-spoofing); the rest dropped."""
+    root = ET.Element("filter", name=IPV6_SPOOF_FILTER, chain="ipv6-ip", priority="-610")
+    if uuid:
+        _sub(root, "uuid", uuid)
+    link_local = _sub(root, "rule", action="return", direction="out", priority="100")
+    _sub(link_local, "ipv6", srcipaddr="FE80::", srcipmask="10", protocol="udp")
+    own = _sub(root, "rule", action="return", direction="out", priority="500")
+    _sub(own, "ipv6", srcipaddr="$IPV6[@1]", srcipmask="$IPV6_PREFIX[@1]")
+    _sub(root, "rule", action="drop", direction="out", priority="1000")
+    return _tostring(root)
 
 
 def build_dual_stack_filter_xml(uuid: str | None = None) -> str:
     root = ET.Element("filter", name=DUAL_STACK_FILTER, chain="root")
     if uuid:
         _sub(root, "uuid", uuid)
-    for name in ("no-mac-spoofing", "no-ip-spoofing", "no-ipv6-spoofing"):
+    for name in ("no-mac-spoofing", "no-ip-spoofing", IPV6_SPOOF_FILTER):
         _sub(root, "filterref", filter=name)
     _sub(_sub(root, "rule", action="accept", direction="out", priority="-650"), "mac", protocolid="ipv4")
     _sub(_sub(root, "rule", action="accept", direction="out", priority="-605"), "mac", protocolid="ipv6")

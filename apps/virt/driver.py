@@ -22,15 +22,16 @@ after waiting is told to the reporter of ``apps.virt.outage`` ("host h unreachab
 Safe to run again, and why:
 - reads: ``host_info``, ``list_domains``, ``get_domain``, ``domain_xml``,
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
-  ``network_active``, ``sweep_stats``, ``agent_ready``, ``interface_addresses``;
-  ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
+  ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
+  ``interface_addresses``; ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
-  ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
+  ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
+  not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
   ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.
   ``stop`` looks at the state first anyway.
-- deletes: ``delete_volume``, ``undefine``, ``delete_pool``: ``NotFound`` on a repeated
+- deletes: ``delete_volume``, ``undefine``, ``delete_pool``, ``remove_network``: ``NotFound`` on a repeated
   call means the lost call did it: done (so a retried delete of something that was never
   there returns instead of raising ``NotFound``).
 - volume makers: ``create_volume``, ``clone_volume_linked``, ``copy_volume``,

@@ -168,3 +168,35 @@ class ParsedDomain:
     vnc_password: str | None = None  # only in XML read with its secrets (VIR_DOMAIN_XML_SECURE)
     machine: str | None = None
     arch: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkIp:
+    """A host-side address of a libvirt network: the guests' gateway on it."""
+
+    address: str
+    prefix: int
+    family: str = "ipv4"  # or "ipv6"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSpec:
+    """A libvirt network to define. ``forward``: None (isolated: no forwarding), ``nat``,
+    ``route`` or ``bridge`` (onto the existing host bridge ``bridge``). ``bridge`` names
+    the bridge libvirt makes for the other modes (None: libvirt picks virbrN). No DHCP and
+    no DNS server: the panel gives guests static addresses and their DNS servers."""
+
+    name: str
+    forward: str | None = None
+    bridge: str | None = None
+    ips: tuple[NetworkIp, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """A libvirt network as the host has it."""
+
+    name: str
+    active: bool
+    autostart: bool
+    bridge: str | None = None  # the bridge it runs on

@@ -25,15 +25,50 @@ def gateways(network):
     return [gw for gw in (network.get("gateway"), network.get("gateway6")) if gw]
 
 
+def onlink(network):
+    """The gateways the guest reaches on the link (outside its subnets: a routed /64's)."""
+    return set(network.get("onlink") or ())
+
+
 def static_network_unit(network):
-    """A systemd-networkd unit for static addresses; sorts before the image's DHCP one."""
+    """A systemd-networkd unit for static addresses; sorts before the image's DHCP one. A
+    gateway outside the guest's subnets gets a [Route] with GatewayOnLink=yes (the kernel
+    refuses a plain Gateway= it has no route to)."""
     lines = ["[Match]", "Name=en* eth*", "", "[Network]"]
     lines += [f"Address={address}" for address in addresses(network)]
-    lines += [f"Gateway={gateway}" for gateway in gateways(network)]
+    lines += [f"Gateway={gateway}" for gateway in gateways(network) if gateway not in onlink(network)]
     lines += [f"DNS={server}" for server in network["dns"]]
     if network.get("addresses"):
         lines.append("IPv6AcceptRA=no")
+    for gateway in gateways(network):
+        if gateway in onlink(network):
+            lines += ["", "[Route]", f"Gateway={gateway}", "GatewayOnLink=yes"]
     return "\n".join(lines) + "\n"
+
+
+def network_config(network, mac=None):
+    """The cloud-init network-config v2 (netplan's format too) for `network`, as a dict. The
+    NIC with `mac` is named eth0: cloud-init renders an entry's id as the interface name for
+    systemd-networkd and ifupdown (a name glob would name no interface), and renames the NIC
+    to it. Without a MAC: every e* interface (netplan only understands that)."""
+    if mac:
+        key, primary = "eth0", {"match": {"macaddress": mac.lower()}, "set-name": "eth0"}
+    else:
+        key, primary = "primary", {"match": {"name": "e*"}}
+    primary["addresses"] = addresses(network)
+    routes = []
+    for gw in gateways(network):
+        route = {"to": "default" if ":" not in gw else "::/0", "via": gw}
+        if gw in onlink(network):
+            route["on-link"] = True
+        routes.append(route)
+    if routes:
+        primary["routes"] = routes
+    if network["dns"]:
+        primary["nameservers"] = {"addresses": network["dns"]}
+    if network.get("addresses"):
+        primary["accept-ra"] = False
+    return {"version": 2, "ethernets": {key: primary}}
 
 
 def customize_args(params, first_boot_path=None):
@@ -78,16 +113,7 @@ def cloud_init_seed(vm, params):
     # JSON is YAML: no YAML library needed, and no quoting surprises.
     user_data = "#cloud-config\n" + json.dumps(config, indent=2) + "\n"
     meta_data = json.dumps({"instance-id": f"vmm-{vm.uuid}", "local-hostname": params["hostname"]}) + "\n"
-    network_config = None
+    config_v2 = None
     if params.get("network"):
-        net = params["network"]
-        primary = {"match": {"name": "e*"}, "addresses": addresses(net)}
-        routes = [{"to": "default" if ":" not in gw else "::/0", "via": gw} for gw in gateways(net)]
-        if routes:
-            primary["routes"] = routes
-        if net["dns"]:
-            primary["nameservers"] = {"addresses": net["dns"]}
-        if net.get("addresses"):
-            primary["accept-ra"] = False
-        network_config = json.dumps({"version": 2, "ethernets": {"primary": primary}})
-    return user_data, meta_data, network_config
+        config_v2 = json.dumps(network_config(params["network"], vm.mac_address))
+    return user_data, meta_data, config_v2

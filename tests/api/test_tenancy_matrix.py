@@ -38,6 +38,7 @@ RESOURCES = {
     "hosts": "staff",
     "audit": "staff",
     "pools": "staff",
+    "networks": "staff",  # list, read, set up on a host: staff only
     "addresses": "tenant",
     "plans": "catalog",
     "me": "self",
@@ -139,6 +140,7 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
     ids = {"hosts": host.pk, "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk}
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
+    ids["networks"] = network.pk
     free = iter(Address.objects.filter(pool_id=ids["pools"]).order_by("position"))
     for which, owner in (("own", customer), ("other", other_customer)):
         vm = make_vm(owner, host, name=f"vm-{which}")

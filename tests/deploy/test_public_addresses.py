@@ -1,19 +1,24 @@
 """Public addresses on real guests (docs/addresses.md): two TCG guests of the plain image
-ordered on an isolated libvirt network of this test's own (no forwarding, no host address,
-documentation prefixes only) get distinct addresses from the pools, configured statically
-inside the guest (read back through the guest agent), reach each other over IPv4 and IPv6
-(a TCP connection to the neighbour's SSH port: the image has no ping), and a guest that
-takes an address that is not its own can no longer send (the anti-spoofing filter)."""
+ordered on an isolated libvirt network of this test's own, made on the host by the panel's
+host_network_setup job (no forwarding, no host address, documentation prefixes only), get
+distinct addresses from the pools (IPv4, a single IPv6 address, a routed IPv6 /64),
+configured statically inside the guest (read back through the guest agent), reach each other
+over IPv4 and IPv6 (a TCP connection to the neighbour's SSH port: the image has no ping), and
+a guest that takes an address that is not its own can no longer send, over IPv4 and IPv6
+(the anti-spoofing filter), while it may send from any address of its own /64."""
 
 import os
+import re
 import subprocess
 import time
 
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
-from apps.ipam.models import Address, Network, NetworkKind
+from apps.ipam.host_networks import set_up_on_host
+from apps.ipam.models import Address, Ipv6Mode, Network, NetworkKind
 from apps.ipam.pools import create_pool
+from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
@@ -29,20 +34,22 @@ def virsh(*args):
 
 
 @pytest.fixture
-def isolated(local_host, tmp_path):
-    xml = tmp_path / "net.xml"
-    xml.write_text(
-        f"<network><name>{NET}</name><bridge name='{BRIDGE}' stp='off' delay='0'/><dns enable='no'/></network>"
-    )
-    assert virsh("net-define", str(xml)).returncode == 0
-    assert virsh("net-start", NET).returncode == 0
-    network = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network=NET)
+def isolated(local_host, admin_user):
+    network = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network=NET, bridge=BRIDGE)
     network.hosts.add(local_host)
     create_pool(network=network, name="v4", subnet="198.51.100.0/24", ranges=[["198.51.100.10", "198.51.100.11"]])
     create_pool(network=network, name="v6", subnet="2001:db8::/48", ranges=[["2001:db8::10", "2001:db8::11"]])
-    yield network
-    virsh("net-destroy", NET)
-    virsh("net-undefine", NET)
+    create_pool(network=network, name="v6net", subnet="2001:db8:1::/56", ipv6_mode=Ipv6Mode.PREFIX64)
+    try:
+        # The panel makes the network on the host (pools without gateways: no host address).
+        job = runner.execute(set_up_on_host(admin_user, network, local_host).pk)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        info = virsh("net-info", NET).stdout
+        assert re.search(r"Active:\s+yes", info) and re.search(r"Autostart:\s+yes", info), info
+        yield network
+    finally:
+        virsh("net-destroy", NET)
+        virsh("net-undefine", NET)
 
 
 # Replace the guest's IPv4 address {old} with {new} on its interface.
@@ -50,6 +57,30 @@ SWAP = (
     "dev=$(ip -o -4 addr show scope global | awk '{print $2; exit}'); "
     "ip addr del {old}/24 dev $dev && ip addr add {new}/24 dev $dev"
 )
+# The same for an IPv6 address of the /48 (no duplicate address detection: usable at once).
+SWAP6 = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
+    "ip -6 addr del {old}/48 dev $dev && ip -6 addr add {new}/48 dev $dev nodad"
+)
+# Send to {to} from {source} (added on the interface as part of /64): a host route's source hint.
+FROM = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
+    "ip -6 addr replace {source}/64 dev $dev nodad && ip -6 route replace {to}/128 dev $dev src {source}"
+)
+UNFROM = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
+    "ip -6 route del {to}/128 dev $dev; ip -6 addr del {source}/64 dev $dev"
+)
+# Both /64s of the pool on the link (the provider's router would route them; there is none here).
+ON_LINK = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); ip -6 route replace 2001:db8:1::/56 dev $dev"
+)
+
+
+def fill(script, **values):
+    for key, value in values.items():
+        script = script.replace("{" + key + "}", value)
+    return script
 
 
 def guest(driver, vm, script, timeout=60):
@@ -80,28 +111,66 @@ def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
         assert job.status == JobStatus.SUCCEEDED, job.error
         vms.append(vm)
     a, b = vms
-    assert sorted(Address.objects.filter(vm=a).values_list("address", flat=True)) == ["198.51.100.10", "2001:db8::10"]
-    assert sorted(Address.objects.filter(vm=b).values_list("address", flat=True)) == ["198.51.100.11", "2001:db8::11"]
+    assert sorted(Address.objects.filter(vm=a).values_list("address", flat=True)) == [
+        "198.51.100.10",
+        "2001:db8:1::1",
+        "2001:db8::10",
+    ]
+    assert sorted(Address.objects.filter(vm=b).values_list("address", flat=True)) == [
+        "198.51.100.11",
+        "2001:db8:1:1::1",
+        "2001:db8::11",
+    ]
     driver = hypervisor_for(local_host)
     try:
-        for vm, v4, v6 in ((a, "198.51.100.10/24", "2001:db8::10/48"), (b, "198.51.100.11/24", "2001:db8::11/48")):
+        for vm, v4, v6, v6net in (
+            (a, "198.51.100.10/24", "2001:db8::10/48", "2001:db8:1::1/64"),
+            (b, "198.51.100.11/24", "2001:db8::11/48", "2001:db8:1:1::1/64"),
+        ):
             code, shown = guest(driver, vm, "ip -o addr show scope global")
-            assert code == 0 and v4 in shown and v6 in shown, shown
+            assert code == 0 and v4 in shown and v6 in shown and v6net in shown, shown
         assert connects(driver, a, "198.51.100.11", tries=20)  # sshd may still be starting
         assert connects(driver, b, "198.51.100.10", tries=20)
         assert connects(driver, a, "2001:db8::11", tries=10)
         assert connects(driver, b, "2001:db8::10", tries=10)
 
         # b takes an address that is not its own: the filter drops what it sends.
-        code, out = guest(driver, b, SWAP.replace("{old}", "198.51.100.11").replace("{new}", "198.51.100.20"))
+        code, out = guest(driver, b, fill(SWAP, old="198.51.100.11", new="198.51.100.20"))
         assert code == 0, out
         assert not connects(driver, b, "198.51.100.10", tries=2)
-        code, out = guest(driver, b, SWAP.replace("{old}", "198.51.100.20").replace("{new}", "198.51.100.11"))
+        code, out = guest(driver, b, fill(SWAP, old="198.51.100.20", new="198.51.100.11"))
         assert code == 0, out
         assert connects(driver, b, "198.51.100.10", tries=5)  # its own address again: it sends
+
+        # The same over IPv6: b sends from ::20, which is nobody's.
+        code, out = guest(driver, b, fill(SWAP6, old="2001:db8::11", new="2001:db8::20"))
+        assert code == 0, out
+        assert not connects(driver, b, "2001:db8::10", tries=2)
+        code, out = guest(driver, b, fill(SWAP6, old="2001:db8::20", new="2001:db8::11"))
+        assert code == 0, out
+        assert connects(driver, b, "2001:db8::10", tries=5)
+
+        # Its routed /64 is b's as a whole: any address of it sends (a answers on the link);
+        # an address of a's /64 does not.
+        for vm in (a, b):
+            code, out = guest(driver, vm, ON_LINK)
+            assert code == 0, out
+        own = {"source": "2001:db8:1:1::99", "to": "2001:db8::10"}
+        code, out = guest(driver, b, fill(FROM, **own))
+        assert code == 0, out
+        assert connects(driver, b, "2001:db8::10", tries=5)
+        code, out = guest(driver, b, fill(UNFROM, **own))
+        assert code == 0, out
+        neighbours = {"source": "2001:db8:1::99", "to": "2001:db8::10"}
+        code, out = guest(driver, b, fill(FROM, **neighbours))
+        assert code == 0, out
+        assert not connects(driver, b, "2001:db8::10", tries=2)
+        code, out = guest(driver, b, fill(UNFROM, **neighbours))
+        assert code == 0, out
+        assert connects(driver, b, "2001:db8::10", tries=5)
     finally:
         for vm in vms:
             with django_capture_on_commit_callbacks(execute=True):
                 delete_vm(vm, actor=customer)
     assert Address.objects.filter(vm__isnull=False).count() == 0
-    assert Address.objects.filter(released_at__isnull=False).count() == 4
+    assert Address.objects.filter(released_at__isnull=False).count() == 6

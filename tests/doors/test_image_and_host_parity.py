@@ -14,6 +14,7 @@ from django.urls import reverse
 from apps.hosts.models import Host
 from apps.hosts.services import SETTINGS
 from apps.images.models import Image, ImageStatus
+from apps.ipam.models import Network, NetworkKind
 from apps.jobs.models import Job
 from apps.vms.models import VirtualMachine
 from tests.doors.outcomes import accepted_alike, refused_alike
@@ -70,6 +71,13 @@ ACTIONS = {
             "host_refresh",
             ui=lambda c, k: c.post(reverse("ui:host_refresh", args=[k["host"].pk])),
             api=lambda c, k: c.post(f"/api/v1/hosts/{k['host'].pk}/refresh/"),
+        ),
+        Action(
+            "network_setup",
+            ui=lambda c, k: c.post(reverse("ui:host_network_setup", args=[k["host"].pk, k["network"].pk])),
+            api=lambda c, k: c.post(
+                f"/api/v1/networks/{k['network'].pk}/setup/", {"host": k["host"].pk}, format="json"
+            ),
         ),
     ]
 }
@@ -146,6 +154,13 @@ ROWS = [
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "accepted"),
     Row("host_refresh", "reseller", lambda w: {"host": w.host}, "forbidden"),
     Row("host_refresh", "admin", lambda w: {"host": w.host}, "accepted"),
+    # Making a host carry a network (apps.ipam.host_networks)
+    Row("network_setup", "admin", lambda w: {"host": w.other_host, "network": w.public}, "refused", "host",
+        "not-carried"),
+    Row("network_setup", "admin", lambda w: {"host": w.host, "network": w.bridge_only}, "refused", "network",
+        "host-bridge"),
+    Row("network_setup", "reseller", lambda w: {"host": w.host, "network": w.public}, "forbidden"),
+    Row("network_setup", "admin", lambda w: {"host": w.host, "network": w.public}, "accepted"),
 ]  # fmt: skip
 
 
@@ -156,6 +171,10 @@ def world(settings, tmp_path, admin_user, reseller, customer, other_customer, te
     settings.VMM_IMAGE_DIR = tmp_path / "store"
     ready = {"status": ImageStatus.READY, "virtual_size_bytes": 2**30, "checksum_sha256": "2" * 64}
     VirtualMachine.objects.create(name="web-1", owner=customer, host=test_host, image=ready_image)
+    public = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network="vmmt-parity")
+    bridge_only = Network.objects.create(name="lan", kind=NetworkKind.BRIDGED, bridge="br0")
+    for network in (public, bridge_only):
+        network.hosts.add(test_host)
     text = tmp_path / "notes.txt"
     text.write_text("not a disk\n" * 200_000)
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
@@ -172,6 +191,8 @@ def world(settings, tmp_path, admin_user, reseller, customer, other_customer, te
         qcow2=qcow2_file,
         text=text,
         tmp=tmp_path,
+        public=public,
+        bridge_only=bridge_only,
     )
 
 
@@ -219,6 +240,7 @@ def test_both_doors_accept_the_same_input_with_the_same_rows_and_job(world, row)
 UI_ROUTES = {
     "image_detail": "image_share", "image_delete": "image_delete", "image_import": "image_import",
     "image_upload": "image_upload", "host_add": "host_add", "host_edit": "host_update", "host_refresh": "host_refresh",
+    "host_network_setup": "network_setup",
 }  # fmt: skip
 API_ROUTES = {
     ("image", "partial_update"): "image_share",
@@ -228,6 +250,7 @@ API_ROUTES = {
     ("host", "create"): "host_add",
     ("host", "partial_update"): "host_update",
     ("host", "refresh"): "host_refresh",
+    ("network", "setup"): "network_setup",
 }
 
 

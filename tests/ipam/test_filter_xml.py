@@ -2,9 +2,19 @@
 parameters, and the dual-stack filter whose IPv6 accept rule must come after the ipv6-ip
 chain (priority above -610), or the anti-spoof chain would never be reached."""
 
+import ipaddress
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
-from apps.virt.domain_xml import DUAL_STACK_FILTER, build_domain_xml, build_dual_stack_filter_xml
+from apps.ipam.guest import filter_for
+from apps.ipam.models import Ipv6Mode
+from apps.virt.domain_xml import (
+    DUAL_STACK_FILTER,
+    IPV6_SPOOF_FILTER,
+    build_domain_xml,
+    build_dual_stack_filter_xml,
+    build_ipv6_spoof_filter_xml,
+)
 from apps.virt.types import DomainSpec, NicSpec
 
 
@@ -28,8 +38,57 @@ def test_the_dual_stack_filter_accepts_ipv6_only_after_the_anti_spoof_chain():
     root = ET.fromstring(build_dual_stack_filter_xml("5b5a8c5e-0000-4000-8000-000000000001"))
     assert root.get("name") == DUAL_STACK_FILTER and root.findtext("uuid").startswith("5b5a8c5e")
     refs = [ref.get("filter") for ref in root.findall("filterref")]
-    assert {"no-mac-spoofing", "no-ip-spoofing", "no-ipv6-spoofing", "no-arp-spoofing", "no-other-l2-traffic"} <= set(
+    assert {"no-mac-spoofing", "no-ip-spoofing", IPV6_SPOOF_FILTER, "no-arp-spoofing", "no-other-l2-traffic"} <= set(
         refs
     )
+    assert "no-ipv6-spoofing" not in refs  # libvirt's: exact addresses only
     accepts = {rule.find("mac").get("protocolid"): int(rule.get("priority")) for rule in root.findall("rule")}
     assert accepts["ipv6"] > -610 and accepts["ipv4"] < -600
+
+
+def sends(filter_xml, params, source):
+    """Whether the IPv6 spoofing filter lets an outgoing TCP packet from `source` through,
+    read the way libvirt reads it: rules by priority; variables written `$NAME[@1]` are
+    iterated in lockstep (the i-th IPV6 with the i-th IPV6_PREFIX), one rule per pair."""
+    root = ET.fromstring(filter_xml)
+    values = {}
+    for name, value in params:
+        values.setdefault(name, []).append(value)
+    source = ipaddress.ip_address(source)
+    for rule in sorted(root.findall("rule"), key=lambda r: int(r.get("priority"))):
+        match = rule.find("ipv6")
+        if match is None:  # the last rule: drop everything else
+            return rule.get("action") != "drop"
+        if match.get("protocol") == "udp":
+            continue
+        addr, mask = match.get("srcipaddr"), match.get("srcipmask")
+        assert addr == "$IPV6[@1]" and mask == "$IPV6_PREFIX[@1]"
+        assert len(values["IPV6"]) == len(values["IPV6_PREFIX"])  # libvirt refuses lists of unequal length
+        for ip, length in zip(values["IPV6"], values["IPV6_PREFIX"], strict=True):
+            if source in ipaddress.ip_network(f"{ip}/{length}"):
+                return rule.get("action") == "return"
+    return False
+
+
+def address(addr, prefixlen, mode):
+    pool = SimpleNamespace(version=6, per_vm_prefix64=mode == Ipv6Mode.PREFIX64)
+    return SimpleNamespace(address=addr, prefixlen=prefixlen, pool=pool)
+
+
+def test_a_routed_64_may_send_from_any_of_its_addresses_and_from_no_other():
+    xml = build_ipv6_spoof_filter_xml()
+    root = ET.fromstring(xml)
+    assert (root.get("name"), root.get("chain"), root.get("priority")) == (IPV6_SPOOF_FILTER, "ipv6-ip", "-610")
+    name, params = filter_for([address("2001:db8:0:1::1", 64, Ipv6Mode.PREFIX64)], "52:54:00:00:02:0b")
+    assert name == DUAL_STACK_FILTER
+    for own in ("2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff:ffff:ffff:ffff", "fe80::5054:ff:fe00:20b"):
+        assert sends(xml, params, own), own
+    for other in ("2001:db8:0:2::1", "2001:db8::1", "2001:db8:0:0:ffff::1", "fe80::1"):
+        assert not sends(xml, params, other), other
+
+
+def test_a_single_ipv6_address_may_send_from_that_address_only():
+    xml = build_ipv6_spoof_filter_xml()
+    _name, params = filter_for([address("2001:db8::11", 48, Ipv6Mode.SINGLE)], "52:54:00:00:02:0b")
+    assert sends(xml, params, "2001:db8::11")
+    assert not sends(xml, params, "2001:db8::10") and not sends(xml, params, "2001:db8::12")

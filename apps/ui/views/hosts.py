@@ -1,5 +1,6 @@
 """Hosts (staff only): list with room and health, detail, add (starts a host check), change
-settings, check again. Changes go through apps.hosts.services, as the API's do."""
+settings, check again, set a network up on the host. Changes go through apps.hosts.services
+and apps.ipam.host_networks, as the API's do."""
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
@@ -11,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from apps.hosts import checks, services, sshkey
 from apps.hosts.models import Host, HostStatus
+from apps.ipam import host_networks
+from apps.ipam.models import Network
 from apps.jobs.models import Job
 from apps.ui import selectors
 from apps.ui.access import staff_only
@@ -30,6 +33,7 @@ def host_detail(request, pk):
     host = get_object_or_404(Host, pk=pk)
     context = {
         "usage": selectors.host_usage([host])[0],
+        "networks": host_networks.carried(host),
         "vms": VirtualMachine.objects.filter(host=host).select_related("owner", "image").order_by("name")[:200],
         "jobs": Job.objects.filter(target_type=ContentType.objects.get_for_model(Host), target_id=host.pk)
         .select_related("actor", "target_type")
@@ -88,4 +92,20 @@ def _ssh_setup():
 def host_refresh(request, pk):
     host = get_object_or_404(Host, pk=pk)
     job = services.refresh_host_now(request.user, host, request_id=request.request_id)
+    return redirect("ui:job_detail", job.pk)
+
+
+@staff_only
+@require_POST
+def host_network_setup(request, pk, network_pk):
+    """Make the host carry the network (apps.ipam.host_networks.set_up_on_host: the
+    host_network_setup job); a refusal is said on the host's page."""
+    host = get_object_or_404(Host, pk=pk)
+    network = get_object_or_404(Network, pk=network_pk)
+    try:
+        job = host_networks.set_up_on_host(request.user, network, host, request_id=request.request_id)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("ui:host_detail", host.pk)
     return redirect("ui:job_detail", job.pk)

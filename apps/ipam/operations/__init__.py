@@ -1,0 +1,1 @@
+"""Jobs of apps.ipam (registered from IpamConfig.ready())."""
