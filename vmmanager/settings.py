@@ -377,6 +377,8 @@ VMM_EMAIL_NOTICES = env_bool("VMM_EMAIL_NOTICES", True)
 
 # --- Webhooks (apps/webhooks, docs/webhooks.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.webhooks"]
+# Monthly traffic and its limits (apps/traffic, docs/traffic.md); VMM_BILLING_TIME_ZONE below.
+INSTALLED_APPS += ["apps.traffic"]
 # Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
 # link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
 VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")
