@@ -231,7 +231,8 @@ def reapply_throttles(now):
         period = throttled[vm.pk]
         try:
             with transaction.atomic():
-                if TrafficPeriod.objects.filter(pk=period.pk, applied_at=period.applied_at).update(applied_at=now):
+                again_now = TrafficPeriod.objects.filter(pk=period.pk, applied_at=period.applied_at)
+                if again_now.update(applied_at=now, failed_at=None):
                     mbit = vm.plan.traffic_throttle_mbit if vm.plan else DEFAULT_MBIT  # the plan was deleted
                     vm_operation(vm, "vm_traffic_throttle", params={"mbit": mbit})
         except (TargetBusy, ValidationError) as exc:

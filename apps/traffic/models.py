@@ -21,6 +21,7 @@ class TrafficState(models.TextChoices):
     WARNING = "warning", _("Nearing the limit (80 %)")
     REACHED = "reached", _("Limit reached")
     THROTTLED = "throttled", _("Throttled")
+    FAILED = "failed", _("Throttling failed")
     SUSPENDED = "suspended", _("Suspended")
     LIFTED = "lifted", _("Limit lifted for this month")
 
@@ -36,6 +37,8 @@ class TrafficPeriod(models.Model):
     reached_at = models.DateTimeField(null=True, blank=True)
     action = models.CharField(max_length=8, choices=TrafficAction.choices, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # The throttle job failed (the host could not do it: see the VM's jobs); not retried.
+    failed_at = models.DateTimeField(null=True, blank=True)
     # The VM's suspension this caused (its suspended_at): lifting undoes only that one.
     suspended_at = models.DateTimeField(null=True, blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
@@ -58,6 +61,8 @@ class TrafficPeriod(models.Model):
     def state(self):
         if self.lifted_at is not None:
             return TrafficState.LIFTED
+        if self.applied_at is not None and self.failed_at is not None:
+            return TrafficState.FAILED
         if self.applied_at is not None:
             return TrafficState.SUSPENDED if self.action == TrafficAction.SUSPEND else TrafficState.THROTTLED
         if self.reached_at is not None:

@@ -128,8 +128,8 @@ def lift_traffic_limit(vm, *, actor, now=None, month=None, request_id=None):
             return None
         period.lifted_at, period.lifted_by = now, actor
         period.save(update_fields=["lifted_at", "lifted_by"])
-        if period.applied_at is None:
-            return None
+        if period.applied_at is None or period.failed_at is not None:
+            return None  # nothing was done to the VM (or the host could not do it)
         vm = VirtualMachine.objects.select_related("owner", "host").get(pk=vm.pk)
         if period.action == TrafficAction.THROTTLE:
             return vm_operation(vm, "vm_traffic_unthrottle", actor=actor, request_id=request_id)

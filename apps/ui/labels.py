@@ -120,6 +120,7 @@ TONES = {
         TrafficState.WARNING: "warn",
         TrafficState.REACHED: "bad",
         TrafficState.THROTTLED: "bad",
+        TrafficState.FAILED: "warn",
         TrafficState.SUSPENDED: "bad",
         TrafficState.LIFTED: "busy",
     },

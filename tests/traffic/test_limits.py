@@ -130,6 +130,18 @@ def test_a_busy_vm_is_throttled_at_the_next_round(limited_vm, customer):
     assert len([s for s in subjects() if "reached" in s]) == 1
 
 
+def test_a_host_that_cannot_throttle_shows_it_and_is_not_asked_every_minute(limited_vm, admin_user, customer):
+    VirtualMachine.objects.filter(pk=limited_vm.pk).update(mac_address="52:54:00:aa:17:99")  # no such NIC
+    transferred(limited_vm, 11, 0)
+    housekeeping()
+    housekeeping()
+    assert jobs("vm_traffic_throttle") == [JobStatus.FAILED]
+    assert traffic_of(limited_vm, customer)["state"] == "failed"
+    answer = client_for(admin_user).post(f"/api/v1/vms/{limited_vm.pk}/lift-traffic-limit/")
+    assert (answer.status_code, answer.json()["job"]) == (200, None)
+    assert answer.json()["vm"]["traffic"]["state"] == "lifted"
+
+
 def test_a_resize_or_reinstall_does_not_shake_off_the_throttle(limited_vm, customer):
     transferred(limited_vm, 11, 0)
     housekeeping()
