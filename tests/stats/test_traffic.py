@@ -110,3 +110,15 @@ def test_the_collector_stores_each_vms_byte_counters(node_host):
     known = {f"vmm-{vms[0].uuid}": (vms[0].pk, 1), "vmm-stopped": (999, 1)}
     _rows, _host_row, readings = collector._rows(5, counters, known)
     assert readings == [(vms[0].pk, 5, T0, 7, 9)]  # a shut-off VM has no counters: no reading
+
+
+def test_the_collector_holding_maintenance_counts_the_readings(node_host):
+    _host, vms = node_host("a", vms=1)
+    earlier = datetime.now(tz=UTC) - timedelta(hours=1)
+    for seconds, rx in ((0, 100), (10, 600)):
+        TrafficReading.objects.create(
+            vm_id=vms[0].pk, host_id=1, at=earlier + timedelta(seconds=seconds), rx_bytes=rx, tx_bytes=rx
+        )
+    result = Collector(name="c1", interval=5).sweep()
+    assert result.maintenance["traffic_readings"] == 2
+    assert totals() == {(vms[0].pk, traffic.month_of(earlier + timedelta(seconds=10))): (500, 500)}
