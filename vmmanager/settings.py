@@ -377,6 +377,8 @@ VMM_EMAIL_NOTICES = env_bool("VMM_EMAIL_NOTICES", True)
 
 # --- Webhooks (apps/webhooks, docs/webhooks.md) -----------------------------------------------
 INSTALLED_APPS += ["apps.webhooks"]
+# Monthly traffic and its limits (apps/traffic, docs/traffic.md); VMM_BILLING_TIME_ZONE below.
+INSTALLED_APPS += ["apps.traffic"]
 # Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
 # link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
 VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")
@@ -395,6 +397,12 @@ VMM_STATS_MINUTE_DAYS = env_int("VMM_STATS_MINUTE_DAYS", 7, minimum=1, maximum=3
 VMM_STATS_HOUR_DAYS = env_int("VMM_STATS_HOUR_DAYS", 90, minimum=1, maximum=3650)
 VMM_STATS_DAY_DAYS = env_int("VMM_STATS_DAY_DAYS", 730, minimum=1, maximum=36500)
 VMM_STATS_NICE = env_int("VMM_STATS_NICE", 10, minimum=0, maximum=19)
+# Monthly traffic (docs/traffic.md): months begin at midnight on the 1st in this zone.
+VMM_BILLING_TIME_ZONE = env_str("VMM_BILLING_TIME_ZONE", TIME_ZONE)
+try:
+    __import__("zoneinfo").ZoneInfo(VMM_BILLING_TIME_ZONE)
+except (ValueError, LookupError) as _exc:
+    raise ImproperlyConfigured(f"VMM_BILLING_TIME_ZONE: {VMM_BILLING_TIME_ZONE!r} is not a time zone") from None
 # Bearer token Prometheus sends to /metrics; unset: /metrics answers 404 (off).
 VMM_METRICS_TOKEN = env_str("VMM_METRICS_TOKEN")
 STATS_DATABASE_URL = env_url("STATS_DATABASE_URL", ("postgres", "postgresql", "sqlite"))

@@ -20,6 +20,7 @@ EXCLUDED = {
     "vms.virtualmachine": ["updated_at", "state_synced_at", "current_job", "power_state", "ip_addresses"],
     "hosts.host": ["updated_at", "last_seen_at", "disk_free_bytes"],
     "images.image": ["updated_at"],
+    "traffic.trafficperiod": ["rx_bytes", "tx_bytes", "synced_at", "limit_bytes"],
 }
 TRACKED = (
     "accounts.User",
@@ -30,6 +31,7 @@ TRACKED = (
     "hosts.Host",
     "images.Image",
     "vms.VirtualMachine",
+    "traffic.TrafficPeriod",
 )
 
 

@@ -14,8 +14,8 @@ from django.utils import translation
 logger = logging.getLogger("vmmanager.notices")
 
 # Notices a user may turn off (User.email_notices); the others always go.
-OPTIONAL = {"vm_ready", "password_reset"}
-KINDS = OPTIONAL | {"suspended", "unsuspended"}
+OPTIONAL = {"vm_ready", "password_reset", "traffic_warning"}
+KINDS = OPTIONAL | {"suspended", "unsuspended", "traffic_limit"}
 
 
 def wanted(user, kind):

@@ -12,7 +12,9 @@ Each interval ``Collector.sweep()``:
    and writes one raw row per VM and per host in bulk (``apps.stats.storage``), in one
    short transaction on the statistics database (nothing in the core tables is written
    or locked: it only reads hosts and VMs);
-4. about once a minute, if it holds ``maintenance``: downsamples and prunes.
+   and each VM's interface byte counters (``TrafficReading``);
+4. about once a minute, if it holds ``maintenance``: downsamples and prunes, and counts
+   the readings into monthly traffic totals (``apps.stats.traffic``).
 
 It never changes a host's status: host health belongs to the health watcher. Domains
 that are not the panel's (their name is not ``vmm-<uuid>`` of a VM on that host) are
@@ -35,8 +37,8 @@ from django.db import connections, router, transaction
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
-from apps.stats import rates, retention, sharding
-from apps.stats.models import METRICS, HostSample, Tier, VmSample
+from apps.stats import rates, retention, sharding, traffic
+from apps.stats.models import METRICS, HostSample, Tier, TrafficReading, VmSample
 from apps.stats.storage import insert
 from apps.virt.errors import VirtError
 from apps.virt.stats import DomainCounters, HostCounters
@@ -47,6 +49,7 @@ log = logging.getLogger("vmmanager.stats")
 DOMAIN_PREFIX = "vmm-"
 VM_COLUMNS = ("tier", "at", "vm_id", "host_id", *METRICS)
 HOST_COLUMNS = ("tier", "at", "host_id", *METRICS)
+READING_COLUMNS = ("vm_id", "host_id", "at", "rx_bytes", "tx_bytes")
 MAINTENANCE_EVERY = 60.0  # seconds
 
 
@@ -61,6 +64,7 @@ class SweepResult:
     hosts: list[int] = field(default_factory=list)  # hosts stored
     skipped: dict[int, str] = field(default_factory=dict)  # host id -> why
     vm_rows: int = 0
+    readings: int = 0
     seconds: float = 0.0
     maintenance: dict[str, int] | None = None
 
@@ -122,10 +126,10 @@ class Collector:
         return answers, skipped
 
     def _rows(self, host_id: int, counters: HostCounters, vms: dict[str, tuple[int, int]]):
-        """Raw rows (tuples in ``VM_COLUMNS`` / ``HOST_COLUMNS`` order) for one host's
-        answer; updates the kept counters."""
+        """Raw rows (tuples in ``VM_COLUMNS`` / ``HOST_COLUMNS`` / ``READING_COLUMNS``
+        order) for one host's answer; updates the kept counters."""
         at = datetime.fromtimestamp(counters.at, tz=UTC)
-        vm_rows, values_list = [], []
+        vm_rows, values_list, readings = [], [], []
         for domain in counters.domains:
             known = vms.get(domain.name)
             if known is None:
@@ -137,10 +141,12 @@ class Collector:
             self._domains_prev[(host_id, domain.name)] = (counters.at, domain)
             values_list.append(values)
             vm_rows.append((Tier.RAW.value, at, vm_id, host_id, *(values[m] for m in METRICS)))
+            if domain.net_rx_bytes is not None and domain.net_tx_bytes is not None:
+                readings.append((vm_id, host_id, at, domain.net_rx_bytes, domain.net_tx_bytes))
         host_values = rates.host_values(self._hosts_prev.get(host_id), counters, values_list)
         host_row = (Tier.RAW.value, at, host_id, *(host_values[m] for m in METRICS))
         self._hosts_prev[host_id] = counters
-        return vm_rows, host_row
+        return vm_rows, host_row, readings
 
     def _forget_stale(self, now: float) -> None:
         """Drop kept counters of domains not seen for three intervals (gone, or another collector's now)."""
@@ -164,19 +170,24 @@ class Collector:
             "id", "host_id", "uuid", "vcpus"
         ):
             vms[host_id][f"{DOMAIN_PREFIX}{uuid}"] = (vm_id, vcpus)
-        vm_rows, host_rows = [], []
+        vm_rows, host_rows, readings = [], [], []
         for pk, counters in answers.items():
-            rows, host_row = self._rows(pk, counters, vms[pk])
+            rows, host_row, host_readings = self._rows(pk, counters, vms[pk])
             vm_rows += rows
             host_rows.append(host_row)
+            readings += host_readings
         if host_rows:
             with transaction.atomic(using=router.db_for_write(VmSample)):
                 insert(VmSample, VM_COLUMNS, vm_rows)
                 insert(HostSample, HOST_COLUMNS, host_rows)
-        result.hosts, result.vm_rows = sorted(answers), len(vm_rows)
+                insert(TrafficReading, READING_COLUMNS, readings)
+        result.hosts, result.vm_rows, result.readings = sorted(answers), len(vm_rows), len(readings)
         self._forget_stale(time.time())
         if self.holds_maintenance and time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
-            result.maintenance = retention.maintain(datetime.now(tz=UTC))
+            now = datetime.now(tz=UTC)
+            result.maintenance = retention.maintain(now)
+            result.maintenance["traffic_readings"] = traffic.count(now)
+            result.maintenance["traffic_forgotten"] = traffic.forget(now)
             self._last_maintenance = time.monotonic()
         result.seconds = time.monotonic() - began
         return result

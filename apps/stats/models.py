@@ -123,3 +123,54 @@ class Rollup(models.Model):
 
     def __str__(self):
         return f"{self.table} {self.get_tier_display()} until {self.done_until}"
+
+
+class TrafficReading(models.Model):
+    """A VM's cumulative interface byte counters as one sweep read them (summed over its
+    interfaces), waiting to be counted into ``TrafficMonth`` by ``apps.stats.traffic``
+    (which deletes them once counted: this table holds about a minute of sweeps)."""
+
+    vm_id = models.BigIntegerField()
+    host_id = models.BigIntegerField()
+    at = models.DateTimeField()
+    rx_bytes = models.BigIntegerField()
+    tx_bytes = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="stats_traffic_reading_at")]
+
+    def __str__(self):
+        return f"vm {self.vm_id} on {self.host_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class TrafficCounter(models.Model):
+    """The last reading counted for a VM: where the next one's increase is measured from
+    (a reading on another host, or lower than this one, counts from zero)."""
+
+    vm_id = models.BigIntegerField(primary_key=True)
+    host_id = models.BigIntegerField()
+    at = models.DateTimeField()
+    rx_bytes = models.BigIntegerField()
+    tx_bytes = models.BigIntegerField()
+
+    def __str__(self):
+        return f"vm {self.vm_id} counted until {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class TrafficMonth(models.Model):
+    """Bytes a VM received (``rx``, in) and sent (``tx``, out) in one month, the month
+    starting at midnight of its first day in ``VMM_BILLING_TIME_ZONE`` (``month`` is that
+    first day)."""
+
+    vm_id = models.BigIntegerField()
+    month = models.DateField()
+    rx_bytes = models.BigIntegerField(default=0)
+    tx_bytes = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vm_id", "month"], name="stats_traffic_month_unique")]
+        indexes = [models.Index(fields=["month"], name="stats_traffic_month")]
+
+    def __str__(self):
+        return f"vm {self.vm_id} {self.month:%Y-%m}: in {self.rx_bytes} out {self.tx_bytes}"

@@ -15,6 +15,7 @@ from apps.accounts.models import Role
 from apps.hosts.models import HostStatus
 from apps.images.models import ImageStatus, Visibility
 from apps.jobs.models import JobStatus, StepStatus
+from apps.traffic.models import TrafficState
 from apps.vms.models import PowerState, VmStatus
 
 OPERATIONS = {
@@ -37,6 +38,8 @@ OPERATIONS = {
     "customer_suspend": gettext_lazy("Suspend the customer"),
     "customer_unsuspend": gettext_lazy("Lift the customer's suspension"),
     "customer_terminate": gettext_lazy("Terminate the customer"),
+    "vm_traffic_throttle": gettext_lazy("Throttle for traffic"),
+    "vm_traffic_unthrottle": gettext_lazy("Lift the traffic throttle"),
     "host_refresh": gettext_lazy("Check host"),
     "host_network_setup": gettext_lazy("Set up a network on the host"),
     "image_import": gettext_lazy("Import image"),
@@ -82,6 +85,8 @@ STEP_NAMES = {
     "Forget the image": gettext_lazy("Forget the image"),
     "Take the VM down": gettext_lazy("Take the VM down"),
     "Bring back the power state": gettext_lazy("Bring back the power state"),
+    "Limit the network bandwidth": gettext_lazy("Limit the network bandwidth"),
+    "Remove the network bandwidth limit": gettext_lazy("Remove the network bandwidth limit"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.
@@ -94,6 +99,7 @@ TABLES = {
     "image": dict(ImageStatus.choices),
     "visibility": dict(Visibility.choices),
     "role": dict(Role.choices),
+    "traffic": dict(TrafficState.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
@@ -112,6 +118,15 @@ TONES = {
     "host": {HostStatus.ONLINE: "ok", HostStatus.MAINTENANCE: "warn", HostStatus.UNREACHABLE: "bad"},
     "image": {ImageStatus.READY: "ok", ImageStatus.PENDING: "busy", ImageStatus.ERROR: "bad"},
     "visibility": {Visibility.PUBLIC: "ok", Visibility.SHARED: "busy"},
+    "traffic": {
+        TrafficState.OK: "ok",
+        TrafficState.WARNING: "warn",
+        TrafficState.REACHED: "bad",
+        TrafficState.THROTTLED: "bad",
+        TrafficState.FAILED: "warn",
+        TrafficState.SUSPENDED: "bad",
+        TrafficState.LIFTED: "busy",
+    },
 }
 
 

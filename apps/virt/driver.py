@@ -23,11 +23,13 @@ Safe to run again, and why:
 - reads: ``host_info``, ``list_domains``, ``get_domain``, ``domain_xml``,
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
   ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
-  ``interface_addresses``; ``refresh_pool``; ``download_volume`` and ``volume_sha256`` (read from the start again).
+  ``interface_addresses``, ``interface_bandwidth``; ``refresh_pool``; ``download_volume`` and
+  ``volume_sha256`` (read from the start again).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
-  ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash).
+  ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash),
+  ``set_interface_bandwidth`` (to a rate).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.
   ``stop`` looks at the state first anyway.
@@ -48,6 +50,7 @@ from __future__ import annotations
 import libvirt
 
 from ._base import retried
+from .bandwidth import BandwidthOps
 from .console import ConsoleOps
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
@@ -63,9 +66,9 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps, ConsoleOps):
+class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events,
-    networks, consoles)."""
+    networks, consoles, interface bandwidth)."""
 
     @retried()
     def host_info(self) -> HostInfo:

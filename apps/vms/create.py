@@ -140,7 +140,7 @@ def create_vm(
     if owner is not None and owner.suspended_at is not None:
         raise ValidationError({"owner": _("This account is suspended: it cannot order VMs.")}, code="suspended")
     image = pick(Image.objects.all(), image)
-    sizes = _sizes(errors, plan, {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb})
+    sizes, plan = _sizes(errors, plan, {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb})
     host = _pinned_host(errors, actor, host)
     if owner is not None:
         ssh_keys = [*ssh_keys, *_saved_keys(errors, owner, saved_key_ids)]
@@ -180,6 +180,7 @@ def create_vm(
                 hostname=hostname,
                 mac_address=new_mac(),
                 status=VmStatus.CREATING,
+                plan=plan,
                 **sizes,
             )
             _assign_addresses(vm, chosen, owner, params)
@@ -230,8 +231,10 @@ def _owner(errors, actor, owner):
 
 
 def _sizes(errors, plan, given):
-    """The order's sizes: those given, the rest from `plan`; each checked against LIMITS."""
+    """The order's sizes (those given, the rest from `plan`; each checked against LIMITS) and
+    the plan found (None if none was asked for or it does not exist)."""
     sizes = {field: value for field, value in given.items() if value is not None}
+    found = None
     if plan is not None and plan != "":
         found = pick(Plan.objects.filter(is_active=True), plan)
         if found is None:
@@ -245,7 +248,7 @@ def _sizes(errors, plan, given):
                 errors[field] = ValidationError(_("Give this size or a plan."), code="required")
         else:
             check_range(errors, field, sizes[field])
-    return sizes
+    return sizes, found
 
 
 def _pinned_host(errors, actor, host):

@@ -57,6 +57,9 @@ class VirtualMachine(models.Model):
     vcpus = models.PositiveSmallIntegerField(default=1)
     memory_mb = models.PositiveIntegerField(default=1024)
     disk_gb = models.PositiveIntegerField(default=10)
+    # The plan it was ordered by (its traffic limit applies: docs/traffic.md); kept empty
+    # when ordered by sizes or when the plan is deleted.
+    plan = models.ForeignKey("accounts.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="vms")
     hostname = models.CharField(max_length=253, blank=True)
     # Kept across reinstalls so the VM keeps its DHCP address.
     mac_address = models.CharField(max_length=17, blank=True)

@@ -19,6 +19,8 @@ EVENT_TYPES = (
     "vm.unsuspended",
     "customer.suspended",
     "customer.unsuspended",
+    "traffic.warning",
+    "traffic.limit_reached",
 )
 
 

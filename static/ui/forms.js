@@ -2,12 +2,13 @@
 (function () {
   "use strict";
 
-  // Size presets on the create-VM form fill the three size fields.
+  // Size presets on the create-VM form fill the three size fields (and choose the plan a
+  // preset stands for, whose traffic limit then applies; a ladder size chooses none).
   document.querySelectorAll(".preset").forEach(function (button) {
     button.addEventListener("click", function () {
-      ["vcpus", "memory_mb", "disk_gb"].forEach(function (name) {
+      ["vcpus", "memory_mb", "disk_gb", "plan"].forEach(function (name) {
         var input = document.querySelector('[name="' + name + '"]');
-        if (input) input.value = button.getAttribute("data-size-" + name);
+        if (input) input.value = button.getAttribute("data-size-" + name) || "";
       });
       document.querySelectorAll(".preset").forEach(function (b) { b.classList.toggle("chosen", b === button); });
     });

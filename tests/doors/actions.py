@@ -16,6 +16,8 @@ from django.utils import timezone
 from apps.accounts.quotas import Quota
 from apps.images.models import Image
 from apps.jobs import runner
+from apps.stats.traffic import month_of
+from apps.traffic.models import TrafficPeriod
 from apps.vms.models import VmStatus
 from apps.webhooks.models import Delivery, Endpoint, Event
 
@@ -382,6 +384,14 @@ def first_delivery(w):
     return Delivery.objects.order_by("pk").first().pk
 
 
+def an_endpoint(w):
+    Endpoint.objects.create(owner=w.reseller, url="https://203.0.113.5/old", events=["vm.created"])
+
+
+def first_endpoint(w):
+    return Endpoint.objects.order_by("pk").first().pk
+
+
 WEBHOOKS = [
     Action(
         name="add a webhook endpoint",
@@ -400,6 +410,24 @@ WEBHOOKS = [
         ],
     ),
     Action(
+        name="change a webhook endpoint",
+        actor="reseller",
+        ui_route="webhook_edit",
+        ui_url=lambda w: reverse("ui:webhook_edit", args=[first_endpoint(w)]),
+        api_route=("webhook", "partial_update"),
+        api_call=lambda w: ("patch", f"/api/v1/webhooks/{first_endpoint(w)}/"),
+        job_kind=None,
+        accepted=Case(
+            "a new URL, events, turned off",
+            endpoint_input(events=["vm.deleted", "traffic.limit_reached"], is_active=False),
+            setup=an_endpoint,
+        ),
+        refused=[
+            Case("a loopback address", endpoint_input(url="http://127.0.0.1:8080/hook"), setup=an_endpoint),
+            Case("no events", endpoint_input(events=[]), setup=an_endpoint),
+        ],
+    ),
+    Action(
         name="send a webhook delivery again",
         actor="reseller",
         ui_route="webhook_resend",
@@ -412,7 +440,35 @@ WEBHOOKS = [
     ),
 ]
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS]
+
+def traffic_limited(w):
+    """The World's VM throttled for passing its traffic limit this month."""
+    now = timezone.now()
+    TrafficPeriod.objects.update_or_create(
+        vm=w.vm,
+        month=month_of(now),
+        defaults={"reached_at": now, "applied_at": now, "action": "throttle", "lifted_at": None},
+    )
+
+
+def traffic_not_lifted(w):
+    TrafficPeriod.objects.filter(vm=w.vm).update(lifted_at=None, lifted_by=None)
+
+
+TRAFFIC = Action(
+    name="lift a VM's traffic limit for the month",
+    actor="admin",
+    ui_route="vm_traffic_lift",
+    ui_url=vm_url("ui:vm_traffic_lift"),
+    api_route=("vm", "lift_traffic_limit"),
+    api_call=api_vm("lift-traffic-limit"),
+    job_kind="vm_traffic_unthrottle",
+    accepted=Case("a throttled VM", same({}), setup=traffic_limited),
+    refused=[Case("a busy VM", same({}), setup=both(traffic_limited, vm_busy))],
+    between=traffic_not_lifted,
+)
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS, TRAFFIC]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {
@@ -451,7 +507,4 @@ API_ONLY = {
     "the admin; the pages block a user instead",
     ("plan", "update"): "PUT: the same service call as PATCH with every field given (the plan page's row is PATCH)",
     ("sshkey", "partial_update"): "renaming or replacing a saved key: on the page one deletes it and adds it again",
-    ("webhook", "partial_update"): "changing or turning off an endpoint: the web UI adds endpoints, shows the "
-    "log and re-sends (issue 17's UI for editing endpoints is not done)",
-    ("webhook", "destroy"): "the same: deleting an endpoint is API-only for now",
 }

@@ -106,7 +106,10 @@ class Row:
 
 
 def plan_fields(**extra):
-    return {"name": "small", "vcpus": 1, "memory_mb": 1024, "disk_gb": 10, "price_code": "S-1", **extra}
+    return {
+        "name": "small", "vcpus": 1, "memory_mb": 1024, "disk_gb": 10, "price_code": "S-1",
+        "traffic_limit_gb": 500, "traffic_action": "suspend", "traffic_throttle_mbit": 20, **extra,
+    }  # fmt: skip
 
 
 def names(user, **extra):
@@ -161,6 +164,8 @@ ROWS = [
     Row("plan_create", "reseller", lambda w: {"data": plan_fields()}, "forbidden"),
     Row("plan_create", "admin", lambda w: {"data": plan_fields()}, "accepted"),
     Row("plan_update", "admin", lambda w: {"plan": w.plan, "data": plan_fields(name="medium", vcpus=4)}, "accepted"),
+    Row("plan_update", "admin", lambda w: {"plan": w.plan, "data": plan_fields(traffic_limit_gb=0)}, "refused",
+        "traffic_limit_gb", "no-traffic"),
     Row("plan_update", "reseller", lambda w: {"plan": w.plan, "data": plan_fields()}, "forbidden"),
     Row("plan_delete", "reseller", lambda w: {"plan": w.plan}, "forbidden"),
     Row("plan_delete", "admin", lambda w: {"plan": w.plan}, "accepted"),
@@ -217,7 +222,10 @@ def state():
          u.check_password(STRONG)) for u in User.objects.all()
     ), key=repr)  # fmt: skip
     quotas = sorted((tuple(q.limits().values()) + (q.user_id,) for q in Quota.objects.all()), key=repr)
-    plans = sorted((p.name, p.vcpus, p.memory_mb, p.disk_gb, p.price_code, p.is_active) for p in Plan.objects.all())
+    plans = sorted(
+        (p.name, p.vcpus, p.memory_mb, p.disk_gb, p.price_code, p.is_active, p.traffic_limit_gb, p.traffic_action,
+         p.traffic_throttle_mbit) for p in Plan.objects.all()
+    )  # fmt: skip
     tokens = sorted((t.user_id, t.name, t.read_only) for t in ApiToken.objects.all() if not t.name.startswith("test-"))
     keys = sorted((k.owner_id, k.name, k.fingerprint) for k in SshKey.objects.all())
     two_factor = sorted(TOTPDevice.objects.values_list("user_id", "confirmed"))

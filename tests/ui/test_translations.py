@@ -42,7 +42,7 @@ def test_every_built_in_operation_and_its_steps_have_russian_names(kind, module)
             assert labels.label("stepname", step) != step, f"{kind}: step {step!r} has no Russian name"
 
 
-@pytest.mark.parametrize("kind", ["power", "vm", "job", "step", "host", "image", "visibility", "role"])
+@pytest.mark.parametrize("kind", ["power", "vm", "job", "step", "host", "image", "visibility", "role", "traffic"])
 def test_every_state_the_ui_names_has_a_russian_name_from_its_models_choices(kind):
     """The badges' names are the models' choice labels: their msgids must be in the catalog."""
     with translation.override("en"):

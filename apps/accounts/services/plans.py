@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.accounts.plans import SIZES, Plan
+from apps.accounts.plans import SIZES, TRAFFIC_LIMITS, Plan, TrafficAction
 from apps.accounts.tenancy import is_staff_user
 from apps.core.uniques import unique_or_error
 from apps.core.unset import UNSET, Unset
@@ -24,10 +24,23 @@ def create_plan(
     disk_gb: int,
     price_code: str = "",
     is_active: bool = True,
+    traffic_limit_gb: int | None = None,
+    traffic_action: str = TrafficAction.THROTTLE,
+    traffic_throttle_mbit: int = 10,
 ) -> Plan:
+    """A new plan; `traffic_limit_gb` (None: no limit) is in + out per month, past it the
+    VM is throttled to `traffic_throttle_mbit` or suspended (`traffic_action`)."""
     _staff_only(actor)
     plan = Plan(
-        name=name, vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb, price_code=price_code, is_active=is_active
+        name=name,
+        vcpus=vcpus,
+        memory_mb=memory_mb,
+        disk_gb=disk_gb,
+        price_code=price_code,
+        is_active=is_active,
+        traffic_limit_gb=traffic_limit_gb,
+        traffic_action=traffic_action,
+        traffic_throttle_mbit=traffic_throttle_mbit,
     )
     return _save(plan)
 
@@ -42,8 +55,12 @@ def update_plan(
     disk_gb: int | Unset = UNSET,
     price_code: str | Unset = UNSET,
     is_active: bool | Unset = UNSET,
+    traffic_limit_gb: int | None | Unset = UNSET,
+    traffic_action: str | Unset = UNSET,
+    traffic_throttle_mbit: int | Unset = UNSET,
 ) -> Plan:
-    """Change what is given (UNSET: leave as is). VMs ordered by the plan keep their size."""
+    """Change what is given (UNSET: leave as is). VMs ordered by the plan keep their size;
+    a changed traffic limit applies to them from the next check (within a minute)."""
     _staff_only(actor)
     changes = {
         "name": name,
@@ -52,6 +69,9 @@ def update_plan(
         "disk_gb": disk_gb,
         "price_code": price_code,
         "is_active": is_active,
+        "traffic_limit_gb": traffic_limit_gb,
+        "traffic_action": traffic_action,
+        "traffic_throttle_mbit": traffic_throttle_mbit,
     }
     for field, value in changes.items():
         if value is not UNSET:
@@ -76,6 +96,16 @@ def _save(plan: Plan) -> Plan:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             message = _("Must be a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
             errors[field] = [ValidationError(message, "invalid")]
+    for field, (low, high) in TRAFFIC_LIMITS.items():
+        value = getattr(plan, field)
+        if value is None and field == "traffic_limit_gb":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            message = _("Must be a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+            errors[field] = [ValidationError(message, "invalid")]
+    if plan.traffic_action not in TrafficAction.values:
+        message = _("One of: %(values)s.") % {"values": ", ".join(TrafficAction.values)}
+        errors["traffic_action"] = [ValidationError(message, "invalid_choice")]
     if errors:
         raise ValidationError(errors)
     plan.full_clean(validate_unique=False, validate_constraints=False)

@@ -4,7 +4,7 @@ apps.accounts.services.plans."""
 from rest_framework import viewsets
 
 from apps.accounts.filtersets import PlanFilterSet
-from apps.accounts.plans import SIZES, Plan
+from apps.accounts.plans import SIZES, TRAFFIC_LIMITS, Plan
 from apps.accounts.services import plans as service
 from apps.accounts.tenancy import is_staff_user
 from apps.api.base import ApiViewMixin
@@ -15,11 +15,15 @@ from apps.api.permissions import StaffWritesOthersRead
 class PlanSerializer(StrictModelSerializer):
     class Meta:
         model = Plan
-        fields = ["id", "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active", "created_at"]
+        fields = [
+            "id", "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active",
+            "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit", "created_at",
+        ]  # fmt: skip
         extra_kwargs = {
             # The shape only: whether the name is free is the service's to say (by the insert).
             "name": {"min_length": 1, "validators": []},
             **{field: {"min_value": low, "max_value": high} for field, (low, high) in SIZES.items()},
+            **{field: {"min_value": low, "max_value": high} for field, (low, high) in TRAFFIC_LIMITS.items()},
         }
 
     def create(self, validated_data):

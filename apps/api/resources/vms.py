@@ -4,6 +4,7 @@
 Every rule (tenancy, role, quota, state, input validity) is the services' (apps.vms.create,
 apps.vms.changes), which the web UI calls too; this module parses shapes and answers."""
 
+from django.db.models import Prefetch
 from django.urls import get_script_prefix
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,11 +15,31 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
+from apps.stats.traffic import month_of
+from apps.traffic import services as traffic_service
+from apps.traffic.models import TrafficPeriod, TrafficState
 from apps.vms import addresses, changes, consoles, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
 from apps.vms.selectors import visible_vms, with_cleanup_pending
+
+
+class TrafficSerializer(serializers.Serializer):
+    """A VM's traffic in one billing month (docs/traffic.md)."""
+
+    month = serializers.CharField(help_text="YYYY-MM, the month in the provider's billing time zone.")
+    rx_bytes = serializers.IntegerField(help_text="Received by the VM (in).")
+    tx_bytes = serializers.IntegerField(help_text="Sent by the VM (out).")
+    used_bytes = serializers.IntegerField(help_text="In + out: what the limit counts.")
+    limit_bytes = serializers.IntegerField(allow_null=True, help_text="The plan's monthly limit; null: none.")
+    state = serializers.ChoiceField(choices=TrafficState.choices)
+    action = serializers.CharField(allow_blank=True, help_text="What passing the limit does: throttle or suspend.")
+    synced_at = serializers.DateTimeField(allow_null=True, help_text="When the figures were last updated.")
+
+
+def traffic_data(usage):
+    return {**usage.as_dict(), "synced_at": _datetime(usage.synced_at)}
 
 
 class VmSerializer(serializers.ModelSerializer):
@@ -28,6 +49,7 @@ class VmSerializer(serializers.ModelSerializer):
     cleanup_pending = serializers.BooleanField(
         read_only=True, help_text="A failed operation still owes the host a clean-up (done when the host is back)."
     )
+    traffic = TrafficSerializer(read_only=True, help_text="This month's traffic (GET .../traffic/ for past months).")
 
     class Meta:
         model = VirtualMachine
@@ -35,7 +57,7 @@ class VmSerializer(serializers.ModelSerializer):
             "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
             "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
             "current_job", "state_synced_at", "created_at", "updated_at", "cleanup_pending",
-            "suspended_at", "suspension_reason",
+            "suspended_at", "suspension_reason", "plan", "traffic",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -66,6 +88,8 @@ class VmSerializer(serializers.ModelSerializer):
             "cleanup_pending": _cleanup_pending(vm),
             "suspended_at": _datetime(vm.suspended_at),
             "suspension_reason": vm.suspension_reason,
+            "plan": vm.plan_id,
+            "traffic": traffic_data(traffic_service.usage(vm, periods=getattr(vm, "current_traffic", None))),
         }
 
 
@@ -84,8 +108,14 @@ def _datetime(value):
 
 
 LIST_COLUMNS = [
-    *(f for f in VmSerializer.Meta.fields if f not in ("owner_username", "host_name", "image_name", "cleanup_pending")),
+    *(
+        f
+        for f in VmSerializer.Meta.fields
+        if f not in ("owner_username", "host_name", "image_name", "cleanup_pending", "traffic")
+    ),
     "owner__username",
+    "plan__traffic_limit_gb",
+    "plan__traffic_action",
     "host__name",
     "image__name",
 ]
@@ -108,7 +138,12 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     queryset = VirtualMachine.objects.none()  # for the schema; requests use get_queryset()
 
     def get_queryset(self):
-        vms = with_cleanup_pending(visible_vms(self.request.user)).select_related("owner", "host", "image")
+        this_month = TrafficPeriod.objects.filter(month=month_of(timezone.now()))
+        vms = (
+            with_cleanup_pending(visible_vms(self.request.user))
+            .select_related("owner", "host", "image", "plan")
+            .prefetch_related(Prefetch("traffic_periods", queryset=this_month, to_attr="current_traffic"))
+        )
         if self.action == "list":  # only the columns the list shows (bench/api.py)
             vms = vms.only(*LIST_COLUMNS)
         return vms
@@ -245,6 +280,24 @@ class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         """Lift the VM's suspension: 202 with the job that brings back its power state; 200
         without a job if it is not suspended."""
         job = suspension.unsuspend_vm(self.get_object(), actor=request.user, request_id=self.request_id)
+        return self._suspension(request, pk, job)
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("VmTrafficHistory", {"months": TrafficSerializer(many=True)})},
+    )
+    @action(detail=True, methods=["get"])
+    def traffic(self, request, pk=None):
+        """The VM's traffic by month, this month first (docs/traffic.md)."""
+        return Response({"months": [traffic_data(u) for u in traffic_service.history(self.get_object())]})
+
+    @extend_schema(request=None, responses={200: VmSuspension, 202: VmSuspension})
+    @action(detail=True, methods=["post"], url_path="lift-traffic-limit")
+    @idempotent
+    def lift_traffic_limit(self, request, pk=None):
+        """Lift the VM's traffic limit for this month (staff): 202 with the job that undoes
+        the limit's action; 200 without a job when there was nothing to undo."""
+        job = traffic_service.lift_traffic_limit(self.get_object(), actor=request.user, request_id=self.request_id)
         return self._suspension(request, pk, job)
 
     def _suspension(self, request, pk, job):

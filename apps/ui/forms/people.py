@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role, User
-from apps.accounts.plans import SIZES
+from apps.accounts.plans import SIZES, TRAFFIC_LIMITS, TrafficAction
 from apps.accounts.quotas import LIMITS
 from apps.accounts.services.quotas import LIMIT_MAX
 from apps.accounts.services.users import PASSWORD_MAX_LENGTH
@@ -114,3 +114,28 @@ class PlanForm(forms.Form):
         label=_("Price code"), required=False, max_length=64, help_text=_("The billing system's code for this size.")
     )
     is_active = forms.BooleanField(label=_("Offered on the order form"), required=False, initial=True)
+    traffic_limit_gb = WholeNumberField(
+        label=_("Monthly traffic limit, GiB"),
+        required=False,
+        min_value=TRAFFIC_LIMITS["traffic_limit_gb"][0],
+        max_value=TRAFFIC_LIMITS["traffic_limit_gb"][1],
+        help_text=_("In and out together. Empty: no limit."),
+    )
+    traffic_action = forms.ChoiceField(
+        label=_("Past the limit"), choices=TrafficAction.choices, initial=TrafficAction.THROTTLE, required=False
+    )
+    traffic_throttle_mbit = WholeNumberField(
+        label=_("Throttled rate, Mbit/s"),
+        initial=10,
+        required=False,
+        min_value=TRAFFIC_LIMITS["traffic_throttle_mbit"][0],
+        max_value=TRAFFIC_LIMITS["traffic_throttle_mbit"][1],
+        help_text=_("Each way, until the month ends."),
+    )
+
+    def clean_traffic_action(self):
+        return self.cleaned_data["traffic_action"] or TrafficAction.THROTTLE
+
+    def clean_traffic_throttle_mbit(self):
+        value = self.cleaned_data["traffic_throttle_mbit"]
+        return 10 if value is None else value

@@ -5,6 +5,7 @@ ValidationError messages are put back on the fields they name (`apply_errors`)."
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.plans import Plan
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import is_staff_user, visible_users
 from apps.hosts.models import Host, HostStatus
@@ -78,6 +79,13 @@ class VmCreateForm(SizeFields, AccessFields):
     name = forms.CharField(label=_("Name"), max_length=64, widget=forms.TextInput(attrs={"autofocus": True}))
     image = forms.ModelChoiceField(label=_("Image"), queryset=None, empty_label=None)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Myself"))
+    plan = forms.ModelChoiceField(
+        label=_("Plan"),
+        queryset=None,
+        required=False,
+        empty_label=_("None: the sizes above"),
+        help_text=_("The VM is ordered by this plan: its monthly traffic limit applies (a size preset chooses it)."),
+    )
     host = forms.ModelChoiceField(
         label=_("Host"), queryset=None, required=False, empty_label=_("Automatic (the best fit)")
     )
@@ -115,6 +123,11 @@ class VmCreateForm(SizeFields, AccessFields):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["image"].queryset = usable_images(user)
+        plans = Plan.objects.filter(is_active=True)
+        if plans.exists():
+            self.fields["plan"].queryset = plans
+        else:
+            del self.fields["plan"]
         self.setup_keys(user)
         staff = is_staff_user(user)
         if staff:
@@ -140,6 +153,7 @@ class VmCreateForm(SizeFields, AccessFields):
         data = self.cleaned_data
         return {
             "owner": data.get("owner"),
+            "plan": data.get("plan"),
             "name": data["name"],
             "image": data["image"],
             "vcpus": data["vcpus"],

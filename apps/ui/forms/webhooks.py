@@ -16,3 +16,9 @@ class EndpointForm(forms.Form):
         choices=[(event, event) for event in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class EndpointEditForm(EndpointForm):
+    is_active = forms.BooleanField(
+        label=_("Active"), required=False, help_text=_("Turned off, the endpoint gets no deliveries.")
+    )

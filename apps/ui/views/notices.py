@@ -21,9 +21,12 @@ class NoticeForm(forms.Form):
         choices=[("", gettext_lazy("The panel's default")), ("en", "English"), ("ru", "Русский")],
     )
     email_notices = forms.BooleanField(
-        label=gettext_lazy("E-mail me when a VM is ready and when a root password is reset"),
+        label=gettext_lazy(
+            "E-mail me when a VM is ready, when a root password is reset and when a VM nears its monthly traffic "
+            "limit (80 %)"
+        ),
         required=False,
-        help_text=gettext_lazy("Notices about suspension are always sent."),
+        help_text=gettext_lazy("Notices about suspension and a reached traffic limit are always sent."),
     )
 
 

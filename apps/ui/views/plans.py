@@ -14,7 +14,10 @@ from apps.ui.access import staff_only
 from apps.ui.forms.people import PlanForm
 from apps.ui.forms.vms import apply_errors
 
-FIELDS = ["name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active"]
+FIELDS = [
+    "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active",
+    "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit",
+]  # fmt: skip
 
 
 @staff_only

@@ -10,6 +10,7 @@ from apps.accounts.plans import Plan
 from apps.ipam.allocation import addresses_of
 from apps.jobs.registry import UnknownOperation
 from apps.jobs.selectors import visible_jobs
+from apps.traffic import services as traffic
 from apps.ui.access import signed_in
 from apps.ui.forms.vm_filters import VmFilterForm
 from apps.ui.forms.vms import VmCreateForm, apply_errors
@@ -54,9 +55,11 @@ def _vm_jobs(user, vm):
 
 @signed_in
 def vm_detail(request, pk):
-    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    vm = get_object_or_404(vm_queryset(request.user).select_related("plan"), pk=pk)
     context = {
         "vm": vm,
+        "traffic": traffic.usage(vm),
+        "may_lift_traffic": traffic.may_lift(request.user),
         "jobs": _vm_jobs(request.user, vm),
         "power_buttons": power_buttons(vm.power_state),
         "public_addresses": addresses_of(vm),
@@ -77,9 +80,9 @@ def _sizes(left):
     """The quick sizes: the provider's plans (else a default ladder), each marked whether it
     fits in what the quota leaves (`left`, apps.vms.quotas.room)."""
     plans = list(Plan.objects.filter(is_active=True))
-    sizes = [(plan.name, plan.vcpus, plan.memory_mb, plan.disk_gb) for plan in plans]
-    sizes = sizes or [("", *size) for size in DEFAULT_SIZES]
-    return [(*size, quotas.fits(left, *size[1:])) for size in sizes]
+    sizes = [(plan.name, plan.vcpus, plan.memory_mb, plan.disk_gb, plan.pk) for plan in plans]
+    sizes = sizes or [("", *size, None) for size in DEFAULT_SIZES]
+    return [(*size[:4], quotas.fits(left, *size[1:4]), size[4]) for size in sizes]
 
 
 @signed_in

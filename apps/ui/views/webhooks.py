@@ -1,5 +1,5 @@
-"""Webhooks in the web UI (docs/webhooks.md): a staff member's or reseller's endpoints, adding
-one, each endpoint's delivery log and re-sending a delivery by hand. The rules are
+"""Webhooks in the web UI (docs/webhooks.md): a staff member's or reseller's endpoints, adding,
+changing and deleting one, each endpoint's delivery log and re-sending a delivery by hand. The rules are
 apps.webhooks.services'; these views parse and answer."""
 
 from django.contrib import messages
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from apps.ui.access import signed_in
 from apps.ui.forms.vms import apply_errors
-from apps.ui.forms.webhooks import EndpointForm
+from apps.ui.forms.webhooks import EndpointEditForm, EndpointForm
 from apps.ui.paging import paginate
 from apps.webhooks import services
 
@@ -42,6 +42,32 @@ def webhook_add(request):
         else:
             return redirect("ui:webhook_detail", endpoint.pk)
     return render(request, "ui/webhooks/add.html", {"form": form})
+
+
+@signed_in
+def webhook_edit(request, pk):
+    endpoint = get_object_or_404(services.visible_endpoints(request.user), pk=pk)
+    initial = {f: getattr(endpoint, f) for f in ("url", "description", "events", "is_active")}
+    form = EndpointEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_endpoint(endpoint, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            endpoint.refresh_from_db()
+        else:
+            messages.success(request, _("Endpoint saved."))
+            return redirect("ui:webhook_detail", endpoint.pk)
+    return render(request, "ui/webhooks/edit.html", {"form": form, "endpoint": endpoint})
+
+
+@signed_in
+@require_POST
+def webhook_delete(request, pk):
+    endpoint = get_object_or_404(services.visible_endpoints(request.user), pk=pk)
+    services.delete_endpoint(endpoint, actor=request.user)
+    messages.success(request, _("Endpoint %(url)s deleted with its delivery log.") % {"url": endpoint.url})
+    return redirect("ui:webhook_list")
 
 
 @signed_in
