@@ -7,6 +7,7 @@ import html
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.hosts.services import refresh_host
@@ -43,6 +44,25 @@ def test_nothing_listening_for_ssh_is_named_with_the_prepare_host_command(db):
     host.refresh_from_db()
     assert host.status == HostStatus.UNREACHABLE
     assert host.status_reason.startswith("Nothing answers for SSH (port 1) on 127.0.0.1.")
+
+
+def test_a_host_never_reached_is_told_at_once_and_one_seen_before_is_waited_for(db, settings):
+    """A mistyped address is a setup problem, not an outage: the check does not wait out the
+    window. A host seen online before is waited for (tests/multihost/test_outages.py waits
+    out a real restart) and says so when the window has passed."""
+    settings.VMM_HOST_OUTAGE_WINDOW = 1
+    new = add_host("qemu+tcp://127.0.0.1:1/system")
+    job, detail = check(new)
+    assert job.status == JobStatus.FAILED
+    assert "Nothing answers" in detail or "refused" in detail.lower(), detail
+    assert "unreachable for" not in detail + job.error  # no waiting
+
+    seen = Host.objects.create(
+        name="h2", uri="qemu+tcp://127.0.0.1:2/system", domain_type=DomainType.QEMU, last_seen_at=timezone.now()
+    )
+    job, detail = check(seen)
+    assert job.status == JobStatus.FAILED
+    assert "host h2 unreachable for 1 s" in detail + job.error, (detail, job.error)
 
 
 def test_a_missing_tls_client_certificate_names_the_file(db, tmp_path):

@@ -4,6 +4,11 @@ make sure its storage pool exists, read its capacity.
 A failed step lists concretely what is missing on the host, each with its fix, and ends
 with the prepare-host command that sets a fresh Debian host up (apps/hosts/checks.py).
 The runner re-reads the host afterwards (refresh_host), so its status agrees.
+
+A host the panel has never reached (being added, or never set up) is not in an outage: its
+check says what it finds at once instead of waiting out `VMM_HOST_OUTAGE_WINDOW` (a mistyped
+address or a host without libvirt is told in a second, not a minute). A host seen online
+before is checked like any job's host: a libvirtd restart is waited out (docs/outages.md).
 """
 
 from apps.hosts import checks
@@ -15,7 +20,7 @@ STEPS = ["Connect to the hypervisor", "Check the storage pool"]
 
 
 def run(ctx, host):
-    driver = hypervisor_for(host)
+    driver = hypervisor_for(host, outage_window=0 if host.last_seen_at is None else None)
     with ctx.step("Connect to the hypervisor"):
         missing_key = checks.ensure_ssh_key(host)
         if missing_key:
