@@ -20,6 +20,7 @@ EXCLUDED = {
     "vms.virtualmachine": ["updated_at", "state_synced_at", "current_job", "power_state", "ip_addresses"],
     "hosts.host": ["updated_at", "last_seen_at", "disk_free_bytes"],
     "images.image": ["updated_at"],
+    "vms.snapshot": ["size_bytes"],
 }
 TRACKED = (
     "accounts.User",
@@ -30,6 +31,7 @@ TRACKED = (
     "hosts.Host",
     "images.Image",
     "vms.VirtualMachine",
+    "vms.Snapshot",
 )
 
 
