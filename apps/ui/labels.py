@@ -15,7 +15,7 @@ from apps.accounts.models import Role
 from apps.hosts.models import HostStatus
 from apps.images.models import ImageStatus, Visibility
 from apps.jobs.models import JobStatus, StepStatus
-from apps.vms.models import PowerState, VmStatus
+from apps.vms.models import PowerState, SnapshotConsistency, SnapshotState, VmStatus
 
 OPERATIONS = {
     "vm_create": gettext_lazy("Create VM"),
@@ -32,6 +32,9 @@ OPERATIONS = {
     "vm_make_image": gettext_lazy("Make an image"),
     "vm_address_add": gettext_lazy("Add an address"),
     "vm_address_remove": gettext_lazy("Remove an address"),
+    "vm_snapshot_create": gettext_lazy("Take a snapshot"),
+    "vm_snapshot_revert": gettext_lazy("Revert to a snapshot"),
+    "vm_snapshot_delete": gettext_lazy("Delete a snapshot"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
     "customer_suspend": gettext_lazy("Suspend the customer"),
@@ -79,6 +82,12 @@ STEP_NAMES = {
     "Forget the image": gettext_lazy("Forget the image"),
     "Take the VM down": gettext_lazy("Take the VM down"),
     "Bring back the power state": gettext_lazy("Bring back the power state"),
+    "Take the snapshot": gettext_lazy("Take the snapshot"),
+    "Measure the snapshots": gettext_lazy("Measure the snapshots"),
+    "Power off the VM": gettext_lazy("Power off the VM"),
+    "Go back to the snapshot": gettext_lazy("Go back to the snapshot"),
+    "Merge the snapshot's layer": gettext_lazy("Merge the snapshot's layer"),
+    "Remove the layer's file": gettext_lazy("Remove the layer's file"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.
@@ -91,6 +100,8 @@ TABLES = {
     "image": dict(ImageStatus.choices),
     "visibility": dict(Visibility.choices),
     "role": dict(Role.choices),
+    "snapshot": dict(SnapshotState.choices),
+    "consistency": dict(SnapshotConsistency.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
@@ -109,6 +120,18 @@ TONES = {
     "host": {HostStatus.ONLINE: "ok", HostStatus.MAINTENANCE: "warn", HostStatus.UNREACHABLE: "bad"},
     "image": {ImageStatus.READY: "ok", ImageStatus.PENDING: "busy", ImageStatus.ERROR: "bad"},
     "visibility": {Visibility.PUBLIC: "ok", Visibility.SHARED: "busy"},
+    "snapshot": {
+        SnapshotState.READY: "ok",
+        SnapshotState.CREATING: "busy",
+        SnapshotState.REVERTING: "busy",
+        SnapshotState.DELETING: "warn",
+        SnapshotState.FAILED: "bad",
+    },
+    "consistency": {
+        SnapshotConsistency.FROZEN: "ok",
+        SnapshotConsistency.STOPPED: "ok",
+        SnapshotConsistency.CRASH: "warn",
+    },
 }
 
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
+from apps.api.resources.vm_snapshots import SnapshotActions
 from apps.vms import addresses, changes, consoles, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
@@ -97,7 +98,7 @@ VmSuspension = inline_serializer("VmSuspension", {"vm": VmSerializer(), "job": s
 POWER = extend_schema(request=None, responses={202: JobAccepted})
 
 
-class VmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class VmViewSet(SnapshotActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """VMs: list (filters state/status/host/owner/image, `search` by name), order, act."""
 
     serializer_class = VmSerializer
