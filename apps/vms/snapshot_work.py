@@ -39,7 +39,10 @@ def layer_below(driver, vm, snapshot):
 
 def chain(driver, vm, top_path):
     """The VM's own volumes from `top_path` down (names, top first), read from their backing
-    files; stops at the first file that is not the VM's (the image copy)."""
+    files; stops at the first file that is not the VM's (the image copy). The pool is read
+    again first: libvirt keeps a volume's backing file as it last read it, and a merge
+    rewrites the header of the overlay above the merged one."""
+    driver.refresh_pool(vm.host.storage_pool)
     names, name = [], os.path.basename(top_path)
     prefix = f"vmm-{vm.uuid}-"
     while name and name.startswith(prefix) and name not in names:
