@@ -16,10 +16,12 @@ def snapshot(vm, name="before-update", **fields):
 def test_list_read_take_revert_delete(api, customer, host):
     vm = make_vm(customer, host)
     client = api(customer)
-    assert client.get(f"/api/v1/vms/{vm.pk}/snapshots/").json() == []
+    assert client.get(f"/api/v1/vms/{vm.pk}/snapshots/").json()["results"] == []
     kept = snapshot(vm, description="clean", consistency="frozen", size_bytes=4096)
-    body = client.get(f"/api/v1/vms/{vm.pk}/snapshots/").json()
-    assert [row["name"] for row in body] == ["before-update"]
+    snapshot(vm, name="newer")
+    body = client.get(f"/api/v1/vms/{vm.pk}/snapshots/?page_size=1").json()
+    assert [row["name"] for row in body["results"]] == ["newer"] and body["next"]  # newest first, paged
+    assert [row["name"] for row in client.get(body["next"]).json()["results"]] == ["before-update"]
     one = client.get(f"/api/v1/vms/{vm.pk}/snapshots/{kept.pk}/").json()
     assert {k: one[k] for k in ("vm", "description", "state", "consistency", "consistent", "size_bytes", "parent")} == {
         "vm": vm.pk, "description": "clean", "state": "ready", "consistency": "frozen", "consistent": True,

@@ -51,11 +51,12 @@ class SnapshotActions:
     """The snapshot routes of VmViewSet."""
 
     @extend_schema(request=None, responses={200: SnapshotSerializer(many=True)}, operation_id="vms_snapshots_list")
-    @action(detail=True, methods=["get"], url_path="snapshots")
+    @action(detail=True, methods=["get"], url_path="snapshots", filter_backends=[])
     def snapshots(self, request, pk=None):
-        """The VM's snapshots, oldest first."""
+        """The VM's snapshots, newest first (cursor-paginated like every list)."""
         vm = self.get_object()
-        return Response(SnapshotSerializer(Snapshot.objects.filter(vm=vm), many=True).data)
+        page = self.paginate_queryset(Snapshot.objects.filter(vm=vm))
+        return self.get_paginated_response(SnapshotSerializer(page, many=True).data)
 
     @extend_schema(request=SnapshotCreateSerializer, responses={202: JobAccepted}, operation_id="vms_snapshots_create")
     @snapshots.mapping.post
