@@ -1,10 +1,12 @@
-"""Quotas: how many VMs, vCPUs, MiB of RAM, GiB of disk and public addresses a reseller or a customer may hold.
+"""Quotas: how many VMs, vCPUs, MiB of RAM, GiB of disk, public addresses and snapshots a reseller or a
+customer may hold.
 
 A reseller's quota covers its own VMs and all its customers'; a customer's covers its own.
 An empty limit means no limit; a user without a quota row has no limits of its own.
 
 This module holds the limits and the rule for setting them (`validate_within`); they are
-enforced by the VM services (apps.vms.quotas), which count VMs, when a VM is ordered or grown.
+enforced by the VM services (apps.vms.quotas), which count VMs, when a VM is ordered or grown
+(and snapshots when one is taken).
 """
 
 from django.conf import settings
@@ -19,6 +21,7 @@ LIMITS = (
     ("max_memory_mb", "memory_mb", "MiB of memory"),
     ("max_disk_gb", "disk_gb", "GiB of disk"),
     ("max_addresses", "addresses", "public addresses"),
+    ("max_snapshots", "snapshots", "snapshots"),
 )
 
 
@@ -29,6 +32,7 @@ class Quota(models.Model):
     max_memory_mb = models.PositiveBigIntegerField(null=True, blank=True)
     max_disk_gb = models.PositiveBigIntegerField(null=True, blank=True)
     max_addresses = models.PositiveIntegerField(null=True, blank=True)
+    max_snapshots = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -21,6 +21,7 @@ EXCLUDED = {
     "hosts.host": ["updated_at", "last_seen_at", "disk_free_bytes"],
     "images.image": ["updated_at"],
     "traffic.trafficperiod": ["rx_bytes", "tx_bytes", "synced_at", "limit_bytes"],
+    "vms.snapshot": ["size_bytes"],
 }
 TRACKED = (
     "accounts.User",
@@ -32,6 +33,7 @@ TRACKED = (
     "images.Image",
     "vms.VirtualMachine",
     "traffic.TrafficPeriod",
+    "vms.Snapshot",
 )
 
 

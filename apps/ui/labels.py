@@ -16,7 +16,7 @@ from apps.hosts.models import HostStatus
 from apps.images.models import ImageStatus, Visibility
 from apps.jobs.models import JobStatus, StepStatus
 from apps.traffic.models import TrafficState
-from apps.vms.models import PowerState, VmStatus
+from apps.vms.models import PowerState, SnapshotConsistency, SnapshotState, VmStatus
 
 OPERATIONS = {
     "vm_create": gettext_lazy("Create VM"),
@@ -33,6 +33,9 @@ OPERATIONS = {
     "vm_make_image": gettext_lazy("Make an image"),
     "vm_address_add": gettext_lazy("Add an address"),
     "vm_address_remove": gettext_lazy("Remove an address"),
+    "vm_snapshot_create": gettext_lazy("Take a snapshot"),
+    "vm_snapshot_revert": gettext_lazy("Revert to a snapshot"),
+    "vm_snapshot_delete": gettext_lazy("Delete a snapshot"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
     "customer_suspend": gettext_lazy("Suspend the customer"),
@@ -87,6 +90,12 @@ STEP_NAMES = {
     "Bring back the power state": gettext_lazy("Bring back the power state"),
     "Limit the network bandwidth": gettext_lazy("Limit the network bandwidth"),
     "Remove the network bandwidth limit": gettext_lazy("Remove the network bandwidth limit"),
+    "Take the snapshot": gettext_lazy("Take the snapshot"),
+    "Measure the snapshots": gettext_lazy("Measure the snapshots"),
+    "Power off the VM": gettext_lazy("Power off the VM"),
+    "Go back to the snapshot": gettext_lazy("Go back to the snapshot"),
+    "Merge the snapshot's layer": gettext_lazy("Merge the snapshot's layer"),
+    "Remove the layer's file": gettext_lazy("Remove the layer's file"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.
@@ -100,6 +109,8 @@ TABLES = {
     "visibility": dict(Visibility.choices),
     "role": dict(Role.choices),
     "traffic": dict(TrafficState.choices),
+    "snapshot": dict(SnapshotState.choices),
+    "consistency": dict(SnapshotConsistency.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
@@ -126,6 +137,18 @@ TONES = {
         TrafficState.FAILED: "warn",
         TrafficState.SUSPENDED: "bad",
         TrafficState.LIFTED: "busy",
+    },
+    "snapshot": {
+        SnapshotState.READY: "ok",
+        SnapshotState.CREATING: "busy",
+        SnapshotState.REVERTING: "busy",
+        SnapshotState.DELETING: "warn",
+        SnapshotState.FAILED: "bad",
+    },
+    "consistency": {
+        SnapshotConsistency.FROZEN: "ok",
+        SnapshotConsistency.STOPPED: "ok",
+        SnapshotConsistency.CRASH: "warn",
     },
 }
 

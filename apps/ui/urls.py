@@ -18,6 +18,7 @@ from apps.ui.views import (
     vm_addresses,
     vm_changes,
     vm_console,
+    vm_snapshots,
     vms,
     webhooks,
 )
@@ -76,6 +77,13 @@ urlpatterns = [
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
     path("vms/<int:pk>/addresses/add/", vm_addresses.vm_address_add, name="vm_address_add"),
     path("vms/<int:pk>/addresses/<int:address_id>/remove/", vm_addresses.vm_address_remove, name="vm_address_remove"),
+    path("vms/<int:pk>/snapshots/new/", vm_snapshots.vm_snapshot_create, name="vm_snapshot_create"),
+    path(
+        "vms/<int:pk>/snapshots/<int:snapshot_id>/revert/", vm_snapshots.vm_snapshot_revert, name="vm_snapshot_revert"
+    ),
+    path(
+        "vms/<int:pk>/snapshots/<int:snapshot_id>/delete/", vm_snapshots.vm_snapshot_delete, name="vm_snapshot_delete"
+    ),
     path("addresses/", addresses.address_list, name="address_list"),
     path("addresses/<int:pk>/reverse/", addresses.address_reverse, name="address_reverse"),
     path("vms/<int:pk>/suspend/", suspension.vm_billing_suspend, name="vm_billing_suspend"),

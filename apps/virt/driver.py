@@ -24,12 +24,14 @@ Safe to run again, and why:
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
   ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
   ``interface_addresses``, ``interface_bandwidth``; ``refresh_pool``; ``download_volume`` and
-  ``volume_sha256`` (read from the start again).
+  ``volume_sha256`` (read from the start again); ``disk_source``.
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
   ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash),
-  ``set_interface_bandwidth`` (to a rate).
+  ``set_interface_bandwidth`` (to a rate), ``set_disk_source`` (the persistent config's disk file).
+- ``snapshot_disk``: a repeated call that finds the disk already writing to the overlay
+  counts as done (the lost call took the snapshot; whether frozen is then unknown).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.
   ``stop`` looks at the state first anyway.
@@ -41,7 +43,8 @@ Safe to run again, and why:
   upload, or made but its answer lost) is deleted first.
 Not safe, so failing at once as before: ``reboot`` and ``reset`` (a second reboot of a
 guest already rebooting), ``agent_exec`` (runs a command in the guest twice),
-``watch_lifecycle`` (the watcher handles its own reconnects), ``open_console`` (a stream is
+``watch_lifecycle`` (the watcher handles its own reconnects), ``commit_disk`` (a block job is
+started once; the snapshot job reads the chain and can run it again), ``open_console`` (a stream is
 opened once; the console bridge opens a new one when asked again), ``send_keys``.
 """
 
@@ -56,6 +59,7 @@ from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
 from .networks import NetworkOps
+from .snapshots import SnapshotOps
 from .stats import StatsOps
 from .storage import StorageOps
 from .types import HostInfo
@@ -66,9 +70,9 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps):
-    """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, statistics, events,
-    networks, consoles, interface bandwidth)."""
+class Hypervisor(DomainOps, StorageOps, SnapshotOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps):
+    """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, disk
+    snapshots, statistics, events, networks, consoles, interface bandwidth)."""
 
     @retried()
     def host_info(self) -> HostInfo:

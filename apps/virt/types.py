@@ -74,6 +74,16 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class DiskSnapshot:
+    """How ``snapshot_disk`` took a snapshot: ``frozen`` (the guest's filesystems frozen through
+    its agent), ``crash`` (running, not frozen: as after a power cut; ``reason`` says why) or
+    ``stopped`` (the domain was off: consistent)."""
+
+    how: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class DiskSpec:
     """One disk or cdrom. ``path=None`` is an empty cdrom drive (parsed XML may
     also give ``None`` for network disks). A cdrom is always read-only."""

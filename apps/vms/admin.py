@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.jobs.admin_actions import job_action
-from apps.vms.models import ConsoleSession, OwedCleanup, VirtualMachine
+from apps.vms.models import ConsoleSession, OwedCleanup, Snapshot, VirtualMachine
 
 
 @admin.register(VirtualMachine)
@@ -52,6 +52,23 @@ class ConsoleSessionAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("username", "vm_name")
     exclude = ("ticket_hash",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    """Read-only: snapshots are taken, reverted to and deleted through their jobs (docs/snapshots.md),
+    never by editing a row."""
+
+    list_display = ("name", "vm", "state", "consistency", "size_bytes", "created_at")
+    list_filter = ("state", "consistency")
+    search_fields = ("name", "vm__name", "overlay_volume")
+    list_select_related = ("vm",)
 
     def has_add_permission(self, request):
         return False

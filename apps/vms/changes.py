@@ -154,6 +154,8 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
         errors.update(exc.error_dict)
     if vm.status != VmStatus.ACTIVE:
         errors["vm"] = _("Only an active VM can be imaged.")
+    elif vm.snapshots.exists():
+        errors["vm"] = _("Delete the VM's snapshots first: an image is made from a disk without snapshots.")
     if errors:
         raise ValidationError(errors)
     return _submit(vm, "vm_make_image", {"name": name, "visibility": visibility}, actor, request_id)

@@ -1,8 +1,9 @@
 """Removing a VM from its host, and never losing that clean-up when the host does not answer.
 
 Contract:
-- `panel_volumes(uuid)`: the names of every volume the panel makes for a VM in its host's
-  pool (`vmm-<uuid>-disk0.qcow2`, `-seed.iso`, `-staging.qcow2`).
+- `panel_volumes(uuid)`: the names of the volumes the panel makes for every VM in its host's
+  pool (`vmm-<uuid>-disk0.qcow2`, `-seed.iso`, `-staging.qcow2`); `vm_volumes(vm, driver)`
+  adds the VM's snapshot overlays (`vmm-<uuid>-snap-*.qcow2`, docs/snapshots.md).
 - `remove_domain_and_volumes(driver, pool, domain, volumes)`: power off and undefine the
   domain, delete the volumes; whatever is already gone is fine. Returns the domain's state
   before (None if there was no domain). Raises the driver's other errors.
@@ -27,6 +28,7 @@ from apps.hosts.models import Host, HostStatus
 from apps.virt.errors import NotFound, Unreachable, VirtError
 from apps.virt.types import INACTIVE_STATES
 from apps.vms.models import OwedCleanup, VirtualMachine, VmStatus
+from apps.vms.snapshot_work import volumes_of
 
 logger = logging.getLogger("vmmanager.vms")
 
@@ -37,6 +39,12 @@ REMOVABLE = (VmStatus.FAILED, VmStatus.DELETING)
 
 def panel_volumes(uuid):
     return [f"vmm-{uuid}-{suffix}" for suffix in VOLUME_SUFFIXES]
+
+
+def vm_volumes(vm, driver=None):
+    """Every volume of `vm`: panel_volumes and its snapshots' overlays (with `driver`, also
+    those a failed job left in the pool)."""
+    return panel_volumes(vm.uuid) + volumes_of(vm, driver)
 
 
 def remove_domain_and_volumes(driver, pool, domain, volumes):
@@ -63,7 +71,8 @@ def remove_from_host(vm):
     vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
     if vm.host is None:
         return
-    remove_domain_and_volumes(hypervisor_for(vm.host), vm.host.storage_pool, vm.domain_name, panel_volumes(vm.uuid))
+    driver = hypervisor_for(vm.host)
+    remove_domain_and_volumes(driver, vm.host.storage_pool, vm.domain_name, vm_volumes(vm, driver))
     settled = OwedCleanup.objects.filter(vm=vm, done_at__isnull=True).update(
         done_at=timezone.now(), outcome="removed with the VM"
     )
@@ -81,7 +90,7 @@ def remove_or_owe(ctx, vm):
             host=vm.host,
             vm=vm,
             domain_name=vm.domain_name,
-            volumes=panel_volumes(vm.uuid),
+            volumes=vm_volumes(vm),
             job=ctx.job,
             reason=str(exc),
         )

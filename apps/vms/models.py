@@ -195,3 +195,57 @@ class ConsoleSession(models.Model):
         if self.opened_at and self.closed_at:
             return self.closed_at - self.opened_at
         return None
+
+
+class SnapshotState(models.TextChoices):
+    CREATING = "creating", _("Being taken")
+    READY = "ready", pgettext_lazy("snapshot state", "Ready")
+    REVERTING = "reverting", _("Reverting")
+    DELETING = "deleting", _("Being deleted")
+    FAILED = "failed", pgettext_lazy("snapshot state", "Failed")
+
+
+class SnapshotConsistency(models.TextChoices):
+    """How the snapshot was taken (docs/snapshots.md)."""
+
+    FROZEN = "frozen", _("Filesystems frozen")
+    STOPPED = "stopped", _("VM stopped")
+    CRASH = "crash", _("Not frozen (crash-consistent)")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Snapshot(models.Model):
+    """A point in time of a VM's disk: an external qcow2 snapshot (docs/snapshots.md). The
+    VM's disk is a chain: its first volume (`disk0`), then one overlay per snapshot. At the
+    snapshot the layer below `overlay_volume` (the previous snapshot's overlay, or disk0)
+    was frozen; `overlay_volume` holds what the guest wrote since (the disk's top for the
+    newest snapshot). Snapshots of a VM form one line, oldest first: `parent` is the one
+    before. The rules: apps.vms.snapshots; the work: apps.vms.snapshot_work."""
+
+    vm = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="snapshots")
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=500, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    overlay_volume = models.CharField(max_length=255)
+    state = models.CharField(max_length=9, choices=SnapshotState.choices, default=SnapshotState.CREATING)
+    consistency = models.CharField(
+        max_length=7, choices=SnapshotConsistency.choices, default=SnapshotConsistency.UNKNOWN
+    )
+    # What the host holds for it: its overlay's allocation, as of the last snapshot job of the VM.
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vm", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["vm", "name"], name="snapshot_name_unique_per_vm"),
+            models.CheckConstraint(condition=Q(state__in=SnapshotState.values), name="snapshot_state_valid"),
+        ]
+
+    def __str__(self):
+        return f"snapshot {self.name} of {self.vm}"
+
+    @property
+    def consistent(self):
+        """Whether the guest's filesystems were consistent (frozen, or the VM stopped)."""
+        return self.consistency in (SnapshotConsistency.FROZEN, SnapshotConsistency.STOPPED)

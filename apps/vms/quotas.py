@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role
 from apps.accounts.quotas import LIMITS, Quota
 from apps.ipam.models import Address
-from apps.vms.models import VirtualMachine
+from apps.vms.models import Snapshot, VirtualMachine
 
 
 def usage(user):
-    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb", "addresses"} (a reseller:
-    with its customers)."""
+    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb", "addresses", "snapshots"}
+    (a reseller: with its customers)."""
     scope = Q(owner=user) | Q(owner__reseller=user) if user.role == Role.RESELLER else Q(owner=user)
     held = VirtualMachine.objects.filter(scope).aggregate(
         vms=Count("pk"),
@@ -31,16 +31,18 @@ def usage(user):
         disk_gb=Coalesce(Sum("disk_gb"), 0),
     )
     held["addresses"] = Address.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
+    held["snapshots"] = Snapshot.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
     return held
 
 
-def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0):
+def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, snapshots=0):
     """Lock the quotas that apply to `owner` and refuse an order that would exceed one.
 
     Must run inside transaction.atomic() with the VM row created (or grown) in the same
     transaction. `vms` is how many VMs the order adds (0 for a resize, with the growth as
     the sizes). `addresses`: public addresses the order takes, already assigned to the VM in
-    this transaction (so counted in use: the check is used > limit).
+    this transaction (so counted in use: the check is used > limit); `snapshots` likewise (the
+    snapshot's row made in this transaction).
     Raises ValidationError({"quota": message}) with code "quota_exceeded"."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_and_reserve() must run inside transaction.atomic()")
@@ -48,10 +50,18 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0):
     quotas = list(
         Quota.objects.select_for_update().filter(user_id__in=user_ids).select_related("user").order_by("user_id")
     )
-    wanted = {"vms": vms, "vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb, "addresses": addresses}
+    wanted = {
+        "vms": vms,
+        "vcpus": vcpus,
+        "memory_mb": memory_mb,
+        "disk_gb": disk_gb,
+        "addresses": addresses,
+        "snapshots": snapshots,
+    }
     for quota in quotas:
         used = usage(quota.user)
         used["addresses"] -= addresses  # the order's own, assigned before this check
+        used["snapshots"] -= snapshots  # likewise
         for field, counted, unit in LIMITS:
             limit = getattr(quota, field)
             if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
@@ -78,7 +88,7 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0):
 
 def room(owner):
     """What `owner` may still order under the quotas that apply (its own and, for a customer,
-    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb", "addresses"}, each a number (never below 0)
+    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb", "addresses", "snapshots"}, each a number (never below 0)
     or None where no limit applies. For showing on the order form; orders are decided by
     check_and_reserve()."""
     left = {counted: None for _field, counted, _unit in LIMITS}
@@ -100,11 +110,11 @@ def fits(left, vcpus, memory_mb, disk_gb):
 
 
 def usages(users):
-    """{user id: usage(user)} for many users in four grouped queries, whatever their number
-    (for list pages): each user's own VMs and their public addresses, plus its customers' for
-    a reseller."""
+    """{user id: usage(user)} for many users in six grouped queries, whatever their number
+    (for list pages): each user's own VMs, their public addresses and snapshots, plus its
+    customers' for a reseller."""
     users = list(users)
-    empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "addresses": 0}
+    empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "addresses": 0, "snapshots": 0}
     totals = {user.pk: dict(empty) for user in users}
     sums = {"vms": Count("pk"), "vcpus": Sum("vcpus"), "memory_mb": Sum("memory_mb"), "disk_gb": Sum("disk_gb")}
     resellers = [user.pk for user in users if user.role == Role.RESELLER]
@@ -115,4 +125,7 @@ def usages(users):
         held = Address.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).values(f"vm__{key}")
         for row in held.annotate(addresses=Count("pk")).order_by():
             totals[row[f"vm__{key}"]]["addresses"] += row["addresses"]
+        taken = Snapshot.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).values(f"vm__{key}")
+        for row in taken.annotate(snapshots=Count("pk")).order_by():
+            totals[row[f"vm__{key}"]]["snapshots"] += row["snapshots"]
     return totals

@@ -18,6 +18,7 @@ from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
+from apps.vms.models import Snapshot
 from apps.webhooks.models import Delivery, Endpoint, Event
 from tests.api.conftest import SSH_KEY, client_for, make_vm
 
@@ -162,6 +163,7 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
             "quotas": owner.pk,
             "tokens": ApiToken.objects.issue(owner, "matrix")[0].pk,
             "addresses": _assigned(next(free), vm),
+            "snapshots": Snapshot.objects.create(vm=vm, name="s", overlay_volume="s.qcow2", state="ready").pk,
         }
     for which, owner in (("own", reseller), ("other", admin_user)):
         endpoint = Endpoint.objects.create(owner=owner, url="https://203.0.113.5/", events=["vm.created"])
@@ -217,5 +219,7 @@ def test_tenancy(world, path, method, role):
         return
     for which in ("own", "other") if RESOURCES[resource] in ("tenant", "token", "hooks") else (None,):
         pk = ids[which][resource] if which else ids[resource]
-        url = re.sub(r"\{[^}]+\}", str(pk), path.replace("{address_id}", str(ids[which]["addresses"]) if which else ""))
+        url = path.replace("{address_id}", str(ids[which]["addresses"]) if which else "")
+        url = url.replace("{snapshot_id}", str(ids[which]["snapshots"]) if which else "")
+        url = re.sub(r"\{[^}]+\}", str(pk), url)
         check(call(clients[role], method, url), expected(path, method, role, which), f"{role} {method} {url} ({which})")

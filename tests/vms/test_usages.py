@@ -1,14 +1,15 @@
-"""apps.vms.quotas.usages: what many users hold, in four queries, equal to usage() per user
-(a reseller counts its customers' VMs and addresses)."""
+"""apps.vms.quotas.usages: what many users hold, in six queries, equal to usage() per user
+(a reseller counts its customers' VMs, addresses and snapshots)."""
 
 from apps.accounts.models import User
 from apps.ipam.models import Address, Network, NetworkKind
 from apps.ipam.pools import create_pool
+from apps.vms.models import Snapshot
 from apps.vms.quotas import usage, usages
 from tests.ui.conftest import make_vm
 
 
-def test_usages_of_many_users_equal_usage_of_each_in_four_queries(
+def test_usages_of_many_users_equal_usage_of_each_in_six_queries(
     reseller, customer, other_customer, admin_user, test_host, django_assert_num_queries
 ):
     c1 = make_vm(customer, test_host, name="c-1", vcpus=2, memory_mb=2048, disk_gb=20)
@@ -20,11 +21,14 @@ def test_usages_of_many_users_equal_usage_of_each_in_four_queries(
     free = iter(Address.objects.filter(pool=pool, vm=None).order_by("pk"))
     for vm in (c1, c1, r1, o1):  # two addresses on c-1
         Address.objects.filter(pk=next(free).pk).update(vm=vm)
+    for vm, name in ((c1, "a"), (c1, "b"), (o1, "a")):
+        Snapshot.objects.create(vm=vm, name=name, overlay_volume=f"{vm.pk}-{name}", state="ready")
     users = list(User.objects.all())
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         many = usages(users)
 
     assert many == {user.pk: usage(user) for user in users}
-    assert many[reseller.pk] == {"vms": 3, "vcpus": 7, "memory_mb": 7168, "disk_gb": 70, "addresses": 3}
+    assert many[reseller.pk] == {"vms": 3, "vcpus": 7, "memory_mb": 7168, "disk_gb": 70, "addresses": 3, "snapshots": 2}
+    assert many[other_customer.pk]["snapshots"] == 1
     assert many[customer.pk]["addresses"] == 2 and many[other_customer.pk]["addresses"] == 1

@@ -30,8 +30,9 @@ def set_quota(
     max_memory_mb: int | None = None,
     max_disk_gb: int | None = None,
     max_addresses: int | None = None,
+    max_snapshots: int | None = None,
 ) -> Quota:
-    """Set all five limits of `user` (None: no limit), creating its quota row if needed."""
+    """Set all six limits of `user` (None: no limit), creating its quota row if needed."""
     check_may_set_quota(actor, user)
     limits = {
         "max_vms": max_vms,
@@ -39,6 +40,7 @@ def set_quota(
         "max_memory_mb": max_memory_mb,
         "max_disk_gb": max_disk_gb,
         "max_addresses": max_addresses,
+        "max_snapshots": max_snapshots,
     }
     errors = {
         field: _("Give a whole number from 0 to %(high)d, or nothing for no limit.") % {"high": LIMIT_MAX}

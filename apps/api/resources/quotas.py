@@ -17,7 +17,7 @@ from apps.api.base import ApiViewSet
 from apps.api.fields import StrictModelSerializer
 from apps.vms.quotas import usage
 
-LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses"]
+LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots"]
 
 
 class QuotaSerializer(StrictModelSerializer):
@@ -36,10 +36,11 @@ class UsageSerializer(serializers.Serializer):
     memory_mb = serializers.IntegerField()
     disk_gb = serializers.IntegerField()
     addresses = serializers.IntegerField()
+    snapshots = serializers.IntegerField()
 
 
 class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """Quotas (empty limit: none). PUT sets all five limits of a user, creating the row."""
+    """Quotas (empty limit: none). PUT sets all six limits of a user, creating the row."""
 
     serializer_class = QuotaSerializer
     lookup_field = "user"

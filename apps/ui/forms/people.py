@@ -96,6 +96,7 @@ class QuotaForm(forms.Form):
             "max_memory_mb": _("Memory, MiB"),
             "max_disk_gb": _("Disk, GiB"),
             "max_addresses": _("Public addresses"),
+            "max_snapshots": _("Snapshots"),
         }
         for field, _counted, _unit in LIMITS:
             self.fields[field] = WholeNumberField(

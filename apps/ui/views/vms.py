@@ -65,6 +65,7 @@ def vm_detail(request, pk):
         "public_addresses": addresses_of(vm),
         "may_suspend": suspension.may_suspend(request.user, vm.owner),
         "may_change_addresses": vm_addresses.may_change(request.user, vm),
+        "snapshots": list(vm.snapshots.all()),
     }
     return render(request, "ui/vms/detail.html", context)
 

@@ -5,7 +5,7 @@ The old domain and disk are removed first; then the deploy pipeline runs as for 
 from apps.images.models import Image
 from apps.vms import cleanup
 from apps.vms.deploy import steps
-from apps.vms.models import VirtualMachine, VmStatus
+from apps.vms.models import Snapshot, VirtualMachine, VmStatus
 
 STEPS = ["Remove the old system", *steps.CREATE_STEPS]
 
@@ -17,6 +17,9 @@ def run(ctx, vm, image_id=None, **params):
     VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.CREATING, ip_addresses=[])
     with ctx.step("Remove the old system"):
         cleanup.remove_from_host(vm)
+        dropped, _kinds = Snapshot.objects.filter(vm=vm).delete()
+        if dropped:
+            ctx.note(f"{dropped} snapshot(s) dropped with the old system")
     steps.deploy(ctx, vm, params)
 
 

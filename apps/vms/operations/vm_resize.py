@@ -9,6 +9,7 @@ from apps.vms.deploy.power import start_and_wait_for_agent, stop_if_running
 from apps.vms.deploy.steps import domain_spec, seed_volume
 from apps.vms.guest_grow import grow_root
 from apps.vms.models import VirtualMachine
+from apps.vms.snapshot_work import top_volume
 
 STEPS = ["Stop the VM", "Resize", "Start the VM", "Grow the root filesystem"]
 
@@ -19,9 +20,10 @@ def run(ctx, vm, vcpus=None, memory_mb=None, disk_gb=None):
     with ctx.step("Stop the VM"):
         was_running = stop_if_running(ctx, vm)
     with ctx.step("Resize"):
-        disk = driver.volume_info(vm.host.storage_pool, vm.disk_volume)
+        top = top_volume(vm)  # disk0, or the newest snapshot's overlay (docs/snapshots.md)
+        disk = driver.volume_info(vm.host.storage_pool, top)
         if disk_gb * 2**30 > disk.capacity_bytes:
-            driver.resize_volume(vm.host.storage_pool, vm.disk_volume, disk_gb * 2**30)
+            driver.resize_volume(vm.host.storage_pool, top, disk_gb * 2**30)
         vm.vcpus, vm.memory_mb, vm.disk_gb = vcpus, memory_mb, disk_gb
         spec = domain_spec(vm, disk.path, _seed_path(driver, vm))
         driver.define(spec)

@@ -1,0 +1,102 @@
+"""Snapshots of a real TCG guest on the local libvirtd (docs/snapshots.md): a marker file
+written through the guest agent, a snapshot with the filesystems frozen, the marker
+overwritten, a revert, the first marker read back; snapshots deleted while the guest runs
+(the top merged with an active commit, one below the top with a plain commit: the data kept);
+a snapshot of the stopped VM deleted too (merged with the domain started paused);
+the VM deleted and nothing of it left on the host (the local_host fixture checks)."""
+
+import os
+import time
+
+import pytest
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.jobs.models import JobStatus
+from apps.vms.changes import delete_vm
+from apps.vms.create import create_vm
+from apps.vms.models import Snapshot
+from apps.vms.snapshots import create_snapshot, delete_snapshot, revert_snapshot
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+
+
+def finished(capture, fn, *args, **kwargs):
+    with capture(execute=True):
+        job = fn(*args, **kwargs)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error, [(s.name, s.detail) for s in job.steps.all()])
+    return job
+
+
+def agent(driver, vm, script, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not driver.agent_ready(vm.domain_name):
+        assert time.monotonic() < deadline, "the guest agent did not answer"
+        time.sleep(1)
+    code, output = driver.agent_exec(vm.domain_name, ["/bin/sh", "-c", script], timeout=60)
+    assert code == 0, output
+    return output
+
+
+def snapshot_volumes(driver, vm):
+    return sorted(v.name for v in driver.list_volumes(vm.host.storage_pool) if v.name.startswith(f"vmm-{vm.uuid}-snap"))
+
+
+def test_snapshot_revert_and_delete_on_a_real_guest(
+    customer, local_host, plain_image, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):
+        vm, job = create_vm(
+            customer, name="snap-1", image=plain_image, vcpus=1, memory_mb=512, disk_gb=2, password="Correct-Horse-7"
+        )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    vm.refresh_from_db()
+    driver = hypervisor_for(local_host)
+    disk0 = driver.volume_info(local_host.storage_pool, vm.disk_volume).path
+
+    agent(driver, vm, "echo first-marker > /root/marker")  # no sync: the freeze flushes it
+    job = finished(capture, create_snapshot, vm, "before", actor=customer)
+    snapshot = Snapshot.objects.get(vm=vm, name="before")
+    assert snapshot.consistency == "frozen", job.steps.get(name="Take the snapshot").detail
+    assert os.path.basename(driver.disk_source(vm.domain_name)) == snapshot.overlay_volume
+
+    agent(driver, vm, "echo second-marker > /root/marker && sync")
+    job = finished(capture, revert_snapshot, vm, snapshot, confirm=True, actor=customer)
+    assert job.steps.get(name="Start the VM").detail == "started"
+    assert agent(driver, vm, "cat /root/marker").strip() == "first-marker"
+
+    finished(capture, delete_snapshot, vm, snapshot.pk, actor=customer)  # its overlay is the top: active commit
+    assert driver.disk_source(vm.domain_name) == disk0
+    assert snapshot_volumes(driver, vm) == []
+
+    agent(driver, vm, "echo third-marker > /root/marker && sync")
+    finished(capture, create_snapshot, vm, "a", actor=customer)
+    agent(driver, vm, "echo fourth-marker > /root/marker && sync")
+    finished(capture, create_snapshot, vm, "b", actor=customer)
+    b = Snapshot.objects.get(vm=vm, name="b")
+    assert b.parent == Snapshot.objects.get(vm=vm, name="a")
+    finished(capture, delete_snapshot, vm, b.parent_id, actor=customer)  # below the top: commit, then b on disk0
+    b.refresh_from_db()
+    assert b.parent is None
+    driver.refresh_pool(local_host.storage_pool)  # libvirt re-reads the rewritten header
+    assert driver.volume_info(local_host.storage_pool, b.overlay_volume).backing_path == disk0
+    finished(capture, delete_snapshot, vm, b.pk, actor=customer)
+    assert driver.disk_source(vm.domain_name) == disk0
+    assert driver.disk_source(vm.domain_name, inactive=True) == disk0
+    assert snapshot_volumes(driver, vm) == []
+    assert agent(driver, vm, "cat /root/marker").strip() == "fourth-marker"  # the merges kept the data
+
+    driver.destroy(vm.domain_name)
+    job = finished(capture, create_snapshot, vm, "offline", actor=customer)
+    assert Snapshot.objects.get(vm=vm, name="offline").consistency == "stopped"
+    job = finished(capture, delete_snapshot, vm, Snapshot.objects.get(vm=vm, name="offline").pk, actor=customer)
+    assert "merged" in job.steps.get(name="Merge the snapshot's layer").detail
+    assert driver.get_domain(vm.domain_name).state == "shutoff"  # started paused for the merge, then destroyed
+    assert driver.disk_source(vm.domain_name, inactive=True) == disk0
+    assert snapshot_volumes(driver, vm) == []
+
+    finished(capture, create_snapshot, vm, "kept-to-the-end", actor=customer)
+    assert len(snapshot_volumes(driver, vm)) == 1
+    finished(capture, delete_vm, vm, actor=customer)  # its overlay goes with it (local_host checks the host)
