@@ -1,14 +1,16 @@
 """Deploy the cloud-init flavour of the demo image with a NoCloud seed on the real local
 libvirtd; reset the root password through the guest agent; resize (the root filesystem
-grows); reinstall and keep the address."""
+grows); reinstall and keep the address; then snapshots on the same guest
+(tests/deploy/snapshot_round_trip.py), which ends by deleting it."""
 
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.models import JobStatus
-from apps.vms.changes import delete_vm, reinstall_vm, reset_password, resize_vm
+from apps.vms.changes import reinstall_vm, reset_password, resize_vm
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VmStatus
+from tests.deploy.snapshot_round_trip import snapshots_round_trip
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -88,4 +90,5 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     assert vm.status == VmStatus.ACTIVE and vm.ip_addresses == first_address  # same MAC, same lease
     wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 120)
 
-    finished(run(capture, delete_vm, vm, actor=customer))
+    vm.refresh_from_db()
+    snapshots_round_trip(capture, customer, vm)

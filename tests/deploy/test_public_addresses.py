@@ -1,5 +1,6 @@
-"""Public addresses on real guests (docs/addresses.md): two TCG guests of the plain image
-ordered on an isolated libvirt network of this test's own, made on the host by the panel's
+"""Public addresses on real guests (docs/addresses.md): two TCG guests, one of each demo image
+(virt-customize and cloud-init each write the static addresses their own way), ordered on an
+isolated libvirt network of this test's own, made on the host by the panel's
 host_network_setup job (no forwarding, no host address, documentation prefixes only), get
 distinct addresses from the pools (IPv4, a single IPv6 address, a routed IPv6 /64),
 configured statically inside the guest (read back through the guest agent), reach each other
@@ -99,13 +100,13 @@ def connects(driver, vm, address, tries=1):
 
 
 def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
-    customer, local_host, isolated, plain_image, django_capture_on_commit_callbacks
+    customer, local_host, isolated, plain_image, cloudinit_image, django_capture_on_commit_callbacks
 ):
     vms = []
-    for name in ("pub-a", "pub-b"):
+    for name, image in (("pub-a", plain_image), ("pub-b", cloudinit_image)):
         with django_capture_on_commit_callbacks(execute=True):
             vm, job = create_vm(
-                customer, name=name, image=plain_image, vcpus=1, memory_mb=512, disk_gb=3, password="Correct-Horse-7"
+                customer, name=name, image=image, vcpus=1, memory_mb=512, disk_gb=3, password="Correct-Horse-7"
             )
         job.refresh_from_db()
         assert job.status == JobStatus.SUCCEEDED, job.error

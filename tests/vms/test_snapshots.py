@@ -3,7 +3,7 @@
 snapshot and revert (the domain's disk and the volumes' backing files read back), a running
 VM's snapshot the test driver cannot take and a merge it cannot do (the jobs fail and leave
 the VM as it was), and a deleted VM taking its snapshots' files with it. The real thing
-(frozen guest, revert, merge while running) is tests/deploy/test_snapshots_real.py."""
+(frozen guest, revert, merge while running) is tests/deploy/snapshot_round_trip.py."""
 
 import pytest
 from django.core.exceptions import ValidationError
