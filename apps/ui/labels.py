@@ -31,6 +31,7 @@ OPERATIONS = {
     "vm_resize": gettext_lazy("Resize"),
     "vm_delete": gettext_lazy("Delete"),
     "vm_make_image": gettext_lazy("Make an image"),
+    "vm_recover": gettext_lazy("Recover on another host"),
     "vm_address_add": gettext_lazy("Add an address"),
     "vm_address_remove": gettext_lazy("Remove an address"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
