@@ -67,6 +67,7 @@ STEP_NAMES = {
     "Define the network": gettext_lazy("Define the network"),
     "Start it, and at every boot": gettext_lazy("Start it, and at every boot"),
     "Remove the old system": gettext_lazy("Remove the old system"),
+    "Give up the lost host": gettext_lazy("Give up the lost host"),
     "Reach the guest agent": gettext_lazy("Reach the guest agent"),
     "Set the root password": gettext_lazy("Set the root password"),
     "Stop the VM": gettext_lazy("Stop the VM"),
