@@ -6,8 +6,10 @@ whose old copy the host watcher's reconciliation removes when the lost host come
 import gc
 
 import pytest
+from django.db import connection as db_connection
 from django.db import transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
@@ -69,6 +71,7 @@ def test_a_vm_on_a_lost_host_is_shown_as_host_unreachable_on_both_doors(customer
 
     page = signed_in(customer).get(f"/vms/{vm.pk}/").content.decode()
     assert "Host unreachable" in page and "data-host-unreachable-note" in page
+    assert f"/vms/{vm.pk}/power/" not in page  # no power buttons that could only be refused
     listing = signed_in(customer).get("/vms/").content.decode()
     assert "Host unreachable" in listing
     assert "Узел недоступен" in signed_in(customer, "ru").get("/vms/").content.decode()
@@ -82,7 +85,8 @@ def test_a_vm_on_a_lost_host_is_shown_as_host_unreachable_on_both_doors(customer
 
 def test_a_vm_on_an_online_host_shows_its_power_state(customer, test_host, ready_image):
     vm = vm_on(test_host, customer, ready_image)
-    assert "Host unreachable" not in signed_in(customer).get(f"/vms/{vm.pk}/").content.decode()
+    page = signed_in(customer).get(f"/vms/{vm.pk}/").content.decode()
+    assert "Host unreachable" not in page and f"/vms/{vm.pk}/power/stop/" in page
     assert client_for(customer).get(f"/api/v1/vms/{vm.pk}/").json()["host_state"] == "online"
 
 
@@ -233,3 +237,23 @@ def test_a_lost_host_that_comes_back_loses_its_copy_of_a_recovered_vm(
     assert vm.host_id == spare.pk  # the VM itself is untouched
     lost.refresh_from_db()
     assert lost.strays == []
+
+
+@pytest.mark.parametrize("path", ["/vms/", "/api/v1/vms/"])
+def test_listing_vms_on_a_lost_host_runs_no_query_per_vm(customer, ready_image, path):
+    host = lost_host()
+    vm_on(host, customer, ready_image, name="vm-0")
+    client = client_for(customer) if path.startswith("/api/") else signed_in(customer)
+    with CaptureQueriesContext(db_connection) as few:
+        assert client.get(path).status_code == 200
+    for i in range(1, 12):
+        vm_on(host, customer, ready_image, name=f"vm-{i}")
+
+    with CaptureQueriesContext(db_connection) as many:
+        response = client.get(path)
+
+    assert response.status_code == 200
+    assert len(many) <= len(few)  # the first call may also stamp the token as used
+    shown = response.json()["results"] if path.startswith("/api/") else None
+    assert shown is None or {vm["host_state"] for vm in shown} == {"unreachable"}
+    assert shown is not None or response.content.decode().count("data-host-unreachable") == 12
