@@ -75,6 +75,7 @@ urlpatterns = [
     path("vms/<int:pk>/console/", vm_console.vm_console, name="vm_console"),
     path("vms/<int:pk>/console/ticket/", vm_console.vm_console_ticket, name="vm_console_ticket"),
     path("vms/<int:pk>/image/", vm_changes.vm_make_image, name="vm_make_image"),
+    path("vms/<int:pk>/recover/", vm_changes.vm_recover, name="vm_recover"),
     path("vms/<int:pk>/addresses/add/", vm_addresses.vm_address_add, name="vm_address_add"),
     path("vms/<int:pk>/addresses/<int:address_id>/remove/", vm_addresses.vm_address_remove, name="vm_address_remove"),
     path("vms/<int:pk>/snapshots/new/", vm_snapshots.vm_snapshot_create, name="vm_snapshot_create"),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
-from apps.vms import changes
+from apps.vms import changes, recovery
 from apps.vms.models import PowerState
 
 # URL word → the services' power action (changes.POWER_OPERATIONS), for the power buttons.
@@ -90,6 +90,7 @@ def change(request, vm, kind, form):
         ),
         "vm_delete": lambda: changes.delete_vm(vm, **who),
         "vm_make_image": lambda: changes.make_image(vm, data["name"], visibility=data["visibility"], **who),
+        "vm_recover": lambda: recovery.recover_vm(vm, confirm_host_down=data["confirm_host_down"], **who),
     }
     try:
         return services[kind]()

@@ -17,6 +17,7 @@ from apps.accounts.tenancy import acts_for, sees_other_users
 from apps.ipam.allocation import addresses_of, take_from_pool
 from apps.ipam.models import Address, Pool
 from apps.vms import quotas
+from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
 from apps.vms.services import vm_operation
 
@@ -67,6 +68,7 @@ def add_address(vm, *, pool=None, actor=None, request_id=None):
     check_may_change(vm, actor)
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM gets or loses addresses.")})
+    check_host_reachable(vm)
     chosen = _pick_pool(vm, pool)
     with transaction.atomic():
         address = take_from_pool(chosen, vm)
@@ -92,6 +94,7 @@ def remove_address(vm, address, *, actor=None, request_id=None):
         raise Http404(_("No such address."))
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM gets or loses addresses.")})
+    check_host_reachable(vm)
     if not Address.objects.filter(vm=vm, pool=row.pool).exclude(pk=row.pk).exists():
         raise ValidationError(
             {

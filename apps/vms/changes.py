@@ -17,6 +17,7 @@ from apps.ipam.allocation import addresses_of, release
 from apps.jobs import runner
 from apps.vms import placement, quotas, validators
 from apps.vms.create import NAME_RE, check_range, guest_params, pick
+from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
 from apps.vms.services import vm_operation
 from apps.vms.suspension import check_not_suspended
@@ -56,6 +57,7 @@ def power_vm(vm, action, *, actor=None, request_id=None):
         raise ValidationError({"vm": _("Only an active VM can be started, stopped or rebooted.")})
     if action in REFUSED_WHILE_SUSPENDED:
         check_not_suspended(vm)
+    check_host_reachable(vm)
     return _submit(vm, kind, {}, actor, request_id)
 
 
@@ -76,6 +78,7 @@ def reinstall_vm(
     same name and address. The image must be one the VM's owner may use."""
     _check_actor(vm, actor)
     check_not_suspended(vm)
+    check_host_reachable(vm)
     image = vm.image if image is None or image == "" else pick(Image.objects.all(), image)
     errors = {}
     params = guest_params(
@@ -101,6 +104,7 @@ def reinstall_vm(
 def reset_password(vm, password, *, actor=None, request_id=None):
     _check_actor(vm, actor)
     check_not_suspended(vm)
+    check_host_reachable(vm)
     try:
         validators.validate_root_password(password or "")
     except ValidationError as exc:
@@ -117,6 +121,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
     quota and the host's room (both reserved in the transaction that starts the job)."""
     _check_actor(vm, actor)
     check_not_suspended(vm)
+    check_host_reachable(vm)
     errors = {}
     if vcpus is None and memory_mb is None and disk_gb is None:
         raise ValidationError(_("Give at least one of vcpus, memory_mb, disk_gb."), code="required")
@@ -158,6 +163,7 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
         errors["vm"] = _("Delete the VM's snapshots first: an image is made from a disk without snapshots.")
     if errors:
         raise ValidationError(errors)
+    check_host_reachable(vm)
     return _submit(vm, "vm_make_image", {"name": name, "visibility": visibility}, actor, request_id)
 
 

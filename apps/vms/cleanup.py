@@ -8,14 +8,17 @@ Contract:
   domain, delete the volumes; whatever is already gone is fine. Returns the domain's state
   before (None if there was no domain). Raises the driver's other errors.
 - `remove_from_host(vm)`: the above for a VM on its host; on success every clean-up owed
-  for the VM is settled (it is all gone now).
+  for the VM on that host is settled (it is all gone now; what another host, one the VM
+  was recovered from, is owed stays owed).
 - `remove_or_owe(ctx, vm)`: for operations' `on_failure`: `remove_from_host`, and if the
   host cannot be reached (or refuses), an `OwedCleanup` row records what is owed instead of
   the clean-up being logged and forgotten. Never raises for the hypervisor's trouble.
 - `settle_owed(host, driver)`: carry out what is owed to `host` (the watcher's
   reconciliation calls it after (re)connecting and periodically; `settle_owed_everywhere`
   is the jobs reconciler's hook). Idempotent; a VM a job holds is left to the job, a VM
-  deployed again since is not touched. Raises `Unreachable` (after recording the attempt).
+  deployed again since is not touched; a VM that now lives on another host has its old copy
+  removed. Raises `Unreachable` (after recording the attempt).
+- `owe(ctx, vm, host, reason)`: record such a debt without trying (a host known lost).
 """
 
 import logging
@@ -73,11 +76,19 @@ def remove_from_host(vm):
         return
     driver = hypervisor_for(vm.host)
     remove_domain_and_volumes(driver, vm.host.storage_pool, vm.domain_name, vm_volumes(vm, driver))
-    settled = OwedCleanup.objects.filter(vm=vm, done_at__isnull=True).update(
+    # Only what was owed on this host: a VM recovered from a lost host still owes that one.
+    settled = OwedCleanup.objects.filter(vm=vm, host=vm.host, done_at__isnull=True).update(
         done_at=timezone.now(), outcome="removed with the VM"
     )
     if settled:
         logger.info("clean-up owed for %s settled: removed from %s", vm.domain_name, vm.host.name)
+
+
+def owe(ctx, vm, host, reason):
+    """Record that `vm`'s domain and volumes on `host` are to be removed once it answers."""
+    return OwedCleanup.objects.create(
+        host=host, vm=vm, domain_name=vm.domain_name, volumes=vm_volumes(vm), job=ctx.job, reason=reason
+    )
 
 
 def remove_or_owe(ctx, vm):
@@ -86,14 +97,7 @@ def remove_or_owe(ctx, vm):
         remove_from_host(vm)
     except VirtError as exc:
         vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
-        debt = OwedCleanup.objects.create(
-            host=vm.host,
-            vm=vm,
-            domain_name=vm.domain_name,
-            volumes=vm_volumes(vm),
-            job=ctx.job,
-            reason=str(exc),
-        )
+        debt = owe(ctx, vm, vm.host, str(exc))
         logger.warning(
             "job %s: could not remove %s from %s (%s): clean-up owed (#%s), done when the host is back",
             ctx.job.pk,
@@ -124,9 +128,13 @@ def _settle(host, driver, pk):
         if debt.vm_id is not None:
             # Locked too: a job submitted meanwhile (reinstall, delete) waits for this to end.
             vm = VirtualMachine.objects.select_for_update().filter(pk=debt.vm_id).first()
-            if vm is not None and vm.current_job_id is not None:
+            # A VM that lives on another host now (recovered from this lost host, or a deploy
+            # moved away) owns nothing here: its old copy goes, whatever the VM is doing
+            # there, so that it never runs beside the new one (docs/outages.md).
+            elsewhere = vm is not None and vm.host_id != host.pk
+            if vm is not None and not elsewhere and vm.current_job_id is not None:
                 return 0  # the job's business: a reinstall or delete removes it and settles
-            if vm is not None and (vm.status not in REMOVABLE or vm.host_id != host.pk):
+            if vm is not None and not elsewhere and vm.status not in REMOVABLE:
                 _done(debt, f"not needed: the VM is {vm.status} on host {vm.host_id} since")
                 return 1
         now = timezone.now()

@@ -117,6 +117,12 @@ class VirtualMachine(models.Model):
     def is_suspended(self):
         return self.suspended_at is not None
 
+    @property
+    def host_unreachable(self):
+        """True while the VM's host is lost (unreachable): its power state is then only the
+        last one known (apps/vms/lost_host.py, docs/outages.md)."""
+        return self.host_id is not None and self.host.status == "unreachable"
+
     def has_pending_cleanup(self):
         """True while a failed operation still owes its host a clean-up (OwedCleanup)."""
         return self.owed_cleanups.filter(done_at__isnull=True).exists()

@@ -18,7 +18,7 @@ from apps.images.models import Image
 from apps.jobs import runner
 from apps.stats.traffic import month_of
 from apps.traffic.models import TrafficPeriod
-from apps.vms.models import VmStatus
+from apps.vms.models import OwedCleanup, VmStatus
 from apps.webhooks.models import Delivery, Endpoint, Event
 
 STRONG = "Str0ng-enough-pw"
@@ -60,6 +60,25 @@ def quota(**limits):
 
 def vm_status(status):
     return lambda w: type(w.vm).objects.filter(pk=w.vm.pk).update(status=status)
+
+
+def host_lost(w):
+    """The World's host lost (the watcher marked it unreachable)."""
+    type(w.host).objects.filter(pk=w.host.pk).update(status="unreachable", status_reason="connection closed")
+
+
+def spare_host(w):
+    """A second online host with room, for a VM recovered from the lost one."""
+    type(w.host).objects.get_or_create(
+        name="spare",
+        defaults={
+            "uri": "test:///default?spare",
+            "status": "online",
+            "cpus": 64,
+            "memory_mb": 131072,
+            "disk_bytes": 2**41,
+        },
+    )
 
 
 def vm_busy(w):
@@ -158,6 +177,7 @@ def power(word, api_action, ui_word=None):
         refused=[
             Case("a failed VM", same({}), setup=vm_status(VmStatus.FAILED)),
             Case("a busy VM", same({}), setup=vm_busy),
+            Case("a VM on a lost host", same({}), setup=host_lost),
         ],
     )
 
@@ -185,6 +205,7 @@ RESIZE = vm_change(
         Case("a smaller disk", same({"vcpus": 1, "memory_mb": 1024, "disk_gb": 5})),
         Case("more than the host has", same({"vcpus": 1, "memory_mb": 200000, "disk_gb": 10})),
         Case("a busy VM", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=vm_busy),
+        Case("a VM on a lost host", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=host_lost),
     ],
 )
 
@@ -208,6 +229,7 @@ REINSTALL = vm_change(
         Case("neither password nor key", lambda w: reinstall(w, password="")),
         Case("a bad SSH key", lambda w: reinstall(w, ssh_keys="ssh-rsa nope")),
         Case("a busy VM", lambda w: reinstall(w), setup=vm_busy),
+        Case("a VM on a lost host", lambda w: reinstall(w), setup=host_lost),
     ],
 )
 
@@ -222,6 +244,7 @@ PASSWORD = vm_change(
         Case("a common password", same({"password": "password123"})),
         Case("a failed VM", same({"password": STRONG}), setup=vm_status(VmStatus.FAILED)),
         Case("a busy VM", same({"password": STRONG}), setup=vm_busy),
+        Case("a VM on a lost host", same({"password": STRONG}), setup=host_lost),
     ],
 )
 
@@ -237,6 +260,7 @@ MAKE_IMAGE = vm_change(
         Case("public, by a customer", same({"name": "snap-1", "visibility": "public"})),
         Case("a failed VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_status(VmStatus.FAILED)),
         Case("a busy VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_busy),
+        Case("a VM on a lost host", same({"name": "snap-1", "visibility": "private"}), setup=host_lost),
     ],
 )
 
@@ -468,7 +492,44 @@ TRAFFIC = Action(
     between=traffic_not_lifted,
 )
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS, TRAFFIC]
+
+def back_on_the_lost_host(w):
+    """Undo the first door's recovery: the VM on its lost host again, the debt forgotten."""
+    type(w.vm).objects.filter(pk=w.vm.pk).update(host=w.host)
+    OwedCleanup.objects.filter(vm=w.vm).delete()
+
+
+RECOVER = Action(
+    name="recover a VM of a lost host on another host",
+    actor="admin",
+    ui_route="vm_recover",
+    ui_url=vm_url("ui:vm_recover"),
+    api_route=("vm", "recover"),
+    api_call=api_vm("recover"),
+    job_kind="vm_recover",
+    accepted=Case(
+        "confirmed, with a spare host",
+        lambda w: ({"confirm_host_down": "on"}, {"confirm_host_down": True}),
+        setup=both(host_lost, spare_host),
+    ),
+    refused=[
+        Case("not confirmed", same({}), setup=both(host_lost, spare_host)),
+        Case("a host that is online", lambda w: ({"confirm_host_down": "on"}, {"confirm_host_down": True})),
+        Case(
+            "no other host with room",
+            lambda w: ({"confirm_host_down": "on"}, {"confirm_host_down": True}),
+            setup=host_lost,
+        ),
+        Case(
+            "a busy VM",
+            lambda w: ({"confirm_host_down": "on"}, {"confirm_host_down": True}),
+            setup=both(host_lost, spare_host, vm_busy),
+        ),
+    ],
+    between=back_on_the_lost_host,
+)
+
+ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS, TRAFFIC, RECOVER]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {

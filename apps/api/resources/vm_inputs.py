@@ -79,6 +79,14 @@ class MakeImageSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=["private", "shared", "public"], default="private")
 
 
+class RecoverSerializer(serializers.Serializer):
+    """Recovering a VM from a lost host (staff): the service refuses without the confirmation."""
+
+    confirm_host_down = serializers.BooleanField(
+        default=False, help_text="Staff checked that the lost host is really down (required: true)."
+    )
+
+
 class SuspendSerializer(serializers.Serializer):
     """Suspension for non-payment (a VM or a customer): the shapes; the service checks them."""
 

@@ -19,7 +19,7 @@ from apps.api.resources.vm_snapshots import SnapshotActions
 from apps.stats.traffic import month_of
 from apps.traffic import services as traffic_service
 from apps.traffic.models import TrafficPeriod, TrafficState
-from apps.vms import addresses, changes, consoles, suspension
+from apps.vms import addresses, changes, consoles, recovery, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -51,6 +51,13 @@ class VmSerializer(serializers.ModelSerializer):
         read_only=True, help_text="A failed operation still owes the host a clean-up (done when the host is back)."
     )
     traffic = TrafficSerializer(read_only=True, help_text="This month's traffic (GET .../traffic/ for past months).")
+    host_state = serializers.ChoiceField(
+        choices=["online", "unreachable", "maintenance"],
+        read_only=True,
+        allow_null=True,
+        help_text="The status of the VM's host (null: not placed). While it is `unreachable` the VM's "
+        "`power_state` is only the last one known, and every action but delete is refused.",
+    )
 
     class Meta:
         model = VirtualMachine
@@ -58,7 +65,7 @@ class VmSerializer(serializers.ModelSerializer):
             "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
             "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
             "current_job", "state_synced_at", "created_at", "updated_at", "cleanup_pending",
-            "suspended_at", "suspension_reason", "plan", "traffic",
+            "suspended_at", "suspension_reason", "plan", "traffic", "host_state",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -91,6 +98,7 @@ class VmSerializer(serializers.ModelSerializer):
             "suspension_reason": vm.suspension_reason,
             "plan": vm.plan_id,
             "traffic": traffic_data(traffic_service.usage(vm, periods=getattr(vm, "current_traffic", None))),
+            "host_state": vm.host.status if vm.host_id else None,
         }
 
 
@@ -112,12 +120,13 @@ LIST_COLUMNS = [
     *(
         f
         for f in VmSerializer.Meta.fields
-        if f not in ("owner_username", "host_name", "image_name", "cleanup_pending", "traffic")
+        if f not in ("owner_username", "host_name", "image_name", "cleanup_pending", "traffic", "host_state")
     ),
     "owner__username",
     "plan__traffic_limit_gb",
     "plan__traffic_action",
     "host__name",
+    "host__status",
     "image__name",
 ]
 
@@ -241,6 +250,18 @@ class VmViewSet(SnapshotActions, mixins.ListModelMixin, mixins.RetrieveModelMixi
         job = changes.make_image(
             vm, data["name"], visibility=data["visibility"], actor=request.user, request_id=self.request_id
         )
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.RecoverSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def recover(self, request, pk=None):
+        """Re-create the VM from its image on another host while its host is lost (staff,
+        after confirming the host is really down): 202 with the vm_recover job
+        (docs/outages.md, "Recovery of a lost host's VMs")."""
+        vm = self.get_object()
+        data = self._valid(vm_inputs.RecoverSerializer)
+        job = recovery.recover_vm(vm, **data, actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.AddAddressSerializer, responses={202: JobAccepted})

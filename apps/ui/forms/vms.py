@@ -222,6 +222,14 @@ class DeleteForm(forms.Form):
         return self.cleaned_data["name"]
 
 
+class RecoverForm(forms.Form):
+    """Recovering a VM from a lost host (staff): apps.vms.recovery decides."""
+
+    confirm_host_down = forms.BooleanField(
+        label=_("I have checked that the host is really down (powered off or cut off for good)"), required=False
+    )
+
+
 class SuspendForm(forms.Form):
     """Suspension for non-payment (a VM or a customer): the shapes; apps.vms.suspension decides."""
 

@@ -1,4 +1,4 @@
-"""Changing a VM: power buttons, reinstall, root password, resize and delete. Each only
+"""Changing a VM: power buttons, reinstall, root password, resize, delete and recovery. Each only
 starts a job (no hypervisor call here); a busy VM or an unavailable operation is a message."""
 
 from django.core.exceptions import ValidationError
@@ -7,7 +7,15 @@ from django.views.decorators.http import require_POST
 
 from apps.ui import vm_actions
 from apps.ui.access import signed_in
-from apps.ui.forms.vms import DeleteForm, MakeImageForm, PasswordResetForm, ReinstallForm, ResizeForm, apply_errors
+from apps.ui.forms.vms import (
+    DeleteForm,
+    MakeImageForm,
+    PasswordResetForm,
+    RecoverForm,
+    ReinstallForm,
+    ResizeForm,
+    apply_errors,
+)
 from apps.ui.views.vms import vm_queryset
 
 
@@ -68,3 +76,11 @@ def vm_make_image(request, pk):
     return _change(
         request, pk, "vm_make_image", "ui/vms/make_image.html", lambda vm, data: MakeImageForm(data, user=request.user)
     )
+
+
+@signed_in
+def vm_recover(request, pk):
+    """Staff: re-create a VM of a lost host on another host (apps.vms.recovery)."""
+    # Bound on every POST: an unticked box sends nothing, and the service says what is missing.
+    bound = request.POST if request.method == "POST" else None
+    return _change(request, pk, "vm_recover", "ui/vms/recover.html", lambda vm, data: RecoverForm(bound))

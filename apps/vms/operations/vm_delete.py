@@ -1,11 +1,16 @@
 """Delete a VM: power it off, remove its domain and volumes from the host, then the row
 (its public addresses are released, to be handed out again after the cool-down).
-Whatever is already gone (a domain removed behind the panel's back) is fine."""
+Whatever is already gone (a domain removed behind the panel's back) is fine.
+
+A VM whose host is unreachable (lost) is deleted at once: what is on the host is recorded as
+a clean-up owed to it (apps.vms.cleanup, OwedCleanup), which the host watcher carries out
+if the host ever comes back (docs/outages.md, "VMs on a lost host")."""
 
 from django.db import transaction
 
+from apps.hosts.models import HostStatus
 from apps.ipam.allocation import release
-from apps.vms.cleanup import remove_from_host
+from apps.vms.cleanup import owe, remove_from_host
 from apps.vms.models import VirtualMachine, VmStatus
 
 STEPS = ["Remove the VM from the host", "Forget the VM"]
@@ -14,7 +19,10 @@ STEPS = ["Remove the VM from the host", "Forget the VM"]
 def run(ctx, vm):
     VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.DELETING)
     with ctx.step("Remove the VM from the host"):
-        if vm.host is not None:
+        if vm.host is not None and vm.host.status == HostStatus.UNREACHABLE:
+            debt = owe(ctx, vm, vm.host, f"host unreachable when the VM was deleted: {vm.host.status_reason}")
+            ctx.note(f"{vm.host.name} is unreachable: clean-up owed (#{debt.pk}), done if the host comes back")
+        elif vm.host is not None:
             remove_from_host(vm)
             ctx.note(f"domain and disks removed from {vm.host.name}")
     with ctx.step("Forget the VM"):
