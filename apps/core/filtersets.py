@@ -9,8 +9,8 @@ naming the parameter (the API's error format, apps/api/errors.py).
 - `IdFilter`: an object id, 1 … 2**63-1. A well-formed id outside the caller's scope
   simply matches nothing: a filter never tells whether someone else's object exists.
 - `DateTimeFilter`: an ISO 8601 date-time, compared in UTC (any offset ISO allows works).
-- `StrictBooleanFilter`: `true` or `false` only, as the schema says (django-filter's own
-  reads "0", "1" and ignores anything else without a word).
+- `StrictBooleanFilter`: `true` or `false` only, exactly (not "True", not " true"), as the
+  schema says (django-filter's own reads "0", "1" and ignores anything else without a word).
 - Text filters take any text but a NUL character (the schema gives the pattern); any other
   filter given empty (`?owner=`) is refused, since the schema allows no empty value there.
 
@@ -89,7 +89,7 @@ class StrictBooleanField(forms.Field):
         if isinstance(value, bool):
             return value
         try:
-            return self.VALUES[str(value).strip().lower()]
+            return self.VALUES[str(value)]
         except KeyError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 

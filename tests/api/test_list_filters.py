@@ -67,6 +67,7 @@ def test_the_schema_lists_the_filters_of_every_list():
     names = {(path, name) for path, name, _ in INTEGERS}
     assert {("/api/v1/vms/", "image"), ("/api/v1/vms/", "owner"), ("/api/v1/users/", "reseller")} <= names
     assert {("/api/v1/plans/", "vcpus"), ("/api/v1/quotas/", "user"), ("/api/v1/jobs/", "vm")} <= names
+    assert ("/api/v1/webhook-deliveries/", "endpoint") in names
     assert ("/api/v1/tokens/", "read_only") in BOOLEANS
     for _path, _name, schema in INTEGERS:
         low, high = _bounds(schema)
@@ -96,7 +97,7 @@ def test_an_integer_filter_refuses_what_is_not_a_whole_number_in_its_declared_ra
 @pytest.mark.django_db
 @pytest.mark.parametrize(("path", "name"), BOOLEANS, ids=_ids(BOOLEANS))
 def test_a_boolean_filter_takes_true_or_false_only(staff, path, name):
-    for value in ("0", "1", "yes", "null"):
+    for value in ("0", "1", "yes", "null", "True", "FALSE", " true", "true "):
         assert_refused(staff.get(path, {name: value}), name)
     for value in ("true", "false"):
         assert staff.get(path, {name: value}).status_code == 200

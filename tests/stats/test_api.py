@@ -47,8 +47,10 @@ def test_longer_ranges_read_coarser_tiers_and_continue_with_finer_rows_up_to_now
     assert body["series"]["cpu_pct"] == [5.0, 6.0, 7.0]
 
 
-def test_a_bad_range_is_a_400_naming_the_field(vm, customer):
-    response = client_for(customer).get(f"/api/v1/vms/{vm.pk}/stats/?range=5y")
+@pytest.mark.parametrize("query", ["range=5y", "range=", "range=1H", "range=%201h"])
+def test_a_bad_range_is_a_400_naming_the_field(vm, customer, query):
+    """Given empty it is not the default either: the schema allows no empty value."""
+    response = client_for(customer).get(f"/api/v1/vms/{vm.pk}/stats/?{query}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "range"
 

@@ -15,6 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted
+from apps.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField
 from apps.api.idempotency import idempotent
 from apps.images.filtersets import ImageFilterSet
 from apps.images.models import GuestConfig, Image, OsFamily, Visibility
@@ -40,24 +41,24 @@ class ImageSerializer(serializers.ModelSerializer):
 
 
 class ImageShareSerializer(serializers.Serializer):
-    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    visibility = StrictChoiceField(choices=Visibility.choices, required=False)
     shared_with = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
     )
 
 
 class ImageFieldsSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    os_family = serializers.ChoiceField(choices=OsFamily.choices)
-    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    guest_config = serializers.ChoiceField(choices=GuestConfig.choices, default=GuestConfig.CUSTOMIZE)
-    visibility = serializers.ChoiceField(
+    name = StrictCharField(max_length=100)
+    os_family = StrictChoiceField(choices=OsFamily.choices)
+    os_version = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
+    guest_config = StrictChoiceField(choices=GuestConfig.choices, default=GuestConfig.CUSTOMIZE)
+    visibility = StrictChoiceField(
         choices=Visibility.choices, required=False, help_text="Default: public for staff, private for others."
     )
 
 
 class ImageImportSerializer(ImageFieldsSerializer):
-    path = serializers.CharField(max_length=500, help_text="A qcow2 or raw file on the panel machine.")
+    path = StrictCharField(max_length=500, help_text="A qcow2 or raw file on the panel machine.")
 
 
 class ImageUploadSerializer(ImageFieldsSerializer):

@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 
 from apps.api.base import ApiViewSet, JobStartedSerializer, accepted
-from apps.api.fields import StrictModelSerializer
+from apps.api.fields import IdOrNameField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.ipam import host_networks
@@ -22,7 +22,7 @@ class NetworkSerializer(StrictModelSerializer):
 
 
 class NetworkSetupSerializer(serializers.Serializer):
-    host = serializers.CharField(max_length=64, help_text="A host that carries the network, by id or name.")
+    host = IdOrNameField(help_text="A host that carries the network, by id or name.")
 
 
 class NetworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):

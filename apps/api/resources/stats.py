@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.base import ApiViewMixin
+from apps.api.fields import QueryChoiceField
 from apps.api.permissions import IsStaff
 from apps.hosts.models import Host
 from apps.stats.models import METRICS
@@ -24,7 +25,7 @@ from apps.vms.selectors import visible_vms
 
 
 class RangeQuery(serializers.Serializer):
-    range = serializers.ChoiceField(choices=list(RANGES), default="1h", help_text="How far back the series reach.")
+    range = QueryChoiceField(choices=list(RANGES), default="1h", help_text="How far back the series reach.")
 
 
 def _numbers(help_text):

@@ -3,10 +3,12 @@
 They check shapes only (types, lengths, ranges the schema declares); whether the order or
 change may happen (tenancy, role, quota, references, state) is decided by the services in
 apps.vms.create and apps.vms.changes, whose ValidationError (keyed by field) reaches the
-client in the API's error format."""
+client in the API's error format. Every field takes JSON's type exactly (apps.api.fields):
+"true" for a boolean, "5" for a number, 7 for a string are 400 `invalid` on the field."""
 
 from rest_framework import serializers
 
+from apps.api.fields import IdOrNameField, StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from apps.vms.create import LIMITS
 
 SIZES = ("vcpus", "memory_mb", "disk_gb")
@@ -16,35 +18,35 @@ MAX_ID = 2**63 - 1  # the database's integer range: larger ids are refused, neve
 
 
 def id_field(**kwargs):
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def size_field(name, required=False):
     low, high = LIMITS[name]
-    return serializers.IntegerField(min_value=low, max_value=high, required=required)
+    return StrictIntegerField(min_value=low, max_value=high, required=required)
 
 
 class NetworkSerializer(serializers.Serializer):
-    address = serializers.CharField(max_length=64, help_text="IPv4 address with prefix, e.g. 203.0.113.10/24")
-    gateway = serializers.CharField(max_length=64)
-    dns = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=4)
+    address = StrictCharField(max_length=64, help_text="IPv4 address with prefix, e.g. 203.0.113.10/24")
+    gateway = StrictCharField(max_length=64)
+    dns = serializers.ListField(child=StrictCharField(max_length=64), required=False, max_length=4)
 
 
 class VmOrderSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=64)
+    name = StrictCharField(max_length=64)
     image = id_field()
     plan = id_field(required=False, help_text="A plan's id: its sizes by default.")
     vcpus = size_field("vcpus")
     memory_mb = size_field("memory_mb")
     disk_gb = size_field("disk_gb")
-    hostname = serializers.CharField(max_length=253, required=False, allow_blank=True, default="")
-    password = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", write_only=True)
-    ssh_keys = serializers.ListField(child=serializers.CharField(max_length=16384), required=False, max_length=32)
+    hostname = StrictCharField(max_length=253, required=False, allow_blank=True, default="")
+    password = StrictCharField(max_length=128, required=False, allow_blank=True, default="", write_only=True)
+    ssh_keys = serializers.ListField(child=StrictCharField(max_length=16384), required=False, max_length=32)
     ssh_key_ids = serializers.ListField(child=id_field(), required=False, max_length=32)
     network = NetworkSerializer(required=False, allow_null=True, default=None)
-    first_boot_script = serializers.CharField(max_length=65536, required=False, allow_blank=True, default="")
-    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
-    full_copy = serializers.BooleanField(
+    first_boot_script = StrictCharField(max_length=65536, required=False, allow_blank=True, default="")
+    timezone = StrictCharField(max_length=64, required=False, default="UTC")
+    full_copy = StrictBooleanField(
         required=False, default=False, help_text="A disk of its own instead of a linked clone of the image."
     )
     owner = id_field(required=False, help_text="Staff and resellers: a user they see.")
@@ -60,12 +62,12 @@ class VmOrderSerializer(serializers.Serializer):
 
 class ReinstallSerializer(serializers.Serializer):
     image = id_field()
-    password = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", write_only=True)
-    ssh_keys = serializers.ListField(child=serializers.CharField(max_length=16384), required=False, max_length=32)
+    password = StrictCharField(max_length=128, required=False, allow_blank=True, default="", write_only=True)
+    ssh_keys = serializers.ListField(child=StrictCharField(max_length=16384), required=False, max_length=32)
 
 
 class PasswordSerializer(serializers.Serializer):
-    password = serializers.CharField(max_length=128, write_only=True)
+    password = StrictCharField(max_length=128, write_only=True)
 
 
 class ResizeSerializer(serializers.Serializer):
@@ -75,8 +77,8 @@ class ResizeSerializer(serializers.Serializer):
 
 
 class MakeImageSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, min_length=1)
-    visibility = serializers.ChoiceField(choices=["private", "shared", "public"], default="private")
+    name = StrictCharField(max_length=100, min_length=1)
+    visibility = StrictChoiceField(choices=["private", "shared", "public"], default="private")
 
 
 class RecoverSerializer(serializers.Serializer):
@@ -90,10 +92,10 @@ class RecoverSerializer(serializers.Serializer):
 class SuspendSerializer(serializers.Serializer):
     """Suspension for non-payment (a VM or a customer): the shapes; the service checks them."""
 
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False, allow_blank=True, default="", help_text="Shown to the customer (at most 500 characters)."
     )
-    mode = serializers.CharField(
+    mode = StrictCharField(
         required=False,
         allow_blank=True,
         default="",
@@ -102,11 +104,11 @@ class SuspendSerializer(serializers.Serializer):
 
 
 class AddAddressSerializer(serializers.Serializer):
-    pool = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, default="",
+    pool = IdOrNameField(
+        required=False, default="",
         help_text="A pool of the VM's network, by id or name (default: its first pool by name).",
     )  # fmt: skip
 
 
 class ConsoleSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["serial", "vnc"], default="serial")
+    kind = StrictChoiceField(choices=["serial", "vnc"], default="serial")

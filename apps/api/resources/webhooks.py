@@ -8,15 +8,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet
-from apps.api.fields import StrictModelSerializer
+from apps.api.fields import StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.webhooks import services
+from apps.webhooks.filtersets import DeliveryFilterSet
 from apps.webhooks.models import Delivery, Endpoint
 
 
 class EndpointSerializer(StrictModelSerializer):
-    url = serializers.CharField(max_length=2000)
-    events = serializers.ListField(child=serializers.CharField(max_length=40), max_length=50)
+    url = StrictCharField(max_length=2000)
+    events = serializers.ListField(child=StrictCharField(max_length=40), max_length=50)
     secret = serializers.CharField(read_only=True, help_text="Signs every delivery (docs/webhooks.md).")
 
     class Meta:
@@ -81,16 +82,12 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
     Filter by `endpoint`, `status`."""
 
     serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilterSet
     ordering_fields = ["id", "created_at"]
     queryset = Delivery.objects.none()
 
     def get_queryset(self):
-        deliveries = services.visible_deliveries(self.request.user)
-        for field in ("endpoint", "status"):
-            value = self.request.query_params.get(field)
-            if value and (field != "endpoint" or value.isdigit()):
-                deliveries = deliveries.filter(**{field: value})
-        return deliveries
+        return services.visible_deliveries(self.request.user)
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
