@@ -10,6 +10,7 @@ import copy
 import pytest
 
 from apps.ipam.models import Network
+from apps.vms.models import Snapshot, SnapshotState
 from tests.api.conftest import PASSWORD, codes, make_vm, order
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,10 @@ BODIES = [
     ("admin", "post", "networks/{network}/setup/", {}, "host", "id_or_name", None),
     ("admin", "post", "networks/{network}/setup/", {}, "host", "id_or_name", "host_id"),
     ("admin", "post", "networks/{network}/setup/", {}, "host", "id_or_name", ""),
+    ("customer", "post", "vms/{vm}/snapshots/", {"name": "before"}, "name", "string", "before-2"),
+    ("customer", "post", "vms/{vm}/snapshots/", {"name": "before"}, "description", "string", "a note"),
+    ("customer", "post", "vms/{vm}/snapshots/{snapshot}/revert/", {}, "confirm", "boolean", True),
+    ("admin", "post", "vms/{vm}/recover/", {}, "confirm_host_down", "boolean", True),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
 ]
@@ -117,7 +122,9 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "import": {"name": "debian-13", "os_family": "debian", "path": str(image_file)},
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
     }
+    snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk}
+    ids["snapshot"] = snapshot.pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
     right = {
         "image": ready_image.pk,

@@ -84,7 +84,7 @@ class MakeImageSerializer(serializers.Serializer):
 class RecoverSerializer(serializers.Serializer):
     """Recovering a VM from a lost host (staff): the service refuses without the confirmation."""
 
-    confirm_host_down = serializers.BooleanField(
+    confirm_host_down = StrictBooleanField(
         default=False, help_text="Staff checked that the lost host is really down (required: true)."
     )
 

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.base import accepted
+from apps.api.fields import StrictBooleanField, StrictCharField
 from apps.api.idempotency import idempotent
 from apps.vms import snapshots
 from apps.vms.models import Snapshot
@@ -35,12 +36,12 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 
 class SnapshotCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=64, help_text="1-64 letters, digits, dots, hyphens, underscores.")
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=64, help_text="1-64 letters, digits, dots, hyphens, underscores.")
+    description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class SnapshotRevertSerializer(serializers.Serializer):
-    confirm = serializers.BooleanField(
+    confirm = StrictBooleanField(
         required=False,
         default=False,
         help_text="Must be true: the VM is powered off and what it wrote since the snapshot is lost.",
