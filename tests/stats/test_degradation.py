@@ -1,12 +1,11 @@
 """With the collector stopped, never started or stale, everything else works as before:
 pages, the API and jobs never wait for statistics, and pages never read them at all."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +14,7 @@ from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.stats.models import HostSample, Tier, VmSample
 from tests.api.conftest import client_for, make_vm
+from tests.table_locks import tables_locked
 
 pytestmark = pytest.mark.django_db
 
@@ -67,24 +67,8 @@ def test_stale_statistics_from_a_collector_that_stopped_an_hour_ago_change_nothi
 def stuck_collector_write():
     """Another connection holds an exclusive lock on the statistics tables inside an open
     transaction, as a collector stuck in the middle of its write (or a long prune) would."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold():
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("LOCK TABLE stats_vmsample, stats_hostsample IN ACCESS EXCLUSIVE MODE")
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    assert locked.wait(10)
-    yield
-    release.set()
-    thread.join(10)
+    with tables_locked("stats_vmsample", "stats_hostsample"):
+        yield
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,17 +2,16 @@
 collector stuck in its write) it gives up after its statement timeout, logs it and leaves
 the panel's figures as they were; the VM page and the API do not read them at all."""
 
-import threading
 import time
 from contextlib import contextmanager
 
 import pytest
-from django.db import connection, transaction
 from django.test import Client
 
 from apps.traffic import enforcement
 from apps.traffic.models import TrafficPeriod
 from tests.api.conftest import client_for
+from tests.table_locks import tables_locked
 from tests.traffic.conftest import transferred
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,23 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @contextmanager
 def locked_traffic_tables():
     """Another connection holds the monthly totals table locked, as a stuck collector would."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold():
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("LOCK TABLE stats_trafficmonth IN ACCESS EXCLUSIVE MODE")
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    assert locked.wait(10)
-    yield
-    release.set()
-    thread.join(10)
+    with tables_locked("stats_trafficmonth"):
+        yield
 
 
 def test_a_locked_statistics_table_stops_the_round_not_the_panel(limited_vm, customer, monkeypatch):
