@@ -4,6 +4,7 @@ decide whether the change may happen (the API calls the same ones)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
+from apps.ui.forms.vms import apply_errors
 from apps.vms import changes, recovery
 from apps.vms.models import PowerState
 
@@ -98,4 +100,20 @@ def change(request, vm, kind, form):
         busy(request, vm, exc.job)
     except UnknownOperation:
         unavailable(request, kind)
+    return None
+
+
+def start_job_page(request, vm, form, kind, start):
+    """Call `start()` (a service starting `kind` on `vm`): the job's page once it started;
+    None when it did not, with the service's reasons on `form`'s fields or a message."""
+    try:
+        job = start()
+    except ValidationError as exc:
+        apply_errors(form, exc)
+    except TargetBusy as exc:
+        busy(request, vm, exc.job)
+    except UnknownOperation:
+        unavailable(request, kind)
+    else:
+        return redirect("ui:job_detail", job.pk)
     return None

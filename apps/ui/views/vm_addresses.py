@@ -2,17 +2,14 @@
 the job through apps.vms.addresses, as the API does. A customer (PermissionDenied) and a VM
 or address one may not see get 404: pages hide what one may not do."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.ipam.models import Address, Pool
-from apps.jobs.registry import UnknownOperation
-from apps.jobs.runner import TargetBusy
 from apps.ui import vm_actions
 from apps.ui.access import signed_in
 from apps.ui.forms.addresses import AddAddressForm, RemoveAddressForm
-from apps.ui.forms.vms import apply_errors
 from apps.ui.views.vms import vm_queryset
 from apps.vms import addresses
 
@@ -26,20 +23,6 @@ def _vm(request, pk):
     return vm
 
 
-def _start(request, vm, form, kind, start):
-    try:
-        job = start()
-    except ValidationError as exc:
-        apply_errors(form, exc)
-    except TargetBusy as exc:
-        vm_actions.busy(request, vm, exc.job)
-    except UnknownOperation:
-        vm_actions.unavailable(request, kind)
-    else:
-        return redirect("ui:job_detail", job.pk)
-    return None
-
-
 @signed_in
 def vm_address_add(request, pk):
     vm = _vm(request, pk)
@@ -49,7 +32,9 @@ def vm_address_add(request, pk):
     if request.method == "POST" and form.is_valid():
         who = {"actor": request.user, "request_id": request.request_id}
         pool = form.cleaned_data["pool"] or None
-        answer = _start(request, vm, form, "vm_address_add", lambda: addresses.add_address(vm, pool=pool, **who))
+        answer = vm_actions.start_job_page(
+            request, vm, form, "vm_address_add", lambda: addresses.add_address(vm, pool=pool, **who)
+        )
         if answer is not None:
             return answer
         if not form.errors:
@@ -64,7 +49,9 @@ def vm_address_remove(request, pk, address_id):
     form = RemoveAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         who = {"actor": request.user, "request_id": request.request_id}
-        answer = _start(request, vm, form, "vm_address_remove", lambda: addresses.remove_address(vm, row.pk, **who))
+        answer = vm_actions.start_job_page(
+            request, vm, form, "vm_address_remove", lambda: addresses.remove_address(vm, row.pk, **who)
+        )
         if answer is not None:
             return answer
         if not form.errors:

@@ -2,15 +2,11 @@
 Each page only starts the job through apps.vms.snapshots, as the API does; the list is on
 the VM's page. A VM or snapshot one may not see is 404."""
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 
-from apps.jobs.registry import UnknownOperation
-from apps.jobs.runner import TargetBusy
 from apps.ui import vm_actions
 from apps.ui.access import signed_in
 from apps.ui.forms.snapshots import DeleteSnapshotForm, RevertSnapshotForm, SnapshotForm
-from apps.ui.forms.vms import apply_errors
 from apps.ui.views.vms import vm_queryset
 from apps.vms import snapshots
 
@@ -23,16 +19,9 @@ def _page(request, pk, snapshot_id, form_class, kind, template, start):
     form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         who = {"actor": request.user, "request_id": request.request_id}
-        try:
-            job = start(vm, snapshot, form.cleaned_data, who)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except TargetBusy as exc:
-            vm_actions.busy(request, vm, exc.job)
-        except UnknownOperation:
-            vm_actions.unavailable(request, kind)
-        else:
-            return redirect("ui:job_detail", job.pk)
+        answer = vm_actions.start_job_page(request, vm, form, kind, lambda: start(vm, snapshot, form.cleaned_data, who))
+        if answer is not None:
+            return answer
     return render(request, template, {"vm": vm, "snapshot": snapshot, "form": form})
 
 
