@@ -61,30 +61,23 @@ def network_spec(network):
     return NetworkSpec(name=network.libvirt_network, forward=forward, bridge=network.bridge or None, ips=tuple(ips))
 
 
-def _network(value):
-    if isinstance(value, Network):
+def _row(model, value, field, missing):
+    """`value` as a row of `model`: the row itself, its id or its name; else a ValidationError
+    naming `field`."""
+    if isinstance(value, model):
         return value
     key = str(value or "").strip()
-    found = Network.objects.filter(pk=key).first() if key.isdigit() else Network.objects.filter(name=key).first()
+    found = model.objects.filter(pk=key).first() if key.isdigit() else model.objects.filter(name=key).first()
     if found is None:
-        raise ValidationError({"network": ValidationError(_("No such network."), code="does_not_exist")})
-    return found
-
-
-def _host(value):
-    if isinstance(value, Host):
-        return value
-    key = str(value or "").strip()
-    found = Host.objects.filter(pk=key).first() if key.isdigit() else Host.objects.filter(name=key).first()
-    if found is None:
-        raise ValidationError({"host": ValidationError(_("No such host."), code="does_not_exist")})
+        raise ValidationError({field: ValidationError(missing, code="does_not_exist")})
     return found
 
 
 def check_setup(network, host):
     """(Network, Host, NetworkSpec) for setting `network` up on `host` (each a row, an id or a
     name). Raises ValidationError naming `network` or `host`."""
-    network, host = _network(network), _host(host)
+    network = _row(Network, network, "network", _("No such network."))
+    host = _row(Host, host, "host", _("No such host."))
     if not network.hosts.filter(pk=host.pk).exists():
         raise ValidationError(
             {
