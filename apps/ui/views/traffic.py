@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from apps.jobs.runner import TargetBusy
 from apps.traffic import services
+from apps.ui import vm_actions
 from apps.ui.access import signed_in
 from apps.ui.views.vms import vm_queryset
 
@@ -23,7 +24,7 @@ def vm_traffic_lift(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except TargetBusy as exc:
-        messages.error(request, str(exc))
+        vm_actions.busy(request, vm, exc.job)
     else:
         if job is not None:
             return redirect("ui:job_detail", job.pk)
