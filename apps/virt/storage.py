@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import libvirt
 
@@ -17,6 +18,9 @@ from ._base import Base, retried
 from .domain_xml import build_pool_xml, build_volume_xml, parse_pool_path, parse_volume_xml
 from .errors import InvalidState, NotFound, OperationFailed
 from .types import PoolInfo, VolumeInfo
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Formats that are the same thing for our purposes when checking an upload.
 _RAW_LIKE = {"raw", "iso"}
@@ -37,6 +41,20 @@ def _pool_info(pool: libvirt.virStoragePool) -> PoolInfo:
         available_bytes=available,
         active=state == libvirt.VIR_STORAGE_POOL_RUNNING,
     )
+
+
+def _still_there(handles: Iterable[T], describe: Callable[[T], R], gone: int) -> list[R]:
+    """``describe`` each handle of a listing, leaving out those removed since the listing
+    (another worker, another panel process or an admin deleting them meanwhile): their call
+    fails with libvirt error code ``gone``. Any other error is raised."""
+    result = []
+    for handle in handles:
+        try:
+            result.append(describe(handle))
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != gone:
+                raise
+    return result
 
 
 def _delete_quietly(vol: libvirt.virStorageVol) -> None:
@@ -110,7 +128,8 @@ class StorageOps(Base):
     def list_pools(self) -> list[PoolInfo]:
         """All storage pools of the host (active or not), sorted by name."""
         with self._op("list_pools") as conn:
-            return sorted((_pool_info(p) for p in conn.listAllStoragePools(0)), key=lambda p: p.name)
+            pools = _still_there(conn.listAllStoragePools(0), _pool_info, libvirt.VIR_ERR_NO_STORAGE_POOL)
+        return sorted(pools, key=lambda p: p.name)
 
     @retried()
     def pool_info(self, name: str) -> PoolInfo:
@@ -128,14 +147,8 @@ class StorageOps(Base):
     def list_volumes(self, pool: str) -> list[VolumeInfo]:
         """Volumes of ``pool``, sorted by name (as of the last refresh). Raises ``NotFound``."""
         with self._op("list_volumes", pool) as conn:
-            result = []
-            for vol in self._pool(conn, pool).listAllVolumes(0):
-                try:
-                    result.append(_vol_info(vol))
-                except libvirt.libvirtError as e:
-                    if e.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
-                        raise  # else: deleted while we were listing
-        return sorted(result, key=lambda v: v.name)
+            volumes = _still_there(self._pool(conn, pool).listAllVolumes(0), _vol_info, libvirt.VIR_ERR_NO_STORAGE_VOL)
+        return sorted(volumes, key=lambda v: v.name)
 
     @retried()
     def volume_info(self, pool: str, name: str) -> VolumeInfo:

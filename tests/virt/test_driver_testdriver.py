@@ -424,3 +424,28 @@ def test_real_fork_child_opens_its_own_connection(hv):
     with os.fdopen(r, "rb") as pipe:
         assert pipe.read() == b"ok"
     assert hv.conn is parent_conn
+
+
+def test_a_pool_or_volume_removed_after_the_listing_is_left_out_not_an_error(hv):
+    """Another worker or an admin deleting a pool or volume between the host's listing and the
+    reading of each entry must not fail the listing (the host check, the clean-up sweeps)."""
+    import libvirt
+
+    from apps.virt import storage
+
+    for name in ("vmmtest-gone", "vmmtest-kept"):
+        hv.ensure_pool(name, f"/srv/{name}")
+        hv.create_volume(name, f"{name}.qcow2", GiB)
+    conn = connection.get(DEFAULT)
+    pools = conn.listAllStoragePools(0)
+    volumes = conn.storagePoolLookupByName("vmmtest-kept").listAllVolumes(0)
+    hv.delete_volume("vmmtest-kept", "vmmtest-kept.qcow2")
+    hv.delete_pool("vmmtest-gone")
+    try:
+        listed = storage._still_there(pools, storage._pool_info, libvirt.VIR_ERR_NO_STORAGE_POOL)
+        assert "vmmtest-kept" in {p.name for p in listed} and "vmmtest-gone" not in {p.name for p in listed}
+        assert storage._still_there(volumes, storage._vol_info, libvirt.VIR_ERR_NO_STORAGE_VOL) == []
+        with pytest.raises(libvirt.libvirtError):  # any other failure is not hidden
+            storage._still_there(pools, storage._pool_info, libvirt.VIR_ERR_NO_STORAGE_VOL)
+    finally:
+        hv.delete_pool("vmmtest-kept")
