@@ -39,6 +39,16 @@ class Host(models.Model):
         blank=True,
         help_text="Empty: guests on this host get no network interface (the deploy waits for the guest agent).",
     )
+    vnc_listen = models.GenericIPAddressField(
+        "VNC listen address",
+        default="127.0.0.1",
+        help_text=(
+            "Where the guests' graphical consoles listen on the host. Loopback: reached through the "
+            "SSH connection of a qemu+ssh host, or directly on this machine; a private address of "
+            "the host: reached directly (firewall it to the panel). New VMs get it at once, existing "
+            "ones at their next start from the panel."
+        ),
+    )
     status = models.CharField(max_length=16, choices=HostStatus.choices, default=HostStatus.UNREACHABLE, db_index=True)
     status_reason = models.TextField(blank=True)
     # Capacity as last read from the host.

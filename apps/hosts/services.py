@@ -52,7 +52,7 @@ def refresh_host(host):
 
 
 # What staff set on a host; the rest (status, capacity) is read from the host.
-SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network")
+SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen")
 REFRESH_OPERATION = "host_refresh"
 
 

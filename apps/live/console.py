@@ -16,8 +16,10 @@ The socket closes with a code and a reason the page shows:
   4403 the user was blocked (cut at once: the `user.blocked` event, and a re-check every
        VMM_WS_RECHECK_SECONDS), 4404 the VM was deleted, 4409 a newer session of the same
        serial console took it over (the page does not take it back by itself), 4410 the console ended (the VM
-       stopped or restarted: the page asks a new ticket and reconnects), 4503 the bridge
-       is not available or could not open the console.
+       stopped or restarted: the page asks a new ticket and reconnects), 4502 the VM's VNC
+       server cannot be reached from the panel (the host's VNC listen address: a setting
+       for staff, so the page does not retry), 4503 the bridge is not available or could
+       not open the console (the page retries).
 """
 
 import asyncio
@@ -33,15 +35,24 @@ from apps.live.fanout import fanout
 from apps.live.publish import user_group
 from apps.vms import consoles
 
-DELETED, TAKEN_OVER, ENDED, UNAVAILABLE = 4404, 4409, 4410, 4503
+DELETED, TAKEN_OVER, ENDED, UNREACHABLE, UNAVAILABLE = 4404, 4409, 4410, 4502, 4503
 CODES = {"blocked": BLOCKED, "deleted": DELETED, "gone": DELETED}
 REASONS = {
     BLOCKED: "Your account is blocked.",
     DELETED: "The VM was deleted.",
     TAKEN_OVER: "The console was opened in another window.",
     ENDED: "The console ended: the VM stopped or restarted.",
+    UNREACHABLE: "The VM's graphical console cannot be reached from the panel on its host.",
     UNAVAILABLE: "The console is not available now.",
 }
+
+
+class BridgeRefused(OSError):
+    """The bridge answered with an error (`.error`: what it said)."""
+
+    def __init__(self, error, detail=None):
+        super().__init__(detail or error)
+        self.error = error
 
 
 def db(func):
@@ -57,7 +68,7 @@ async def bridge_call(token):
     answer = json.loads((await asyncio.wait_for(reader.readline(), 15)) or b"{}")
     if not answer.get("ok"):
         writer.close()
-        raise OSError(answer.get("detail") or answer.get("error") or "the bridge closed")
+        raise BridgeRefused(answer.get("error") or "closed", answer.get("detail"))
     return reader, writer
 
 
@@ -84,6 +95,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         await self.accept()
         try:
             self.reader, self.writer = await bridge_call(consoles.bridge_token(self.session))
+        except BridgeRefused as exc:
+            await self._end(UNREACHABLE if exc.error == "vnc_unreachable" else UNAVAILABLE)
+            return
         except (TimeoutError, OSError, ValueError):
             await self._end(UNAVAILABLE)
             return

@@ -295,8 +295,10 @@ def parse_domain_xml(xml: str) -> ParsedDomain:
 def with_console_devices(xml: str, vnc_password: str, vnc_listen: str = "127.0.0.1") -> str | None:
     """A domain's persistent XML upgraded for the web consoles, or None if it needs nothing:
     a serial/console written to a file becomes a pty logged to the same file, and a domain
-    without graphics gets a VNC display with ``vnc_password`` (and a VGA card if it has no
-    video). Domains defined before the consoles existed gain them at their next start."""
+    without graphics gets a VNC display with ``vnc_password`` on ``vnc_listen`` (and a VGA card
+    if it has no video), and a VNC display listening elsewhere than ``vnc_listen`` moves there.
+    Domains defined before the consoles existed gain them at their next start, and those of a
+    host whose VNC listen address changed follow it at their next start."""
     root = _parse(xml, "domain")
     devices = root.find("devices")
     if devices is None:
@@ -313,11 +315,19 @@ def with_console_devices(xml: str, vnc_password: str, vnc_listen: str = "127.0.0
         if path and el.tag == "serial" and el.find("log") is None:
             el.insert(0, ET.Element("log", {"file": path, "append": "on"}))
         changed = True
+    vnc = devices.find("graphics[@type='vnc']")
     if devices.find("graphics") is None:
         attrs = {"port": "-1", "autoport": "yes", "listen": vnc_listen, "passwd": vnc_password}
         _sub(devices, "graphics", type="vnc", **attrs)
         if devices.find("video") is None:
             _sub(_sub(devices, "video"), "model", type="vga")
+        changed = True
+    elif vnc is not None and vnc.get("listen") != vnc_listen:
+        # The host's listen address changed: libvirt wants the attribute and the first
+        # <listen type='address'> to agree.
+        vnc.set("listen", vnc_listen)
+        for listen in vnc.findall("listen[@type='address']"):
+            listen.set("address", vnc_listen)
         changed = True
     return _tostring(root) if changed else None
 

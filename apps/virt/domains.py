@@ -26,6 +26,9 @@ _STATES = {
     libvirt.VIR_DOMAIN_CRASHED: DomainState.CRASHED,
     libvirt.VIR_DOMAIN_PMSUSPENDED: DomainState.PMSUSPENDED,
 }
+# The persistent config as it can be defined again: without SECURE libvirt leaves out the
+# VNC password, and a domain defined from that XML would have a console without one.
+PERSISTENT_XML = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
 _ACTIVE = frozenset(DomainState) - INACTIVE_STATES
 _RUNNING = frozenset({DomainState.RUNNING, DomainState.BLOCKED})
 
@@ -125,9 +128,10 @@ class DomainOps(Base):
 
     @retried()
     def domain_xml(self, name: str, inactive: bool = False) -> str:
-        """Live XML of ``name`` (the persistent config with ``inactive=True``). Raises ``NotFound``."""
+        """Live XML of ``name`` (the persistent config with ``inactive=True``, secrets such as the
+        VNC password included, so that it can be defined again as it is). Raises ``NotFound``."""
         with self._op("domain_xml", name) as conn:
-            flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+            flags = PERSISTENT_XML if inactive else 0
             return self._domain(conn, name).XMLDesc(flags)
 
     @retried()
@@ -297,7 +301,7 @@ class DomainOps(Base):
         ``NotFound`` (no domain, or no interface with ``mac``), ``OperationFailed``."""
         with self._op("update_interface_filter", name, mac) as conn:
             dom = self._domain(conn, name)
-            config = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            config = dom.XMLDesc(PERSISTENT_XML)
             config_iface = with_interface_filter(config, mac, filter_name, params)
             if config_iface is None:
                 raise NotFound(f"domain '{name}' has no interface {mac}")

@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 import libvirt
 
 from ._base import Base, retried
+from .domains import PERSISTENT_XML
 from .errors import InvalidState, OperationFailed, Unreachable, translate
 from .types import DiskSnapshot
 
@@ -36,7 +37,6 @@ _SNAPSHOT_FLAGS = (
     | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
     | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
 )
-_PERSISTENT_XML = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
 
 
 def _disks(root: ET.Element) -> list[ET.Element]:
@@ -102,7 +102,7 @@ class SnapshotOps(Base):
         the persistent config's with ``inactive`` (or when it does not run). Raises ``NotFound``."""
         with self._op("disk_source", name, target) as conn:
             dom = self._domain(conn, name)
-            return disk_file(dom.XMLDesc(_PERSISTENT_XML if inactive else 0), target)
+            return disk_file(dom.XMLDesc(PERSISTENT_XML if inactive else 0), target)
 
     def snapshot_disk(self, name: str, overlay_path: str, *, target: str = "vda", quiesce: bool = True) -> DiskSnapshot:
         """Make disk ``target`` of ``name`` write to ``overlay_path`` (an existing qcow2 whose
@@ -122,7 +122,7 @@ class SnapshotOps(Base):
                         return DiskSnapshot("crash", "the connection was lost while it was taken: frozen or not")
                     raise InvalidState(f"disk {target} of {name} already writes to {overlay_path}")
                 if not dom.isActive():
-                    conn.defineXML(with_disk_file(dom.XMLDesc(_PERSISTENT_XML), target, overlay_path))
+                    conn.defineXML(with_disk_file(dom.XMLDesc(PERSISTENT_XML), target, overlay_path))
                     return DiskSnapshot("stopped")
                 snap = snapshot_xml(dom.XMLDesc(0), target, overlay_path)
                 reason = "not asked"
@@ -146,7 +146,7 @@ class SnapshotOps(Base):
         ``InvalidState`` (no such disk), ``OperationFailed``."""
         with self._op("set_disk_source", name, path) as conn:
             dom = self._domain(conn, name)
-            conn.defineXML(with_disk_file(dom.XMLDesc(_PERSISTENT_XML), target, path))
+            conn.defineXML(with_disk_file(dom.XMLDesc(PERSISTENT_XML), target, path))
 
     def commit_disk(
         self, name: str, top_path: str, base_path: str, *, target: str = "vda", timeout: float = 600
@@ -181,7 +181,7 @@ class SnapshotOps(Base):
                     time.sleep(0.1)
                 if active and started:
                     # The persistent config follows the pivot; make sure before the domain stops.
-                    persistent = dom.XMLDesc(_PERSISTENT_XML)
+                    persistent = dom.XMLDesc(PERSISTENT_XML)
                     if disk_file(persistent, target) == top_path:
                         conn.defineXML(with_disk_file(persistent, target, base_path))
                 return "merged"

@@ -11,7 +11,7 @@ and what it wants. The bridge answers one JSON line, `{"ok": true}` or
   the console over from an older one);
 - kind "vnc": raw bytes both ways between the socket and the VM's VNC server (its address
   and port read from the running domain's live XML at that moment, so a restart on a new
-  port is never missed);
+  port is never missed; reached directly or through SSH: apps.vms.console_route);
 - kind "keys": presses the token's key combination once (driver.send_keys), answers, closes.
 When the console ends (the VM stopped, was deleted, the stream failed) the bridge closes
 the socket: the consumer tells the page why, from the database.
@@ -26,6 +26,7 @@ from asgiref.sync import sync_to_async
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.virt.errors import VirtError
+from apps.vms.console_route import VncConnectFailed, VncUnreachable, open_vnc
 from apps.vms.consoles import KEY_COMBOS, bridge_address, read_bridge_token
 from apps.vms.models import VirtualMachine, VmStatus
 
@@ -88,12 +89,15 @@ async def _vnc(vm, reader, writer):
     if display is None:
         await _answer(writer, ok=False, error="no_display")
         return
-    listen, port = display
-    if listen in ("0.0.0.0", "::", ""):
-        listen = "127.0.0.1"
-    vnc_reader, vnc_writer = await asyncio.open_connection(listen, port)
+    try:
+        vnc_reader, vnc_writer, greeting = await open_vnc(vm.host.uri, *display)
+    except (VncUnreachable, VncConnectFailed) as exc:
+        logger.warning("console bridge: VM %s: %s", vm.pk, exc)
+        error = "vnc_unreachable" if isinstance(exc, VncUnreachable) else "unavailable"
+        await _answer(writer, ok=False, error=error, detail=str(exc))
+        return
     await _answer(writer, ok=True)
-
+    writer.write(greeting)
     try:
         await _first_done(_socket_to(vnc_reader, _writes_to(writer)), _socket_to(reader, _writes_to(vnc_writer)))
     finally:

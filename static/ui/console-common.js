@@ -7,7 +7,7 @@ export function consolePage(root, open) {
   const status = root.querySelector("[data-console-status]");
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const say = (text, bad) => { status.textContent = text; status.classList.toggle("bad", Boolean(bad)); };
-  const final = new Set([4403, 4404, 4409]);
+  const final = new Set([4403, 4404, 4409, 4502]);
   let tries = 0;
 
   async function ticket() {

@@ -103,7 +103,9 @@ def image_fields(**extra):
 def host_fields(host=None, **extra):
     base = {field: getattr(host, field) for field in SETTINGS} if host else {}
     kvm2 = {"name": "kvm-2", "uri": "qemu+ssh://root@203.0.113.7/system", "domain_type": "kvm"}
-    return {**{"storage_pool": "vmmanager", "storage_path": "/var/lib/vmmanager/pool", "network": "default"}, **kvm2,
+    defaults = {"storage_pool": "vmmanager", "storage_path": "/var/lib/vmmanager/pool", "network": "default",
+                "vnc_listen": "127.0.0.1"}  # fmt: skip
+    return {**defaults, **kvm2,
             **base, **extra}  # fmt: skip
 
 
@@ -150,6 +152,10 @@ ROWS = [
     Row("host_add", "admin", lambda w: {"data": host_fields()}, "accepted"),
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, uri=w.other_host.uri)},
         "refused", "uri", "uri-taken"),
+    Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, vnc_listen="hv1.example")},
+        "refused", "vnc_listen", "not-an-address"),
+    Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, vnc_listen="198.51.100.4")},
+        "accepted"),
     Row("host_update", "reseller", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "forbidden"),
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "accepted"),
     Row("host_refresh", "reseller", lambda w: {"host": w.host}, "forbidden"),

@@ -261,3 +261,24 @@ def test_a_domain_from_before_the_consoles_gains_a_pty_console_and_vnc():
 
 def test_a_domain_with_its_consoles_is_left_alone():
     assert with_console_devices(build_domain_xml(full_spec(vnc_password="pw123456")), "other") is None
+
+
+def test_a_vnc_display_follows_its_hosts_new_listen_address_keeping_its_password():
+    # As libvirt gives a defined domain's config back: the attribute and a <listen> element.
+    defined = """<domain type='qemu'><name>vmm-7</name><devices>
+      <serial type='pty'><target port='0'/></serial>
+      <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='pw123456'>
+        <listen type='address' address='127.0.0.1'/>
+      </graphics>
+    </devices></domain>"""
+    root = ET.fromstring(with_console_devices(defined, "pw123456", "198.51.100.7"))
+    vnc = root.find("devices/graphics")
+    assert (vnc.get("listen"), vnc.find("listen").get("address")) == ("198.51.100.7", "198.51.100.7")
+    assert vnc.get("passwd") == "pw123456" and len(root.findall("devices/graphics")) == 1
+    assert with_console_devices(_tostring_of(root), "pw123456", "198.51.100.7") is None  # nothing more to do
+    new = ET.fromstring(build_domain_xml(full_spec(vnc_password="pw123456", vnc_listen="198.51.100.7")))
+    assert new.find("devices/graphics").get("listen") == "198.51.100.7"
+
+
+def _tostring_of(root):
+    return ET.tostring(root, encoding="unicode")

@@ -61,7 +61,8 @@ class HostSerializer(StrictModelSerializer):
 
     class Meta:
         model = Host
-        fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network"] + READ_ONLY
+        fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen"]
+        fields += READ_ONLY
         read_only_fields = READ_ONLY
         # No unique validators here: the service reports a taken name or URI, the same
         # way to both doors, and also when two adds race.

@@ -15,11 +15,16 @@ LABELS = {
     "storage_pool": _("Storage pool"),
     "storage_path": _("Storage path"),
     "network": _("libvirt network"),
+    "vnc_listen": _("VNC listen address"),
 }
 HELP_TEXTS = {
     "uri": _("qemu:///system for this machine, qemu+ssh://root@host/system or qemu+tls://host/system."),
     "domain_type": _("KVM on hardware with working virtualization; QEMU emulates (slow, for tests)."),
     "storage_pool": _("Created on the host if it does not exist."),
+    "vnc_listen": _(
+        "Where the graphical consoles listen on the host: loopback for this machine and for qemu+ssh "
+        "hosts (reached through SSH), or a private address of the host the panel can reach."
+    ),
 }
 
 

@@ -178,6 +178,7 @@ def domain_spec(vm, disk_path, seed_path=None):
         serial_log_path=f"/var/log/libvirt/qemu/{vm.domain_name}-serial.log",
         guest_agent=True,
         vnc_password=vnc_password(vm),  # the graphical console (docs/console.md)
+        vnc_listen=host.vnc_listen,
     )
 
 

@@ -12,9 +12,11 @@ def run(ctx, vm):
         if driver.get_domain(vm.domain_name).state == DomainState.RUNNING:
             ctx.note("already running")
             return
-        # A domain defined before the web consoles existed gains them now (docs/console.md).
-        upgraded = with_console_devices(driver.domain_xml(vm.domain_name, inactive=True), vnc_password(vm))
+        # A domain defined before the web consoles existed gains them now, and one whose host's
+        # VNC listen address changed follows it (docs/console.md).
+        persistent = driver.domain_xml(vm.domain_name, inactive=True)
+        upgraded = with_console_devices(persistent, vnc_password(vm), vm.host.vnc_listen)
         if upgraded is not None:
             driver.define(upgraded)
-            ctx.note("serial and graphical consoles added")
+            ctx.note("consoles brought up to date")
         driver.start(vm.domain_name)
