@@ -147,6 +147,11 @@ else:
 
 # --- Jobs (django-q2) -----------------------------------------------------------------
 JOB_TIMEOUT = env_int("VMM_JOB_TIMEOUT", 1800, minimum=10)
+# A worker beats on each job it runs every VMM_WORKER_HEARTBEAT_SECONDS; a job whose worker
+# (on another machine) has been silent for VMM_WORKER_SILENT_SECONDS is settled by the next
+# reconciliation (every minute): within two minutes of the worker's death (docs/architecture.md).
+VMM_WORKER_HEARTBEAT_SECONDS = env_int("VMM_WORKER_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
+VMM_WORKER_SILENT_SECONDS = env_int("VMM_WORKER_SILENT_SECONDS", 45, minimum=2, maximum=3600)
 Q_CLUSTER = {
     "name": "vmmanager",
     "workers": env_int("VMM_WORKERS", 2, minimum=1, maximum=64),

@@ -53,9 +53,11 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     error = models.TextField(blank=True)
-    # "<machine>:<pid>" of the worker process running the job: how the reconciler tells a
-    # job whose worker died from one that is still being worked on.
+    # "<machine>:<pid>" of the worker process running the job, and the last time that worker
+    # said it was still at it: how the reconciler tells a job whose worker died from one that
+    # is still being worked on (apps/jobs/reconcile.py).
     worker = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

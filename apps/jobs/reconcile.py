@@ -6,13 +6,13 @@ clean-ups failed operations still owe to hosts that are back."""
 
 import logging
 import os
-import socket
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from apps.jobs import registry
+from apps.jobs.heartbeat import machine
 from apps.jobs.models import Job, JobStatus, StepStatus
 from apps.jobs.runner import settle_dead_job
 
@@ -30,11 +30,16 @@ def _alive(pid):
 
 
 def is_orphaned(job, now=None):
-    machine, _, pid = job.worker.rpartition(":")
-    if machine == socket.gethostname() and pid.isdigit():
+    """True when the worker running `job` is gone: a process of this machine that no longer
+    runs, or a worker elsewhere silent for VMM_WORKER_SILENT_SECONDS (heartbeat.py). A job
+    without a heartbeat (started by a worker from before heartbeats) is orphaned past the job
+    time limit, when django-q2 has stopped its worker."""
+    where, _, pid = job.worker.rpartition(":")
+    if where == machine() and pid.isdigit():
         return int(pid) != os.getpid() and not _alive(int(pid))
-    # A worker elsewhere: past the job time limit, its worker has been stopped.
     now = now or timezone.now()
+    if job.heartbeat_at is not None:
+        return now - job.heartbeat_at > timedelta(seconds=settings.VMM_WORKER_SILENT_SECONDS)
     return job.started_at is not None and now - job.started_at > timedelta(seconds=settings.JOB_TIMEOUT + 60)
 
 

@@ -7,8 +7,6 @@ not know who listens (apps/live pushes them to open pages).
 """
 
 import logging
-import os
-import socket
 import time
 import traceback
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from django.utils import timezone
 
 from apps.core.request_id import get_request_id, new_request_id, request_id_context
 from apps.jobs import registry, signals
+from apps.jobs.heartbeat import beating, worker_id
 from apps.jobs.models import Job, JobStatus, JobStep, StepStatus
 from apps.virt import outage
 from apps.virt.errors import VirtError
@@ -153,10 +152,6 @@ def _join(old, new):
     return f"{old}\n{new}" if old else new
 
 
-def worker_id():
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def execute(job_id):
     """Run a queued job to its end. A job that is not queued (already run, or taken by a
     duplicate delivery) is left alone. Never raises for the operation's own failure."""
@@ -166,9 +161,10 @@ def execute(job_id):
         return None
     with request_id_context(job.request_id):
         started = timezone.now()
+        worker = worker_id()
         if (
             Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-                status=JobStatus.RUNNING, started_at=started, worker=worker_id()
+                status=JobStatus.RUNNING, started_at=started, worker=worker, heartbeat_at=started
             )
             != 1
         ):
@@ -176,7 +172,8 @@ def execute(job_id):
             return job
         job.refresh_from_db()
         _job_changed(job)
-        _run(job)
+        with beating(job.pk, worker):
+            _run(job)
         return job
 
 

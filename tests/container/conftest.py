@@ -172,6 +172,9 @@ def panel_env(database):
         # A host check of a throw-away test host whose libvirtd was stopped on purpose says
         # so after 10 s rather than the default minute (test_prepare_host.py).
         "VMM_HOST_OUTAGE_WINDOW": "10",
+        # A removed worker container's job is settled 5 s after its last heartbeat (test_image.py).
+        "VMM_WORKER_HEARTBEAT_SECONDS": "1",
+        "VMM_WORKER_SILENT_SECONDS": "5",
     }
 
 

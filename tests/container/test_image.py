@@ -1,6 +1,7 @@
 """The container image for real: web (migrates on start, serves static files, answers its
 HEALTHCHECK) and worker (runs jobs) against the local PostgreSQL and Redis; a user signs
-in over HTTP and lists VMs through the API."""
+in over HTTP and lists VMs through the API; a worker container removed mid-job has its job
+settled by the next worker from its silent heartbeat."""
 
 import time
 
@@ -77,3 +78,36 @@ def test_the_worker_role_runs_the_jobs_the_web_role_queues(image, web, panel_env
         code = stop(worker)
     # The worker stops on SIGTERM within the grace period (not killed: 137).
     assert code in ("0", "143"), code
+
+    # A worker container removed mid-job (its machine's view gone with it: another PID
+    # namespace, so only its heartbeat can tell) has its job settled once the heartbeat is
+    # silent for VMM_WORKER_SILENT_SECONDS, by the next worker's reconciliation, not after the
+    # job time limit. The long job is an admin's override of the host check (in the volume).
+    override = "/data/operations/host_refresh.py"
+    slow = "import time\nSTEPS = ['Check slowly']\ndef run(ctx, host, **params):\n"
+    slow += "    with ctx.step('Check slowly'):\n        time.sleep(600)\n"
+    podman("exec", "-i", web.name, "sh", "-c", f"mkdir -p /data/operations && cat > {override}", input=slow)
+    doomed = start(image, "worker", panel_env, volume)
+    try:
+        refresh = session.post(f"{web.url}/api/v1/hosts/{host['id']}/refresh/", headers=headers, timeout=30)
+        assert refresh.status_code == 202, refresh.text[:2000]
+        job_url = f"{web.url}/api/v1/jobs/{refresh.json()['job']['id']}/"
+
+        def check_running():
+            job = session.get(job_url, timeout=30).json()
+            return job if job["steps"] and job["steps"][0]["status"] == "running" else None
+
+        wait_for(check_running, 120, "the slow host check running in the worker", interval=1)
+        podman("rm", "-f", "-t", "0", doomed.name, timeout=60)
+        time.sleep(int(panel_env["VMM_WORKER_SILENT_SECONDS"]) + 1)
+        heir = start(image, "worker", panel_env, volume)  # reconciles when it starts
+        try:
+            settled = wait_for(lambda: (j := session.get(job_url, timeout=30).json())["status"] != "running" and j,
+                               120, "the dead worker's job settled")  # fmt: skip
+        finally:
+            stop(heir)
+        assert settled["status"] == "failed", settled
+        assert "The worker running this job stopped unexpectedly during “Check slowly”" in settled["error"], settled
+    finally:
+        podman("rm", "-f", "-t", "0", doomed.name, check=False, timeout=60)
+        podman("exec", web.name, "rm", "-f", override, check=False)

@@ -2,7 +2,8 @@
 container over qemu+ssh:// with the key the panel made: at each stage the host check says
 what is still missing, and passes once the host is prepared. Then the same host over
 qemu+tls:// with a test CA: refused while the panel has no client files, passing with them
-in the data volume.
+in the data volume. On the way, a VM's graphical console on the qemu+ssh host is reached
+through the panel's SSH tunnel.
 
 The host is a privileged podman container of the plain debootstrapped Debian image sharing
 this machine's network, with sshd on its own loopback address (like the multi-host test
@@ -23,6 +24,33 @@ pytestmark = [pytest.mark.container, pytest.mark.slow]
 ADDRESS = "127.0.0.21"
 NETWORK = "vmmprep"  # also in conftest.remove_fresh_host
 BASE_IMAGE = "localhost/vmm-debian:bookworm"
+
+
+# Run in the panel's container: a diskless domain with a VNC display on the host (QEMU waits at
+# its firmware, which is enough for a VNC server), reached the way the console bridge does.
+VNC_PROBE = """
+import asyncio
+from apps.virt.driver import Hypervisor
+from apps.virt.types import DomainSpec
+from apps.vms.console_route import Tunnel, open_vnc, vnc_route
+
+hv = Hypervisor("URI")
+hv.define(DomainSpec(name="vmm-vnc-probe", domain_type="qemu", vcpus=1, memory_mb=64, vnc_password="probe-pw"))
+try:
+    hv.start("vmm-vnc-probe")
+    listen, port = hv.vnc_display("vmm-vnc-probe")
+
+    async def greeting():
+        reader, writer, first = await open_vnc("URI", listen, port)
+        writer.close()
+        return first
+
+    kind = "tunnel" if isinstance(vnc_route("URI", listen, port), Tunnel) else "direct"
+    print(kind, asyncio.run(greeting()).decode().strip())
+finally:
+    hv.destroy("vmm-vnc-probe")
+    hv.undefine("vmm-vnc-probe")
+"""
 
 
 def sh(container, script, timeout=120, check=True, input=None):
@@ -118,6 +146,11 @@ def test_a_fresh_host_is_told_what_is_missing_then_prepared_and_passes_over_ssh_
     assert "[ok] 1. Connect to the hypervisor" in checked.stdout and "[ok] 2. Check the storage pool" in checked.stdout
     listing = web.manage("host", "list").stdout
     assert any(line.split()[:2] == ["fresh", "online"] for line in listing.splitlines()), listing
+
+    # A VM's graphical console on this host listens on the host's loopback: the panel's
+    # container reaches it through SSH with its own key, and what answers is the VNC server.
+    probe = web.manage("shell", "-c", VNC_PROBE.replace("URI", uri), check=False, timeout=120)
+    assert probe.stdout.strip().splitlines()[-1:] == ["tunnel RFB 003.008"], output(probe)
 
     # libvirtd gone: the check says so; prepare-host again starts it and changes nothing else.
     sh(fresh_host, 'kill "$(cat /run/libvirtd.pid)"; while [ -e /run/libvirtd.pid ]; do sleep 0.1; done', timeout=60)

@@ -151,3 +151,23 @@ def test_a_broken_override_fails_the_job_and_still_releases_the_vm(
     assert "boom" in job.error
     assert vm.current_job is None
     assert vm.power_state == PowerState.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_beats_on_the_job_it_runs_until_it_ends(customer, test_host, tmp_path, settings):
+    """The heartbeat the reconciler reads for a worker on another machine (apps/jobs/heartbeat.py)."""
+    settings.VMM_WORKER_HEARTBEAT_SECONDS = 1
+    settings.VMM_OPERATIONS_DIR = str(tmp_path)
+    (tmp_path / "vm_reboot.py").write_text(
+        "import time\nSTEPS = ['Take a while']\n"
+        "def run(ctx, vm, **params):\n    with ctx.step('Take a while'):\n        time.sleep(2.5)\n"
+    )
+    vm = vm_with_domain(customer, test_host)
+    job = runner.submit("vm_reboot", vm, queue=False)
+
+    runner.execute(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert (job.heartbeat_at - job.started_at).total_seconds() >= 0.9  # it beat while the step ran
+    assert job.heartbeat_at <= job.finished_at  # and stopped with the job
