@@ -9,9 +9,9 @@ signals (apps.jobs.signals, apps.vms.signals) that receivers.py turns into these
 
 import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from apps.live import layer_loop
 
 logger = logging.getLogger("vmmanager.live")
 
@@ -71,9 +71,7 @@ def vm_snapshot(vm):
 
 def _send(group, message):
     try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
+        layer_loop.send(group, message)
     except Exception:
         logger.warning("could not publish %s to %s", message.get("type"), group, exc_info=True)
 
