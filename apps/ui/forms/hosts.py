@@ -36,3 +36,7 @@ class HostForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Host, fields=SETTINGS, labels=LABELS, help_texts=HELP_TEXTS))
         self.fields["uri"].widget.attrs["placeholder"] = "qemu+ssh://root@203.0.113.10/system"
+        self.fields["vnc_listen"].required = False  # left empty: loopback, the model's default
+
+    def clean_vnc_listen(self):
+        return self.cleaned_data.get("vnc_listen") or Host._meta.get_field("vnc_listen").default
