@@ -141,7 +141,8 @@ def main():
         call_command("migrate", verbosity=0)
         began = time.perf_counter()
         token = populate(customers=args.customers)
-        print(f"populated {args.customers * 50:,} VMs of {args.customers:,} customers in {time.perf_counter() - began:.1f}s")
+        took = time.perf_counter() - began
+        print(f"populated {args.customers * 50:,} VMs of {args.customers:,} customers in {took:.1f}s")
         client = Client()
         list_url, me_url = "/api/v1/vms/?page_size=50", "/api/v1/me/"
         measure(client, [list_url, me_url], token, 20)  # warm up
