@@ -1,9 +1,14 @@
 """Bench: 200 browsers watch one job live. Step-commit-to-client latency through the real
 path: a job runner in its own process commits each step and publishes it (channels-redis),
-one daphne process forwards it to every subscribed websocket (apps/live), and the
-clients here time each message against the moment its step was committed.
+daphne processes (`--daphnes`, the clients spread over them in turn) forward it to every
+subscribed websocket (apps/live), and the clients here time each message against the moment
+its step was committed.
 
-    .venv/bin/python bench/progress.py [--clients 200] [--steps 50] [--interval 0.025]
+    .venv/bin/python bench/progress.py [--clients 200] [--daphnes 1] [--steps 50] [--interval 0.025] [--ramp S]
+
+The clients connect over `--ramp` seconds (default: clients/400, at least half a second: a
+crowd opening the page); a websocket whose handshake daphne does not finish within its
+`websocket_connect_timeout` (5 s) fails the bench.
 
 Loopback only. Uses its own database (`<DATABASE_URL's name>_progress_bench`, dropped at
 the end) and REDIS_URL (default redis://127.0.0.1:6379/15). The last line is
@@ -97,7 +102,7 @@ def free_port():
 
 
 def start_daphne(port):
-    log = open(Path(os.environ["VMM_DATA_DIR"]) / "daphne.log", "w")
+    log = open(Path(os.environ["VMM_DATA_DIR"]) / f"daphne-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "vmmanager.asgi:application"],
         cwd=ROOT,
@@ -135,14 +140,15 @@ async def watch(port, cookie, job_id, ready, received):
                 return
 
 
-async def run_clients(port, cookie, job_id, clients, steps, interval):
+async def run_clients(ports, cookie, job_id, clients, steps, interval, ramp):
     ready = asyncio.Semaphore(0)
     received = [[] for _ in range(clients)]
     tasks = []
     for i in range(clients):
+        port = ports[i % len(ports)]
         tasks.append(asyncio.create_task(watch(port, cookie, job_id, ready, received[i])))
         if i % 20 == 19:
-            await asyncio.sleep(0.05)  # a crowd opening the page within half a second
+            await asyncio.sleep(ramp * 20 / clients)  # a crowd opening the page within `ramp` seconds
     for _ in range(clients):
         await asyncio.wait_for(ready.acquire(), timeout=60)
     commits = Path(os.environ["VMM_DATA_DIR"]) / "commits.jsonl"
@@ -198,6 +204,8 @@ def report(received, commits, clients, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--daphnes", type=int, default=1, help="daphne processes, the clients spread over them")
+    parser.add_argument("--ramp", type=float, help="seconds over which the clients connect (default: clients/400)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--interval", type=float, default=0.025, help="seconds per step, and between steps")
     parser.add_argument("--publish", help=argparse.SUPPRESS)
@@ -208,15 +216,18 @@ def main():
         publish(args.publish, args.record, args.interval)
         return
     create_database()
-    port = free_port()
-    daphne = None
+    daphnes = []
     try:
         cookie, job_id = prepare(args.steps)
-        daphne = start_daphne(port)
-        received, commits = asyncio.run(run_clients(port, cookie, job_id, args.clients, args.steps, args.interval))
+        ports = [free_port() for _ in range(args.daphnes)]
+        daphnes = [start_daphne(port) for port in ports]
+        ramp = args.ramp if args.ramp is not None else max(0.5, args.clients / 400)
+        received, commits = asyncio.run(
+            run_clients(ports, cookie, job_id, args.clients, args.steps, args.interval, ramp)
+        )
         report(received, commits, args.clients, args.steps)
     finally:
-        if daphne is not None:
+        for daphne in daphnes:
             daphne.terminate()
             daphne.wait(timeout=15)
         BENCH_DB.drop()
