@@ -18,8 +18,7 @@ def drain(layer, channel, count):
 
 
 def test_a_live_viewer_receives_every_step_and_status_in_order(customer, test_host, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    async_to_sync(layer.flush)()
+    layer = get_channel_layer()  # a fresh channel in the job's own group: nothing left from other tests
     vm = vm_with_domain(customer, test_host)
     job = runner.submit("vm_stop", vm, queue=False)
     channel = async_to_sync(layer.new_channel)()
