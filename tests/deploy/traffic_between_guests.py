@@ -20,8 +20,8 @@ copying the totals to ``TrafficPeriod``, read back with ``apps.traffic.services.
 the VM page and the API show them: the sender's *out* and the receiver's *in* must be the
 known amount within 2 %."""
 
-import subprocess
 import time
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 from apps.hosts.hypervisor import hypervisor_for
@@ -57,12 +57,9 @@ def shell(driver, vm, script):
     return output
 
 
-def tap_counters(vm):
+def tap_counters(driver, vm):
     """The host's own counters of the VM's tap device (for the failure message)."""
-    out = subprocess.run(
-        ["virsh", "-c", "qemu:///system", "domiflist", vm.domain_name], capture_output=True, text=True, timeout=30
-    ).stdout
-    tap = next(line.split()[0] for line in out.splitlines() if line.strip().startswith("vnet"))
+    tap = ET.fromstring(driver.domain_xml(vm.domain_name)).find("devices/interface/target").get("dev")
     stats = {}
     for name in ("rx_bytes", "tx_bytes", "rx_dropped", "tx_dropped"):
         with open(f"/sys/class/net/{tap}/statistics/{name}") as f:
@@ -76,7 +73,7 @@ def traffic_is_counted(sender, receiver, receiver_address):
     began = time.monotonic()
     shell(driver, receiver, SINK)
     shell(driver, receiver, LISTENING)
-    taps = {vm.pk: tap_counters(vm) for vm in (sender, receiver)}
+    taps = {vm.pk: tap_counters(driver, vm) for vm in (sender, receiver)}
     collector = Collector(name="traffic-test", interval=10)
     first = collector.sweep()
     assert first.readings >= 2 and sender.host_id in first.hosts, first
@@ -93,7 +90,7 @@ def traffic_is_counted(sender, receiver, receiver_address):
     enforcement.housekeeping()
     sent, received = usage(sender).tx_bytes, usage(receiver).rx_bytes
     expected = DATAGRAMS * FRAME
-    host = {vm.pk: {k: v - taps[vm.pk][k] for k, v in tap_counters(vm).items()} for vm in (sender, receiver)}
+    host = {vm.pk: {k: v - taps[vm.pk][k] for k, v in tap_counters(driver, vm).items()} for vm in (sender, receiver)}
     detail = f"expected {expected}, sender out {sent}, receiver in {received}; the taps' own counters: {host}"
     assert abs(sent - expected) <= 0.02 * expected, detail
     assert abs(received - expected) <= 0.02 * expected, detail
