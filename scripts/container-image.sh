@@ -13,7 +13,9 @@
 # Installs podman if needed and makes the Debian base image locally (debootstrap, once),
 # tagged as debian:bookworm-slim, since no registry is reachable. Layers are cached in
 # podman's storage in $VMM_CACHE/podman (VMM_PODMAN_DIR): a code change rebuilds only the
-# last layers. To use the image by hand, export the CONTAINERS_* variables printed on stderr.
+# last layers. That storage is the project's own, not podman's default: podman and
+# podman-compose see the images after `. scripts/podman-env.sh` (it exports the two
+# CONTAINERS_* variables this script also prints on stderr at the end; README, docs/containers.md).
 set -euo pipefail
 here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 . "$here/lib.sh"
@@ -25,7 +27,6 @@ tag="${1:-localhost/vmmanager:latest}"
 context="$(readlink -f "${VMM_BUILD_CONTEXT:-$here/..}")"
 podman_setup
 build_base_image
-say "export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF"
 
 # build TAG DIR [OPTIONS...]: the Dockerfile in DIR.
 # --format docker: an OCI image cannot carry a HEALTHCHECK (podman drops it).
@@ -53,4 +54,6 @@ fi
 # Only dangling ones older than an hour go: the layers of this build (the cache for the
 # next) belong to a tagged image, and a build running elsewhere right now is left alone.
 podman image prune -f --filter until=1h >/dev/null
+say "built into the project's podman storage; before podman or podman-compose: . $here/podman-env.sh"
+say "(that is: export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF)"
 echo "$tag"

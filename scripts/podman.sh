@@ -10,7 +10,9 @@ PODMAN_DIR="${VMM_PODMAN_DIR:-$VMM_CACHE/podman}"
 MIRROR="${VMM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # Debian 12 made by debootstrap: no registry is reachable, so every image starts from it.
 BASE_IMAGE=localhost/vmm-debian:bookworm
-export CONTAINERS_STORAGE_CONF="$PODMAN_DIR/storage.conf" CONTAINERS_CONF="$PODMAN_DIR/containers.conf"
+# CONTAINERS_STORAGE_CONF and CONTAINERS_CONF: the files in $PODMAN_DIR, set by the one file
+# a user sources too (README: `. scripts/podman-env.sh` before podman-compose).
+. "$(dirname "${BASH_SOURCE[0]}")/podman-env.sh"
 
 # write_file PATH CONTENT: write only if different (in place, same inode: containers may
 # bind-mount these files). Prints "changed" when it wrote.

@@ -27,14 +27,14 @@ GROUP_MARKERS = ("multihost", "container")
 # package layers already built, as on a machine that has run the suite before).
 HEAVY = {
     "tests/deploy/test_deploy_cloud_init.py": 300,
-    "tests/deploy/test_public_addresses.py": 260,
+    "tests/deploy/test_public_addresses.py": 270,
     "tests/multihost/test_outages.py": 250,
     "tests/api/test_schema.py": 190,
     "tests/deploy/test_deploy_plain.py": 180,
     "tests/multihost/test_two_hosts.py": 160,
     "tests/browser/test_real_vm_journey.py": 150,
     "tests/container/test_prepare_host.py": 120,
-    "tests/container/test_compose.py": 80,
+    "tests/container/test_compose.py": 100,
     "tests/deploy/test_worker_killed.py": 65,
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 25,

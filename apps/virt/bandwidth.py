@@ -6,6 +6,12 @@ with ``mac`` to an average of ``kib_per_s`` KiB/s (libvirt's unit: 1024 bytes a 
 restart keeps it. ``interface_bandwidth(name, mac)`` reads it back as
 (inbound, outbound) KiB/s, 0 meaning none. Raises ``NotFound`` (no such domain or
 interface) and ``OperationFailed`` like every driver call. Safe to repeat (sets a value).
+
+A live call that fails leaves the interface without any limit. libvirt applies a limit with
+several ``tc`` commands and does not undo those that succeeded before the one that failed:
+on a kernel without ``sch_sfq`` the ``htb`` qdisc and class it made first stay on the tap
+and hold traffic to the guest at the rate, while the domain says it has no limit (measured,
+docs/traffic.md). Setting 0 removes them (libvirt's clear works on such a kernel).
 """
 
 from __future__ import annotations
@@ -15,6 +21,14 @@ import libvirt
 from ._base import Base, retried
 
 KEYS = ("inbound.average", "outbound.average")
+
+
+def _undo_partial(dom, mac: str) -> None:
+    """Remove what a failed live limit left on the tap (see the module docstring)."""
+    try:
+        dom.setInterfaceParameters(mac, dict.fromkeys(KEYS, 0), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    except libvirt.libvirtError:
+        pass  # the first error is the one to report
 
 
 class BandwidthOps(Base):
@@ -33,7 +47,12 @@ class BandwidthOps(Base):
                 values.update({"inbound.burst": kib_per_s, "outbound.burst": kib_per_s})
             # Two calls: some drivers (the test driver) refuse LIVE and CONFIG together.
             if live:
-                dom.setInterfaceParameters(mac, values, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                try:
+                    dom.setInterfaceParameters(mac, values, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                except libvirt.libvirtError:
+                    if kib_per_s:
+                        _undo_partial(dom, mac)
+                    raise
             if dom.isPersistent():
                 dom.setInterfaceParameters(mac, values, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
             return live

@@ -6,7 +6,9 @@ distinct addresses from the pools (IPv4, a single IPv6 address, a routed IPv6 /6
 configured statically inside the guest (read back through the guest agent), reach each other
 over IPv4 and IPv6 (a TCP connection to the neighbour's SSH port: the image has no ping), and
 a guest that takes an address that is not its own can no longer send, over IPv4 and IPv6
-(the anti-spoofing filter), while it may send from any address of its own /64."""
+(the anti-spoofing filter), while it may send from any address of its own /64. On the way,
+one guest sends the other a known amount, counted into both VMs' monthly traffic totals
+within 2 % (tests/deploy/traffic_between_guests.py)."""
 
 import os
 import re
@@ -23,6 +25,7 @@ from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
+from tests.deploy.traffic_between_guests import traffic_is_counted
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -134,6 +137,9 @@ def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
         assert connects(driver, b, "198.51.100.10", tries=20)
         assert connects(driver, a, "2001:db8::11", tries=10)
         assert connects(driver, b, "2001:db8::10", tries=10)
+
+        # a sends b a known amount: the monthly totals count it (tests/deploy/traffic_between_guests.py).
+        traffic_is_counted(a, b, "198.51.100.11")
 
         # b takes an address that is not its own: the filter drops what it sends.
         code, out = guest(driver, b, fill(SWAP, old="198.51.100.11", new="198.51.100.20"))

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,58 @@ def test_the_interface_filter_changes_live_and_in_the_config(hv, sandbox):
         for inactive in (False, True):
             nic = parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0]
             assert (nic.filter, nic.filter_params) == ("clean-traffic", params)
+    finally:
+        _cleanup(hv, prefix)
+        subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)
+
+
+def tap_tc(tap):
+    """What tc has on the tap: its root qdisc kinds and its ingress filters."""
+    qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", tap], capture_output=True, text=True, check=True).stdout
+    filters = subprocess.run(
+        ["tc", "filter", "show", "dev", tap, "ingress"], capture_output=True, text=True, check=True
+    ).stdout
+    return qdiscs, filters
+
+
+def test_an_interface_limit_is_in_effect_exactly_when_the_driver_says_so(hv, sandbox):
+    """set_interface_bandwidth on a running QEMU domain (no disk) on an isolated network of its
+    own: it either holds (read back live and in the definition, libvirt's htb on the tap and
+    its police filter for the other way), or it fails with libvirt's message and leaves no
+    limit at all, not on the tap either (a kernel without sch_sfq or act_police, like our
+    development machines': libvirt leaves the htb it made before the failing command, and
+    the driver removes it), so that a VM whose throttling failed is not throttled after all."""
+    prefix, _workdir = sandbox
+    bridge = f"vb{prefix[-8:]}"
+    net = f"<network><name>{prefix}-net</name><bridge name='{bridge}'/></network>"
+    subprocess.run(["virsh", "-c", URI, "net-create", "/dev/stdin"], input=net, text=True, check=True, timeout=60)
+    name, mac = f"{prefix}-bw", "52:54:00:5e:00:43"
+    xml = (
+        f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64'>hvm</type></os><devices>"
+        f"<interface type='network'><mac address='{mac}'/><source network='{prefix}-net'/><model type='virtio'/>"
+        "</interface></devices></domain>"
+    )
+    try:
+        hv.define(xml)
+        hv.start(name)
+        tap = ET.fromstring(hv.domain_xml(name)).find("devices/interface/target").get("dev")
+        try:
+            assert hv.set_interface_bandwidth(name, mac, 1221) is True
+        except OperationFailed as e:
+            assert "tc " in str(e), e  # libvirt's message names the tc command that failed
+            assert hv.interface_bandwidth(name, mac) == (0, 0)
+            assert "<bandwidth" not in hv.domain_xml(name, inactive=True)  # the definition unchanged
+            qdiscs, filters = tap_tc(tap)
+            assert "htb" not in qdiscs and "police" not in filters, (qdiscs, filters)
+        else:
+            assert hv.interface_bandwidth(name, mac) == (1221, 1221)
+            assert "average='1221'" in hv.domain_xml(name, inactive=True)
+            qdiscs, filters = tap_tc(tap)
+            assert "htb" in qdiscs and "police" in filters, (qdiscs, filters)
+        hv.set_interface_bandwidth(name, mac, 0)
+        qdiscs, filters = tap_tc(tap)
+        assert hv.interface_bandwidth(name, mac) == (0, 0) and "htb" not in qdiscs and "police" not in filters
     finally:
         _cleanup(hv, prefix)
         subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)
