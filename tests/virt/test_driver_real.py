@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -217,32 +218,38 @@ def test_storage_upload_resize_copy(hv, sandbox, tmp_path):
     # The fixture removes the volumes and the pool, and checks nothing is left.
 
 
-def test_the_interface_filter_changes_live_and_in_the_config(hv, sandbox):
-    """update_interface_filter on a running QEMU domain (no disk: it sits in its firmware) on
-    a transient isolated network of its own: live and persistent XML both get the new IPs."""
-    prefix, _workdir = sandbox
-    bridge = f"vt{prefix[-8:]}"
-    net = f"<network><name>{prefix}-net</name><bridge name='{bridge}'/></network>"
+@contextmanager
+def diskless_guest_on_own_network(hv, prefix, name, mac, nic_extra=""):
+    """A running QEMU domain `name` without a disk (it sits in its firmware) with one NIC
+    (`mac`, plus `nic_extra` XML) on a transient isolated network of its own; removed after."""
+    net = f"<network><name>{prefix}-net</name><bridge name='vn{prefix[-8:]}{name[-1]}'/></network>"
     subprocess.run(["virsh", "-c", URI, "net-create", "/dev/stdin"], input=net, text=True, check=True, timeout=60)
-    name, mac = f"{prefix}-filter", "52:54:00:5e:00:42"
     xml = (
         f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
         "<os><type arch='x86_64'>hvm</type></os><devices>"
         f"<interface type='network'><mac address='{mac}'/><source network='{prefix}-net'/><model type='virtio'/>"
-        "<filterref filter='clean-traffic'><parameter name='IP' value='198.51.100.10'/></filterref>"
-        "</interface></devices></domain>"
+        f"{nic_extra}</interface></devices></domain>"
     )
     try:
         hv.define(xml)
         hv.start(name)
+        yield name
+    finally:
+        _cleanup(hv, prefix)
+        subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)
+
+
+def test_the_interface_filter_changes_live_and_in_the_config(hv, sandbox):
+    """update_interface_filter on a running QEMU domain: live and persistent XML both get the new IPs."""
+    prefix, _workdir = sandbox
+    mac = "52:54:00:5e:00:42"
+    filterref = "<filterref filter='clean-traffic'><parameter name='IP' value='198.51.100.10'/></filterref>"
+    with diskless_guest_on_own_network(hv, prefix, f"{prefix}-filter", mac, filterref) as name:
         params = (("IP", "198.51.100.10"), ("IP", "198.51.100.11"))
         assert hv.update_interface_filter(name, mac, "clean-traffic", params) is True
         for inactive in (False, True):
             nic = parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0]
             assert (nic.filter, nic.filter_params) == ("clean-traffic", params)
-    finally:
-        _cleanup(hv, prefix)
-        subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)
 
 
 def tap_tc(tap):
@@ -262,19 +269,8 @@ def test_an_interface_limit_is_in_effect_exactly_when_the_driver_says_so(hv, san
     development machines': libvirt leaves the htb it made before the failing command, and
     the driver removes it), so that a VM whose throttling failed is not throttled after all."""
     prefix, _workdir = sandbox
-    bridge = f"vb{prefix[-8:]}"
-    net = f"<network><name>{prefix}-net</name><bridge name='{bridge}'/></network>"
-    subprocess.run(["virsh", "-c", URI, "net-create", "/dev/stdin"], input=net, text=True, check=True, timeout=60)
-    name, mac = f"{prefix}-bw", "52:54:00:5e:00:43"
-    xml = (
-        f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
-        "<os><type arch='x86_64'>hvm</type></os><devices>"
-        f"<interface type='network'><mac address='{mac}'/><source network='{prefix}-net'/><model type='virtio'/>"
-        "</interface></devices></domain>"
-    )
-    try:
-        hv.define(xml)
-        hv.start(name)
+    mac = "52:54:00:5e:00:43"
+    with diskless_guest_on_own_network(hv, prefix, f"{prefix}-bw", mac) as name:
         tap = ET.fromstring(hv.domain_xml(name)).find("devices/interface/target").get("dev")
         try:
             assert hv.set_interface_bandwidth(name, mac, 1221) is True
@@ -292,6 +288,3 @@ def test_an_interface_limit_is_in_effect_exactly_when_the_driver_says_so(hv, san
         hv.set_interface_bandwidth(name, mac, 0)
         qdiscs, filters = tap_tc(tap)
         assert hv.interface_bandwidth(name, mac) == (0, 0) and "htb" not in qdiscs and "police" not in filters
-    finally:
-        _cleanup(hv, prefix)
-        subprocess.run(["virsh", "-c", URI, "net-destroy", f"{prefix}-net"], check=False, timeout=60)
