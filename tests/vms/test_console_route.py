@@ -78,3 +78,28 @@ def test_only_a_vnc_server_is_taken_for_one():
             return greeting
 
     assert asyncio.run(scenario()) == b"RFB 003.008\n"
+
+
+def test_a_vm_follows_its_hosts_new_vnc_listen_address_at_its_next_start(
+    customer, test_host, django_capture_on_commit_callbacks
+):
+    from apps.hosts.hypervisor import hypervisor_for
+    from apps.virt.types import DomainSpec
+    from apps.vms.consoles import vnc_password
+    from apps.vms.models import VirtualMachine, VmStatus
+    from apps.vms.services import vm_operation
+
+    vm = VirtualMachine.objects.create(name="web-1", owner=customer, host=test_host, status=VmStatus.ACTIVE)
+    driver = hypervisor_for(test_host)
+    spec = DomainSpec(name=vm.domain_name, domain_type="qemu", vcpus=1, memory_mb=512, vnc_password=vnc_password(vm))
+    driver.define(spec)  # as deployed while the host's consoles listened on loopback
+    test_host.vnc_listen = "198.51.100.4"
+    test_host.save(update_fields=["vnc_listen"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        vm_operation(vm, "vm_start", actor=customer)
+
+    persistent = driver.domain_xml(vm.domain_name, inactive=True)
+    assert 'listen="198.51.100.4"' in persistent.replace("'", '"')
+    assert f'passwd="{vnc_password(vm)}"' in persistent.replace("'", '"')  # the password kept
+    assert driver.get_domain(vm.domain_name).state == "running"
