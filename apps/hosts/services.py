@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.tenancy import is_staff_user
 from apps.hosts.checks import check_host, summary
 from apps.hosts.models import Host, HostStatus
+from apps.hosts.signals import host_status_changed
 
 logger = logging.getLogger("vmmanager.hosts")
 
@@ -46,8 +47,11 @@ def refresh_host(host):
         logger.warning("host %s not usable: %s", host.name, fields["status_reason"])
     if host.status != HostStatus.MAINTENANCE:
         fields["status"] = HostStatus.UNREACHABLE if result.findings else HostStatus.ONLINE
+    before = Host.objects.filter(pk=host.pk).values_list("status", flat=True).first()  # `host` may be stale
     Host.objects.filter(pk=host.pk).update(**fields)
     host.refresh_from_db()
+    if host.status != before and HostStatus.UNREACHABLE in (before, host.status):
+        host_status_changed.send(sender=Host, host_ids=[host.pk])  # lost, or back
     return host
 
 

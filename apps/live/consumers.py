@@ -76,7 +76,7 @@ def job_history(user_id, job_id):
 def vm_states(user_id, ids):
     """(user, [snapshot of each VM among `ids` the user may see]); user None when blocked."""
     user = _fresh_user(user_id)
-    return user, [vm_snapshot(vm) for vm in visible_vms(user).filter(pk__in=ids)] if user else []
+    return user, [vm_snapshot(vm) for vm in visible_vms(user).filter(pk__in=ids).select_related("host")] if user else []
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):

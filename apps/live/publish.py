@@ -66,6 +66,7 @@ def vm_snapshot(vm):
         "status": vm.status,
         "ip_addresses": list(vm.ip_addresses or []),
         "current_job": str(vm.current_job_id) if vm.current_job_id else None,
+        "host_unreachable": vm.host_unreachable,  # its power state is then only the last known
     }
 
 

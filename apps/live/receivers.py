@@ -1,9 +1,10 @@
 """Where live updates come from: the signals of the apps below (apps.jobs.signals,
-apps.vms.signals), turned into channel-layer events by publish.py. Connected in
+apps.hosts.signals, apps.vms.signals), turned into channel-layer events by publish.py. Connected in
 LiveConfig.ready(); the lower apps never import apps/live."""
 
 from django.dispatch import receiver
 
+from apps.hosts.signals import host_status_changed
 from apps.jobs.signals import claim_changed, job_changed, step_changed
 from apps.live.publish import publish_job, publish_step, publish_vm
 from apps.vms.models import VirtualMachine
@@ -29,3 +30,10 @@ def on_vm_claim_changed(sender, target, **kwargs):
 @receiver(vm_changed, dispatch_uid="vmm_live_vm_changed")
 def on_vm_changed(sender, vm, **kwargs):
     publish_vm(vm)
+
+
+@receiver(host_status_changed, dispatch_uid="vmm_live_host_status_changed")
+def on_host_status_changed(sender, host_ids, **kwargs):
+    """A host was lost or came back: pages showing its VMs say so (or stop saying it) at once."""
+    for vm in VirtualMachine.objects.filter(host_id__in=host_ids).select_related("host"):
+        publish_vm(vm)

@@ -3,7 +3,8 @@
  * Elements opt in with data attributes:
  *   [data-live-job="<uuid>"]  a job card: status, progress, failure, steps are redrawn;
  *   [data-vm="<id>"]          a VM row or page: [data-vm-field] badges, addresses, busy link,
- *                             [data-vm-show="running stopped"] shown only in those states.
+ *                             [data-vm-show="running stopped"] shown only in those states,
+ *                             [data-host-unreachable(-note)] shown while the VM's host is lost.
  * On (re)connect every watched object is subscribed again and its snapshot redraws it,
  * so a page opened late or after a lost connection shows the full history, then goes live.
  */
@@ -148,7 +149,10 @@
     document.querySelectorAll('[data-vm="' + vm.id + '"]').forEach(function (root) {
       root.querySelectorAll("[data-vm-field]").forEach(function (node) {
         var field = node.dataset.vmField;
-        if (field === "power_state") node.replaceChildren(badge("power", vm.power_state));
+        if (field === "power_state") {
+          node.replaceChildren(badge("power", vm.power_state));
+          node.hidden = !!vm.host_unreachable; // then only the last known state: not shown
+        }
         else if (field === "status") {
           node.replaceChildren(badge("vm", vm.status));
           node.hidden = vm.status === "active";
@@ -160,6 +164,9 @@
             if (!node.textContent.trim()) node.textContent = L.words.busy;
           }
         }
+      });
+      root.querySelectorAll("[data-host-unreachable], [data-host-unreachable-note]").forEach(function (node) {
+        node.hidden = !vm.host_unreachable;
       });
       root.querySelectorAll("[data-vm-show]").forEach(function (node) {
         node.hidden = node.dataset.vmShow.split(" ").indexOf(vm.power_state) < 0;

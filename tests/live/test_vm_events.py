@@ -72,3 +72,48 @@ async def test_a_malformed_vm_list_is_a_bad_request(customer_cookie):
     await communicator.send_json_to({"action": "subscribe", "vms": ["1; drop"]})
     assert (await receive(communicator))["error"] == "bad_request"
     await communicator.disconnect()
+
+
+@database_sync_to_async
+def host_with_vm(owner):
+    from apps.hosts.models import Host, HostStatus
+
+    # What libvirt's built-in test host has, so that its check passes (the host is "back").
+    host = Host.objects.create(
+        name="kvm-9", uri="test:///default", status=HostStatus.ONLINE, network="", domain_type="qemu",
+        storage_pool="default-pool", storage_path="/default-pool",
+    )  # fmt: skip
+    return host, VirtualMachine.objects.create(name="on-kvm-9", owner=owner, host=host, power_state=PowerState.RUNNING)
+
+
+@database_sync_to_async
+def lose(host):
+    from apps.hosts.health import connection_lost
+
+    connection_lost(host.uri, "keepalive timeout")
+
+
+@database_sync_to_async
+def bring_back(host):
+    from apps.hosts.services import refresh_host
+
+    refresh_host(host)
+
+
+async def test_a_lost_host_and_its_return_reach_the_pages_of_its_vms_at_once(customer_cookie, customer):
+    """The watcher marks the host lost: an open page shows "Host unreachable" instead of the
+    last known power state without a reload, and stops once the host check finds it back."""
+    host, vm = await host_with_vm(customer)
+    communicator = await connected(customer_cookie)
+    await communicator.send_json_to({"action": "subscribe", "vms": [vm.pk]})
+    snapshot = await receive(communicator)
+    assert snapshot["vms"][0]["host_unreachable"] is False
+
+    await lose(host)
+    event = await receive(communicator)
+    assert (event["type"], event["vm"]["id"], event["vm"]["host_unreachable"]) == ("vm.state", vm.pk, True)
+
+    await bring_back(host)
+    event = await receive(communicator)
+    assert (event["vm"]["id"], event["vm"]["host_unreachable"]) == (vm.pk, False)
+    await communicator.disconnect()
