@@ -1,0 +1,90 @@
+"""Cold migration between two real remote hosts (libvirt in containers, qemu+tcp:// on
+loopback): a stopped VM, a linked clone of the plain image on one host, moves to the other
+through the vm_migrate job. Afterwards its domain is on the target only, its disk there is
+a linked clone of the target's own copy of the image, the source keeps no domain and no
+volume of it, and it boots on the target (its guest agent answers from the moved disk).
+
+Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
+the domain, stopped) instead of through a deploy, so only the boot on the target waits for
+a guest."""
+
+import time
+
+import pytest
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.images.hostcopy import ensure_on_host
+from apps.images.models import CopyStatus, ImageCopy
+from apps.jobs.models import JobStatus, StepStatus
+from apps.virt.errors import NotFound
+from apps.vms import migrate_work
+from apps.vms.changes import delete_vm, power_vm
+from apps.vms.create import new_mac
+from apps.vms.deploy.steps import domain_spec
+from apps.vms.migration import migrate_vm
+from apps.vms.models import PowerState, VirtualMachine, VmStatus
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def finished(job):
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error, [(s.name, s.detail) for s in job.steps.all()])
+    return job
+
+
+def stopped_vm_on(host, owner, image):
+    """A VM as a deploy leaves it, stopped: a linked clone of the host's copy of `image`."""
+    vm = VirtualMachine.objects.create(
+        name="mover", owner=owner, host=host, image=image, vcpus=1, memory_mb=512, disk_gb=2,
+        mac_address=new_mac(), status=VmStatus.ACTIVE, power_state=PowerState.STOPPED,
+    )  # fmt: skip
+    driver = hypervisor_for(host)
+    copy = ensure_on_host(image, host)
+    disk = driver.clone_volume_linked(host.storage_pool, vm.disk_volume, copy.path, vm.disk_gb * 2**30)
+    driver.define(domain_spec(vm, disk.path))
+    return vm
+
+
+def test_a_stopped_vm_moves_to_the_other_host_as_a_linked_clone_and_boots_there(
+    admin_user, customer, remote_hosts, plain_image, django_capture_on_commit_callbacks
+):
+    source, target = remote_hosts
+    src, dst = hypervisor_for(source), hypervisor_for(target)
+    vm = stopped_vm_on(source, customer, plain_image)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the job runs when the transaction "commits"
+        job = migrate_vm(vm, host=target.name, actor=admin_user)
+    finished(job)
+    assert [s.status for s in job.steps.all()] == [StepStatus.SUCCEEDED] * len(migrate_work.STEPS)
+    vm.refresh_from_db()
+    assert vm.host == target and vm.power_state == PowerState.STOPPED
+
+    # The domain is on the target only, shut off as it was; the source has nothing of it left.
+    assert dst.get_domain(vm.domain_name).state == "shutoff"
+    with pytest.raises(NotFound):
+        src.get_domain(vm.domain_name)
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
+
+    # Its disk on the target is a linked clone of the target's own verified copy of the image.
+    copy = ImageCopy.objects.get(image=plain_image, host=target)
+    assert copy.status == CopyStatus.READY
+    disk = dst.volume_info(target.storage_pool, vm.disk_volume)
+    assert disk.backing_path == copy.path and disk.capacity_bytes == 2 * 2**30
+    assert disk.allocation_bytes < 64 * 2**20  # its own layer, not the whole image
+    assert "linked clone" in job.steps.get(name="Copy the disk to the target").detail
+
+    # It boots there: the guest agent answers from the moved disk.
+    with django_capture_on_commit_callbacks(execute=True):
+        start = power_vm(vm, "start", actor=customer)
+    finished(start)
+    deadline = time.monotonic() + 240
+    while not dst.agent_ready(vm.domain_name):
+        assert dst.get_domain(vm.domain_name).state == "running"
+        assert time.monotonic() < deadline, "the guest did not come up on the target"
+        time.sleep(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = delete_vm(vm, actor=customer)
+    finished(gone)
+    assert dst.list_domains() == [] and src.list_domains() == []
