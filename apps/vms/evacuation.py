@@ -1,9 +1,9 @@
 """Emptying a host in maintenance (docs/migration.md, "Emptying a host"): the one door for
 staff, `evacuate_host(actor, host)`, which starts the `host_evacuate` job
-(apps/vms/operations/host_evacuate.py). The job moves the host's stopped VMs one by one by
-cold migration (apps/vms/migrate_work.py) to hosts placement chooses, and lists the VMs that
-stay with the reason (running: live migration is not available yet; no room elsewhere; a
-move that failed), never losing any.
+(apps/vms/operations/host_evacuate.py). The job moves the host's VMs one by one
+(apps/vms/migrate_work.py: cold when stopped, live when running) to hosts placement chooses,
+and lists the VMs that stay with the reason (paused or crashed; no room elsewhere; a move
+that failed), never losing any.
 
 Refused (ValidationError on `host`): a host not in maintenance (new VMs could be placed on
 it while it is being emptied), and a host already being emptied. Not staff:

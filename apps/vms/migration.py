@@ -1,18 +1,19 @@
 """Moving a VM to another host (docs/migration.md): the one door for staff,
 `migrate_vm(vm, host=None, actor=staff)`, and the rules the evacuation of a host shares.
 
-Cold migration only: the VM must be stopped (live migration is not available yet). The
-target is the host staff name (by id or name) or, without one, the host placement chooses
-among the online hosts with room that carry the VM's network. The job `vm_migrate`
-(apps/vms/migrate_work.py) copies the VM's own disk layer there on top of the target's copy
-of its image, defines it, switches the VM's host and removes it from the source.
+A stopped VM moves cold, a running one live (its guest keeps running; the job needs the
+same virtualization type and storage path on both hosts). The target is the host staff name
+(by id or name) or, without one, the host placement chooses among the online hosts with
+room that carry the VM's network. The job `vm_migrate` (apps/vms/migrate_work.py) copies the
+VM's own disk layer there on top of the target's copy of its image (live: with the memory,
+by libvirt), switches the VM's host and removes it from the source.
 
 Refused (ValidationError, keyed by field): `vm`: not active, its host unreachable (use the
-recovery), not stopped ("stop it first"), with snapshots, without an image; `host`: no such
-host, the VM's own host, a host in maintenance or not online, no room there, a host that
-does not carry the VM's network (its addresses would not reach it), and no host at all
-when staff named none. Not staff: PermissionDenied; not visible: Http404. A VM busy with
-another job: runner.TargetBusy, as for every change."""
+recovery), neither running nor stopped (paused, crashed, unknown), with snapshots, without
+an image; `host`: no such host, the VM's own host, a host in maintenance or not online, no
+room there, a host that does not carry the VM's network (its addresses would not reach it),
+and no host at all when staff named none. Not staff: PermissionDenied; not visible:
+Http404. A VM busy with another job: runner.TargetBusy, as for every change."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -38,9 +39,9 @@ def check_movable(vm):
     if vm.status != VmStatus.ACTIVE or vm.host_id is None:
         raise ValidationError({"vm": ValidationError(_("Only an active VM can be migrated."), code="invalid_state")})
     check_host_reachable(vm)
-    if vm.power_state != PowerState.STOPPED:
-        message = _("Stop the VM first: live migration is not available yet.")
-        raise ValidationError({"vm": ValidationError(message, code="running")})
+    if vm.power_state not in (PowerState.STOPPED, PowerState.RUNNING):
+        message = _("Only a running or stopped VM is migrated: start or stop it first.")
+        raise ValidationError({"vm": ValidationError(message, code="invalid_state")})
     if vm.snapshots.exists():
         message = _("Delete the VM's snapshots first: a VM with snapshots is not migrated yet.")
         raise ValidationError({"vm": ValidationError(message, code="snapshots")})

@@ -534,6 +534,10 @@ def vm_stopped(w):
     type(w.vm).objects.filter(pk=w.vm.pk).update(power_state="stopped")
 
 
+def vm_paused(w):
+    type(w.vm).objects.filter(pk=w.vm.pk).update(power_state="paused")
+
+
 def spare_in_maintenance(w):
     spare_host(w)
     type(w.host).objects.filter(name="spare").update(status="maintenance")
@@ -550,16 +554,16 @@ def to_host(which):
 
 
 MIGRATE = Action(
-    name="migrate a stopped VM to another host",
+    name="migrate a VM to another host",
     actor="admin",
     ui_route="vm_migrate",
     ui_url=vm_url("ui:vm_migrate"),
     api_route=("vm", "migrate"),
     api_call=api_vm("migrate"),
     job_kind="vm_migrate",
-    accepted=Case("stopped, to the spare host", to_host("spare"), setup=both(vm_stopped, spare_host)),
+    accepted=Case("running (live), to the spare host", to_host("spare"), setup=spare_host),
     refused=[
-        Case("a running VM", to_host("spare"), setup=spare_host),
+        Case("a paused VM", to_host("spare"), setup=both(vm_paused, spare_host)),
         Case("to its own host", to_host("own"), setup=both(vm_stopped, spare_host)),
         Case("to a host in maintenance", to_host("spare"), setup=both(vm_stopped, spare_in_maintenance)),
         Case("no other host, placement choosing", same({}), setup=vm_stopped),

@@ -1,12 +1,13 @@
-"""Cold migration between two real remote hosts (libvirt in containers, qemu+tcp:// on
-loopback): a stopped VM, a linked clone of the plain image on one host, moves to the other
-through the vm_migrate job. Afterwards its domain is on the target only, its disk there is
-a linked clone of the target's own copy of the image, the source keeps no domain and no
-volume of it, and it boots on the target (its guest agent answers from the moved disk).
+"""Migration between two real remote hosts (libvirt in containers, qemu+tcp:// on loopback):
+a stopped VM, a linked clone of the plain image on one host, moves cold to the other through
+the vm_migrate job. Afterwards its domain is on the target only, its disk there is a linked
+clone of the target's own copy of the image, the source keeps no domain and no volume of it,
+and it boots on the target (its guest agent answers from the moved disk). Then, running, it
+moves back live: the same boot (its boot id, read through the agent), its disk again a
+linked clone of the first host's copy, nothing left behind.
 
 Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
-the domain, stopped) instead of through a deploy, so only the boot on the target waits for
-a guest."""
+the domain, stopped) instead of through a deploy, so only one boot waits for a guest."""
 
 import time
 
@@ -46,7 +47,7 @@ def stopped_vm_on(host, owner, image):
     return vm
 
 
-def test_a_stopped_vm_moves_to_the_other_host_as_a_linked_clone_and_boots_there(
+def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_moves_back_live(
     admin_user, customer, remote_hosts, plain_image, django_capture_on_commit_callbacks
 ):
     source, target = remote_hosts
@@ -84,7 +85,28 @@ def test_a_stopped_vm_moves_to_the_other_host_as_a_linked_clone_and_boots_there(
         assert time.monotonic() < deadline, "the guest did not come up on the target"
         time.sleep(1)
 
+    boot_id = dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip()
+    assert boot_id
+
+    # Running, it moves back live: same boot, a linked clone of the first host's copy again.
+    vm.refresh_from_db()
+    assert vm.power_state == PowerState.RUNNING
+    with django_capture_on_commit_callbacks(execute=True):
+        back = migrate_vm(vm, actor=admin_user)  # placement: the only other host
+    finished(back)
+    vm.refresh_from_db()
+    assert vm.host == source and vm.power_state == PowerState.RUNNING
+    assert "moved live" in back.steps.get(name="Put the VM on the target").detail
+    assert src.get_domain(vm.domain_name).state == "running"
+    assert src.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    with pytest.raises(NotFound):
+        dst.get_domain(vm.domain_name)
+    assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
+    home = ImageCopy.objects.get(image=plain_image, host=source)
+    assert src.volume_info(source.storage_pool, vm.disk_volume).backing_path == home.path
+
     with django_capture_on_commit_callbacks(execute=True):
         gone = delete_vm(vm, actor=customer)
     finished(gone)
     assert dst.list_domains() == [] and src.list_domains() == []
+    print(f"live: {back.steps.get(name='Put the VM on the target').detail}")

@@ -1,6 +1,6 @@
 """Empty a host in maintenance (apps/vms/evacuation.py decided it may; docs/migration.md):
-its stopped VMs moved one by one by cold migration (apps/vms/migrate_work.py, each VM's claim
-held while it moves), the others listed with the reason they stay. The job fails at the end
+its VMs moved one by one (apps/vms/migrate_work.py: cold when stopped, live when running;
+each VM's claim held while it moves), the others listed with the reason they stay. The job fails at the end
 if any VM stays, naming each; a VM whose move failed stays on this host as it was."""
 
 from contextlib import nullcontext
@@ -15,7 +15,7 @@ from apps.vms.models import VirtualMachine
 from apps.vms.services import refresh_vm_state
 from apps.vms.suspension_work import claimed
 
-STEPS = ["List the VMs on the host", "Move the stopped VMs", "Check that the host is empty"]
+STEPS = ["List the VMs on the host", "Move the VMs", "Check that the host is empty"]
 
 
 def run(ctx, host):
@@ -27,7 +27,7 @@ def run(ctx, host):
             f"{len(vms)} VM(s) on {host.name}: " + (", ".join(f"{vm.name} ({vm.power_state})" for vm in vms) or "none")
         )
     stays = {}
-    with ctx.step("Move the stopped VMs"):
+    with ctx.step("Move the VMs"):
         for vm in vms:
             why = _move(ctx, vm)
             if why:
