@@ -89,14 +89,40 @@ class MigrationOps(Base):
                         f"live migration of {name} took longer than {timeout:.0f} s: aborted"
                     ) from outcome["error"]
                 raise outcome["error"]
-            return MigrationProgress(
-                seconds=time.monotonic() - started,
-                data_total=last.data_total,
-                data_processed=last.data_processed,
-                data_remaining=0,
-                dirty_rate=last.dirty_rate,
-                disk_processed=last.disk_processed,
-            )
+            seconds = time.monotonic() - started
+        # The final figures: the target keeps the finished migration's statistics.
+        done = _completed(dconn, name, seconds)
+        return done or MigrationProgress(
+            seconds=seconds,
+            data_total=last.data_total,
+            data_processed=last.data_processed,
+            dirty_rate=last.dirty_rate,
+            disk_processed=last.disk_processed,
+        )
+
+    def completed_migration(self, name: str) -> MigrationProgress | None:
+        """The figures of the migration that brought ``name`` to this host, as libvirt keeps
+        them after it finished (None when it keeps none). Raises ``NotFound``."""
+        with self._op("completed_migration", name) as conn:
+            self._domain(conn, name)
+            return _completed(conn, name, 0.0)
+
+
+def _completed(conn: libvirt.virConnect, name: str, seconds: float) -> MigrationProgress | None:
+    try:
+        stats = conn.lookupByName(name).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+    except libvirt.libvirtError:
+        return None
+    if not stats:
+        return None
+    return MigrationProgress(
+        seconds=seconds or stats.get("time_elapsed", 0) / 1000,
+        data_total=stats.get("data_total", 0),
+        data_processed=stats.get("data_processed", 0),
+        dirty_rate=stats.get("memory_dirty_rate", 0),
+        disk_processed=stats.get("disk_processed", 0),
+        downtime_ms=stats.get("downtime", 0),
+    )
 
 
 def _progress(dom: libvirt.virDomain, last: MigrationProgress, seconds: float) -> MigrationProgress:

@@ -83,6 +83,7 @@ class MigrationProgress:
     data_remaining: int = 0
     dirty_rate: int = 0
     disk_processed: int = 0
+    downtime_ms: int = 0  # known once it finished
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ STEPS = [
 
 
 def move(ctx, vm, target, step):
-    """Move the stopped `vm` to `target` (module docstring). Raises on failure before the
-    switch (the caller runs `undo`); never after it."""
+    """Move `vm` to `target`, cold or live as its domain is now (module docstring). Raises on
+    failure before the switch (the caller runs `undo`); never after it."""
     vm = VirtualMachine.objects.select_related("host", "image").get(pk=vm.pk)
     source = vm.host
     src, dst = hypervisor_for(source), hypervisor_for(target)
@@ -121,6 +121,15 @@ def _check(ctx, vm, source, target, src, dst):
         raise OperationError(
             f"{vm.name} runs: live migration needs the same virtualization type and storage path on "
             f"{source.name} and {target.name}; stop it to migrate it cold."
+        )
+    try:
+        there = dst.get_domain(vm.domain_name).state
+    except NotFound:
+        there = None
+    if there is not None and there not in INACTIVE_STATES:
+        raise OperationError(
+            f"a copy of {vm.name} runs on {target.name} (an earlier live migration?): left as it is, "
+            "nothing moved; check which copy is the VM's"
         )
     volumes = {v.name for v in dst.list_volumes(target.storage_pool)} & set(cleanup.panel_volumes(vm.uuid))
     domain = cleanup.remove_domain_and_volumes(dst, target.storage_pool, vm.domain_name, sorted(volumes))
@@ -202,8 +211,9 @@ def _migrate_live(ctx, vm, target, src):
             )
 
     done = src.migrate_live(vm.domain_name, target.uri, progress=progress, timeout=settings.VMM_MIGRATE_TIMEOUT)
+    paused = f", paused {done.downtime_ms} ms" if done.downtime_ms else ""
     ctx.note(
-        f"moved live in {done.seconds:.1f} s: {done.data_processed // 2**20} MiB of memory and "
+        f"moved live in {done.seconds:.1f} s{paused}: {done.data_processed // 2**20} MiB of memory and "
         f"{done.disk_processed // 2**20} MiB of disk sent; it runs on {target.name}"
     )
 

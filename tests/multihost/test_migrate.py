@@ -4,7 +4,8 @@ the vm_migrate job. Afterwards its domain is on the target only, its disk there 
 clone of the target's own copy of the image, the source keeps no domain and no volume of it,
 and it boots on the target (its guest agent answers from the moved disk). Then, running, it
 moves back live: the same boot (its boot id, read through the agent), its disk again a
-linked clone of the first host's copy, nothing left behind.
+linked clone of the first host's copy, nothing left behind. Last, that host goes into
+maintenance and is emptied: the VM moves live once more, still the same boot.
 
 Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
 the domain, stopped) instead of through a deploy, so only one boot waits for a guest."""
@@ -14,6 +15,7 @@ import time
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
+from apps.hosts.services import set_maintenance
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import CopyStatus, ImageCopy
 from apps.jobs.models import JobStatus, StepStatus
@@ -22,6 +24,7 @@ from apps.vms import migrate_work
 from apps.vms.changes import delete_vm, power_vm
 from apps.vms.create import new_mac
 from apps.vms.deploy.steps import domain_spec
+from apps.vms.evacuation import evacuate_host
 from apps.vms.migration import migrate_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 
@@ -104,6 +107,18 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
     home = ImageCopy.objects.get(image=plain_image, host=source)
     assert src.volume_info(source.storage_pool, vm.disk_volume).backing_path == home.path
+
+    # Its host goes into maintenance and is emptied: the running VM moves live again.
+    set_maintenance(admin_user, source, True)
+    with django_capture_on_commit_callbacks(execute=True):
+        emptied = evacuate_host(admin_user, source)
+    finished(emptied)
+    assert f"mover moved to {target.name}" in emptied.steps.get(name="Move the VMs").detail
+    vm.refresh_from_db()
+    assert vm.host == target and dst.get_domain(vm.domain_name).state == "running"
+    assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    assert src.list_domains() == []
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
 
     with django_capture_on_commit_callbacks(execute=True):
         gone = delete_vm(vm, actor=customer)

@@ -7,6 +7,8 @@ target); a move that succeeds is tests/multihost/test_migrate.py's."""
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.test import Client
+from django.urls import reverse
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import DomainType, Host, HostStatus
@@ -201,3 +203,28 @@ def test_emptying_a_host_moves_what_can_move_and_names_what_stays(
     assert set(VirtualMachine.objects.filter(host=alpha).values_list("name", flat=True)) == {"busy-one", "quiet-one"}
     assert not VirtualMachine.objects.filter(current_job__isnull=False).exists()
     assert vm_things(beta) == []
+
+
+def page(user, url, language="en"):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_pages_offer_migration_and_maintenance_to_staff_only(admin_user, customer, hosts, ready_image):
+    alpha, _beta = hosts
+    vm = stopped_vm(customer, alpha, ready_image)
+    vm_page = reverse("ui:vm_detail", args=[vm.pk])
+    assert "data-migrate-link" in page(admin_user, vm_page)
+    assert "data-migrate-link" not in page(customer, vm_page)
+    assert "Перенести на другой хост" in page(admin_user, vm_page, "ru")
+    form = page(admin_user, reverse("ui:vm_migrate", args=[vm.pk]))
+    assert "Let placement choose" in form and "beta (Online)" in form
+
+    host_page = reverse("ui:host_detail", args=[alpha.pk])
+    assert "Put into maintenance" in page(admin_user, host_page) and "data-evacuate" not in page(admin_user, host_page)
+    Host.objects.filter(pk=alpha.pk).update(status=HostStatus.MAINTENANCE)
+    shown = page(admin_user, host_page, "ru")
+    assert "Завершить обслуживание" in shown and "Освободить этот хост" in shown and "data-maintenance-note" in shown
