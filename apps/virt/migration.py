@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import libvirt
 
@@ -92,7 +93,10 @@ class MigrationOps(Base):
             seconds = time.monotonic() - started
         # The final figures: the target keeps the finished migration's statistics.
         done = _completed(dconn, name, seconds)
-        return done or MigrationProgress(
+        if done is not None:
+            # What the target keeps may lack the disk mirror's figures: the last poll has them.
+            return replace(done, disk_processed=max(done.disk_processed, last.disk_processed))
+        return MigrationProgress(
             seconds=seconds,
             data_total=last.data_total,
             data_processed=last.data_processed,
@@ -110,7 +114,9 @@ class MigrationOps(Base):
 
 def _completed(conn: libvirt.virConnect, name: str, seconds: float) -> MigrationProgress | None:
     try:
-        stats = conn.lookupByName(name).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+        # KEEP_COMPLETED: reading them must not discard them (the bench reads them again).
+        flags = libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED
+        stats = conn.lookupByName(name).jobStats(flags)
     except libvirt.libvirtError:
         return None
     if not stats:
