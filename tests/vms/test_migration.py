@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import DomainType, Host, HostStatus
@@ -209,6 +210,7 @@ def page(user, url, language="en"):
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
     response = client.get(url)
+    translation.deactivate()  # the locale middleware leaves the page's language active
     assert response.status_code == 200
     return response.content.decode()
 
