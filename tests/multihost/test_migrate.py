@@ -10,23 +10,26 @@ maintenance and is emptied: the VM moves live once more, still the same boot.
 Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
 the domain, stopped) instead of through a deploy, so only one boot waits for a guest."""
 
+import threading
 import time
 
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
-from apps.hosts.services import set_maintenance
+from apps.hosts.services import refresh_host, set_maintenance
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import CopyStatus, ImageCopy
 from apps.jobs.models import JobStatus, StepStatus
 from apps.virt.errors import NotFound
 from apps.vms import migrate_work
 from apps.vms.changes import delete_vm, power_vm
+from apps.vms.cleanup import settle_owed
 from apps.vms.create import new_mac
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.evacuation import evacuate_host
 from apps.vms.migration import migrate_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from tests.multihost.test_watch_hosts import podman_env, start_libvirtd, stop_libvirtd, virsh  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -51,8 +54,15 @@ def stopped_vm_on(host, owner, image):
 
 
 def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_moves_back_live(
-    admin_user, customer, remote_hosts, plain_image, django_capture_on_commit_callbacks
+    admin_user,
+    customer,
+    remote_hosts,
+    plain_image,
+    django_capture_on_commit_callbacks,
+    settings,
+    podman_env,  # noqa: F811
 ):
+    settings.VMM_HOST_OUTAGE_WINDOW = 5  # the target stopped mid-way is given up on quickly
     source, target = remote_hosts
     src, dst = hypervisor_for(source), hypervisor_for(target)
     vm = stopped_vm_on(source, customer, plain_image)
@@ -115,9 +125,40 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     finished(emptied)
     assert f"mover moved to {target.name}" in emptied.steps.get(name="Move the VMs").detail
     vm.refresh_from_db()
-    assert vm.host == target and dst.get_domain(vm.domain_name).state == "running"
+    assert vm.host == target and vm.power_state == PowerState.RUNNING
+    assert dst.get_domain(vm.domain_name).state == "running"
     assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
     assert src.list_domains() == []
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
+
+    # Moving it back, the target's libvirtd stops mid-way (the migration slowed to 16 MiB/s
+    # so that it is still copying): the VM keeps running where it was, the same boot; once the
+    # target is back, what the failed move made there is removed as owed.
+    set_maintenance(admin_user, source, False)
+    refresh_host(source)
+    virsh(target, "migrate-setspeed", vm.domain_name, "16")
+
+    def stop_mid_way():
+        time.sleep(4)
+        stop_libvirtd(podman_env, source)
+
+    killer = threading.Thread(target=stop_mid_way)
+    killer.start()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            broken = migrate_vm(vm, host=source.name, actor=admin_user)
+    finally:
+        killer.join()
+        start_libvirtd(podman_env, source)
+    broken.refresh_from_db()
+    assert broken.status == JobStatus.FAILED, [(s.name, s.status, s.detail) for s in broken.steps.all()]
+    print(f"killed: {broken.error}")
+    vm.refresh_from_db()
+    assert vm.host == target and dst.get_domain(vm.domain_name).state == "running"
+    assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    refresh_host(source)
+    settle_owed(source, hypervisor_for(source))
+    assert [d.name for d in src.list_domains() if d.name == vm.domain_name] == []
     assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -43,9 +43,11 @@ def run(ctx, host):
 
 def _move(ctx, vm):
     """Move `vm` away; returns why it stays (None when it moved)."""
+    vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
     try:
+        # claimed() re-reads the VM's power state on the way out, from the host it is on then.
         with claimed(vm, ctx.job):
-            vm = VirtualMachine.objects.select_related("host").get(pk=vm.pk)
+            vm.refresh_from_db()
             try:
                 check_movable(vm)
                 with transaction.atomic():
@@ -57,6 +59,8 @@ def _move(ctx, vm):
             except Exception as exc:  # noqa: BLE001 - the VM stays, said in the step; the others go on
                 migrate_work.undo(ctx, vm, target)
                 return f"the move to {target.name} failed: {reason(exc)}"
+            finally:
+                vm.refresh_from_db()  # its host now (refresh_from_db drops the cached old one)
             ctx.note(f"{vm.name} moved to {target.name}")
             return None
     except OperationError as exc:  # busy with another operation all along
