@@ -35,6 +35,7 @@ HEAVY = {
     "tests/browser/test_real_vm_journey.py": 150,
     "tests/container/test_prepare_host.py": 120,
     "tests/container/test_compose.py": 100,
+    "tests/multihost/test_migrate.py": 90,
     "tests/deploy/test_worker_killed.py": 65,
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 25,

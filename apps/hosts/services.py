@@ -4,6 +4,8 @@
   settings and have it checked again. Anyone else gets PermissionDenied; refused input is a
   ValidationError keyed by the field (the model's clean(), and a name or URI already taken,
   also when two adds of the same one arrive at the same moment).
+- `set_maintenance`: staff put a host into maintenance (it takes no new VMs: orders,
+  recoveries, migrations; docs/migration.md) or take it out (it is checked again).
 - `refresh_host`: the check itself, run by the `host_refresh` job and the host watcher.
 """
 
@@ -95,6 +97,35 @@ def refresh_host_now(actor, host, *, request_id=None):
 
     check_may_manage_hosts(actor)
     return runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
+
+
+def set_maintenance(actor, host, on, *, request_id=None):
+    """Put `host` into maintenance (`on` True) or take it out (False). Returns (host, job):
+    taking a host out of maintenance marks it unreachable ("being checked") and queues
+    `host_refresh`, which finds it online again (the watcher watches it again too); putting
+    it in, or asking for what already is, starts no job. Saved with save() so the audit log
+    has the change and who made it. Raises PermissionDenied for anyone but staff,
+    ValidationError (`on`) for anything but a boolean."""
+    from apps.jobs import runner
+
+    check_may_manage_hosts(actor)
+    if not isinstance(on, bool):
+        raise ValidationError({"on": ValidationError(_("Give true or false."), code="invalid")})
+    job = None
+    with transaction.atomic():
+        host = Host.objects.select_for_update().get(pk=host.pk)
+        if on and host.status != HostStatus.MAINTENANCE:
+            host.status = HostStatus.MAINTENANCE
+            host.status_reason = "In maintenance: takes no new VMs."  # stored: English, like the checks' reasons
+            host.save(update_fields=["status", "status_reason", "updated_at"])
+            logger.warning("host %s put into maintenance by %s", host.name, actor)
+        elif not on and host.status == HostStatus.MAINTENANCE:
+            host.status = HostStatus.UNREACHABLE
+            host.status_reason = "Out of maintenance: being checked."
+            host.save(update_fields=["status", "status_reason", "updated_at"])
+            job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
+            logger.warning("host %s taken out of maintenance by %s", host.name, actor)
+    return host, job
 
 
 def _settings(settings):

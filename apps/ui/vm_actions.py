@@ -13,7 +13,7 @@ from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
 from apps.ui.forms.vms import apply_errors
-from apps.vms import changes, recovery
+from apps.vms import changes, migration, recovery
 from apps.vms.models import PowerState
 
 # URL word → the services' power action (changes.POWER_OPERATIONS), for the power buttons.
@@ -93,6 +93,7 @@ def change(request, vm, kind, form):
         "vm_delete": lambda: changes.delete_vm(vm, **who),
         "vm_make_image": lambda: changes.make_image(vm, data["name"], visibility=data["visibility"], **who),
         "vm_recover": lambda: recovery.recover_vm(vm, confirm_host_down=data["confirm_host_down"], **who),
+        "vm_migrate": lambda: migration.migrate_vm(vm, host=data["host"] or None, **who),
     }
     try:
         return services[kind]()

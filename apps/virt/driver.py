@@ -44,7 +44,8 @@ Safe to run again, and why:
 Not safe, so failing at once as before: ``reboot`` and ``reset`` (a second reboot of a
 guest already rebooting), ``agent_exec`` (runs a command in the guest twice),
 ``watch_lifecycle`` (the watcher handles its own reconnects), ``commit_disk`` (a block job is
-started once; the snapshot job reads the chain and can run it again), ``open_console`` (a stream is
+started once; the snapshot job reads the chain and can run it again), ``migrate_live`` (a migration is
+started once; a failed one leaves the domain running on the source), ``open_console`` (a stream is
 opened once; the console bridge opens a new one when asked again), ``send_keys``.
 """
 
@@ -58,6 +59,7 @@ from .console import ConsoleOps
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
+from .migration import MigrationOps
 from .networks import NetworkOps
 from .snapshots import SnapshotOps
 from .stats import StatsOps
@@ -70,7 +72,9 @@ def _version(v: int) -> str:
     return f"{v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}"
 
 
-class Hypervisor(DomainOps, StorageOps, SnapshotOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps):
+class Hypervisor(
+    DomainOps, StorageOps, SnapshotOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps, MigrationOps
+):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, disk
     snapshots, statistics, events, networks, consoles, interface bandwidth)."""
 

@@ -74,6 +74,19 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class MigrationProgress:
+    """A live migration's figures as libvirt reports them (bytes; pages per second)."""
+
+    seconds: float = 0.0
+    data_total: int = 0
+    data_processed: int = 0
+    data_remaining: int = 0
+    dirty_rate: int = 0
+    disk_processed: int = 0
+    downtime_ms: int = 0  # known once it finished
+
+
+@dataclass(frozen=True)
 class DiskSnapshot:
     """How ``snapshot_disk`` took a snapshot: ``frozen`` (the guest's filesystems frozen through
     its agent), ``crash`` (running, not frozen: as after a power cut; ``reason`` says why) or

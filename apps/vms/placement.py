@@ -44,11 +44,14 @@ def usable_q():
     return Q(status=HostStatus.ONLINE) | Q(status=HostStatus.UNREACHABLE, updated_at__gte=recently)
 
 
-def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=True):
+def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=True, exclude=()):
     """Return the host for a VM of this size; lock it for the caller's transaction.
 
     `host` pins the choice (staff): it must still be online (or lost a moment ago) and have
-    room. Online hosts with room come first; with `lost_ok`, a host lost less than the
+    room; a host in maintenance takes no new VM, pinned or not (docs/migration.md).
+    Hosts in `exclude` (host ids) are never chosen: the host a VM moves away from, hosts
+    without the VM's network.
+    Online hosts with room come first; with `lost_ok`, a host lost less than the
     outage window ago is chosen when no online host has room, so an order made during a
     libvirtd restart is not refused (its deploy waits for the host).
     Strategy `spread` picks the host with the most free memory, `fill` the one with the
@@ -56,8 +59,11 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=
     strategy = strategy or settings.VMM_PLACEMENT
     usable = usable_q() if lost_ok else Q(status=HostStatus.ONLINE)
     candidates = list(Host.objects.select_for_update().filter(usable).order_by("pk"))
+    candidates = [h for h in candidates if h.pk not in exclude]
     if host is not None:
         candidates = [h for h in candidates if h.pk == host.pk]
+        if not candidates and Host.objects.filter(pk=host.pk, status=HostStatus.MAINTENANCE).exists():
+            raise NoCapacity(_("Host %(host)s is in maintenance: it takes no new VMs.") % {"host": host.name})
         if not candidates:
             raise NoCapacity(_("Host %(host)s is not online.") % {"host": host.name})
     rooms = {h: free(h) for h in candidates}

@@ -88,6 +88,9 @@ BODIES = [
     ("customer", "post", "vms/{vm}/snapshots/", {"name": "before"}, "description", "string", "a note"),
     ("customer", "post", "vms/{vm}/snapshots/{snapshot}/revert/", {}, "confirm", "boolean", True),
     ("admin", "post", "vms/{vm}/recover/", {}, "confirm_host_down", "boolean", True),
+    ("admin", "post", "vms/{vm}/migrate/", {}, "host", "id_or_name", "host_id"),
+    ("admin", "post", "vms/{vm}/migrate/", {}, "host", "id_or_name", "spare"),
+    ("admin", "post", "hosts/{host}/maintenance/", {}, "on", "boolean", True),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
 ]
@@ -123,7 +126,7 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
-    ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk}
+    ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}
     ids["snapshot"] = snapshot.pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
     right = {

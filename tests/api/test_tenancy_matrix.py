@@ -130,7 +130,7 @@ def expected(path, method, role, which):
         return OK if manages else 403
     if path.endswith("/reset-two-factor/"):  # a lost phone: staff only, whoever manages the user
         return OK if role == "admin" else 403
-    if path.endswith(("/lift-traffic-limit/", "/recover/")):  # staff only; the owner and reseller see it
+    if path.endswith(("/lift-traffic-limit/", "/recover/", "/migrate/")):  # staff only; the owner and reseller see it
         return OK if role == "admin" else 403
     editing_self_or_managed = resource == "users" and method == "PATCH" and path.endswith("{id}/")
     if resource in ("users", "quotas") and not editing_self_or_managed:

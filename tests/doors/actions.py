@@ -529,7 +529,63 @@ RECOVER = Action(
     between=back_on_the_lost_host,
 )
 
-ACTIONS = [ORDER, *POWER, RESIZE, REINSTALL, PASSWORD, MAKE_IMAGE, DELETE, *BILLING, *WEBHOOKS, TRAFFIC, RECOVER]
+
+def vm_stopped(w):
+    type(w.vm).objects.filter(pk=w.vm.pk).update(power_state="stopped")
+
+
+def vm_paused(w):
+    type(w.vm).objects.filter(pk=w.vm.pk).update(power_state="paused")
+
+
+def spare_in_maintenance(w):
+    spare_host(w)
+    type(w.host).objects.filter(name="spare").update(status="maintenance")
+
+
+def to_host(which):
+    """The form and the body naming a host by id: "spare" or the VM's own ("own")."""
+
+    def inputs(w):
+        host = w.host if which == "own" else type(w.host).objects.get(name=which)
+        return {"host": str(host.pk)}, {"host": host.pk}
+
+    return inputs
+
+
+MIGRATE = Action(
+    name="migrate a VM to another host",
+    actor="admin",
+    ui_route="vm_migrate",
+    ui_url=vm_url("ui:vm_migrate"),
+    api_route=("vm", "migrate"),
+    api_call=api_vm("migrate"),
+    job_kind="vm_migrate",
+    accepted=Case("running (live), to the spare host", to_host("spare"), setup=spare_host),
+    refused=[
+        Case("a paused VM", to_host("spare"), setup=both(vm_paused, spare_host)),
+        Case("to its own host", to_host("own"), setup=both(vm_stopped, spare_host)),
+        Case("to a host in maintenance", to_host("spare"), setup=both(vm_stopped, spare_in_maintenance)),
+        Case("no other host, placement choosing", same({}), setup=vm_stopped),
+        Case("a VM on a lost host", same({}), setup=both(vm_stopped, host_lost, spare_host)),
+        Case("a busy VM", to_host("spare"), setup=both(vm_stopped, spare_host, vm_busy)),
+    ],
+)
+
+ACTIONS = [
+    ORDER,
+    *POWER,
+    RESIZE,
+    REINSTALL,
+    PASSWORD,
+    MAKE_IMAGE,
+    DELETE,
+    *BILLING,
+    *WEBHOOKS,
+    TRAFFIC,
+    RECOVER,
+    MIGRATE,
+]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).
 UI_READ_ONLY = {

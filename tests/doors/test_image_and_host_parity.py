@@ -73,6 +73,18 @@ ACTIONS = {
             api=lambda c, k: c.post(f"/api/v1/hosts/{k['host'].pk}/refresh/"),
         ),
         Action(
+            "host_maintenance",
+            ui=lambda c, k: c.post(
+                reverse("ui:host_maintenance", args=[k["host"].pk]), {"on": "1" if k["on"] else "0"}
+            ),
+            api=lambda c, k: c.post(f"/api/v1/hosts/{k['host'].pk}/maintenance/", {"on": k["on"]}, format="json"),
+        ),
+        Action(
+            "host_evacuate",
+            ui=lambda c, k: c.post(reverse("ui:host_evacuate", args=[k["host"].pk])),
+            api=lambda c, k: c.post(f"/api/v1/hosts/{k['host'].pk}/evacuate/"),
+        ),
+        Action(
             "network_setup",
             ui=lambda c, k: c.post(reverse("ui:host_network_setup", args=[k["host"].pk, k["network"].pk])),
             api=lambda c, k: c.post(
@@ -160,6 +172,13 @@ ROWS = [
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "accepted"),
     Row("host_refresh", "reseller", lambda w: {"host": w.host}, "forbidden"),
     Row("host_refresh", "admin", lambda w: {"host": w.host}, "accepted"),
+    Row("host_maintenance", "reseller", lambda w: {"host": w.host, "on": True}, "forbidden"),
+    Row("host_maintenance", "admin", lambda w: {"host": w.host, "on": True}, "accepted", note="on"),
+    Row("host_maintenance", "admin", lambda w: {"host": in_maintenance(w.host), "on": False}, "accepted", note="off"),
+    # Emptying a host in maintenance (apps.vms.evacuation)
+    Row("host_evacuate", "admin", lambda w: {"host": w.host}, "refused", "host", "not-in-maintenance"),
+    Row("host_evacuate", "reseller", lambda w: {"host": in_maintenance(w.host)}, "forbidden"),
+    Row("host_evacuate", "admin", lambda w: {"host": in_maintenance(w.host)}, "accepted"),
     # Making a host carry a network (apps.ipam.host_networks)
     Row("network_setup", "admin", lambda w: {"host": w.other_host, "network": w.public}, "refused", "host",
         "not-carried"),
@@ -168,6 +187,11 @@ ROWS = [
     Row("network_setup", "reseller", lambda w: {"host": w.host, "network": w.public}, "forbidden"),
     Row("network_setup", "admin", lambda w: {"host": w.host, "network": w.public}, "accepted"),
 ]  # fmt: skip
+
+
+def in_maintenance(host):
+    Host.objects.filter(pk=host.pk).update(status="maintenance")
+    return host
 
 
 @pytest.fixture
@@ -246,7 +270,8 @@ def test_both_doors_accept_the_same_input_with_the_same_rows_and_job(world, row)
 UI_ROUTES = {
     "image_detail": "image_share", "image_delete": "image_delete", "image_import": "image_import",
     "image_upload": "image_upload", "host_add": "host_add", "host_edit": "host_update", "host_refresh": "host_refresh",
-    "host_network_setup": "network_setup",
+    "host_network_setup": "network_setup", "host_maintenance": "host_maintenance",
+    "host_evacuate": "host_evacuate",
 }  # fmt: skip
 API_ROUTES = {
     ("image", "partial_update"): "image_share",
@@ -256,6 +281,8 @@ API_ROUTES = {
     ("host", "create"): "host_add",
     ("host", "partial_update"): "host_update",
     ("host", "refresh"): "host_refresh",
+    ("host", "maintenance"): "host_maintenance",
+    ("host", "evacuate"): "host_evacuate",
     ("network", "setup"): "network_setup",
 }
 

@@ -8,12 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted, job_link
-from apps.api.fields import StrictCharField, StrictModelSerializer
+from apps.api.fields import StrictBooleanField, StrictCharField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
 from apps.hosts import services
 from apps.hosts.filtersets import HostFilterSet
 from apps.hosts.models import URI_PATTERN, Host
+from apps.vms.evacuation import evacuate_host
 
 READ_ONLY = [
     "status",
@@ -70,6 +71,13 @@ class HostSerializer(StrictModelSerializer):
 
 
 HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": JobLinkSerializer()})
+HostMaybeJob = inline_serializer("HostMaybeJob", {"host": HostSerializer(), "job": JobLinkSerializer(allow_null=True)})
+
+
+class MaintenanceSerializer(serializers.Serializer):
+    """Maintenance on or off (docs/migration.md)."""
+
+    on = StrictBooleanField(help_text="true: the host takes no new VMs; false: back in service (checked again).")
 
 
 class HostViewSet(
@@ -110,4 +118,31 @@ class HostViewSet(
         """Check the host again (connection, guest type, network, storage pool, capacity):
         202 with the host_refresh job."""
         job = services.refresh_host_now(request.user, self.get_object(), request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=MaintenanceSerializer, responses={200: HostMaybeJob, 202: HostMaybeJob})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def maintenance(self, request, pk=None):
+        """Put the host into maintenance (`on: true`: it takes no new VMs, be it orders,
+        recoveries or migrations) or take it out (`on: false`: 202 with the host_refresh job
+        that checks it again). docs/migration.md."""
+        serializer = MaintenanceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        host, job = services.set_maintenance(
+            request.user, self.get_object(), serializer.validated_data["on"], request_id=self.request_id
+        )
+        body = {"host": HostSerializer(host, context=self.get_serializer_context()).data, "job": None}
+        if job is None:
+            return Response(body)
+        return accepted(request, job, host=body["host"])
+
+    @extend_schema(request=None, responses={202: JobStartedSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def evacuate(self, request, pk=None):
+        """Empty the host (it must be in maintenance): 202 with the host_evacuate job, which
+        moves its stopped VMs to other hosts one by one and lists those that stay, with the
+        reason (docs/migration.md)."""
+        job = evacuate_host(request.user, self.get_object(), request_id=self.request_id)
         return accepted(request, job)

@@ -89,6 +89,17 @@ class RecoverSerializer(serializers.Serializer):
     )
 
 
+class MigrateSerializer(serializers.Serializer):
+    """Moving a stopped VM to another host (staff): the service checks the target."""
+
+    host = IdOrNameField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="The target host, by id or name; left out (or null): placement chooses one.",
+    )
+
+
 class SuspendSerializer(serializers.Serializer):
     """Suspension for non-payment (a VM or a customer): the shapes; the service checks them."""
 

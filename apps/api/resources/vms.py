@@ -19,7 +19,7 @@ from apps.api.resources.vm_snapshots import SnapshotActions
 from apps.stats.traffic import month_of
 from apps.traffic import services as traffic_service
 from apps.traffic.models import TrafficPeriod, TrafficState
-from apps.vms import addresses, changes, consoles, recovery, suspension
+from apps.vms import addresses, changes, consoles, migration, recovery, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -262,6 +262,17 @@ class VmViewSet(SnapshotActions, mixins.ListModelMixin, mixins.RetrieveModelMixi
         vm = self.get_object()
         data = self._valid(vm_inputs.RecoverSerializer)
         job = recovery.recover_vm(vm, **data, actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
+
+    @extend_schema(request=vm_inputs.MigrateSerializer, responses={202: JobAccepted})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def migrate(self, request, pk=None):
+        """Move the stopped VM to another host (staff): to `host`, or where placement
+        chooses. 202 with the vm_migrate job (docs/migration.md)."""
+        vm = self.get_object()
+        data = self._valid(vm_inputs.MigrateSerializer)
+        job = migration.migrate_vm(vm, host=data["host"], actor=request.user, request_id=self.request_id)
         return accepted(request, job)
 
     @extend_schema(request=vm_inputs.AddAddressSerializer, responses={202: JobAccepted})

@@ -230,6 +230,22 @@ class RecoverForm(forms.Form):
     )
 
 
+class MigrateForm(forms.Form):
+    """Moving a stopped VM to another host (staff): apps.vms.migration decides, so every
+    host is offered (one that cannot take the VM is refused with the reason)."""
+
+    host = forms.ChoiceField(label=_("Target host"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from apps.hosts.models import Host
+
+        super().__init__(*args, **kwargs)
+        hosts = Host.objects.order_by("name")
+        self.fields["host"].choices = [("", _("Let placement choose"))] + [
+            (str(h.pk), f"{h.name} ({h.get_status_display()})") for h in hosts
+        ]
+
+
 class SuspendForm(forms.Form):
     """Suspension for non-payment (a VM or a customer): the shapes; apps.vms.suspension decides."""
 

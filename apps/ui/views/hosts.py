@@ -19,6 +19,7 @@ from apps.ui import selectors
 from apps.ui.access import staff_only
 from apps.ui.forms.hosts import HostForm
 from apps.ui.forms.vms import apply_errors
+from apps.vms.evacuation import evacuate_host
 from apps.vms.models import VirtualMachine
 
 
@@ -92,6 +93,37 @@ def _ssh_setup():
 def host_refresh(request, pk):
     host = get_object_or_404(Host, pk=pk)
     job = services.refresh_host_now(request.user, host, request_id=request.request_id)
+    return redirect("ui:job_detail", job.pk)
+
+
+@staff_only
+@require_POST
+def host_maintenance(request, pk):
+    """Maintenance on (`on=1`) or off (anything else) through apps.hosts.services.set_maintenance;
+    taking a host out opens the job that checks it again."""
+    host = get_object_or_404(Host, pk=pk)
+    host, job = services.set_maintenance(
+        request.user, host, request.POST.get("on") == "1", request_id=request.request_id
+    )
+    if job is not None:
+        return redirect("ui:job_detail", job.pk)
+    if host.status == HostStatus.MAINTENANCE:
+        messages.success(request, _("%(name)s is in maintenance: it takes no new VMs.") % {"name": host.name})
+    return redirect("ui:host_detail", host.pk)
+
+
+@staff_only
+@require_POST
+def host_evacuate(request, pk):
+    """Empty a host in maintenance (apps.vms.evacuation): its job's page; a refusal is said
+    on the host's page."""
+    host = get_object_or_404(Host, pk=pk)
+    try:
+        job = evacuate_host(request.user, host, request_id=request.request_id)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("ui:host_detail", host.pk)
     return redirect("ui:job_detail", job.pk)
 
 

@@ -1,4 +1,4 @@
-"""Changing a VM: power buttons, reinstall, root password, resize, delete and recovery. Each only
+"""Changing a VM: power buttons, reinstall, root password, resize, delete, recovery and migration. Each only
 starts a job (no hypervisor call here); a busy VM or an unavailable operation is a message."""
 
 from django.core.exceptions import ValidationError
@@ -10,6 +10,7 @@ from apps.ui.access import signed_in
 from apps.ui.forms.vms import (
     DeleteForm,
     MakeImageForm,
+    MigrateForm,
     PasswordResetForm,
     RecoverForm,
     ReinstallForm,
@@ -84,3 +85,11 @@ def vm_recover(request, pk):
     # Bound on every POST: an unticked box sends nothing, and the service says what is missing.
     bound = request.POST if request.method == "POST" else None
     return _change(request, pk, "vm_recover", "ui/vms/recover.html", lambda vm, data: RecoverForm(bound))
+
+
+@signed_in
+def vm_migrate(request, pk):
+    """Staff: move a stopped VM to another host (apps.vms.migration)."""
+    # Bound on every POST: no host chosen is an empty form, and placement chooses.
+    bound = request.POST if request.method == "POST" else None
+    return _change(request, pk, "vm_migrate", "ui/vms/migrate.html", lambda vm, data: MigrateForm(bound))

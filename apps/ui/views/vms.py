@@ -17,7 +17,7 @@ from apps.ui.forms.vms import VmCreateForm, apply_errors
 from apps.ui.paging import paginate
 from apps.ui.vm_actions import power_buttons
 from apps.vms import addresses as vm_addresses
-from apps.vms import quotas, recovery, suspension
+from apps.vms import migration, quotas, recovery, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -67,6 +67,7 @@ def vm_detail(request, pk):
         "may_change_addresses": vm_addresses.may_change(request.user, vm),
         "snapshots": list(vm.snapshots.all()),
         "may_recover": recovery.may_recover(request.user, vm),
+        "may_migrate": migration.may_migrate(request.user, vm),
     }
     return render(request, "ui/vms/detail.html", context)
 

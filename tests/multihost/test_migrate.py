@@ -1,0 +1,168 @@
+"""Migration between two real remote hosts (libvirt in containers, qemu+tcp:// on loopback):
+a stopped VM, a linked clone of the plain image on one host, moves cold to the other through
+the vm_migrate job. Afterwards its domain is on the target only, its disk there is a linked
+clone of the target's own copy of the image, the source keeps no domain and no volume of it,
+and it boots on the target (its guest agent answers from the moved disk). Then, running, it
+moves back live: the same boot (its boot id, read through the agent), its disk again a
+linked clone of the first host's copy, nothing left behind. Last, that host goes into
+maintenance and is emptied: the VM moves live once more, still the same boot.
+
+Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
+the domain, stopped) instead of through a deploy, so only one boot waits for a guest."""
+
+import threading
+import time
+
+import pytest
+
+from apps.hosts.hypervisor import hypervisor_for
+from apps.hosts.services import refresh_host, set_maintenance
+from apps.images.hostcopy import ensure_on_host
+from apps.images.models import CopyStatus, ImageCopy
+from apps.jobs.models import JobStatus, StepStatus
+from apps.virt.errors import NotFound
+from apps.vms import migrate_work
+from apps.vms.changes import delete_vm, power_vm
+from apps.vms.cleanup import settle_owed
+from apps.vms.create import new_mac
+from apps.vms.deploy.steps import domain_spec
+from apps.vms.evacuation import evacuate_host
+from apps.vms.migration import migrate_vm
+from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from tests.multihost.test_watch_hosts import podman_env, start_libvirtd, stop_libvirtd, virsh  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def finished(job):
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error, [(s.name, s.detail) for s in job.steps.all()])
+    return job
+
+
+def stopped_vm_on(host, owner, image):
+    """A VM as a deploy leaves it, stopped: a linked clone of the host's copy of `image`."""
+    vm = VirtualMachine.objects.create(
+        name="mover", owner=owner, host=host, image=image, vcpus=1, memory_mb=512, disk_gb=2,
+        mac_address=new_mac(), status=VmStatus.ACTIVE, power_state=PowerState.STOPPED,
+    )  # fmt: skip
+    driver = hypervisor_for(host)
+    copy = ensure_on_host(image, host)
+    disk = driver.clone_volume_linked(host.storage_pool, vm.disk_volume, copy.path, vm.disk_gb * 2**30)
+    driver.define(domain_spec(vm, disk.path))
+    return vm
+
+
+def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_moves_back_live(
+    admin_user,
+    customer,
+    remote_hosts,
+    plain_image,
+    django_capture_on_commit_callbacks,
+    settings,
+    podman_env,  # noqa: F811
+):
+    settings.VMM_HOST_OUTAGE_WINDOW = 5  # the target stopped mid-way is given up on quickly
+    source, target = remote_hosts
+    src, dst = hypervisor_for(source), hypervisor_for(target)
+    vm = stopped_vm_on(source, customer, plain_image)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the job runs when the transaction "commits"
+        job = migrate_vm(vm, host=target.name, actor=admin_user)
+    finished(job)
+    assert [s.status for s in job.steps.all()] == [StepStatus.SUCCEEDED] * len(migrate_work.STEPS)
+    vm.refresh_from_db()
+    assert vm.host == target and vm.power_state == PowerState.STOPPED
+
+    # The domain is on the target only, shut off as it was; the source has nothing of it left.
+    assert dst.get_domain(vm.domain_name).state == "shutoff"
+    with pytest.raises(NotFound):
+        src.get_domain(vm.domain_name)
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
+
+    # Its disk on the target is a linked clone of the target's own verified copy of the image.
+    copy = ImageCopy.objects.get(image=plain_image, host=target)
+    assert copy.status == CopyStatus.READY
+    disk = dst.volume_info(target.storage_pool, vm.disk_volume)
+    assert disk.backing_path == copy.path and disk.capacity_bytes == 2 * 2**30
+    assert disk.allocation_bytes < 64 * 2**20  # its own layer, not the whole image
+    assert "linked clone" in job.steps.get(name="Copy the disk to the target").detail
+
+    # It boots there: the guest agent answers from the moved disk.
+    with django_capture_on_commit_callbacks(execute=True):
+        start = power_vm(vm, "start", actor=customer)
+    finished(start)
+    deadline = time.monotonic() + 240
+    while not dst.agent_ready(vm.domain_name):
+        assert dst.get_domain(vm.domain_name).state == "running"
+        assert time.monotonic() < deadline, "the guest did not come up on the target"
+        time.sleep(1)
+
+    boot_id = dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip()
+    assert boot_id
+
+    # Running, it moves back live: same boot, a linked clone of the first host's copy again.
+    vm.refresh_from_db()
+    assert vm.power_state == PowerState.RUNNING
+    with django_capture_on_commit_callbacks(execute=True):
+        back = migrate_vm(vm, actor=admin_user)  # placement: the only other host
+    finished(back)
+    vm.refresh_from_db()
+    assert vm.host == source and vm.power_state == PowerState.RUNNING
+    assert "moved live" in back.steps.get(name="Put the VM on the target").detail
+    assert src.get_domain(vm.domain_name).state == "running"
+    assert src.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    with pytest.raises(NotFound):
+        dst.get_domain(vm.domain_name)
+    assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
+    home = ImageCopy.objects.get(image=plain_image, host=source)
+    assert src.volume_info(source.storage_pool, vm.disk_volume).backing_path == home.path
+
+    # Its host goes into maintenance and is emptied: the running VM moves live again.
+    set_maintenance(admin_user, source, True)
+    with django_capture_on_commit_callbacks(execute=True):
+        emptied = evacuate_host(admin_user, source)
+    finished(emptied)
+    assert f"mover moved to {target.name}" in emptied.steps.get(name="Move the VMs").detail
+    vm.refresh_from_db()
+    assert vm.host == target and vm.power_state == PowerState.RUNNING
+    assert dst.get_domain(vm.domain_name).state == "running"
+    assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    assert src.list_domains() == []
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
+
+    # Moving it back, the target's libvirtd stops mid-way (the migration slowed to 16 MiB/s
+    # so that it is still copying): the VM keeps running where it was, the same boot; once the
+    # target is back, what the failed move made there is removed as owed.
+    set_maintenance(admin_user, source, False)
+    refresh_host(source)
+    virsh(target, "migrate-setspeed", vm.domain_name, "16")
+
+    def stop_mid_way():
+        time.sleep(4)
+        stop_libvirtd(podman_env, source)
+
+    killer = threading.Thread(target=stop_mid_way)
+    killer.start()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            broken = migrate_vm(vm, host=source.name, actor=admin_user)
+    finally:
+        killer.join()
+        start_libvirtd(podman_env, source)
+    broken.refresh_from_db()
+    assert broken.status == JobStatus.FAILED, [(s.name, s.status, s.detail) for s in broken.steps.all()]
+    print(f"killed: {broken.error}")
+    vm.refresh_from_db()
+    assert vm.host == target and dst.get_domain(vm.domain_name).state == "running"
+    assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    refresh_host(source)
+    settle_owed(source, hypervisor_for(source))
+    assert [d.name for d in src.list_domains() if d.name == vm.domain_name] == []
+    assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = delete_vm(vm, actor=customer)
+    finished(gone)
+    assert dst.list_domains() == [] and src.list_domains() == []
+    print(f"live: {back.steps.get(name='Put the VM on the target').detail}")
