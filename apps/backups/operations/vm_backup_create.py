@@ -46,6 +46,7 @@ def run(ctx, vm, backup_id):
                 ctx.note(f"{gone} copy(ies) left by an earlier job removed from the host")
         with ctx.step("Copy the disk"):
             state = driver.get_domain(vm.domain_name).state
+            frozen_ms = None
             if state in INACTIVE_STATES:
                 top = os.path.basename(driver.disk_source(vm.domain_name, inactive=True))
                 driver.convert_volume(pool, scratch, top, "qcow2")
@@ -56,7 +57,7 @@ def run(ctx, vm, backup_id):
                     vm.domain_name, os.path.join(driver.pool_info(pool).path, scratch), quiesce=running
                 )
                 driver.refresh_pool(pool)
-                how = taken.how
+                how, frozen_ms = taken.how, taken.frozen_ms
                 reason = taken.reason if running else "the VM is paused"
                 note = (
                     NOTES["frozen"].format(ms=taken.frozen_ms or 0)
@@ -92,7 +93,12 @@ def run(ctx, vm, backup_id):
                 duration_s=round(duration, 2),
                 finished_at=timezone.now(),
             )
-            ctx.job.result = {"backup_id": backup.pk, "restic_snapshot_id": ids[-1], "added_bytes": added}
+            ctx.job.result = {
+                "backup_id": backup.pk,
+                "restic_snapshot_id": ids[-1],
+                "added_bytes": added,
+                "frozen_ms": round(frozen_ms, 1) if frozen_ms is not None else None,
+            }
             ctx.note(f"restic snapshot {ids[-1][:8]}: {added / 2**20:.1f} MiB added to {repository.name}")
     finally:
         remove_work_dir(ctx)
