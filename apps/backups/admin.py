@@ -22,7 +22,15 @@ class RepositoryAddForm(forms.ModelForm):
         fields = ["name", "kind", "path", "password"]
 
     def _post_clean(self):
-        pass  # the service decides (uniqueness included), in save_model
+        # The service's rules (apps.backups.services), not the model form's own.
+        data = self.cleaned_data
+        try:
+            services.check_repository_input(
+                name=data.get("name"), path=data.get("path"), password=data.get("password"), kind=data.get("kind")
+            )
+        except ValidationError as e:
+            for field, errors in e.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
 
 
 @admin.register(BackupRepository)
@@ -48,19 +56,17 @@ class BackupRepositoryAdmin(admin.ModelAdmin):
         return obj is None or request.method == "GET"
 
     def save_model(self, request, obj, form, change):
-        try:
-            repository, _job = services.add_repository(
-                request.user,
-                name=obj.name,
-                kind=obj.kind,
-                path=obj.path,
-                password=form.cleaned_data["password"],
-                request_id=request.request_id,
-            )
-        except ValidationError as e:
-            self.message_user(request, "; ".join(e.messages), messages.ERROR)
-            raise
-        obj.pk = repository.pk
+        data = form.cleaned_data
+        repository, job = services.add_repository(
+            request.user,
+            name=data["name"],
+            kind=data["kind"],
+            path=data["path"],
+            password=data["password"],
+            request_id=request.request_id,
+        )
+        obj.pk, obj.name = repository.pk, repository.name
+        self.message_user(request, f"restic init runs as job {job.pk}.", messages.INFO)
 
 
 @admin.register(Backup)

@@ -42,10 +42,9 @@ def check_may_manage_repositories(actor):
         raise PermissionDenied(_("Only the provider's staff may manage backup repositories."))
 
 
-def add_repository(actor, *, name, path, password, kind=RepositoryKind.LOCAL, request_id=None):
-    """Add a restic repository and start its `backup_repository_init` job. Returns
-    (repository, job)."""
-    check_may_manage_repositories(actor)
+def check_repository_input(*, name, path, password, kind=RepositoryKind.LOCAL):
+    """The input of `add_repository`, checked; returns (name, path) as stored. Raises
+    ValidationError keyed by the field."""
     errors = {}
     name = (name or "").strip()
     path = (path or "").strip()
@@ -67,6 +66,14 @@ def add_repository(actor, *, name, path, password, kind=RepositoryKind.LOCAL, re
         errors["password"] = _("%(min)d-%(max)d characters.") % {"min": PASSWORD_MIN, "max": PASSWORD_MAX}
     if errors:
         raise ValidationError(errors)
+    return name, path
+
+
+def add_repository(actor, *, name, path, password, kind=RepositoryKind.LOCAL, request_id=None):
+    """Add a restic repository and start its `backup_repository_init` job. Returns
+    (repository, job)."""
+    check_may_manage_repositories(actor)
+    name, path = check_repository_input(name=name, path=path, password=password, kind=kind)
     try:
         with transaction.atomic():
             repository = BackupRepository.objects.create(name=name, kind=kind, path=path, password=password)

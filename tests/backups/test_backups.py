@@ -249,3 +249,47 @@ def test_restic_stores_dumps_sparse_and_forgets(repository, tmp_path):
     restic.check(repository)
     with pytest.raises(restic.ResticError, match="wrong password"):
         restic.snapshot_ids(BackupRepository(path=repository.path, password="not the password"), "vm:1")
+
+
+def test_a_backup_whose_worker_died_is_settled_with_its_copy_removed(vm, ready_row, customer, settings):
+    """What the jobs reconciler does for a worker killed mid-backup (its restic died with it):
+    the job fails, the copy on the host and the work folder go, the backup is `failed`, the
+    VM is free for the next backup."""
+    from apps.backups.work import scratch_volume
+    from apps.jobs.models import Job
+    from apps.jobs.runner import JobContext
+    from apps.vms.deploy.steps import work_dir
+
+    job = create_backup(vm, actor=customer)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, worker="gone:1")
+    job.refresh_from_db()
+    driver = hypervisor_for(vm.host)
+    copy = scratch_volume(JobContext(job, None), vm, "backup")
+    driver.create_volume(POOL, copy, 2**20)
+    (work_dir(JobContext(job, None)) / f"vm-{vm.pk}-vda.raw").write_bytes(b"partial")
+
+    assert runner.settle_dead_job(job, "the worker running it died")
+    job.refresh_from_db()
+    backup = Backup.objects.get(vm=vm)
+    assert job.status == JobStatus.FAILED and backup.state == BackupState.FAILED
+    assert backup.error == "the worker running it died"
+    assert copy not in {v.name for v in driver.list_volumes(POOL)}
+    assert not (settings.VMM_WORK_DIR / str(job.pk)).exists()
+    vm.refresh_from_db()
+    assert vm.current_job is None
+
+
+def test_staff_add_a_repository_in_the_admin_through_the_same_rules(client, admin_user, tmp_path):
+    from apps.jobs.models import Job
+
+    client.force_login(admin_user)
+    url = "/admin/backups/backuprepository/add/"
+    data = {"name": "adm", "kind": "local", "path": str(tmp_path / "adm"), "password": "short"}
+    page = client.post(url, data).content.decode()
+    assert "8-200 characters." in page and not BackupRepository.objects.exists()
+    response = client.post(url, {**data, "password": "long enough pw"})
+    assert response.status_code == 302, response.content[:500]
+    repository = BackupRepository.objects.get(name="adm")
+    assert Job.objects.get(kind="backup_repository_init").target_id == repository.pk
+    page = client.get(f"/admin/backups/backuprepository/{repository.pk}/change/").content.decode()
+    assert "long enough pw" not in page and 'name="password"' not in page
