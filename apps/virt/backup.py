@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import libvirt
 
-from ._base import Base, retried
+from ._base import Base, log, retried
 from .domain_xml import build_volume_xml
 from .errors import InvalidState, OperationFailed, Unreachable, translate
 from .storage import _vol_info
@@ -61,12 +61,14 @@ class BackupOps(Base):
         self, name: str, target_path: str, *, target: str = "vda", quiesce: bool = True, timeout: float = 3600
     ) -> DiskBackup:
         """Copy disk ``target`` of the running domain ``name`` as it is now into
-        ``target_path`` (a new raw file; its folder must be the pool's), with the guest's
+        ``target_path``: an existing empty qcow2 of the disk's size (a pool volume made
+        beforehand, so that nothing is created while the guest is frozen), with the guest's
         filesystems frozen through its agent for the instant the copy begins when
         ``quiesce`` (if the agent does not answer it is taken unfrozen, the reason said).
         Waits for the copy to end. Returns how it was taken and how long the guest was
-        frozen. Raises ``NotFound``, ``InvalidState`` (not running), ``OperationFailed``
-        (the copy failed, or took longer than ``timeout`` s: aborted)."""
+        frozen (from asking the freeze to the thaw's answer). Raises ``NotFound``,
+        ``InvalidState`` (not running), ``OperationFailed`` (the copy failed, or took longer
+        than ``timeout`` s: aborted)."""
         with self._op("backup_disk", name, target_path) as conn:
             dom = self._domain(conn, name)
             if not dom.isActive():
@@ -82,14 +84,21 @@ class BackupOps(Base):
                     if isinstance(translate(e, uri=self.uri), Unreachable):
                         raise
                     reason = e.get_error_message()
+            frozen_at = time.monotonic()
             try:
-                dom.backupBegin(xml, None, 0)
+                dom.backupBegin(xml, None, libvirt.VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL)
             finally:
+                begun = time.monotonic()
                 if frozen:
                     try:
                         dom.fsThaw()
                     finally:
                         frozen_ms = (time.monotonic() - began) * 1000
+                        log.debug(
+                            "%s: freeze %.0f ms, backup begin %.0f ms, thaw %.0f ms",
+                            name, (frozen_at - began) * 1000, (begun - frozen_at) * 1000,
+                            (time.monotonic() - begun) * 1000,
+                        )  # fmt: skip
             self._wait_for_backup(dom, timeout)
             if frozen:
                 return DiskBackup("frozen", "", frozen_ms)

@@ -1,10 +1,10 @@
 """Back up a VM's disk (docs/backups.md): a point-in-time copy made on the host (a running VM:
-libvirt's backup API in push mode, the guest's filesystems frozen through its agent only for
-the instant the copy begins; a stopped VM: its disk converted, the backing chain flattened),
-fetched through the storage API, turned into raw data and given to `restic backup --stdin`,
-so the repository deduplicates it with the VM's other backups. The host's copy and the local
-files are removed in every outcome; a host that did not answer leaves its copy to the VM's
-next backup job (or its deletion)."""
+libvirt's backup API in push mode into a scratch volume made beforehand, the guest's
+filesystems frozen through its agent only for the instant the copy begins; a stopped VM: its
+disk converted, the backing chain flattened), fetched through the storage API, turned into
+raw data and given to `restic backup --stdin`, so the repository deduplicates it with the
+VM's other backups. The host's copy and the local files are removed in every outcome; a
+host that did not answer leaves its copy to the VM's next backup job (or its deletion)."""
 
 import os
 import time
@@ -53,9 +53,9 @@ def run(ctx, vm, backup_id):
                 how, note = "stopped", NOTES["stopped"]
             else:
                 running = state in (DomainState.RUNNING, DomainState.BLOCKED)  # a paused guest's agent cannot freeze
-                taken = driver.backup_disk(
-                    vm.domain_name, os.path.join(driver.pool_info(pool).path, scratch), quiesce=running
-                )
+                top = driver.volume_info(pool, os.path.basename(driver.disk_source(vm.domain_name)))
+                target = driver.create_volume(pool, scratch, top.capacity_bytes, "qcow2")  # made before the freeze
+                taken = driver.backup_disk(vm.domain_name, target.path, quiesce=running)
                 driver.refresh_pool(pool)
                 how, frozen_ms = taken.how, taken.frozen_ms
                 reason = taken.reason if running else "the VM is paused"
