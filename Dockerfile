@@ -28,12 +28,12 @@ RUN --mount=type=secret,id=ca \
 FROM debian:bookworm-slim
 # libvirt client library and virsh; ssh for qemu+ssh:// hosts; qemu-img and libguestfs
 # (with a kernel for its appliance) for the workers' disk work; cloud-localds for seeds;
-# the OpenLDAP client library for python-ldap (LDAP for staff).
+# the OpenLDAP client library for python-ldap (LDAP for staff); restic for backups.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 libvirt0 libldap-2.5-0 libsasl2-2 libvirt-clients openssh-client ca-certificates \
-        qemu-utils libguestfs-tools linux-image-amd64 cloud-image-utils zstd \
+        qemu-utils libguestfs-tools linux-image-amd64 cloud-image-utils zstd restic \
     && rm -rf /var/lib/apt/lists/*
 # The panel runs as vmm (uid 10001). libguestfs builds its appliance from the kernel, which
 # Debian installs readable by root only.

@@ -16,6 +16,8 @@ packages=(
     # tiny guest (host kernel + busybox) and the Debian demo images
     linux-image-amd64 busybox-static debootstrap extlinux cloud-image-utils
     fdisk e2fsprogs zstd
+    # backups: the workers store VM disks in restic repositories (docs/backups.md)
+    restic
 )
 apt_ensure "${packages[@]}"
 say "system packages ok"

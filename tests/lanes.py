@@ -26,7 +26,7 @@ GROUP_MARKERS = ("multihost", "container")
 # clean-clone CI runs, both lanes busy; test_compose's with the image's
 # package layers already built, as on a machine that has run the suite before).
 HEAVY = {
-    "tests/deploy/test_deploy_cloud_init.py": 300,
+    "tests/deploy/test_deploy_cloud_init.py": 390,  # +90 s: the backups' round trip (two 4 GiB backups, a restore)
     "tests/deploy/test_public_addresses.py": 270,
     "tests/multihost/test_outages.py": 250,
     "tests/api/test_schema.py": 190,
@@ -42,6 +42,7 @@ HEAVY = {
     "tests/browser/test_sign_in_security.py": 20,
     "tests/container/test_image.py": 20,
     "tests/deploy/test_suspension_real.py": 15,
+    "tests/backups/test_backups.py": 25,  # restic on real repositories
     "tests/test_lanes.py": 10,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")

@@ -386,6 +386,10 @@ VMM_EMAIL_NOTICES = env_bool("VMM_EMAIL_NOTICES", True)
 INSTALLED_APPS += ["apps.webhooks"]
 # Monthly traffic and its limits (apps/traffic, docs/traffic.md); VMM_BILLING_TIME_ZONE below.
 INSTALLED_APPS += ["apps.traffic"]
+# Backups into restic repositories (apps/backups, docs/backups.md); restic's cache of
+# repository metadata lives here (safe to delete: restic reads it back).
+INSTALLED_APPS += ["apps.backups"]
+VMM_RESTIC_CACHE_DIR = Path(env_str("VMM_RESTIC_CACHE_DIR", str(DATA_DIR / "restic-cache")))
 # Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
 # link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
 VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")

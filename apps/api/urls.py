@@ -19,6 +19,7 @@ from apps.api.resources import (
     stats,
     tokens,
     users,
+    vm_backups,
     vms,
     webhooks,
 )
@@ -42,6 +43,7 @@ router.register("addresses", addresses.AddressViewSet, basename="address")
 router.register("pools", addresses.PoolViewSet, basename="pool")
 router.register("networks", networks.NetworkViewSet, basename="network")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("backup-repositories", vm_backups.RepositoryViewSet, basename="backuprepository")
 router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [

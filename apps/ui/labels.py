@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.accounts.models import Role
+from apps.backups.models import BackupState, RepositoryState
 from apps.hosts.models import HostStatus
 from apps.images.models import ImageStatus, Visibility
 from apps.jobs.models import JobStatus, StepStatus
@@ -39,6 +40,10 @@ OPERATIONS = {
     "vm_snapshot_create": gettext_lazy("Take a snapshot"),
     "vm_snapshot_revert": gettext_lazy("Revert to a snapshot"),
     "vm_snapshot_delete": gettext_lazy("Delete a snapshot"),
+    "vm_backup_create": gettext_lazy("Back up"),
+    "vm_backup_restore": gettext_lazy("Restore a backup"),
+    "vm_backup_delete": gettext_lazy("Delete a backup"),
+    "backup_repository_init": gettext_lazy("Initialize a backup repository"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
     "customer_suspend": gettext_lazy("Suspend the customer"),
@@ -109,6 +114,12 @@ STEP_NAMES = {
     "Go back to the snapshot": gettext_lazy("Go back to the snapshot"),
     "Merge the snapshot's layer": gettext_lazy("Merge the snapshot's layer"),
     "Remove the layer's file": gettext_lazy("Remove the layer's file"),
+    "Initialize the repository": gettext_lazy("Initialize the repository"),
+    "Open the repository": gettext_lazy("Open the repository"),
+    "Store it in the repository": gettext_lazy("Store it in the repository"),
+    "Fetch the backup": gettext_lazy("Fetch the backup"),
+    "Replace the disk": gettext_lazy("Replace the disk"),
+    "Forget the backup": gettext_lazy("Forget the backup"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.
@@ -124,6 +135,8 @@ TABLES = {
     "traffic": dict(TrafficState.choices),
     "snapshot": dict(SnapshotState.choices),
     "consistency": dict(SnapshotConsistency.choices),
+    "backup": dict(BackupState.choices),
+    "repository": dict(RepositoryState.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
@@ -158,6 +171,14 @@ TONES = {
         SnapshotState.DELETING: "warn",
         SnapshotState.FAILED: "bad",
     },
+    "backup": {
+        BackupState.READY: "ok",
+        BackupState.CREATING: "busy",
+        BackupState.RESTORING: "busy",
+        BackupState.DELETING: "warn",
+        BackupState.FAILED: "bad",
+    },
+    "repository": {RepositoryState.READY: "ok", RepositoryState.INITIALIZING: "busy", RepositoryState.FAILED: "bad"},
     "consistency": {
         SnapshotConsistency.FROZEN: "ok",
         SnapshotConsistency.STOPPED: "ok",

@@ -5,6 +5,7 @@ from apps.ui.views import (
     account,
     addresses,
     auth,
+    backups,
     dashboard,
     hosts,
     images,
@@ -88,6 +89,12 @@ urlpatterns = [
     path(
         "vms/<int:pk>/snapshots/<int:snapshot_id>/delete/", vm_snapshots.vm_snapshot_delete, name="vm_snapshot_delete"
     ),
+    path("vms/<int:pk>/backups/", backups.vm_backups, name="vm_backups"),
+    path("vms/<int:pk>/backups/new/", backups.vm_backup_create, name="vm_backup_create"),
+    path("vms/<int:pk>/backups/<int:backup_id>/restore/", backups.vm_backup_restore, name="vm_backup_restore"),
+    path("vms/<int:pk>/backups/<int:backup_id>/delete/", backups.vm_backup_delete, name="vm_backup_delete"),
+    path("backups/repositories/", backups.backup_repository_list, name="backup_repository_list"),
+    path("backups/repositories/add/", backups.backup_repository_add, name="backup_repository_add"),
     path("addresses/", addresses.address_list, name="address_list"),
     path("addresses/<int:pk>/reverse/", addresses.address_reverse, name="address_reverse"),
     path("vms/<int:pk>/suspend/", suspension.vm_billing_suspend, name="vm_billing_suspend"),

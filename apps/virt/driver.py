@@ -24,7 +24,8 @@ Safe to run again, and why:
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
   ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
   ``interface_addresses``, ``interface_bandwidth``; ``refresh_pool``; ``download_volume`` and
-  ``volume_sha256`` (read from the start again); ``disk_source``.
+  ``volume_sha256`` and ``download_volume_sparse`` (read from the start again); ``disk_source``;
+  ``abort_backup`` (aborts what still runs).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
@@ -38,12 +39,13 @@ Safe to run again, and why:
 - deletes: ``delete_volume``, ``undefine``, ``delete_pool``, ``remove_network``: ``NotFound`` on a repeated
   call means the lost call did it: done (so a retried delete of something that was never
   there returns instead of raising ``NotFound``).
-- volume makers: ``create_volume``, ``clone_volume_linked``, ``copy_volume``,
-  ``upload_volume`` start from scratch: a volume an attempt may have created (partial
+- volume makers: ``create_volume``, ``clone_volume_linked``, ``copy_volume``, ``convert_volume``,
+  ``upload_volume``, ``upload_volume_sparse`` start from scratch: a volume an attempt may have created (partial
   upload, or made but its answer lost) is deleted first.
 Not safe, so failing at once as before: ``reboot`` and ``reset`` (a second reboot of a
 guest already rebooting), ``agent_exec`` (runs a command in the guest twice),
-``watch_lifecycle`` (the watcher handles its own reconnects), ``commit_disk`` (a block job is
+``watch_lifecycle`` (the watcher handles its own reconnects), ``backup_disk`` (a backup job
+is begun once; a failed backup is taken again), ``commit_disk`` (a block job is
 started once; the snapshot job reads the chain and can run it again), ``migrate_live`` (a migration is
 started once; a failed one leaves the domain running on the source), ``open_console`` (a stream is
 opened once; the console bridge opens a new one when asked again), ``send_keys``.
@@ -54,6 +56,7 @@ from __future__ import annotations
 import libvirt
 
 from ._base import retried
+from .backup import BackupOps
 from .bandwidth import BandwidthOps
 from .console import ConsoleOps
 from .domain_xml import parse_capabilities
@@ -73,10 +76,19 @@ def _version(v: int) -> str:
 
 
 class Hypervisor(
-    DomainOps, StorageOps, SnapshotOps, StatsOps, WatchOps, NetworkOps, ConsoleOps, BandwidthOps, MigrationOps
+    DomainOps,
+    StorageOps,
+    SnapshotOps,
+    BackupOps,
+    StatsOps,
+    WatchOps,
+    NetworkOps,
+    ConsoleOps,
+    BandwidthOps,
+    MigrationOps,
 ):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, disk
-    snapshots, statistics, events, networks, consoles, interface bandwidth)."""
+    snapshots, disk backups, statistics, events, networks, consoles, interface bandwidth)."""
 
     @retried()
     def host_info(self) -> HostInfo:

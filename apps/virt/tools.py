@@ -100,6 +100,16 @@ def flatten(source: str | Path, destination: str | Path, compress: bool = False)
     )
 
 
+def convert(source: str | Path, destination: str | Path, source_format: str, format: str) -> None:
+    """``source`` (of ``source_format``) written to ``destination`` in ``format`` (``raw``
+    comes out sparse: unused space takes no room)."""
+    _run(
+        ["qemu-img", "convert", "-f", source_format, "-O", format, str(source), str(destination)],
+        timeout=6 * 3600,
+        what=f"converting the disk to {format}",
+    )
+
+
 def virt_customize(disk: str | Path, args: list[str], timeout: float = 900) -> str:
     """Run virt-customize on the offline ``disk`` with ``args``; returns its output."""
     return _run(

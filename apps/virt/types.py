@@ -97,6 +97,17 @@ class DiskSnapshot:
 
 
 @dataclass(frozen=True)
+class DiskBackup:
+    """How ``backup_disk`` took a disk's copy: ``frozen`` (the guest's filesystems frozen
+    through its agent for ``frozen_ms`` around the instant the copy began) or ``crash`` (not
+    frozen: as after a power cut; ``reason`` says why)."""
+
+    how: str
+    reason: str = ""
+    frozen_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class DiskSpec:
     """One disk or cdrom. ``path=None`` is an empty cdrom drive (parsed XML may
     also give ``None`` for network disks). A cdrom is always read-only."""

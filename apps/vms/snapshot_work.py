@@ -102,14 +102,19 @@ def forget_merged(snapshot):
         Snapshot.objects.filter(pk=snapshot.pk).delete()
 
 
+# Scratch volumes of jobs on a VM's disk besides snapshots: a backup's copy, a restore's
+# upload (apps/backups/operations); removed by their jobs, and with the VM.
+SCRATCH_KINDS = ("snap", "backup", "restore")
+
+
 def volumes_of(vm, driver=None):
     """Every snapshot overlay of `vm`: its rows' and, when `driver` can list the pool, any
-    file with the VM's snapshot prefix a failed job left behind."""
+    file with the VM's snapshot or scratch prefixes (SCRATCH_KINDS) a failed job left behind."""
     names = set(Snapshot.objects.filter(vm=vm).values_list("overlay_volume", flat=True))
     if driver is not None:
-        prefix = f"vmm-{vm.uuid}-snap-"
+        prefixes = tuple(f"vmm-{vm.uuid}-{kind}-" for kind in SCRATCH_KINDS)
         try:
-            names |= {v.name for v in driver.list_volumes(vm.host.storage_pool) if v.name.startswith(prefix)}
+            names |= {v.name for v in driver.list_volumes(vm.host.storage_pool) if v.name.startswith(prefixes)}
         except VirtError:
             pass  # the rows' names are still removed
     return sorted(names)

@@ -9,6 +9,7 @@ import copy
 
 import pytest
 
+from apps.backups.models import Backup, BackupRepository
 from apps.ipam.models import Network
 from apps.vms.models import Snapshot, SnapshotState
 from tests.api.conftest import PASSWORD, codes, make_vm, order
@@ -91,6 +92,11 @@ BODIES = [
     ("admin", "post", "vms/{vm}/migrate/", {}, "host", "id_or_name", "host_id"),
     ("admin", "post", "vms/{vm}/migrate/", {}, "host", "id_or_name", "spare"),
     ("admin", "post", "hosts/{host}/maintenance/", {}, "on", "boolean", True),
+    ("customer", "post", "vms/{vm}/backups/", {}, "repository", "integer", 1),
+    ("customer", "post", "vms/{vm}/backups/{backup}/restore/", {}, "confirm", "boolean", True),
+    ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
+    ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
+    ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
 ]
@@ -124,10 +130,15 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "reinstall": {"image": ready_image.pk},
         "import": {"name": "debian-13", "os_family": "debian", "path": str(image_file)},
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
+        "repository": {"name": "second", "path": str(tmp_path / "second"), "password": "long enough"},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}
     ids["snapshot"] = snapshot.pk
+    repository = BackupRepository.objects.create(name="r", path=str(tmp_path / "r"), password="x" * 8, state="ready")
+    ids["backup"] = Backup.objects.create(
+        vm=vm, vm_name=vm.name, owner=customer, repository=repository, state="ready", restic_snapshot_id="a" * 64
+    ).pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
     right = {
         "image": ready_image.pk,

@@ -14,6 +14,7 @@ from apps.accounts.plans import Plan
 from apps.accounts.quotas import Quota
 from apps.accounts.sshkeys import SshKey, fingerprint
 from apps.accounts.tokens import ApiToken
+from apps.backups.models import Backup, BackupRepository
 from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
@@ -37,6 +38,7 @@ RESOURCES = {
     "quotas": "tenant",
     "tokens": "token",
     "hosts": "staff",
+    "backup-repositories": "staff",
     "audit": "staff",
     "pools": "staff",
     "networks": "staff",  # list, read, set up on a host: staff only
@@ -144,6 +146,8 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
     ids["networks"] = network.pk
+    repository = BackupRepository.objects.create(name="r", path="/srv/matrix-repo", password="x" * 10, state="ready")
+    ids["backup-repositories"] = repository.pk
     free = iter(Address.objects.filter(pool_id=ids["pools"]).order_by("position"))
     for which, owner in (("own", customer), ("other", other_customer)):
         vm = make_vm(owner, host, name=f"vm-{which}")
@@ -164,6 +168,15 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
             "tokens": ApiToken.objects.issue(owner, "matrix")[0].pk,
             "addresses": _assigned(next(free), vm),
             "snapshots": Snapshot.objects.create(vm=vm, name="s", overlay_volume="s.qcow2", state="ready").pk,
+            "backups": Backup.objects.create(
+                vm=vm,
+                vm_name=vm.name,
+                owner=owner,
+                repository=repository,
+                state="ready",
+                restic_snapshot_id="a" * 64,
+                filename="d.raw",
+            ).pk,  # fmt: skip
         }
     for which, owner in (("own", reseller), ("other", admin_user)):
         endpoint = Endpoint.objects.create(owner=owner, url="https://203.0.113.5/", events=["vm.created"])
@@ -221,5 +234,6 @@ def test_tenancy(world, path, method, role):
         pk = ids[which][resource] if which else ids[resource]
         url = path.replace("{address_id}", str(ids[which]["addresses"]) if which else "")
         url = url.replace("{snapshot_id}", str(ids[which]["snapshots"]) if which else "")
+        url = url.replace("{backup_id}", str(ids[which]["backups"]) if which else "")
         url = re.sub(r"\{[^}]+\}", str(pk), url)
         check(call(clients[role], method, url), expected(path, method, role, which), f"{role} {method} {url} ({which})")

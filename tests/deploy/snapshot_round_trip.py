@@ -39,9 +39,10 @@ def snapshot_volumes(driver, vm):
     return sorted(v.name for v in driver.list_volumes(vm.host.storage_pool) if v.name.startswith(f"vmm-{vm.uuid}-snap"))
 
 
-def snapshots_round_trip(capture, customer, vm):
+def snapshots_round_trip(capture, customer, vm, while_stopped=None):
     """Everything above on `vm` (running, on the local host, its disk a linked clone), which
-    is deleted at the end."""
+    is deleted at the end. `while_stopped()`, if given, runs while the VM is stopped and has
+    no snapshots (the backups' restore, tests/deploy/backup_round_trip.py: no boot added)."""
     local_host = vm.host
     driver = hypervisor_for(local_host)
     disk0 = driver.volume_info(local_host.storage_pool, vm.disk_volume).path
@@ -86,6 +87,8 @@ def snapshots_round_trip(capture, customer, vm):
     assert driver.get_domain(vm.domain_name).state == "shutoff"  # started paused for the merge, then destroyed
     assert driver.disk_source(vm.domain_name, inactive=True) == disk0
     assert snapshot_volumes(driver, vm) == []
+    if while_stopped is not None:
+        while_stopped()
 
     finished(capture, create_snapshot, vm, "kept-to-the-end", actor=customer)
     assert len(snapshot_volumes(driver, vm)) == 1

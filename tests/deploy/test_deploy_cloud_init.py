@@ -1,7 +1,8 @@
 """Deploy the cloud-init flavour of the demo image with a NoCloud seed on the real local
 libvirtd; reset the root password through the guest agent; resize (the root filesystem
-grows); reinstall and keep the address; then snapshots on the same guest
-(tests/deploy/snapshot_round_trip.py), which ends by deleting it."""
+grows); reinstall and keep the address; then a backup of the running guest, snapshots on the
+same guest (tests/deploy/snapshot_round_trip.py) and, while it is stopped there, the backup
+restored (tests/deploy/backup_round_trip.py); the snapshots' part ends by deleting it."""
 
 import pytest
 
@@ -10,6 +11,7 @@ from apps.jobs.models import JobStatus
 from apps.vms.changes import reinstall_vm, reset_password, resize_vm
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VmStatus
+from tests.deploy.backup_round_trip import back_up_running, restore_while_stopped
 from tests.deploy.snapshot_round_trip import snapshots_round_trip
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
@@ -45,7 +47,7 @@ def hostname_inside(driver, vm):
 
 
 def test_cloud_init_deploy_password_reset_and_reinstall(
-    customer, local_host, cloudinit_image, ssh_key, django_capture_on_commit_callbacks
+    customer, admin_user, local_host, cloudinit_image, ssh_key, django_capture_on_commit_callbacks, tmp_path, settings
 ):
     capture = django_capture_on_commit_callbacks
     vm, job = run(
@@ -91,4 +93,6 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 120)
 
     vm.refresh_from_db()
-    snapshots_round_trip(capture, customer, vm)
+    work = settings.VMM_WORK_DIR
+    backup = back_up_running(capture, admin_user, customer, vm, tmp_path / "restic", work)
+    snapshots_round_trip(capture, customer, vm, lambda: restore_while_stopped(capture, customer, vm, backup, work))

@@ -609,6 +609,8 @@ UI_READ_ONLY = {
     "address_list": "a list (and the pools' usage for staff)",
     "webhook_list": "a list",
     "webhook_detail": "a page (an endpoint and its delivery log)",
+    "vm_backups": "a list (the VM's backups; its actions: tests/doors/test_backup_parity.py)",
+    "backup_repository_list": "a list",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {

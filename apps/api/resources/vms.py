@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
 from apps.api.resources import vm_inputs
+from apps.api.resources.vm_backups import BackupActions
 from apps.api.resources.vm_snapshots import SnapshotActions
 from apps.stats.traffic import month_of
 from apps.traffic import services as traffic_service
@@ -137,7 +138,7 @@ VmSuspension = inline_serializer("VmSuspension", {"vm": VmSerializer(), "job": s
 POWER = extend_schema(request=None, responses={202: JobAccepted})
 
 
-class VmViewSet(SnapshotActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """VMs: list (filters state/status/host/owner/image, `search` by name), order, act."""
 
     serializer_class = VmSerializer

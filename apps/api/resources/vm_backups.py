@@ -1,0 +1,147 @@
+"""/api/v1/vms/<id>/backups/: a VM's backups (docs/backups.md). List and read them; take
+one, restore one into the VM, delete one: 202 with the job. The rules are
+apps.backups.services' (the web UI calls the same functions); this module parses shapes and
+answers. Mixed into VmViewSet, so the VM is looked up (tenancy-scoped, 404 for another
+tenant's) first.
+
+/api/v1/backup-repositories/: restic repositories, staff only; the password is write-only."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.api.base import ApiViewSet, JobLinkSerializer, accepted, job_link
+from apps.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
+from apps.api.idempotency import idempotent
+from apps.api.permissions import IsStaff
+from apps.backups import services
+from apps.backups.models import Backup, BackupRepository, RepositoryKind
+
+JobAccepted = inline_serializer("BackupJobAccepted", {"job": serializers.DictField()})
+BACKUP_ID = r"backups/(?P<backup_id>[0-9]{1,12})"
+
+
+class BackupSerializer(serializers.ModelSerializer):
+    size_bytes = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The disk's size (a restore writes it back)."
+    )
+    added_bytes = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="What the repository grew by (after deduplication and compression)."
+    )
+    duration_s = serializers.FloatField(read_only=True, allow_null=True, help_text="How long the backup took.")
+
+    class Meta:
+        model = Backup
+        fields = [
+            "id", "vm", "repository", "state", "consistency", "restic_snapshot_id", "size_bytes", "added_bytes",
+            "duration_s", "error", "created_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class BackupCreateSerializer(serializers.Serializer):
+    repository = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The repository's id; default: the first ready one.",
+    )
+
+
+class BackupRestoreSerializer(serializers.Serializer):
+    confirm = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Must be true: the VM is powered off and what it wrote since the backup is lost.",
+    )
+
+
+class BackupActions:
+    """The backup routes of VmViewSet."""
+
+    @extend_schema(request=None, responses={200: BackupSerializer(many=True)}, operation_id="vms_backups_list")
+    @action(detail=True, methods=["get"], url_path="backups", filter_backends=[])
+    def backups(self, request, pk=None):
+        """The VM's backups, newest first (cursor-paginated like every list)."""
+        vm = self.get_object()
+        page = self.paginate_queryset(Backup.objects.filter(vm=vm))
+        return self.get_paginated_response(BackupSerializer(page, many=True).data)
+
+    @extend_schema(request=BackupCreateSerializer, responses={202: JobAccepted}, operation_id="vms_backups_create")
+    @backups.mapping.post
+    @idempotent
+    def create_backup(self, request, pk=None):
+        """Back the VM's disk up: 202 with the vm_backup_create job."""
+        vm = self.get_object()
+        data = self._valid(BackupCreateSerializer)
+        job = services.create_backup(vm, repository=data["repository"], **self._who(request))
+        return accepted(request, job)
+
+    @extend_schema(request=None, responses={200: BackupSerializer}, operation_id="vms_backups_retrieve")
+    @action(detail=True, methods=["get"], url_path=BACKUP_ID)
+    def backup(self, request, pk=None, backup_id=None):
+        """One backup of the VM."""
+        vm = self.get_object()
+        return Response(BackupSerializer(services.backup_of(vm, int(backup_id))).data)
+
+    @extend_schema(request=None, responses={202: JobAccepted}, operation_id="vms_backups_destroy")
+    @backup.mapping.delete
+    @idempotent
+    def delete_backup(self, request, pk=None, backup_id=None):
+        """Delete a backup (restic forget and prune): 202 with the vm_backup_delete job."""
+        vm = self.get_object()
+        job = services.delete_backup(vm, int(backup_id), **self._who(request))
+        return accepted(request, job)
+
+    @extend_schema(request=BackupRestoreSerializer, responses={202: JobAccepted}, operation_id="vms_backups_restore")
+    @action(detail=True, methods=["post"], url_path=BACKUP_ID + "/restore")
+    @idempotent
+    def restore_backup(self, request, pk=None, backup_id=None):
+        """Restore a backup into the VM (`confirm`: true): 202 with the vm_backup_restore job."""
+        vm = self.get_object()
+        data = self._valid(BackupRestoreSerializer)
+        job = services.restore_backup(vm, int(backup_id), confirm=data["confirm"], **self._who(request))
+        return accepted(request, job)
+
+
+class RepositorySerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=64)
+    kind = StrictChoiceField(choices=RepositoryKind.choices, required=False, default=RepositoryKind.LOCAL)
+    path = StrictCharField(max_length=500, help_text="An absolute directory on the panel's machine.")
+    password = StrictCharField(
+        write_only=True, max_length=200, help_text="Encrypts the repository; kept by the panel, never shown again."
+    )
+
+    class Meta:
+        model = BackupRepository
+        fields = ["id", "name", "kind", "path", "password", "state", "state_reason", "created_at"]
+        read_only_fields = ["state", "state_reason", "created_at"]
+        validators = []  # a taken name or directory is for the service to say (one door)
+
+
+RepositoryWithJob = inline_serializer(
+    "BackupRepositoryWithJob", {"repository": RepositorySerializer(), "job": JobLinkSerializer()}
+)
+
+
+class RepositoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Backup repositories (staff): list, read, add (starts backup_repository_init)."""
+
+    queryset = BackupRepository.objects.all()
+    serializer_class = RepositorySerializer
+    permission_classes = ApiViewSet.permission_classes + [IsStaff]
+    http_method_names = ["get", "post", "head", "options"]
+
+    @extend_schema(responses={201: RepositoryWithJob})
+    @idempotent
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        repository, job = services.add_repository(request.user, request_id=self.request_id, **serializer.validated_data)
+        body = {
+            "repository": RepositorySerializer(repository, context=self.get_serializer_context()).data,
+            "job": job_link(request, job),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

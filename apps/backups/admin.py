@@ -1,0 +1,96 @@
+"""Admin for backups (docs/backups.md). A repository is added through
+apps.backups.services.add_repository (the same rules as the API and the web UI; its
+`restic init` job starts); its password is asked for once and never shown again. Backups
+are read-only here: they are taken, restored and deleted through their jobs."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from apps.backups import services
+from apps.backups.models import Backup, BackupRepository
+from apps.jobs.admin_actions import job_action
+
+
+class RepositoryAddForm(forms.ModelForm):
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False), help_text="Kept by the panel, never shown."
+    )
+
+    class Meta:
+        model = BackupRepository
+        fields = ["name", "kind", "path", "password"]
+
+    def _post_clean(self):
+        # The service's rules (apps.backups.services), not the model form's own.
+        data = self.cleaned_data
+        try:
+            services.check_repository_input(
+                name=data.get("name"), path=data.get("path"), password=data.get("password"), kind=data.get("kind")
+            )
+        except ValidationError as e:
+            for field, errors in e.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+
+
+@admin.register(BackupRepository)
+class BackupRepositoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "path", "state", "created_at")
+    list_filter = ("state", "kind")
+    search_fields = ("name", "path")
+    readonly_fields = ("name", "kind", "path", "state", "state_reason", "created_at")
+    actions = [job_action(services.INIT_OPERATION, "Initialize (restic init) again")]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = RepositoryAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return ["name", "kind", "path", "password"] if obj is None else list(self.readonly_fields)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or request.method == "GET"
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        repository, job = services.add_repository(
+            request.user,
+            name=data["name"],
+            kind=data["kind"],
+            path=data["path"],
+            password=data["password"],
+            request_id=request.request_id,
+        )
+        obj.pk, obj.name = repository.pk, repository.name
+        self.message_user(request, f"restic init runs as job {job.pk}.", messages.INFO)
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    """Read-only: backups are taken, restored and deleted through their jobs."""
+
+    list_display = (
+        "pk",
+        "vm_name",
+        "owner",
+        "repository",
+        "state",
+        "consistency",
+        "size_bytes",
+        "added_bytes",
+        "duration_s",
+        "created_at",
+    )
+    list_filter = ("state", "repository")
+    search_fields = ("vm_name", "restic_snapshot_id")
+    list_select_related = ("owner", "repository")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,122 @@
+"""Backups (docs/backups.md): restic repositories the panel stores VM disks in, and one row
+per backup of a VM's disk (a restic snapshot in one repository)."""
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class RepositoryKind(models.TextChoices):
+    """Where restic keeps the data. SFTP (a remote directory over SSH) is the next kind."""
+
+    LOCAL = "local", _("Local directory")
+
+
+class RepositoryState(models.TextChoices):
+    INITIALIZING = "initializing", _("Being initialized")
+    READY = "ready", pgettext_lazy("repository state", "Ready")
+    FAILED = "failed", pgettext_lazy("repository state", "Failed")
+
+
+class BackupRepository(models.Model):
+    """A restic repository. `path` is a directory on the machine that runs the panel's
+    workers (kind `local`). The password encrypts the repository: the panel keeps it (and
+    passes it to restic in its environment), never shows it; losing it loses the backups."""
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=RepositoryKind.choices, default=RepositoryKind.LOCAL)
+    path = models.CharField(max_length=500, help_text="An absolute directory on the panel's machine.")
+    password = models.CharField(max_length=200)
+    state = models.CharField(max_length=12, choices=RepositoryState.choices, default=RepositoryState.INITIALIZING)
+    state_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "backup repository"
+        verbose_name_plural = "backup repositories"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RepositoryKind.values), name="repository_kind_valid"),
+            models.CheckConstraint(condition=Q(state__in=RepositoryState.values), name="repository_state_valid"),
+            models.UniqueConstraint(fields=["kind", "path"], name="repository_location_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def location(self):
+        """What restic calls the repository (its `-r`)."""
+        return self.path
+
+    def clean(self):
+        super().clean()
+        if self.kind == RepositoryKind.LOCAL and not os.path.isabs(self.path or ""):
+            raise ValidationError({"path": "An absolute path."})
+
+
+class BackupState(models.TextChoices):
+    CREATING = "creating", _("Being taken")
+    READY = "ready", pgettext_lazy("backup state", "Ready")
+    RESTORING = "restoring", _("Being restored")
+    DELETING = "deleting", _("Being deleted")
+    FAILED = "failed", pgettext_lazy("backup state", "Failed")
+
+
+class BackupConsistency(models.TextChoices):
+    """How the disk's copy was taken (as for snapshots)."""
+
+    FROZEN = "frozen", _("Filesystems frozen")
+    STOPPED = "stopped", _("VM stopped")
+    CRASH = "crash", _("Not frozen (crash-consistent)")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Backup(models.Model):
+    """One full copy of a VM's disk (its raw data) in a repository: a restic snapshot tagged
+    `vm:<id>` and `backup:<id>`. Kept when the VM is deleted (`vm` empty; its name and owner
+    stay); a repository with backups cannot be deleted."""
+
+    vm = models.ForeignKey(
+        "vms.VirtualMachine", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups"
+    )
+    vm_name = models.CharField(max_length=64)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="backups")
+    repository = models.ForeignKey(BackupRepository, on_delete=models.PROTECT, related_name="backups")
+    state = models.CharField(max_length=9, choices=BackupState.choices, default=BackupState.CREATING)
+    consistency = models.CharField(max_length=7, choices=BackupConsistency.choices, default=BackupConsistency.UNKNOWN)
+    restic_snapshot_id = models.CharField(max_length=64, blank=True)
+    # The disk's data inside the restic snapshot (`vm-<vm id>-vda.raw`).
+    filename = models.CharField(max_length=100)
+    # The disk's virtual size (what a restore writes back), and what the repository grew by
+    # (after deduplication and compression: restic's data_added).
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    added_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=BackupState.values), name="backup_state_valid"),
+            models.CheckConstraint(
+                condition=Q(consistency__in=BackupConsistency.values), name="backup_consistency_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="ready") | ~Q(restic_snapshot_id=""), name="backup_ready_has_snapshot"
+            ),
+        ]
+
+    def __str__(self):
+        return f"backup {self.pk} of {self.vm_name}"
+
+    @property
+    def tag(self):
+        return f"backup:{self.pk}"

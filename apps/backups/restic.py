@@ -1,0 +1,200 @@
+"""restic, the backup store (docs/backups.md): the panel runs Debian's `restic` command for
+each repository, never a home-made store. No libvirt here: the jobs hand restic files the
+driver has fetched (apps/backups/operations).
+
+Contract:
+- Every function takes a `BackupRepository` (its location and password) and raises
+  `ResticError` with restic's own last lines of error output, never a bare CalledProcessError.
+- The password goes to restic in its environment (`RESTIC_PASSWORD`), never on a command line
+  or in a file; the cache is `VMM_RESTIC_CACHE_DIR`.
+- A restic run dies with the worker that started it (PR_SET_PDEATHSIG): a killed worker does
+  not leave a backup writing on. A killed restic leaves a stale lock: `unlock()` removes
+  stale locks only (of dead processes), and the jobs call it before they change a repository.
+- `forget()` needs the repository's exclusive lock: while another VM's backup holds a lock it
+  waits and tries again (restic 0.14 has no --retry-lock).
+"""
+
+import ctypes
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from django.conf import settings
+
+log = logging.getLogger("vmmanager.backups")
+
+LOCKED = "repository is already locked"
+
+
+class ResticError(Exception):
+    pass
+
+
+def _die_with_parent():
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _env(repository):
+    cache = str(settings.VMM_RESTIC_CACHE_DIR)
+    os.makedirs(cache, exist_ok=True)
+    return {
+        **os.environ,
+        "RESTIC_REPOSITORY": repository.location,
+        "RESTIC_PASSWORD": repository.password,
+        "RESTIC_CACHE_DIR": cache,
+        "RESTIC_PROGRESS_FPS": "0.2",
+    }
+
+
+def _fail(what, proc_stderr, code):
+    tail = "\n".join((proc_stderr or "").strip().splitlines()[-5:])
+    return ResticError(f"restic {what} failed: {tail or f'exit status {code}'}")
+
+
+def run(repository, args, *, timeout=600, what=None, stdin=None, stdout=None):
+    """Run `restic <args>` for `repository`; returns its output (text) unless `stdout` (a
+    file) takes it. Raises ResticError."""
+    what = what or args[0]
+    if shutil.which("restic") is None:
+        raise ResticError("restic is not installed on the panel's machine (Debian package restic)")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            ["restic", *args],
+            stdin=stdin,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            env=_env(repository),
+            preexec_fn=_die_with_parent,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise ResticError(f"restic {what} took longer than {timeout:.0f} s and was stopped") from e
+    log.debug("restic %s exited %s in %.2fs", what, proc.returncode, time.monotonic() - started)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0:
+        raise _fail(what, stderr, proc.returncode)
+    return proc.stdout.decode(errors="replace") if stdout is None else ""
+
+
+def is_initialized(repository):
+    """Whether the repository exists (restic can read its config with the password). A
+    wrong password raises ResticError."""
+    try:
+        run(repository, ["cat", "config"], timeout=120, what="cat config")
+        return True
+    except ResticError as e:
+        text = str(e)
+        if "Is there a repository at the following location?" in text or "does not exist" in text:
+            return False
+        raise
+
+
+def init(repository):
+    """Make the repository (a local directory is created). Raises ResticError."""
+    run(repository, ["init"], timeout=300, what="init")
+
+
+def ensure(repository):
+    """Make the repository unless it exists; returns True when it was made."""
+    if is_initialized(repository):
+        return False
+    init(repository)
+    return True
+
+
+def unlock(repository):
+    """Remove stale locks (of restic processes that died)."""
+    run(repository, ["unlock"], timeout=120, what="unlock")
+
+
+def backup_file(repository, path, filename, tags, timeout=6 * 3600):
+    """Store the bytes of the local file `path` as `filename` (restic's --stdin: deduplicated
+    with every other disk in the repository), tagged `tags`. Returns restic's summary (its
+    `snapshot_id`, `data_added`, `total_bytes_processed`...). Raises ResticError."""
+    args = ["backup", "--json", "--stdin", "--stdin-filename", filename, "--host", "vmmanager"]
+    for tag in tags:
+        args += ["--tag", tag]
+    with open(path, "rb") as source, tempfile.TemporaryFile() as out:
+        run(repository, args, timeout=timeout, what="backup", stdin=source, stdout=out)
+        out.seek(0)
+        lines = out.read().decode(errors="replace").splitlines()
+    for line in reversed(lines):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if message.get("message_type") == "summary":
+            return message
+    raise ResticError("restic backup did not report a summary")
+
+
+def snapshot_ids(repository, tag):
+    """The full ids of the snapshots tagged `tag`, oldest first."""
+    found = json.loads(run(repository, ["snapshots", "--json", "--tag", tag], timeout=300, what="snapshots") or "[]")
+    return [s["id"] for s in found or []]
+
+
+def dump_to_file(repository, snapshot_id, filename, local_path, timeout=6 * 3600):
+    """Write file `filename` of snapshot `snapshot_id` to `local_path`, blocks of zeros left
+    as holes (a disk's unused space takes no room). Returns the size. Raises ResticError."""
+    zero = bytes(1 << 20)
+    argv = ["restic", "dump", snapshot_id, "/" + filename.lstrip("/")]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(repository), preexec_fn=_die_with_parent
+    )
+    size = 0
+    deadline = time.monotonic() + timeout
+    try:
+        with open(local_path, "wb") as f:
+            while True:
+                chunk = proc.stdout.read(len(zero))
+                if not chunk:
+                    break
+                if chunk == zero[: len(chunk)]:
+                    f.seek(len(chunk), os.SEEK_CUR)
+                else:
+                    f.write(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise ResticError(f"restic dump took longer than {timeout:.0f} s and was stopped")
+            f.truncate(size)
+        stderr = proc.stderr.read().decode(errors="replace")
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if code != 0:
+        raise _fail("dump", stderr, code)
+    return size
+
+
+def forget(repository, snapshot_ids, *, prune=True, wait=300):
+    """Forget the snapshots `snapshot_ids` and (with `prune`) free the data no other
+    snapshot uses. Waits up to `wait` s for another restic's lock. Raises ResticError."""
+    args = ["forget", *snapshot_ids] + (["--prune"] if prune else [])
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return run(repository, args, timeout=6 * 3600, what="forget")
+        except ResticError as e:
+            if LOCKED not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def check(repository, read_data=False):
+    """`restic check` (with `read_data`, every pack is read and verified). Raises ResticError."""
+    return run(repository, ["check"] + (["--read-data"] if read_data else []), timeout=6 * 3600, what="check")
+
+
+def stored_bytes(repository):
+    """What the repository holds after deduplication and compression."""
+    stats = json.loads(run(repository, ["stats", "--json", "--mode", "raw-data"], timeout=600, what="stats"))
+    return stats.get("total_size", 0)

@@ -1,0 +1,185 @@
+"""Backups (docs/backups.md): the one place that decides whether a backup repository may be
+added, and whether a VM may be backed up, restored from a backup or have one deleted. Both
+doors (API and web UI) call these functions.
+
+- Repositories: staff only (PermissionDenied otherwise). `name` 1-64 characters, unique;
+  `path` an absolute directory on the panel's machine, not taken by another repository;
+  `password` 8-200 characters (kept by the panel, never shown). Adding one starts the
+  `backup_repository_init` job (`restic init`).
+- Backups of a VM: the VM's owner, its reseller and staff; anyone else gets Http404 (and a
+  backup of another VM is Http404 too). Only an active VM whose host is reachable, not
+  suspended for non-payment (deleting a backup only frees space: allowed), one job at a time
+  on the VM (runner.submit raises TargetBusy). The repository must be ready; without one
+  named the first ready repository is used.
+- Restore needs `confirm` (the VM's disk is replaced: everything written since the backup is
+  lost), a ready backup of this VM, and a VM without snapshots (their layers sit on the disk
+  the restore replaces: delete them first).
+"""
+
+import os
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from apps.accounts.tenancy import acts_for, is_staff_user
+from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryKind, RepositoryState
+from apps.jobs import runner
+from apps.vms.lost_host import check_host_reachable
+from apps.vms.models import VmStatus
+from apps.vms.services import vm_operation
+from apps.vms.suspension import check_not_suspended
+
+NAME_MAX = 64
+PASSWORD_MIN, PASSWORD_MAX = 8, 200
+PATH_MAX = 500
+INIT_OPERATION = "backup_repository_init"
+
+
+def check_may_manage_repositories(actor):
+    if actor is not None and not is_staff_user(actor):
+        raise PermissionDenied(_("Only the provider's staff may manage backup repositories."))
+
+
+def check_repository_input(*, name, path, password, kind=RepositoryKind.LOCAL):
+    """The input of `add_repository`, checked; returns (name, path) as stored. Raises
+    ValidationError keyed by the field."""
+    errors = {}
+    name = (name or "").strip()
+    path = (path or "").strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        errors["name"] = _("1-%(max)d characters.") % {"max": NAME_MAX}
+    elif BackupRepository.objects.filter(name=name).exists():
+        errors["name"] = ValidationError(_("A repository with this name exists."), code="unique")
+    if kind not in RepositoryKind.values:
+        errors["kind"] = _("One of: %(values)s.") % {"values": ", ".join(RepositoryKind.values)}
+    if not path.startswith("/") or len(path) > PATH_MAX or "\x00" in path:
+        errors["path"] = _("An absolute directory on the panel's machine.")
+    else:
+        path = os.path.normpath(path)
+        if path == "/":
+            errors["path"] = _("An absolute directory on the panel's machine.")
+        elif BackupRepository.objects.filter(kind=kind, path=path).exists():
+            errors["path"] = ValidationError(_("Another repository uses this directory."), code="unique")
+    if not PASSWORD_MIN <= len(password or "") <= PASSWORD_MAX:
+        errors["password"] = _("%(min)d-%(max)d characters.") % {"min": PASSWORD_MIN, "max": PASSWORD_MAX}
+    if errors:
+        raise ValidationError(errors)
+    return name, path
+
+
+def add_repository(actor, *, name, path, password, kind=RepositoryKind.LOCAL, request_id=None):
+    """Add a restic repository and start its `backup_repository_init` job. Returns
+    (repository, job)."""
+    check_may_manage_repositories(actor)
+    name, path = check_repository_input(name=name, path=path, password=password, kind=kind)
+    try:
+        with transaction.atomic():
+            repository = BackupRepository.objects.create(name=name, kind=kind, path=path, password=password)
+            job = runner.submit(INIT_OPERATION, repository, actor=actor, request_id=request_id)
+    except IntegrityError:
+        raise ValidationError(
+            {"name": ValidationError(_("A repository with this name exists."), code="unique")}
+        ) from None
+    return repository, job
+
+
+def check_actor(vm, actor):
+    if actor is not None and not acts_for(actor, vm.owner):
+        raise Http404(_("No such VM."))
+
+
+def backup_of(vm, backup):
+    """`vm`'s backup `backup` (a Backup or its id), else Http404."""
+    key = getattr(backup, "pk", backup)
+    found = Backup.objects.filter(pk=key, vm=vm).select_related("repository").first() if str(key).isdigit() else None
+    if found is None:
+        raise Http404(_("No such backup."))
+    return found
+
+
+def ready_repositories():
+    return BackupRepository.objects.filter(state=RepositoryState.READY)
+
+
+def _repository(repository):
+    if repository in (None, ""):
+        found = ready_repositories().order_by("pk").first()
+        if found is None:
+            raise ValidationError(
+                {"repository": ValidationError(_("There is no backup repository yet."), code="required")}
+            )
+        return found
+    key = getattr(repository, "pk", repository)
+    found = BackupRepository.objects.filter(pk=key).first() if str(key).isdigit() else None
+    if found is None:
+        raise ValidationError({"repository": ValidationError(_("No such repository."), code="does_not_exist")})
+    if found.state != RepositoryState.READY:
+        raise ValidationError({"repository": _("This repository is not ready.")})
+    return found
+
+
+def _check_vm(vm):
+    check_not_suspended(vm)
+    if vm.status != VmStatus.ACTIVE:
+        raise ValidationError({"vm": _("Only an active VM is backed up or restored.")})
+    check_host_reachable(vm)
+
+
+def create_backup(vm, *, repository=None, actor=None, request_id=None):
+    """Back up `vm`'s disk into `repository` (the vm_backup_create job). Returns the job."""
+    check_actor(vm, actor)
+    _check_vm(vm)
+    repository = _repository(repository)
+    with transaction.atomic():
+        backup = Backup.objects.create(
+            vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw"
+        )
+        return vm_operation(vm, "vm_backup_create", actor=actor, params={"backup_id": backup.pk}, request_id=request_id)
+
+
+def restore_backup(vm, backup, *, confirm=False, actor=None, request_id=None):
+    """Replace `vm`'s disk with `backup`'s (the vm_backup_restore job): the VM is powered off,
+    its disk replaced, its addresses kept, and it is started again if it ran. Needs
+    `confirm`. Returns the job."""
+    check_actor(vm, actor)
+    backup = backup_of(vm, backup)
+    if not confirm:
+        raise ValidationError(
+            {
+                "confirm": ValidationError(
+                    _("Confirm the restore: the VM is powered off and everything written since the backup is lost."),
+                    code="required",
+                )
+            }
+        )
+    _check_vm(vm)
+    if backup.state != BackupState.READY:
+        raise ValidationError({"backup": _("Only a ready backup can be restored.")})
+    if vm.snapshots.exists():
+        raise ValidationError({"vm": _("This VM has snapshots: delete them before restoring a backup.")})
+    with transaction.atomic():
+        job = vm_operation(vm, "vm_backup_restore", actor=actor, params={"backup_id": backup.pk}, request_id=request_id)
+        Backup.objects.filter(pk=backup.pk).update(state=BackupState.RESTORING)
+        return job
+
+
+def delete_backup(vm, backup, *, actor=None, request_id=None):
+    """Delete `backup` (the vm_backup_delete job: restic forget and prune). Returns the job."""
+    check_actor(vm, actor)
+    backup = backup_of(vm, backup)
+    if backup.state not in (BackupState.READY, BackupState.FAILED):
+        raise ValidationError({"backup": _("This backup is busy: wait for its job to end.")})
+    if vm.status != VmStatus.ACTIVE:
+        raise ValidationError({"vm": _("Only an active VM is backed up or restored.")})
+    with transaction.atomic():
+        job = vm_operation(
+            vm,
+            "vm_backup_delete",
+            actor=actor,
+            params={"backup_id": backup.pk, "was": backup.state},
+            request_id=request_id,
+        )
+        Backup.objects.filter(pk=backup.pk).update(state=BackupState.DELETING)
+        return job

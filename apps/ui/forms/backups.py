@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.backups.models import RepositoryKind
+
+
+class BackupForm(forms.Form):
+    """The shape only; apps.backups.services.create_backup decides (the repository included)."""
+
+    repository = forms.TypedChoiceField(label=_("Repository"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, repositories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = [(r.pk, r.name) for r in repositories]
+
+
+class RestoreBackupForm(forms.Form):
+    """Whether the user confirmed; apps.backups.services.restore_backup refuses without it."""
+
+    confirm = forms.BooleanField(label=_("Yes: power the VM off and replace its disk with this backup"), required=False)
+
+
+class DeleteBackupForm(forms.Form):
+    """Nothing to fill: the backup is in the URL."""
+
+
+class RepositoryForm(forms.Form):
+    """The shape only; apps.backups.services.add_repository decides."""
+
+    name = forms.CharField(label=_("Name"), max_length=64)
+    kind = forms.ChoiceField(label=_("Kind"), choices=RepositoryKind.choices, initial=RepositoryKind.LOCAL)
+    path = forms.CharField(
+        label=_("Directory"), max_length=500, help_text=_("An absolute directory on the panel's machine.")
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "Encrypts the repository. The panel keeps it and never shows it again: without it the backups are lost."
+        ),
+    )

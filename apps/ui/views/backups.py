@@ -1,0 +1,87 @@
+"""Backups from the web UI (docs/backups.md): a VM's backups page (reached from the VM's
+page) with back up, restore and delete; the staff's repositories (list, add). Each page
+only starts the job through apps.backups.services, as the API does. A VM or backup one may
+not see is 404."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from apps.backups import services
+from apps.backups.models import Backup, BackupRepository
+from apps.ui import vm_actions
+from apps.ui.access import signed_in, staff_only
+from apps.ui.forms.backups import BackupForm, DeleteBackupForm, RepositoryForm, RestoreBackupForm
+from apps.ui.forms.vms import apply_errors
+from apps.ui.views.vms import vm_queryset
+
+
+@signed_in
+def vm_backups(request, pk):
+    """The VM's backups, newest first, with their actions."""
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    backups = Backup.objects.filter(vm=vm).select_related("repository")[:200]
+    return render(request, "ui/vms/backups.html", {"vm": vm, "backups": backups})
+
+
+def _page(request, pk, backup_id, form_class, kind, template, start, **form_kwargs):
+    """GET shows the form; a valid POST starts the job (`start(vm, backup, data, who)`) and
+    opens its page; otherwise the form again with the reasons."""
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    backup = services.backup_of(vm, backup_id) if backup_id is not None else None
+    form = form_class(request.POST if request.method == "POST" else None, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        who = {"actor": request.user, "request_id": request.request_id}
+        answer = vm_actions.start_job_page(request, vm, form, kind, lambda: start(vm, backup, form.cleaned_data, who))
+        if answer is not None:
+            return answer
+    return render(request, template, {"vm": vm, "backup": backup, "form": form})
+
+
+@signed_in
+def vm_backup_create(request, pk):
+    def start(vm, _backup, data, who):
+        return services.create_backup(vm, repository=data["repository"], **who)
+
+    repositories = services.ready_repositories().order_by("pk")
+    return _page(
+        request, pk, None, BackupForm, "vm_backup_create", "ui/vms/backup_create.html", start, repositories=repositories
+    )
+
+
+@signed_in
+def vm_backup_restore(request, pk, backup_id):
+    def start(vm, backup, data, who):
+        return services.restore_backup(vm, backup, confirm=data["confirm"], **who)
+
+    return _page(request, pk, backup_id, RestoreBackupForm, "vm_backup_restore", "ui/vms/backup_restore.html", start)
+
+
+@signed_in
+def vm_backup_delete(request, pk, backup_id):
+    def start(vm, backup, _data, who):
+        return services.delete_backup(vm, backup, **who)
+
+    return _page(request, pk, backup_id, DeleteBackupForm, "vm_backup_delete", "ui/vms/backup_delete.html", start)
+
+
+@staff_only
+def backup_repository_list(request):
+    repositories = BackupRepository.objects.order_by("name")
+    return render(request, "ui/backups/repositories.html", {"repositories": repositories})
+
+
+@staff_only
+def backup_repository_add(request):
+    """Add a repository (apps.backups.services.add_repository); its `restic init` job's page opens."""
+    form = RepositoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            repository, job = services.add_repository(request.user, request_id=request.request_id, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Repository %(name)s added; initializing it now.") % {"name": repository.name})
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/backups/repository_add.html", {"form": form})

@@ -1,0 +1,154 @@
+"""Point-in-time copies of a domain's disk for backups (docs/backups.md; measured in
+../shared/docs/BACKUPS.md). Used through ``driver.Hypervisor``.
+
+- ``backup_disk``: libvirt's backup API in push mode (``virDomainBackupBegin``): QEMU copies
+  the disk as it was at the instant the job began into ``target_path`` (a standalone qcow2 in
+  the host's pool directory). The guest's filesystems are frozen through its agent only
+  around that instant (freeze, begin, thaw). The call waits for the copy to end; a copy that
+  fails or times out is aborted, and the target is left for the caller to delete (a volume
+  once the pool is refreshed).
+- ``convert_volume``: a volume's data in another format (libvirt runs ``qemu-img convert`` on
+  the host): the backing chain flattened. How a stopped VM's disk is read.
+- ``abort_backup``: a failed job's clean-up stops a backup that still runs.
+
+The copy then travels as a file through the storage API (``download_volume``), so a remote
+host needs nothing but libvirt. Outage contract (see ``driver.py``): ``convert_volume`` starts
+afresh (the partial volume is removed first, as the other volume makers); ``abort_backup`` is
+repeated; ``backup_disk`` is not (a job is begun once; a failed backup is taken again).
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import libvirt
+
+from ._base import Base, log, retried
+from .domain_xml import build_volume_xml
+from .errors import InvalidState, OperationFailed, Unreachable, translate
+from .storage import _vol_info
+from .types import DiskBackup, VolumeInfo
+
+
+def backup_xml(target: str, target_path: str) -> str:
+    """A push-mode full backup of disk ``target`` into ``target_path``, a standalone qcow2
+    (only what the guest has written takes room; the base image's data included)."""
+    root = ET.Element("domainbackup", mode="push")
+    disks = ET.SubElement(root, "disks")
+    disk = ET.SubElement(disks, "disk", name=target, backup="yes", type="file")
+    ET.SubElement(disk, "driver", type="qcow2")
+    ET.SubElement(disk, "target", file=target_path)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _backup_only(xml: str, target: str, target_path: str) -> str:
+    """``backup_xml`` with the domain's other disks (seed ISOs, say) left out."""
+    root = ET.fromstring(backup_xml(target, target_path))
+    disks = root.find("disks")
+    for disk in ET.fromstring(xml).findall("./devices/disk"):
+        dev = disk.find("target")
+        if dev is not None and dev.get("dev") != target:
+            ET.SubElement(disks, "disk", name=dev.get("dev"), backup="no")
+    return ET.tostring(root, encoding="unicode")
+
+
+class BackupOps(Base):
+    """Mixed into ``Hypervisor`` beside ``StorageOps`` (whose ``_afresh`` the volume makers use)."""
+
+    def backup_disk(
+        self, name: str, target_path: str, *, target: str = "vda", quiesce: bool = True, timeout: float = 3600
+    ) -> DiskBackup:
+        """Copy disk ``target`` of the running domain ``name`` as it is now into
+        ``target_path``: an existing empty qcow2 of the disk's size (a pool volume made
+        beforehand, so that nothing is created while the guest is frozen), with the guest's
+        filesystems frozen through its agent for the instant the copy begins when
+        ``quiesce`` (if the agent does not answer it is taken unfrozen, the reason said).
+        Waits for the copy to end. Returns how it was taken and how long the guest was
+        frozen (from asking the freeze to the thaw's answer). Raises ``NotFound``,
+        ``InvalidState`` (not running), ``OperationFailed`` (the copy failed, or took longer
+        than ``timeout`` s: aborted)."""
+        with self._op("backup_disk", name, target_path) as conn:
+            dom = self._domain(conn, name)
+            if not dom.isActive():
+                raise InvalidState(f"domain '{name}' is not running: its disk is read with convert_volume")
+            xml = _backup_only(dom.XMLDesc(0), target, target_path)
+            frozen, reason, frozen_ms = False, "not asked", None
+            began = time.monotonic()
+            if quiesce:
+                try:
+                    dom.fsFreeze()
+                    frozen = True
+                except libvirt.libvirtError as e:
+                    if isinstance(translate(e, uri=self.uri), Unreachable):
+                        raise
+                    reason = e.get_error_message()
+            frozen_at = time.monotonic()
+            try:
+                dom.backupBegin(xml, None, libvirt.VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL)
+            finally:
+                begun = time.monotonic()
+                if frozen:
+                    try:
+                        dom.fsThaw()
+                    finally:
+                        frozen_ms = (time.monotonic() - began) * 1000
+                        log.debug(
+                            "%s: freeze %.0f ms, backup begin %.0f ms, thaw %.0f ms",
+                            name, (frozen_at - began) * 1000, (begun - frozen_at) * 1000,
+                            (time.monotonic() - begun) * 1000,
+                        )  # fmt: skip
+            self._wait_for_backup(dom, timeout)
+            if frozen:
+                return DiskBackup("frozen", "", frozen_ms)
+            return DiskBackup("crash", reason, None)
+
+    @staticmethod
+    def _wait_for_backup(dom: libvirt.virDomain, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            info = dom.jobStats(0)
+            if info.get("type", libvirt.VIR_DOMAIN_JOB_NONE) == libvirt.VIR_DOMAIN_JOB_NONE:
+                break
+            if time.monotonic() > deadline:
+                try:
+                    dom.abortJob()
+                except libvirt.libvirtError:
+                    pass
+                raise OperationFailed(f"the disk copy did not finish in {timeout:.0f} s: aborted")
+            time.sleep(0.1)
+        done = dom.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+        if done.get("type") != libvirt.VIR_DOMAIN_JOB_COMPLETED and not done.get("success", False):
+            raise OperationFailed(f"the disk copy failed: {done.get('errmsg') or 'the backup job did not complete'}")
+
+    @retried()
+    def abort_backup(self, name: str) -> bool:
+        """Abort a backup job of ``name`` that still runs (a failed job's clean-up). Returns
+        whether one ran. Raises ``NotFound``."""
+        with self._op("abort_backup", name) as conn:
+            dom = self._domain(conn, name)
+            if not dom.isActive():
+                return False
+            info = dom.jobStats(0)
+            if info.get("type", libvirt.VIR_DOMAIN_JOB_NONE) == libvirt.VIR_DOMAIN_JOB_NONE:
+                return False
+            if info.get("operation") not in (None, libvirt.VIR_DOMAIN_JOB_OPERATION_BACKUP):
+                return False
+            dom.abortJob()
+            return True
+
+    def convert_volume(self, pool: str, name: str, source_name: str, format: str) -> VolumeInfo:
+        """A new volume ``name`` with ``source_name``'s data (its backing chain flattened) in
+        ``format`` (``raw`` or ``qcow2``), made on the host. Raises ``NotFound``, ``OperationFailed``."""
+
+        def make(creating: Callable[[], None]) -> VolumeInfo:
+            with self._op("convert_volume", pool, name, source_name, format) as conn:
+                p = self._pool(conn, pool)
+                src = self._volume(conn, pool, source_name)
+                capacity = src.info()[1]
+                creating()
+                vol = p.createXMLFrom(build_volume_xml(name, capacity, format), src, 0)
+                return _vol_info(vol)
+
+        return self._afresh(pool, name, make)

@@ -1,0 +1,67 @@
+"""/api/v1/vms/<id>/backups/ and /api/v1/backup-repositories/ (docs/backups.md): list and read
+a VM's backups, start one, restore one, delete one (202 with the job); add a repository
+(201 with its init job); the password is write-only; bad input is 400 naming the field;
+another tenant's VM or backup is 404."""
+
+from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.jobs.models import Job
+from tests.api.conftest import codes, make_vm
+
+
+def test_list_read_start_restore_delete(api, customer, host, tmp_path):
+    vm = make_vm(customer, host)
+    client = api(customer)
+    assert client.get(f"/api/v1/vms/{vm.pk}/backups/").json()["results"] == []
+    repo = BackupRepository.objects.create(
+        name="local", path=str(tmp_path), password="x" * 10, state=RepositoryState.READY
+    )
+    fields = {"vm": vm, "vm_name": vm.name, "owner": customer, "repository": repo, "filename": "d.raw"}
+    older = Backup.objects.create(state=BackupState.READY, restic_snapshot_id="c" * 64, size_bytes=2**30, **fields)
+    Backup.objects.create(state=BackupState.FAILED, error="restic backup failed", **fields)
+    body = client.get(f"/api/v1/vms/{vm.pk}/backups/?page_size=1").json()
+    assert [row["state"] for row in body["results"]] == ["failed"] and body["next"]  # newest first, paged
+    one = client.get(f"/api/v1/vms/{vm.pk}/backups/{older.pk}/").json()
+    assert {k: one[k] for k in ("vm", "repository", "state", "restic_snapshot_id", "size_bytes")} == {
+        "vm": vm.pk, "repository": repo.pk, "state": "ready", "restic_snapshot_id": "c" * 64, "size_bytes": 2**30,
+    }  # fmt: skip
+
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/", {}, format="json")
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(kind="vm_backup_create")
+    assert job.params == {"backup_id": Backup.objects.get(state="creating").pk}
+    vm.__class__.objects.filter(pk=vm.pk).update(current_job=None)
+
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/{older.pk}/restore/", {"confirm": True}, format="json")
+    assert response.status_code == 202 and response.json()["job"]["kind"] == "vm_backup_restore"
+    vm.__class__.objects.filter(pk=vm.pk).update(current_job=None)
+    Backup.objects.filter(pk=older.pk).update(state="ready")
+
+    response = client.delete(f"/api/v1/vms/{vm.pk}/backups/{older.pk}/")
+    assert response.status_code == 202 and response.json()["job"]["kind"] == "vm_backup_delete"
+
+
+def test_bad_input_is_400_naming_the_field_and_other_tenants_are_404(api, customer, other_customer, host):
+    vm = make_vm(customer, host)
+    client = api(customer)
+    for body, field in (({"repository": "1"}, "repository"), ({"repository": 0}, "repository")):
+        response = client.post(f"/api/v1/vms/{vm.pk}/backups/", body, format="json")
+        assert response.status_code == 400 and field in {f for f, _c in codes(response)}, (body, response.content)
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/", {}, format="json")  # no repository yet
+    assert response.status_code == 400 and "repository" in {f for f, _c in codes(response)}
+    assert api(other_customer).get(f"/api/v1/vms/{vm.pk}/backups/").status_code == 404
+    assert client.get(f"/api/v1/vms/{vm.pk}/backups/999/").status_code == 404
+
+
+def test_staff_add_a_repository_and_its_password_is_write_only(api, admin_user, customer, tmp_path):
+    client = api(admin_user)
+    body = {"name": "local", "path": str(tmp_path / "r"), "password": "horse-battery-9"}
+    response = client.post("/api/v1/backup-repositories/", body, format="json")
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["job"]["kind"] == "backup_repository_init" and answer["repository"]["state"] == "initializing"
+    assert "password" not in answer["repository"]
+    listed = client.get("/api/v1/backup-repositories/").content.decode()
+    assert "horse-battery-9" not in listed and "local" in listed
+    assert api(customer).get("/api/v1/backup-repositories/").status_code == 403
+    response = client.post("/api/v1/backup-repositories/", {**body, "password": 12345678}, format="json")
+    assert response.status_code == 400 and "password" in {f for f, _c in codes(response)}

@@ -1,0 +1,98 @@
+"""Backups of a real TCG guest on the local libvirtd (docs/backups.md), run on the guest of
+tests/deploy/test_deploy_cloud_init.py around its snapshot round trip, so that no guest boot
+is added (each costs the suite a minute or more):
+
+- `back_up_running(...)` (the guest runs, its agent answers): a local restic repository added
+  (its `restic init` job), a marker written through the guest agent, a backup of the running
+  VM (libvirt's backup API, the filesystems frozen through the agent), the marker overwritten;
+- `restore_while_stopped(...)` (called by the snapshot round trip while the VM is stopped and
+  has no snapshots): the backup restored into the same VM (left stopped, as it was; the disk
+  replaced, the domain kept), the first marker read back from the restored disk at the marker
+  file's place (the guest told where its blocks are: no appliance or boot needed);
+  a second backup, of the stopped VM (its disk converted on the host), adds far less than the
+  first (raw data deduplicates); `restic check` passes; both deleted (forget and prune); no
+  scratch volume or work folder left behind."""
+
+import subprocess
+
+from apps.backups import restic
+from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.backups.services import add_repository, create_backup, delete_backup, restore_backup
+from apps.hosts.hypervisor import hypervisor_for
+from tests.deploy.snapshot_round_trip import agent, finished
+
+MARKER = "backed-up-marker"
+# Where the marker file's data lies on the disk, in bytes: the root partition's start plus
+# the file's first physical extent (filefrag, in 512-byte units).
+WHERE = (
+    "part=$(basename $(findmnt -no SOURCE /)); start=$(cat /sys/class/block/$part/start); "
+    "phys=$(filefrag -e -b512 /root/backup-marker | awk '$1 == \"0:\" {print $4}' | tr -d .); "
+    "echo $(( (start + phys) * 512 ))"
+)
+
+
+def on_disk(path, offset):
+    """The marker's length of bytes at `offset` of the qcow2 disk `path` (qemu-io, read-only)."""
+    out = subprocess.run(
+        ["qemu-io", "-r", "-U", "-f", "qcow2", "-c", f"read -v {offset} {len(MARKER)}", path],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    hexdump = [line.split(":", 1)[1][:49].split() for line in out.splitlines() if line[:8].isalnum() and ": " in line]
+    return bytes(int(byte, 16) for line in hexdump for byte in line).decode(errors="replace")
+
+
+def scratch_volumes(driver, vm):
+    prefixes = (f"vmm-{vm.uuid}-backup-", f"vmm-{vm.uuid}-restore-")
+    driver.refresh_pool(vm.host.storage_pool)
+    return [v.name for v in driver.list_volumes(vm.host.storage_pool) if v.name.startswith(prefixes)]
+
+
+def back_up_running(capture, staff, customer, vm, repository_dir, work_dir):
+    """The first half above; returns the backup."""
+    driver = hypervisor_for(vm.host)
+    with capture(execute=True):
+        repository, _job = add_repository(staff, name="local", path=str(repository_dir), password="horse battery")
+    repository.refresh_from_db()
+    assert repository.state == RepositoryState.READY, repository.state_reason
+
+    agent(driver, vm, f"echo {MARKER} > /root/backup-marker")  # no sync: the freeze flushes it
+    job = finished(capture, create_backup, vm, actor=customer)
+    backup = Backup.objects.get(vm=vm)
+    copied = job.steps.get(name="Copy the disk").detail
+    assert backup.state == BackupState.READY and backup.consistency == "frozen", copied
+    assert backup.size_bytes == vm.disk_gb * 2**30 and 0 < backup.added_bytes < backup.size_bytes
+    assert scratch_volumes(driver, vm) == [] and not (work_dir / str(job.pk)).exists()
+    # Overwritten in place (not a new file in new blocks), so the old bytes are gone from the disk.
+    agent(driver, vm, "printf overwritten-here | dd of=/root/backup-marker conv=notrunc,fsync status=none")
+    backup.marker_at = int(agent(driver, vm, WHERE).strip())
+    return backup
+
+
+def restore_while_stopped(capture, customer, vm, first, work_dir):
+    """The second half above, on the stopped `vm` without snapshots."""
+    driver = hypervisor_for(vm.host)
+    vm.refresh_from_db()
+    domain = driver.get_domain(vm.domain_name)
+    disk0 = driver.volume_info(vm.host.storage_pool, vm.disk_volume).path
+    assert on_disk(disk0, first.marker_at) == "overwritten-here"
+    job = finished(capture, restore_backup, vm, first, confirm=True, actor=customer)
+    assert job.steps.get(name="Start the VM").detail == "left stopped, as it was"
+    disk = driver.volume_info(vm.host.storage_pool, vm.disk_volume)
+    assert disk.format == "qcow2" and disk.capacity_bytes == vm.disk_gb * 2**30 and disk.backing_path is None
+    assert driver.disk_source(vm.domain_name, inactive=True) == disk.path
+    assert driver.get_domain(vm.domain_name).uuid == domain.uuid
+    assert on_disk(disk.path, first.marker_at) == MARKER
+    assert scratch_volumes(driver, vm) == [] and not (work_dir / str(job.pk)).exists()
+
+    job = finished(capture, create_backup, vm, repository=first.repository, actor=customer)
+    second = Backup.objects.filter(vm=vm).order_by("-pk").first()
+    assert second.consistency == "stopped" and second.size_bytes == first.size_bytes
+    assert second.added_bytes < first.added_bytes / 4, (second.added_bytes, first.added_bytes)  # deduplicated
+    repository = BackupRepository.objects.get(pk=first.repository_id)
+    restic.check(repository)
+
+    finished(capture, delete_backup, vm, first, actor=customer)
+    finished(capture, delete_backup, vm, second, actor=customer)
+    assert not Backup.objects.filter(vm=vm).exists()
+    assert restic.snapshot_ids(repository, f"vm:{vm.pk}") == []
+    assert scratch_volumes(driver, vm) == []

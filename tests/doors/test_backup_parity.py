@@ -1,0 +1,246 @@
+"""Backing a VM up, restoring a backup into it and deleting one answer the same through the
+web UI and the API: refused for the same reason (no such repository, another tenant's VM or
+backup, a missing confirmation, a suspended VM, a lost host, a busy VM, a VM with
+snapshots), accepted with the same job and the same rows (apps.backups.services,
+docs/backups.md). Adding a repository too (staff only; a password too short)."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.urls import reverse
+
+from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.hosts.models import Host
+from apps.jobs import runner
+from apps.vms.models import Snapshot, VirtualMachine, VmStatus
+from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
+
+UI_ROUTES = {
+    "vm_backup_create": "create",
+    "vm_backup_restore": "restore",
+    "vm_backup_delete": "delete",
+    "backup_repository_add": "add repository",
+}
+API_ROUTES = {
+    ("vm", "create_backup"): "create",
+    ("vm", "restore_backup"): "restore",
+    ("vm", "delete_backup"): "delete",
+    ("backuprepository", "create"): "add repository",
+}
+
+
+@pytest.fixture
+def world(admin_user, reseller, customer, other_customer, test_host, tmp_path):
+    repository = BackupRepository.objects.create(
+        name="local", path=str(tmp_path / "repo"), password="x" * 12, state=RepositoryState.READY
+    )
+    mine = VirtualMachine.objects.create(name="web-1", owner=customer, host=test_host, status=VmStatus.ACTIVE)
+    theirs = VirtualMachine.objects.create(name="web-2", owner=other_customer, host=test_host, status=VmStatus.ACTIVE)
+
+    def backup(vm):
+        return Backup.objects.create(
+            vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, state=BackupState.READY,
+            restic_snapshot_id="a" * 64, filename=f"vm-{vm.pk}-vda.raw", size_bytes=2**30,
+        )  # fmt: skip
+
+    users = {"admin": admin_user, "reseller": reseller, "customer": customer, "other": other_customer}
+    return SimpleNamespace(
+        users=users, vm=mine, their_vm=theirs, kept=backup(mine), foreign=backup(theirs), repository=repository
+    )
+
+
+def create_ui(client, vm, repository=""):
+    return client.post(reverse("ui:vm_backup_create", args=[vm.pk]), {"repository": repository})
+
+
+def create_api(client, vm, repository=None):
+    return client.post(f"/api/v1/vms/{vm.pk}/backups/", {"repository": repository}, format="json")
+
+
+def restore_ui(client, vm, backup, confirm):
+    data = {"confirm": "on"} if confirm else {}
+    return client.post(reverse("ui:vm_backup_restore", args=[vm.pk, backup.pk]), data)
+
+
+def restore_api(client, vm, backup, confirm):
+    return client.post(f"/api/v1/vms/{vm.pk}/backups/{backup.pk}/restore/", {"confirm": confirm}, format="json")
+
+
+def delete_ui(client, vm, backup):
+    return client.post(reverse("ui:vm_backup_delete", args=[vm.pk, backup.pk]))
+
+
+def delete_api(client, vm, backup):
+    return client.delete(f"/api/v1/vms/{vm.pk}/backups/{backup.pk}/")
+
+
+def rows():
+    return sorted(Backup.objects.values_list("vm_id", "repository_id", "state"))
+
+
+def suspended(world):
+    VirtualMachine.objects.filter(pk=world.vm.pk).update(suspended_at="2026-01-01T00:00Z", suspension_reason="unpaid")
+
+
+def host_lost(world):
+    Host.objects.filter(pk=world.vm.host_id).update(status="unreachable")
+
+
+def busy(world):
+    runner.submit("vm_stop", VirtualMachine.objects.get(pk=world.vm.pk), actor=world.users["customer"])
+
+
+def no_repository(world):
+    BackupRepository.objects.filter(pk=world.repository.pk).update(state=RepositoryState.FAILED)
+
+
+def with_snapshot(world):
+    Snapshot.objects.create(vm=world.vm, name="s", overlay_volume="s.qcow2", state="ready")
+
+
+@pytest.mark.parametrize(
+    ("actor", "which", "setup", "verdict", "fields"),
+    [
+        ("customer", "vm", suspended, "refused", {"vm"}),
+        ("customer", "vm", host_lost, "refused", {"vm"}),
+        ("customer", "vm", busy, "refused", {"busy"}),
+        ("customer", "vm", no_repository, "refused", {"repository"}),
+        ("customer", "their_vm", None, "forbidden", None),
+        ("reseller", "their_vm", None, "forbidden", None),
+    ],
+)
+def test_both_doors_refuse_a_backup_alike(world, actor, which, setup, verdict, fields):
+    if setup:
+        setup(world)
+    ui_client, api_client = doors(world.users[actor])
+    vm, before = getattr(world, which), rows()
+    ui_answer = ui_outcome(create_ui(ui_client, vm))
+    api_answer = api_outcome(create_api(api_client, vm))
+    assert rows() == before
+    assert ui_answer.verdict == verdict, ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    if fields:
+        assert {field for field, _message in api_answer.reasons} == fields
+
+
+@pytest.mark.parametrize("actor", ["customer", "reseller", "admin"])
+def test_both_doors_start_a_backup_with_the_same_job(world, actor):
+    ui_client, api_client = doors(world.users[actor])
+    with rolled_back():
+        ui_answer = ui_outcome(create_ui(ui_client, world.vm, world.repository.pk))
+        after_ui = rows()
+    with rolled_back():
+        api_answer = api_outcome(create_api(api_client, world.vm, world.repository.pk))
+        after_api = rows()
+    assert ui_answer.verdict == "accepted", ui_answer.detail
+    assert ui_answer.job_kind == "vm_backup_create"
+    assert_same(ui_answer, api_answer)
+    assert after_ui == after_api
+    assert (world.vm.pk, world.repository.pk, "creating") in after_ui
+
+
+def test_both_doors_want_the_restore_confirmed_and_hide_other_tenants(world):
+    before = rows()
+    for actor, which, backup, verdict in (
+        ("customer", "vm", "kept", "refused"),
+        ("other", "vm", "kept", "forbidden"),
+        ("customer", "vm", "foreign", "forbidden"),
+    ):
+        ui_client, api_client = doors(world.users[actor])
+        vm, row = getattr(world, which), getattr(world, backup)
+        ui_answer = ui_outcome(restore_ui(ui_client, vm, row, False))
+        api_answer = api_outcome(restore_api(api_client, vm, row, False))
+        assert ui_answer.verdict == verdict, ui_answer.detail
+        assert_same(ui_answer, api_answer)
+        if verdict == "refused":
+            assert {field for field, _message in api_answer.reasons} == {"confirm"}
+    assert rows() == before
+
+
+def test_both_doors_refuse_restoring_into_a_vm_with_snapshots(world):
+    with_snapshot(world)
+    ui_client, api_client = doors(world.users["customer"])
+    ui_answer = ui_outcome(restore_ui(ui_client, world.vm, world.kept, True))
+    api_answer = api_outcome(restore_api(api_client, world.vm, world.kept, True))
+    assert ui_answer.verdict == "refused", ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    assert {field for field, _message in api_answer.reasons} == {"vm"}
+
+
+def test_both_doors_restore_and_delete_with_the_same_jobs(world):
+    ui_client, api_client = doors(world.users["customer"])
+    vm, kept = world.vm, world.kept
+    cases = (
+        (lambda: restore_ui(ui_client, vm, kept, True), lambda: restore_api(api_client, vm, kept, True), "restoring"),
+        (lambda: delete_ui(ui_client, vm, kept), lambda: delete_api(api_client, vm, kept), "deleting"),
+    )
+    for (ui_call, api_call, state), kind in zip(cases, ("vm_backup_restore", "vm_backup_delete"), strict=True):
+        with rolled_back():
+            ui_answer = ui_outcome(ui_call())
+            after_ui = rows()
+        with rolled_back():
+            api_answer = api_outcome(api_call())
+            after_api = rows()
+        assert ui_answer.verdict == "accepted", ui_answer.detail
+        assert ui_answer.job_kind == kind
+        assert_same(ui_answer, api_answer)
+        assert after_ui == after_api
+        assert (world.vm.pk, world.repository.pk, state) in after_ui
+
+
+def test_both_doors_refuse_deleting_a_busy_backup_or_another_tenants(world):
+    Backup.objects.filter(pk=world.kept.pk).update(state=BackupState.CREATING)
+    before = rows()
+    for actor, backup, verdict in (("customer", "kept", "refused"), ("other", "kept", "forbidden")):
+        ui_client, api_client = doors(world.users[actor])
+        ui_answer = ui_outcome(delete_ui(ui_client, world.vm, getattr(world, backup)))
+        api_answer = api_outcome(delete_api(api_client, world.vm, getattr(world, backup)))
+        assert ui_answer.verdict == verdict, ui_answer.detail
+        assert_same(ui_answer, api_answer)
+    assert rows() == before
+
+
+def add_ui(client, **data):
+    return client.post(reverse("ui:backup_repository_add"), data)
+
+
+def add_api(client, **data):
+    return client.post("/api/v1/backup-repositories/", data, format="json")
+
+
+def repositories():
+    return sorted(BackupRepository.objects.values_list("name", "path", "state"))
+
+
+def test_both_doors_add_a_repository_with_the_same_job_and_refuse_alike(world, tmp_path):
+    ui_client, api_client = doors(world.users["admin"])
+    good = {"name": "second", "kind": "local", "path": str(tmp_path / "second"), "password": "long enough pw"}
+    with rolled_back():
+        ui_answer = ui_outcome(add_ui(ui_client, **good))
+        after_ui = repositories()
+    with rolled_back():
+        api_answer = api_outcome(add_api(api_client, **good))
+        after_api = repositories()
+    assert ui_answer.verdict == "accepted", ui_answer.detail
+    assert ui_answer.job_kind == "backup_repository_init"
+    assert_same(ui_answer, api_answer)
+    assert after_ui == after_api and ("second", str(tmp_path / "second"), "initializing") in after_ui
+
+    before = repositories()
+    for data, fields in (
+        ({**good, "password": "short"}, {"password"}),
+        ({**good, "name": "local"}, {"name"}),
+        ({**good, "path": "relative/dir"}, {"path"}),
+        ({**good, "path": world.repository.path}, {"path"}),
+    ):
+        ui_answer = ui_outcome(add_ui(ui_client, **data))
+        api_answer = api_outcome(add_api(api_client, **data))
+        assert ui_answer.verdict == "refused", (data, ui_answer.detail)
+        assert_same(ui_answer, api_answer)
+        assert {field for field, _message in api_answer.reasons} == fields
+    for actor in ("customer", "reseller"):
+        ui_client, api_client = doors(world.users[actor])
+        ui_answer = ui_outcome(add_ui(ui_client, **good))
+        api_answer = api_outcome(add_api(api_client, **good))
+        assert ui_answer.verdict == api_answer.verdict == "forbidden", (ui_answer.detail, api_answer.detail)
+    assert repositories() == before

@@ -1,0 +1,111 @@
+"""The VM's backups page (reached from the VM page) and its pages (back up, restore,
+delete), and the staff's repositories pages: what a user sees, in English and Russian, that
+each page starts its job through apps.backups.services, that the password is never shown,
+and that another tenant's VM or backup is 404 (a customer gets no repositories page)."""
+
+from django.urls import reverse
+
+from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.jobs.models import Job
+
+
+def repository(tmp_path, name="local", **fields):
+    defaults = {"path": str(tmp_path / name), "password": "secret-horse-42", "state": RepositoryState.READY}
+    return BackupRepository.objects.create(name=name, **{**defaults, **fields})
+
+
+def backup(vm, repo, **fields):
+    defaults = {"state": BackupState.READY, "restic_snapshot_id": "b" * 64, "consistency": "frozen"}
+    return Backup.objects.create(
+        vm=vm,
+        vm_name=vm.name,
+        owner=vm.owner,
+        repository=repo,
+        filename=f"vm-{vm.pk}-vda.raw",
+        **{**defaults, **fields},
+    )
+
+
+def test_the_vm_page_links_its_backups_page_which_lists_them_with_their_actions(as_customer, my_vm, tmp_path):
+    detail = as_customer.get(reverse("ui:vm_detail", args=[my_vm.pk])).content.decode()
+    url = reverse("ui:vm_backups", args=[my_vm.pk])
+    assert url in detail and "0 backups in restic repositories." in detail
+    page = as_customer.get(url).content.decode()
+    assert "No backups yet." in page and reverse("ui:vm_backup_create", args=[my_vm.pk]) in page
+    repo = repository(tmp_path)
+    kept = backup(my_vm, repo, size_bytes=3 * 2**30, added_bytes=5 * 2**20, duration_s=12.34)
+    busy = backup(my_vm, repo, state=BackupState.CREATING, consistency="unknown")
+    failed = backup(
+        my_vm, repo, state=BackupState.FAILED, restic_snapshot_id="", error="restic backup failed: disk full"
+    )
+    page = as_customer.get(url).content.decode()
+    assert "3.0\xa0GB" in page and "5.0\xa0MB" in page and "12.3" in page and "Filesystems frozen" in page
+    assert "Being taken" in page and "restic backup failed: disk full" in page
+    assert reverse("ui:vm_backup_restore", args=[my_vm.pk, kept.pk]) in page
+    assert reverse("ui:vm_backup_delete", args=[my_vm.pk, kept.pk]) in page
+    assert reverse("ui:vm_backup_delete", args=[my_vm.pk, failed.pk]) in page
+    assert reverse("ui:vm_backup_restore", args=[my_vm.pk, failed.pk]) not in page
+    assert reverse("ui:vm_backup_delete", args=[my_vm.pk, busy.pk]) not in page
+    assert "secret-horse-42" not in page
+
+
+def test_the_backups_page_in_russian(as_customer, my_vm, tmp_path):
+    backup(my_vm, repository(tmp_path))
+    as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
+    page = as_customer.get(reverse("ui:vm_backups", args=[my_vm.pk])).content.decode()
+    assert "Резервные копии" in page and "Создать резервную копию" in page and "Восстановить" in page
+
+
+def test_backing_up_restoring_and_deleting_open_their_jobs(as_customer, my_vm, tmp_path):
+    repo = repository(tmp_path)
+    page = as_customer.get(reverse("ui:vm_backup_create", args=[my_vm.pk])).content.decode()
+    assert f'<option value="{repo.pk}">local</option>' in page
+    response = as_customer.post(reverse("ui:vm_backup_create", args=[my_vm.pk]), {"repository": repo.pk})
+    job = Job.objects.get(kind="vm_backup_create")
+    assert response.status_code == 302 and response.url == reverse("ui:job_detail", args=[job.pk])
+    my_vm.__class__.objects.filter(pk=my_vm.pk).update(current_job=None)
+
+    kept = backup(my_vm, repo)
+    url = reverse("ui:vm_backup_restore", args=[my_vm.pk, kept.pk])
+    page = as_customer.post(url, {}).content.decode()  # not confirmed: the form again, the reason on the box
+    assert "Confirm the restore" in page and not Job.objects.filter(kind="vm_backup_restore").exists()
+    response = as_customer.post(url, {"confirm": "on"})
+    assert response.status_code == 302 and Job.objects.filter(kind="vm_backup_restore").exists()
+    my_vm.__class__.objects.filter(pk=my_vm.pk).update(current_job=None)
+    Backup.objects.filter(pk=kept.pk).update(state=BackupState.READY)
+
+    response = as_customer.post(reverse("ui:vm_backup_delete", args=[my_vm.pk, kept.pk]))
+    assert response.status_code == 302 and Job.objects.filter(kind="vm_backup_delete").exists()
+
+
+def test_another_tenants_vm_or_backup_is_404(as_customer, my_vm, their_vm, tmp_path):
+    repo = repository(tmp_path)
+    theirs = backup(their_vm, repo)
+    for url in (
+        reverse("ui:vm_backups", args=[their_vm.pk]),
+        reverse("ui:vm_backup_create", args=[their_vm.pk]),
+        reverse("ui:vm_backup_restore", args=[their_vm.pk, theirs.pk]),
+        reverse("ui:vm_backup_restore", args=[my_vm.pk, theirs.pk]),
+        reverse("ui:vm_backup_delete", args=[my_vm.pk, theirs.pk]),
+    ):
+        assert as_customer.get(url).status_code == 404, url
+    assert as_customer.get(reverse("ui:backup_repository_list")).status_code == 404
+
+
+def test_staff_list_and_add_repositories_and_never_see_a_password(as_admin, tmp_path):
+    repository(tmp_path, name="old", state=RepositoryState.FAILED, state_reason="restic init failed: permission denied")
+    page = as_admin.get(reverse("ui:backup_repository_list")).content.decode()
+    assert "old" in page and "permission denied" in page and "secret-horse-42" not in page
+    response = as_admin.post(
+        reverse("ui:backup_repository_add"),
+        {"name": "new", "kind": "local", "path": str(tmp_path / "new"), "password": "another-horse-7"},
+    )
+    job = Job.objects.get(kind="backup_repository_init")
+    assert response.status_code == 302 and response.url == reverse("ui:job_detail", args=[job.pk])
+    page = as_admin.get(reverse("ui:backup_repository_list")).content.decode()
+    assert "new" in page and "Being initialized" in page and "another-horse-7" not in page
+    page = as_admin.post(
+        reverse("ui:backup_repository_add"),
+        {"name": "short", "kind": "local", "path": str(tmp_path / "s"), "password": "short"},
+    ).content.decode()
+    assert "8-200 characters." in page and 'value="short"' not in page.split('name="password"')[1][:80]
