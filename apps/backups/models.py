@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.vms.models import SnapshotConsistency
+
 
 class RepositoryKind(models.TextChoices):
     """Where restic keeps the data. SFTP (a remote directory over SSH) is the next kind."""
@@ -68,13 +70,8 @@ class BackupState(models.TextChoices):
     FAILED = "failed", pgettext_lazy("backup state", "Failed")
 
 
-class BackupConsistency(models.TextChoices):
-    """How the disk's copy was taken (as for snapshots)."""
-
-    FROZEN = "frozen", _("Filesystems frozen")
-    STOPPED = "stopped", _("VM stopped")
-    CRASH = "crash", _("Not frozen (crash-consistent)")
-    UNKNOWN = "unknown", _("Unknown")
+# How the disk's copy was taken: the same as for snapshots.
+BackupConsistency = SnapshotConsistency
 
 
 class Backup(models.Model):

@@ -13,7 +13,21 @@ from django.db import transaction
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.virt.errors import NotFound, VirtError
+from apps.virt.types import INACTIVE_STATES
 from apps.vms.models import Snapshot, SnapshotState
+
+
+def power_off(ctx, driver, vm):
+    """Power `vm` off before its disk is replaced (a revert, a restore: what it wrote since is
+    discarded anyway), noting what was done. Returns whether it was running (to start it
+    again at the end)."""
+    was_running = driver.get_domain(vm.domain_name).state not in INACTIVE_STATES
+    if was_running:
+        driver.destroy(vm.domain_name)
+        ctx.note("powered off")
+    else:
+        ctx.note("already stopped")
+    return was_running
 
 
 def top_volume(vm):

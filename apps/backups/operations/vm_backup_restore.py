@@ -16,7 +16,7 @@ from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.errors import NotFound, VirtError
-from apps.virt.types import INACTIVE_STATES
+from apps.vms import snapshot_work
 from apps.vms.deploy.steps import remove_work_dir, work_dir
 
 STEPS = ["Fetch the backup", "Power off the VM", "Replace the disk", "Start the VM"]
@@ -41,12 +41,7 @@ def run(ctx, vm, backup_id):
                 f"restic snapshot {backup.restic_snapshot_id[:8]}: {size / 2**30:.2f} GiB of disk sent to the host"
             )
         with ctx.step("Power off the VM"):
-            was_running = driver.get_domain(vm.domain_name).state not in INACTIVE_STATES
-            if was_running:
-                driver.destroy(vm.domain_name)
-                ctx.note("powered off")
-            else:
-                ctx.note("already stopped")
+            was_running = snapshot_work.power_off(ctx, driver, vm)
         with ctx.step("Replace the disk"):
             replace_disk(driver, vm, scratch, size)
             ctx.note(f"the disk is as it was at {backup.created_at:%Y-%m-%d %H:%M:%S} UTC")

@@ -9,7 +9,6 @@ finishes the bookkeeping; either way the VM is left stopped."""
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
 from apps.virt.errors import NotFound, VirtError
-from apps.virt.types import INACTIVE_STATES
 from apps.vms import snapshot_work
 from apps.vms.models import Snapshot, SnapshotState
 
@@ -25,12 +24,7 @@ def run(ctx, vm, snapshot_id):
     driver = hypervisor_for(vm.host)
     pool = vm.host.storage_pool
     with ctx.step("Power off the VM"):
-        was_running = driver.get_domain(vm.domain_name).state not in INACTIVE_STATES
-        if was_running:
-            driver.destroy(vm.domain_name)
-            ctx.note("powered off")
-        else:
-            ctx.note("already stopped")
+        was_running = snapshot_work.power_off(ctx, driver, vm)
     with ctx.step("Go back to the snapshot"):
         below = snapshot_work.layer_below(driver, vm, snapshot)
         if below is None:
