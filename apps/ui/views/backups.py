@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 
 from apps.backups import services
 from apps.backups.models import Backup, BackupRepository
-from apps.ui import vm_actions
 from apps.ui.access import signed_in, staff_only
 from apps.ui.forms.backups import BackupForm, DeleteBackupForm, RepositoryForm, RestoreBackupForm
 from apps.ui.forms.vms import apply_errors
+from apps.ui.views.vm_item_pages import item_job_page
 from apps.ui.views.vms import vm_queryset
 
 
@@ -26,17 +26,8 @@ def vm_backups(request, pk):
 
 
 def _page(request, pk, backup_id, form_class, kind, template, start, **form_kwargs):
-    """GET shows the form; a valid POST starts the job (`start(vm, backup, data, who)`) and
-    opens its page; otherwise the form again with the reasons."""
-    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
-    backup = services.backup_of(vm, backup_id) if backup_id is not None else None
-    form = form_class(request.POST if request.method == "POST" else None, **form_kwargs)
-    if request.method == "POST" and form.is_valid():
-        who = {"actor": request.user, "request_id": request.request_id}
-        answer = vm_actions.start_job_page(request, vm, form, kind, lambda: start(vm, backup, form.cleaned_data, who))
-        if answer is not None:
-            return answer
-    return render(request, template, {"vm": vm, "backup": backup, "form": form})
+    item = ("backup", services.backup_of, backup_id)
+    return item_job_page(request, pk, item, form_class, kind, template, start, **form_kwargs)
 
 
 @signed_in

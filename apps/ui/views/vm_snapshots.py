@@ -2,27 +2,15 @@
 Each page only starts the job through apps.vms.snapshots, as the API does; the list is on
 the VM's page. A VM or snapshot one may not see is 404."""
 
-from django.shortcuts import get_object_or_404, render
-
-from apps.ui import vm_actions
 from apps.ui.access import signed_in
 from apps.ui.forms.snapshots import DeleteSnapshotForm, RevertSnapshotForm, SnapshotForm
-from apps.ui.views.vms import vm_queryset
+from apps.ui.views.vm_item_pages import item_job_page
 from apps.vms import snapshots
 
 
 def _page(request, pk, snapshot_id, form_class, kind, template, start):
-    """GET shows the form; a valid POST starts the job (`start(vm, snapshot, data, who)`)
-    and opens its page; otherwise the form again with the reasons."""
-    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
-    snapshot = snapshots.snapshot_of(vm, snapshot_id) if snapshot_id is not None else None
-    form = form_class(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        who = {"actor": request.user, "request_id": request.request_id}
-        answer = vm_actions.start_job_page(request, vm, form, kind, lambda: start(vm, snapshot, form.cleaned_data, who))
-        if answer is not None:
-            return answer
-    return render(request, template, {"vm": vm, "snapshot": snapshot, "form": form})
+    item = ("snapshot", snapshots.snapshot_of, snapshot_id)
+    return item_job_page(request, pk, item, form_class, kind, template, start)
 
 
 @signed_in
