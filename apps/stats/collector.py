@@ -8,7 +8,10 @@ Each interval ``Collector.sweep()``:
    ``host_timeout`` seconds in all: a host that has not answered, or that failed, is
    skipped for this sweep and logged; the others are stored as usual. A host whose
    previous call is still hanging is not asked again until it returns;
-3. derives rates from the counters it kept from the previous sweep (``apps.stats.rates``)
+3. renews the leases of the hosts that answered, dropping any another collector claimed
+   meanwhile (a sweep that outlasted its leases on an overloaded machine: that host is
+   the other collector's to store, so it is never stored twice in an interval);
+   derives rates from the counters it kept from the previous sweep (``apps.stats.rates``)
    and writes one raw row per VM and per host in bulk (``apps.stats.storage``), in one
    short transaction on the statistics database (nothing in the core tables is written
    or locked: it only reads hosts and VMs);
@@ -165,6 +168,12 @@ class Collector:
         answers, result.skipped = self._ask(hosts)
         for pk, reason in result.skipped.items():
             log.warning("statistics: host %s skipped this sweep: %s", pk, reason)
+        if answers:
+            still_mine = self.membership.renew({sharding.host_key(pk) for pk in answers})
+            for pk in [pk for pk in answers if sharding.host_key(pk) not in still_mine]:
+                log.warning("statistics: host %s not stored: another collector took it over during this sweep", pk)
+                result.skipped[pk] = "taken over by another collector during this sweep (its lease expired)"
+                del answers[pk]
         vms: dict[int, dict[str, tuple[int, int]]] = {pk: {} for pk in answers}
         for vm_id, host_id, uuid, vcpus in VirtualMachine.objects.filter(host_id__in=list(answers)).values_list(
             "id", "host_id", "uuid", "vcpus"
