@@ -39,10 +39,17 @@ size of issue #19.
 
 Uses its own database (``<DATABASE_URL's name>_statsbench``), dropped at the end. Last line:
 
-    stats_sweep_s=<n> vms=<n> api_p95_ratio=<n> collectors=<n> interval_sweep_s=<n> interval_sweep_max_s=<n>
+    stats_sweep_s=<n> vms=<n> api_p95_ratio=<n> collectors=<n> interval_sweep_s=<n>
+        interval_sweep_max_s=<n> collectors_cpu_s=<n>
 
-where ``stats_sweep_s`` is one collector's steady sweep of every VM (step 1) and the
-ratio is p95 with the collectors sweeping / p95 without them.
+(one line).
+
+where ``stats_sweep_s`` is one collector's steady sweep of every VM (step 1), the ratio
+is p95 with the collectors sweeping / p95 without them, and ``collectors_cpu_s`` the CPU
+time (user + system, all threads, from ``/proc/<pid>/stat``) the collectors together
+spent per sweep of every VM while measured: the figure the machine's other load does not
+change. The collectors run niced (``VMM_STATS_NICE``, default 10; ``--nice`` overrides it):
+on a machine busy with other work they get little CPU, and their sweeps stretch.
 """
 
 import argparse
@@ -164,13 +171,15 @@ def profile_sweep(collector, hosts):
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
 
 
-def start_collectors(count, interval, log_dir: Path):
+def start_collectors(count, interval, log_dir: Path, nice=None):
     """``count`` collector processes, once each holds hosts and has stored two sweeps of them."""
     from apps.hosts.models import Host
     from apps.stats.models import Lease
     from apps.stats.sharding import host_key
 
     env = {**os.environ, "VMM_STATS_INTERVAL": str(interval), "LOG_LEVEL": "DEBUG"}
+    if nice is not None:
+        env["VMM_STATS_NICE"] = str(nice)
     names = [f"bench-{n}-{time.monotonic_ns()}" for n in range(count)]
     processes, logs = {}, {}
     for name in names:
@@ -196,6 +205,12 @@ def start_collectors(count, interval, log_dir: Path):
         if shared_at is not None and host_rows() >= shared_at + 2 * len(keys):
             return processes, logs, {name: owners.count(name) for name in names}
         time.sleep(0.2)
+
+
+def cpu_seconds(process):
+    """User + system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_collectors(processes):
@@ -257,6 +272,7 @@ def main():
     parser.add_argument("--phase", type=float, default=5, help="seconds of API requests per phase")
     parser.add_argument("--cycles", type=int, default=24, help="off/on phase pairs")
     parser.add_argument("--interval", type=int, default=10, help="the collectors' interval (default: the product's)")
+    parser.add_argument("--nice", type=int, help="the collectors' VMM_STATS_NICE (default: the product's, 10)")
     parser.add_argument("--profile", action="store_true", help="profile one steady sweep and the bulk calls")
     args = parser.parse_args()
     total = args.hosts * args.vms_per_host
@@ -290,10 +306,11 @@ def main():
         client = Client()
         timed_requests(client, token, count=30)  # warm up
         log_dir = Path(tempfile.mkdtemp(prefix="vmm-bench-collectors-"))
-        processes, logs, split = start_collectors(args.collectors, args.interval, log_dir)
+        processes, logs, split = start_collectors(args.collectors, args.interval, log_dir, args.nice)
         print(f"{args.collectors} collectors hold {sorted(split.values(), reverse=True)} hosts")
         off, on, sweeps, stopped_at, resumed_at = [], [], 0, [], []
         measured_from = datetime.now(tz=UTC)
+        cpu_before = sum(cpu_seconds(p) for p in processes.values())
         try:
             for cycle in range(args.cycles):
                 stopped_at.append(time.time())
@@ -308,9 +325,14 @@ def main():
                 sweeps += (host_rows() - rows) / args.hosts
                 if (cycle + 1) % 6 == 0:
                     print(f"cycle {cycle + 1}: p95 off {percentile(off, 95):.2f} ms, on {percentile(on, 95):.2f} ms")
+            cpu_used = sum(cpu_seconds(p) for p in processes.values()) - cpu_before
         finally:
             stop_collectors(processes)
         print(f"{len(off)} + {len(on)} requests; the collectors swept all {total:,} VMs {sweeps:.1f} times while 'on'")
+        cpu_per_sweep = cpu_used / sweeps if sweeps else float("nan")
+        print(
+            f"the collectors used {cpu_used:.1f} s of CPU: {cpu_per_sweep:.2f} s per sweep of every VM (all together)"
+        )
         times = {}
         for pk, at in HostSample.objects.filter(at__gte=measured_from).order_by("at").values_list("host_id", "at"):
             times.setdefault(pk, []).append(at.timestamp())
@@ -336,7 +358,7 @@ def main():
         print(
             f"stats_sweep_s={second.seconds:.3f} vms={second.vm_rows} api_p95_ratio={p95_on / p95_off:.3f} "
             f"collectors={args.collectors} interval_sweep_s={statistics.median(spans):.3f} "
-            f"interval_sweep_max_s={max(spans):.3f}"
+            f"interval_sweep_max_s={max(spans):.3f} collectors_cpu_s={cpu_per_sweep:.2f}"
         )
     finally:
         BENCH_DB.drop()
