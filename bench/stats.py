@@ -29,10 +29,13 @@ size of issue #19.
    end time, to the millisecond, with its duration and its count of hosts and VMs). All
    collectors are resumed by the same SIGCONT, and at the default interval each starts
    its sweep right then; for every "on" phase in which each collector started one sweep
-   after that SIGCONT, the interval sweep is from the earliest start to the latest end of
-   those sweeps (start = end - duration), less any time they spent paused (a sweep longer
-   than an "on" phase runs on in the next one), and their hosts must add up to all of
-   them (else the phase is counted as incomplete). ``interval_sweep_s`` is the median over
+   after that SIGCONT and those sweeps' hosts add up to all of them (else the phase is
+   counted as incomplete), the interval sweep is the slowest of those sweeps (start =
+   end - duration), less any time it spent paused (a sweep longer than an "on" phase runs
+   on in the next one): running side by side, the collectors have swept every VM by then.
+   Each collector keeps its own interval, so they do not start at the same moment (a
+   sweep that began late stays late): the span from the first start to the last end,
+   which includes that offset, is printed too. ``interval_sweep_s`` is the median over
    those phases, ``interval_sweep_max_s`` the slowest. (That no host is stored twice in
    an interval is for tests/stats/test_sharding.py to show, not this bench.)
 
@@ -255,7 +258,12 @@ def interval_sweeps(logs, stopped_at, resumed_at, hosts, vms):
                 firsts.append(started[0])
         covered = (sum(s[2] for s in firsts), sum(s[3] for s in firsts))
         if len(firsts) == len(per_collector) and covered == (hosts, vms):
-            spans.append(running(min(s[0] for s in firsts), max(s[1] for s in firsts)))
+            spans.append(
+                (
+                    max(running(s[0], s[1]) for s in firsts),
+                    running(min(s[0] for s in firsts), max(s[1] for s in firsts)),
+                )
+            )
             lags += [s[0] - cont for s in firsts]
             durations += [running(s[0], s[1]) for s in firsts]
         else:
@@ -341,11 +349,13 @@ def main():
         spans, incomplete, lags, durations = interval_sweeps(logs, stopped_at, resumed_at, args.hosts, total)
         if not spans:
             raise SystemExit(f"no 'on' phase with a complete sweep by every collector ({incomplete} incomplete)")
+        spans, offset_spans = [side for side, _ in spans], [span for _, span in spans]
         print(
             f"interval sweeps ({len(spans)} phases, {incomplete} incomplete): "
             f"median {statistics.median(spans):.3f}s, max {max(spans):.3f}s; each collector's sweep "
             f"median {statistics.median(durations):.3f}s, max {max(durations):.3f}s, "
-            f"starting {statistics.median(lags):.3f}s after SIGCONT (median)"
+            f"starting {statistics.median(lags):.3f}s after SIGCONT (median); first start to last end "
+            f"median {statistics.median(offset_spans):.3f}s"
         )
         p50_off, p50_on = percentile(off, 50), percentile(on, 50)
         p95_off, p95_on = percentile(off, 95), percentile(on, 95)
