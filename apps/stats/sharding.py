@@ -10,6 +10,10 @@ Two mechanisms, each doing one job:
   first heartbeat yet), the lease keeps the old owner until it lets go, so a host is never
   swept twice in one interval; at worst it misses one sweep during the hand-over.
 
+A sweep that outlasts its leases (an overloaded machine) renews them before storing and
+stores only the hosts still its own: one whose lease another collector claimed meanwhile
+is that collector's to store (``renew``).
+
 A collector that dies stops renewing: its heartbeat and leases expire after ``ttl``
 seconds and the others take its keys at their next sweep. One that stops cleanly calls
 ``leave()``, which frees its keys at once.
@@ -86,6 +90,16 @@ class Membership:
             owner=self.name, expires_at=expires
         )
         return set(Lease.objects.filter(owner=self.name, expires_at=expires).values_list("key", flat=True))
+
+    def renew(self, keys, now: datetime | None = None) -> set[str]:
+        """Extend the leases of ``keys`` that are still ours; return those. A key whose
+        lease expired and was claimed by another collector meanwhile (our sweep outlasted
+        the lease) is no longer ours and is left out: that collector stores it now."""
+        now = now or timezone.now()
+        expires = now + self.ttl
+        Lease.objects.filter(key__in=keys, owner=self.name).update(expires_at=expires)
+        still = Lease.objects.filter(key__in=keys, owner=self.name, expires_at=expires)
+        return set(still.values_list("key", flat=True))
 
     def leave(self) -> None:
         """Stop cleanly: free our leases and remove our heartbeat so others take over at once."""

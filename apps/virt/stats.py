@@ -66,11 +66,22 @@ class HostCounters:
     domains: tuple[DomainCounters, ...]
 
 
-def _sum(stats: dict, prefix: str, count_key: str, field: str) -> int | None:
-    """Sum ``<prefix>.<i>.<field>`` over the devices; ``None`` if no device reports it."""
-    values = [stats.get(f"{prefix}.{i}.{field}") for i in range(stats.get(count_key, 0))]
-    values = [v for v in values if v is not None]
-    return sum(values) if values else None
+_BLOCK_FIELDS = ("rd.bytes", "wr.bytes", "rd.reqs", "wr.reqs")
+_NET_FIELDS = ("rx.bytes", "tx.bytes", "rx.pkts", "tx.pkts")
+
+
+def _sums(stats: dict, prefix: str, fields: tuple[str, ...]) -> list[int | None]:
+    """Per field, ``<prefix>.<i>.<field>`` summed over the ``<prefix>.count`` devices;
+    ``None`` where no device reports it. One pass over the devices for all the fields
+    (a sweep parses every domain of a host: at 1,000 domains per host, eight separate
+    passes per domain were most of the collector's time, bench/stats.py)."""
+    totals: list[int | None] = [None] * len(fields)
+    for i in range(stats.get(f"{prefix}.count", 0)):
+        for j, field in enumerate(fields):
+            value = stats.get(f"{prefix}.{i}.{field}")
+            if value is not None:
+                totals[j] = value if totals[j] is None else totals[j] + value
+    return totals
 
 
 def _kib(value: int | None) -> int | None:
@@ -88,6 +99,8 @@ def parse_domain_stats(name: str, stats: dict) -> DomainCounters:
         used = _kib(available - unused)
     else:
         used = _kib(stats.get("balloon.rss"))
+    disk_read_bytes, disk_write_bytes, disk_read_reqs, disk_write_reqs = _sums(stats, "block", _BLOCK_FIELDS)
+    net_rx_bytes, net_tx_bytes, net_rx_packets, net_tx_packets = _sums(stats, "net", _NET_FIELDS)
     return DomainCounters(
         name=name,
         state=_state(stats.get("state.state", libvirt.VIR_DOMAIN_NOSTATE)),
@@ -95,14 +108,14 @@ def parse_domain_stats(name: str, stats: dict) -> DomainCounters:
         vcpus=stats.get("vcpu.current"),
         memory_total_bytes=_kib(stats.get("balloon.current")),
         memory_used_bytes=used,
-        disk_read_bytes=_sum(stats, "block", "block.count", "rd.bytes"),
-        disk_write_bytes=_sum(stats, "block", "block.count", "wr.bytes"),
-        disk_read_reqs=_sum(stats, "block", "block.count", "rd.reqs"),
-        disk_write_reqs=_sum(stats, "block", "block.count", "wr.reqs"),
-        net_rx_bytes=_sum(stats, "net", "net.count", "rx.bytes"),
-        net_tx_bytes=_sum(stats, "net", "net.count", "tx.bytes"),
-        net_rx_packets=_sum(stats, "net", "net.count", "rx.pkts"),
-        net_tx_packets=_sum(stats, "net", "net.count", "tx.pkts"),
+        disk_read_bytes=disk_read_bytes,
+        disk_write_bytes=disk_write_bytes,
+        disk_read_reqs=disk_read_reqs,
+        disk_write_reqs=disk_write_reqs,
+        net_rx_bytes=net_rx_bytes,
+        net_tx_bytes=net_tx_bytes,
+        net_rx_packets=net_rx_packets,
+        net_tx_packets=net_tx_packets,
     )
 
 

@@ -98,3 +98,35 @@ def test_two_collectors_sweeping_store_each_vm_once_per_interval(node_host):
     assert set(a.hosts).isdisjoint(b.hosts) and set(a.hosts) | set(b.hosts) == {h.pk for h, _ in hosts}
     assert VmSample.objects.count() == 12
     assert sorted(VmSample.objects.values_list("vm_id", flat=True)) == sorted(vm.pk for _, vms in hosts for vm in vms)
+
+
+def test_a_sweep_that_outlasts_its_lease_keeps_only_what_is_still_its_own(node_host):
+    keys = {host_key(h.pk) for h in hosts_both_win(node_host)}
+    now = timezone.now()
+    a, b = Membership("a", ttl=20), Membership("b", ttl=20)
+    held_a = a.claim(keys, now)  # b not running yet: a holds everything
+    assert held_a == keys
+    # a's sweep runs long; renewing in time keeps its hosts, and b cannot take them.
+    assert a.renew(keys, now + timedelta(seconds=19)) == keys
+    assert b.claim(keys, now + timedelta(seconds=30)) == set()
+    # a's next sweep outlasts the lease: b, alone alive by then, claims everything...
+    assert b.claim(keys, now + timedelta(seconds=61)) == keys
+    # ...and a, renewing before storing, finds none of them its own any more.
+    assert a.renew(keys, now + timedelta(seconds=62)) == set()
+
+
+def test_a_collector_does_not_store_a_host_taken_over_during_its_sweep(node_host):
+    """Two rows for one host in one interval would double its graphs' points and traffic."""
+    (taken, _), (kept, _) = node_host("taken", vms=2), node_host("kept", vms=1)
+
+    class Overloaded(Collector):
+        def _ask(self, hosts):
+            answers = super()._ask(hosts)
+            # While the bulk calls ran, the lease of "taken" expired and "other" claimed it.
+            Lease.objects.filter(key=host_key(taken.pk)).update(owner="other")
+            return answers
+
+    result = Overloaded(name="slow", interval=20).sweep()
+    assert result.hosts == [kept.pk] and "taken over" in result.skipped[taken.pk]
+    assert not VmSample.objects.filter(host_id=taken.pk).exists()
+    assert VmSample.objects.filter(host_id=kept.pk).count() == 1
