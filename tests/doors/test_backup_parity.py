@@ -10,10 +10,9 @@ import pytest
 from django.urls import reverse
 
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
-from apps.hosts.models import Host
-from apps.jobs import runner
 from apps.vms.models import Snapshot, VirtualMachine, VmStatus
 from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
+from tests.doors.vm_setups import busy, host_lost, suspended
 
 UI_ROUTES = {
     "vm_backup_create": "create",
@@ -76,18 +75,6 @@ def delete_api(client, vm, backup):
 
 def rows():
     return sorted(Backup.objects.values_list("vm_id", "repository_id", "state"))
-
-
-def suspended(world):
-    VirtualMachine.objects.filter(pk=world.vm.pk).update(suspended_at="2026-01-01T00:00Z", suspension_reason="unpaid")
-
-
-def host_lost(world):
-    Host.objects.filter(pk=world.vm.host_id).update(status="unreachable")
-
-
-def busy(world):
-    runner.submit("vm_stop", VirtualMachine.objects.get(pk=world.vm.pk), actor=world.users["customer"])
 
 
 def no_repository(world):

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.quotas import Quota
-from apps.jobs import runner
 from apps.vms.models import Snapshot, SnapshotState, VirtualMachine, VmStatus
 from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
+from tests.doors.vm_setups import busy, suspended
 
 UI_ROUTES = {
     "vm_snapshot_create": "create",
@@ -66,14 +66,6 @@ def rows():
 
 def over_quota(world):
     Quota.objects.create(user=world.users["customer"], max_snapshots=1)
-
-
-def suspended(world):
-    VirtualMachine.objects.filter(pk=world.vm.pk).update(suspended_at="2026-01-01T00:00Z", suspension_reason="unpaid")
-
-
-def busy(world):
-    runner.submit("vm_stop", VirtualMachine.objects.get(pk=world.vm.pk), actor=world.users["customer"])
 
 
 @pytest.mark.parametrize(
