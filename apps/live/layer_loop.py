@@ -9,13 +9,20 @@ again after a fork: django-q2 forks its workers), so each send is one round trip
 `send(group, message)` waits until the layer has the message (so events keep their order and
 the caller knows it was sent), at most TIMEOUT seconds. Called from a thread that runs an
 event loop itself it does not wait (it must not block that loop).
+
+Only for channels-redis. Other layers (the SQLite one of `make run`, channels-lite) store
+messages through Django's thread-sensitive database calls, which asgiref runs on the
+calling request's own thread: from a loop of ours that thread would be waiting for us, and
+the send would hang. They go through `async_to_sync` as before.
 """
 
 import asyncio
 import os
 import threading
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 TIMEOUT = 10
 
@@ -38,6 +45,9 @@ def send(group, message):
     """Send `message` to `group` on the default channel layer (none configured: nothing)."""
     layer = get_channel_layer()
     if layer is None:
+        return
+    if not isinstance(layer, RedisChannelLayer):
+        async_to_sync(layer.group_send)(group, message)
         return
     future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _running_loop())
     try:
