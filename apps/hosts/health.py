@@ -37,9 +37,14 @@ def _mark(hosts, reason):
     lost, so placement can tell a host lost a moment ago (a libvirtd restart) from one
     lost for long (apps.vms.placement). Returns how many hosts changed."""
     hosts = hosts.exclude(status=HostStatus.MAINTENANCE)
+    still_lost = hosts.filter(status=HostStatus.UNREACHABLE).update(status_reason=reason)
     going = list(hosts.exclude(status=HostStatus.UNREACHABLE).values_list("pk", flat=True))
-    lost_now = Host.objects.filter(pk__in=going).exclude(status__in=(HostStatus.UNREACHABLE, HostStatus.MAINTENANCE))
-    lost_now = lost_now.update(status=HostStatus.UNREACHABLE, status_reason=reason, updated_at=timezone.now())
+    # The status checked again in the UPDATE: a host another process changed meanwhile is left.
+    lost_now = (
+        Host.objects.filter(pk__in=going)
+        .exclude(status__in=(HostStatus.UNREACHABLE, HostStatus.MAINTENANCE))
+        .update(status=HostStatus.UNREACHABLE, status_reason=reason, updated_at=timezone.now())
+    )
     if lost_now:
         host_status_changed.send(sender=Host, host_ids=going)
-    return lost_now + hosts.filter(status=HostStatus.UNREACHABLE).exclude(pk__in=going).update(status_reason=reason)
+    return still_lost + lost_now
