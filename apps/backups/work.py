@@ -2,7 +2,8 @@
 VM's pool (named with the VM's prefix, so deleting the VM removes a leftover, and each
 backup job of the VM first removes what an earlier one could not), and the local work folder."""
 
-from apps.virt.errors import NotFound, VirtError
+from apps.virt.errors import VirtError
+from apps.vms import snapshot_work
 
 
 def scratch_volume(ctx, vm, kind):
@@ -10,31 +11,20 @@ def scratch_volume(ctx, vm, kind):
     return f"vmm-{vm.uuid}-{kind}-{ctx.job.pk.hex[:12]}.qcow2"
 
 
-def remove_volume(driver, vm, name):
-    """Delete the VM's pool volume `name`; True if it was there."""
-    try:
-        driver.delete_volume(vm.host.storage_pool, name)
-        return True
-    except NotFound:
-        return False
-
-
 def remove_leftovers(driver, vm):
     """Remove the VM's scratch volumes earlier backup jobs left (a host that did not answer
     when they failed). Returns how many went."""
     prefixes = (f"vmm-{vm.uuid}-backup-", f"vmm-{vm.uuid}-restore-")
     driver.refresh_pool(vm.host.storage_pool)
-    gone = 0
-    for volume in driver.list_volumes(vm.host.storage_pool):
-        if volume.name.startswith(prefixes):
-            gone += remove_volume(driver, vm, volume.name)
-    return gone
+    names = [volume.name for volume in driver.list_volumes(vm.host.storage_pool) if volume.name.startswith(prefixes)]
+    return snapshot_work.delete_volumes(driver, vm, names)
 
 
 def remove_quietly(driver, vm, name):
-    """`remove_volume` for clean-ups: a host that does not answer leaves it to the next job."""
+    """Delete the VM's pool volume `name` in a clean-up: a host that does not answer leaves it
+    to the next job."""
     try:
         driver.refresh_pool(vm.host.storage_pool)
-        remove_volume(driver, vm, name)
+        snapshot_work.delete_volumes(driver, vm, [name])
     except VirtError:
         pass

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from apps.backups import restic
 from apps.backups.models import Backup, BackupState
-from apps.backups.work import remove_leftovers, remove_quietly, remove_volume, scratch_volume
+from apps.backups.work import remove_leftovers, remove_quietly, scratch_volume
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.errors import VirtError
 from apps.virt.types import INACTIVE_STATES, DomainState
+from apps.vms import snapshot_work
 from apps.vms.deploy.steps import remove_work_dir, work_dir
 
 STEPS = ["Open the repository", "Copy the disk", "Store it in the repository"]
@@ -68,7 +69,7 @@ def run(ctx, vm, backup_id):
             Backup.objects.filter(pk=backup.pk).update(consistency=how)
             local = work_dir(ctx) / "disk.qcow2"
             driver.download_volume(pool, scratch, str(local))
-            remove_volume(driver, vm, scratch)
+            snapshot_work.delete_volumes(driver, vm, [scratch])
             raw = work_dir(ctx) / backup.filename
             tools.convert(local, raw, "qcow2", "raw")
             local.unlink()

@@ -11,7 +11,7 @@ import os
 
 from apps.backups import restic
 from apps.backups.models import Backup, BackupState
-from apps.backups.work import remove_quietly, remove_volume, scratch_volume
+from apps.backups.work import remove_quietly, scratch_volume
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
 from apps.virt import tools
@@ -60,13 +60,13 @@ def replace_disk(driver, vm, scratch, size):
     """disk0 := a copy of `scratch` (made on the host), grown to the VM's size; the domain
     pointed at it; `scratch` removed."""
     pool = vm.host.storage_pool
-    remove_volume(driver, vm, vm.disk_volume)
+    snapshot_work.delete_volumes(driver, vm, [vm.disk_volume])
     disk = driver.copy_volume(pool, vm.disk_volume, pool, scratch)
     capacity = max(vm.disk_gb * 2**30, size)
     if disk.capacity_bytes < capacity:
         disk = driver.resize_volume(pool, vm.disk_volume, capacity)
     driver.set_disk_source(vm.domain_name, disk.path)
-    remove_volume(driver, vm, scratch)
+    snapshot_work.delete_volumes(driver, vm, [scratch])
 
 
 def on_failure(ctx, vm):
