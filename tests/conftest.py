@@ -9,7 +9,10 @@ import pytest
 from apps.accounts.models import Role, User
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.images.models import Image, ImageStatus, Visibility
+from tests import flush
 from tests.lanes import pytest_addoption, pytest_collection_modifyitems  # noqa: F401 (hooks: --lane K/N)
+
+flush.install()  # transactional tests end with DELETE, not TRUNCATE (tests/flush.py)
 
 
 @pytest.fixture
