@@ -15,24 +15,52 @@ from tests.lanes import pytest_addoption, pytest_collection_modifyitems  # noqa:
 flush.install()  # transactional tests end with DELETE, not TRUNCATE (tests/flush.py)
 
 
+def make_admin():
+    return User.objects.create_superuser("root-admin", "admin@example.com", "pw-admin-1", role=Role.ADMIN)
+
+
+def make_reseller():
+    return User.objects.create_user("reseller-1", password="pw-reseller-1", role=Role.RESELLER)
+
+
+def make_customer(reseller):
+    return User.objects.create_user("customer-1", password="pw-customer-1", role=Role.CUSTOMER, reseller=reseller)
+
+
+def make_other_customer():
+    return User.objects.create_user("customer-2", password="pw-customer-2", role=Role.CUSTOMER)
+
+
+def make_ready_image():
+    return Image.objects.create(
+        name="debian-12",
+        os_family="debian",
+        os_version="12",
+        virtual_size_bytes=2 * 2**30,
+        checksum_sha256="0" * 64,
+        visibility=Visibility.PUBLIC,
+        status=ImageStatus.READY,
+    )
+
+
 @pytest.fixture
 def admin_user(db):
-    return User.objects.create_superuser("root-admin", "admin@example.com", "pw-admin-1", role=Role.ADMIN)
+    return make_admin()
 
 
 @pytest.fixture
 def reseller(db):
-    return User.objects.create_user("reseller-1", password="pw-reseller-1", role=Role.RESELLER)
+    return make_reseller()
 
 
 @pytest.fixture
 def customer(db, reseller):
-    return User.objects.create_user("customer-1", password="pw-customer-1", role=Role.CUSTOMER, reseller=reseller)
+    return make_customer(reseller)
 
 
 @pytest.fixture
 def other_customer(db):
-    return User.objects.create_user("customer-2", password="pw-customer-2", role=Role.CUSTOMER)
+    return make_other_customer()
 
 
 @pytest.fixture
@@ -50,15 +78,7 @@ def test_host(db):
 
 @pytest.fixture
 def ready_image(db):
-    return Image.objects.create(
-        name="debian-12",
-        os_family="debian",
-        os_version="12",
-        virtual_size_bytes=2 * 2**30,
-        checksum_sha256="0" * 64,
-        visibility=Visibility.PUBLIC,
-        status=ImageStatus.READY,
-    )
+    return make_ready_image()
 
 
 @pytest.fixture

@@ -32,8 +32,7 @@ def other_reseller(db):
     return User.objects.create_user("reseller-2", password="pw-reseller-2", role=Role.RESELLER)
 
 
-@pytest.fixture
-def host(db):
+def make_roomy_host():
     """An online host with room for many VMs (test driver; nothing boots)."""
     return Host.objects.create(
         name="roomy",
@@ -44,6 +43,11 @@ def host(db):
         memory_mb=512 * 1024,
         disk_bytes=100 * 2**40,
     )
+
+
+@pytest.fixture
+def host(db):
+    return make_roomy_host()
 
 
 def client_for(user, *, read_only=False, session=False):

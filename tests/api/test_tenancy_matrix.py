@@ -7,6 +7,7 @@ customer-2 (nobody's customer). Another tenant's object is 404, never 403."""
 import re
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
@@ -21,7 +22,8 @@ from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
 from apps.vms.models import Snapshot
 from apps.webhooks.models import Delivery, Endpoint, Event
-from tests.api.conftest import SSH_KEY, client_for, make_vm
+from tests.api.conftest import SSH_KEY, client_for, make_roomy_host, make_vm
+from tests.conftest import make_admin, make_customer, make_other_customer, make_ready_image, make_reseller
 
 ROLES = ("admin", "reseller", "customer", "other", "anon")
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -140,8 +142,20 @@ def expected(path, method, role, which):
     return OK
 
 
-@pytest.fixture
-def world(admin_user, reseller, customer, other_customer, host, ready_image):
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Made once for the module's checks (hundreds), in a transaction rolled back after the last
+    one; each test runs in a savepoint inside it (django_db), so what a call changes is undone
+    before the next, as with Django's setUpTestData."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield make_world()
+        transaction.set_rollback(True)
+
+
+def make_world():
+    admin_user, reseller, other_customer = make_admin(), make_reseller(), make_other_customer()
+    customer, host = make_customer(reseller), make_roomy_host()
+    make_ready_image()
     ids = {"hosts": host.pk, "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk}
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
