@@ -6,6 +6,7 @@ import base64
 import ipaddress
 import json
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 import libvirt
@@ -341,6 +342,27 @@ class DomainOps(Base):
             except libvirt.libvirtError as e:
                 raise InvalidState(f"the guest agent of {name} does not answer: {e.get_error_message()}") from e
         raise InvalidState(f"{argv[0]} did not finish inside {name} within {timeout:.0f} s")
+
+    @retried()
+    def dhcp_lease_expiries(self, name: str) -> dict[str, int]:
+        """{MAC: expiry time} of the DHCP leases libvirt's networks hold for the domain's
+        interfaces. A guest that boots again asks for its lease again, which moves the expiry:
+        how a deploy that restarts a VM tells the new system's lease from the old one's.
+        Raises ``NotFound`` / ``Unreachable`` only."""
+        with self._op("dhcp_lease_expiries", name) as conn:
+            config = ET.fromstring(self._domain(conn, name).XMLDesc(0))
+            expiries: dict[str, int] = {}
+            for iface in config.findall("./devices/interface[@type='network']"):
+                network, mac = iface.find("source"), iface.find("mac")
+                if network is None or mac is None:
+                    continue
+                try:
+                    leases = conn.networkLookupByName(network.get("network")).DHCPLeases(mac.get("address"))
+                except libvirt.libvirtError:
+                    continue  # the network went away or keeps no leases (the test driver)
+                for lease in leases or ():
+                    expiries[lease["mac"]] = max(lease["expirytime"], expiries.get(lease["mac"], 0))
+            return expiries
 
     @retried()
     def interface_addresses(self, name: str) -> list[str]:

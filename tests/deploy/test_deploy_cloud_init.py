@@ -90,6 +90,9 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     again = finished(run(capture, reinstall_vm, vm, password="Third-Horse-9", actor=customer))
     vm.refresh_from_db()
     assert vm.status == VmStatus.ACTIVE and vm.ip_addresses == first_address  # same MAC, same lease
+    # ... which the new system asked for again: the job waited for its boot, not the old lease.
+    up = again.steps.get(name="Wait for the guest to come up")
+    assert (up.finished_at - up.started_at).total_seconds() > 5, up.detail
     wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 120)
 
     vm.refresh_from_db()

@@ -449,3 +449,9 @@ def test_a_pool_or_volume_removed_after_the_listing_is_left_out_not_an_error(hv)
             storage._still_there(pools, storage._pool_info, libvirt.VIR_ERR_NO_STORAGE_VOL)
     finally:
         hv.delete_pool("vmmtest-kept")
+
+
+def test_lease_expiries_are_empty_where_no_network_keeps_leases(hv):
+    """The test driver's networks keep no DHCP leases: nothing, and no error (the deploy then
+    takes the first address it sees, as before)."""
+    assert hv.dhcp_lease_expiries("test") == {}

@@ -94,10 +94,12 @@ def deploy(ctx, vm, params):
             if any(nic.filter == DUAL_STACK_FILTER for nic in spec.nics):
                 driver.ensure_dual_stack_filter()
             driver.define(spec)
+            old_leases = {}
             if driver.get_domain(vm.domain_name).state != DomainState.RUNNING:
+                old_leases = driver.dhcp_lease_expiries(vm.domain_name)  # a reinstall's MAC keeps its lease
                 driver.start(vm.domain_name)
         with ctx.step("Wait for the guest to come up"):
-            addresses = wait_for_guest(ctx, driver, vm)
+            addresses = wait_for_guest(ctx, driver, vm, old_leases)
     finally:
         remove_work_dir(ctx)
     VirtualMachine.objects.filter(pk=vm.pk).update(
@@ -182,8 +184,10 @@ def domain_spec(vm, disk_path, seed_path=None):
     )
 
 
-def wait_for_guest(ctx, driver, vm):
-    """Wait until the guest has an address (or, with no network, its agent answers)."""
+def wait_for_guest(ctx, driver, vm, old_leases):
+    """Wait until the guest has an address (or, with no network, its agent answers). A lease
+    held from before the start (`old_leases`, {MAC: expiry}: the system a reinstall replaced)
+    does not count until the new system has asked for it again, which moves its expiry."""
     deadline = time.monotonic() + settings.VMM_BOOT_TIMEOUT
     started = time.monotonic()
     agent_up = False
@@ -191,6 +195,8 @@ def wait_for_guest(ctx, driver, vm):
         if driver.get_domain(vm.domain_name).state not in (DomainState.RUNNING, DomainState.BLOCKED):
             raise OperationError("The VM stopped while booting: see its console log.")
         addresses = driver.interface_addresses(vm.domain_name)
+        if addresses and old_leases and driver.dhcp_lease_expiries(vm.domain_name) == old_leases:
+            addresses = []  # the old system's lease, not asked for again yet
         if addresses:
             ctx.note(f"up after {time.monotonic() - started:.0f}s at {', '.join(addresses)}")
             return addresses
