@@ -49,7 +49,8 @@ def refresh_host(host):
         )
     if result.pool is not None:
         fields.update(disk_bytes=result.pool.capacity_bytes, disk_free_bytes=result.pool.available_bytes)
-    cpu_changed = result.cpu is not None and result.cpu != host.cpu_xml
+    stored_cpu = Host.objects.filter(pk=host.pk).values_list("cpu_xml", flat=True).first()  # `host` may be stale
+    cpu_changed = result.cpu is not None and result.cpu != stored_cpu
     if cpu_changed:
         fields["cpu_xml"] = result.cpu
     if result.findings:
