@@ -35,7 +35,7 @@ HEAVY = {
     "tests/browser/test_real_vm_journey.py": 160,
     "tests/container/test_prepare_host.py": 75,
     "tests/container/test_compose.py": 85,
-    "tests/multihost/test_migrate.py": 55,
+    "tests/multihost/test_migrate.py": 70,  # the cluster's baseline CPU job and checks
     "tests/deploy/test_worker_killed.py": 65,
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 35,

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from apps.api.resources import (
     addresses,
     audit,
+    clusters,
     hosts,
     images,
     jobs,
@@ -30,6 +31,7 @@ app_name = "api"
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("hosts", hosts.HostViewSet, basename="host")
+router.register("clusters", clusters.ClusterViewSet, basename="cluster")
 router.register("images", images.ImageViewSet, basename="image")
 router.register("vms", vms.VmViewSet, basename="vm")
 router.register("jobs", jobs.JobViewSet, basename="job")

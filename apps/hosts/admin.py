@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
 
 from apps.hosts import services
-from apps.hosts.models import Host
+from apps.hosts.models import Cluster, Host
 from apps.jobs.admin_actions import job_action
+
+READ_ONLY_CLUSTER = ("domain_type", "network", "storage_path", "cpu_model", "cpu_xml", "cpu_note", "cpu_computed_at")
 
 
 def _maintenance(on, description):
@@ -21,8 +23,8 @@ def _maintenance(on, description):
 
 @admin.register(Host)
 class HostAdmin(admin.ModelAdmin):
-    list_display = ("name", "uri", "domain_type", "status", "cpus", "memory_mb", "last_seen_at")
-    list_filter = ("status", "domain_type")
+    list_display = ("name", "uri", "cluster", "domain_type", "status", "cpus", "memory_mb", "last_seen_at")
+    list_filter = ("status", "domain_type", "cluster")
     search_fields = ("name", "uri", "hostname")
     actions = [
         job_action("host_refresh", "Check connection and capacity"),
@@ -38,6 +40,20 @@ class HostAdmin(admin.ModelAdmin):
         "hostname",
         "libvirt_version",
         "last_seen_at",
+        "cpu_xml",
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    """Name and description are staff's; the setup comes from the first host, the baseline
+    CPU from the `cluster_baseline` job. A cluster with hosts cannot be deleted (its hosts
+    protect it, as in apps.hosts.clusters.delete_cluster)."""
+
+    list_display = ("name", "domain_type", "network", "storage_path", "cpu_model", "cpu_computed_at")
+    search_fields = ("name", "description")
+    fields = ("name", "description", *READ_ONLY_CLUSTER)
+    readonly_fields = READ_ONLY_CLUSTER
+    actions = [job_action("cluster_baseline", "Compute the baseline CPU again")]

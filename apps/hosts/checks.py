@@ -286,13 +286,15 @@ class CheckResult:
 
     info: object = None
     pool: object = None
+    cpu: str | None = None  # the CPU it offers guests of its type ("" cannot tell; None: not read)
     findings: list = field(default_factory=list)
     error: Exception | None = None
 
 
 def check_host(host):
-    """The whole check in one go (for refresh_host): connect, guest type and network, pool
-    (created if missing). Never raises for the host's own trouble."""
+    """The whole check in one go (for refresh_host): connect, guest type and network, the
+    CPU it offers guests (for its cluster's baseline), pool (created if missing). Never
+    raises for the host's own trouble."""
     result = CheckResult()
     missing_key = ensure_ssh_key(host)
     if missing_key:
@@ -306,6 +308,10 @@ def check_host(host):
         result.findings = connection_findings(host.uri, exc)
         return result
     result.findings = hypervisor_findings(host, result.info)
+    try:
+        result.cpu = driver.host_cpu(host.domain_type) or ""
+    except VirtError:
+        pass  # not a reason to refuse VMs; the cluster's baseline just keeps what it knew
     try:
         result.pool = driver.ensure_pool(host.storage_pool, host.storage_path)
     except VirtError as exc:

@@ -1,4 +1,4 @@
-"""The host list's filters (API and UI): status and domain type."""
+"""The host list's filters (API and UI): status, domain type and cluster."""
 
 from apps.core.filtersets import BaseFilterSet
 from apps.hosts.models import Host
@@ -7,4 +7,4 @@ from apps.hosts.models import Host
 class HostFilterSet(BaseFilterSet):
     class Meta:
         model = Host
-        fields = ["status", "domain_type"]
+        fields = ["status", "domain_type", "cluster"]

@@ -7,6 +7,10 @@
 - `set_maintenance`: staff put a host into maintenance (it takes no new VMs: orders,
   recoveries, migrations; docs/migration.md) or take it out (it is checked again).
 - `refresh_host`: the check itself, run by the `host_refresh` job and the host watcher.
+
+A host is in one cluster (apps.hosts.clusters, docs/clusters.md): the default one unless
+staff choose; it must match the cluster's setup (Host.clean). The cluster's baseline CPU is
+computed again (a job) when a host joins or leaves it, or a check reads a changed CPU.
 """
 
 import logging
@@ -18,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.tenancy import is_staff_user
 from apps.hosts.checks import check_host, summary
-from apps.hosts.models import Host, HostStatus
+from apps.hosts.models import Cluster, Host, HostStatus
 from apps.hosts.signals import host_status_changed
 
 logger = logging.getLogger("vmmanager.hosts")
@@ -45,6 +49,10 @@ def refresh_host(host):
         )
     if result.pool is not None:
         fields.update(disk_bytes=result.pool.capacity_bytes, disk_free_bytes=result.pool.available_bytes)
+    stored_cpu = Host.objects.filter(pk=host.pk).values_list("cpu_xml", flat=True).first()  # `host` may be stale
+    cpu_changed = result.cpu is not None and result.cpu != stored_cpu
+    if cpu_changed:
+        fields["cpu_xml"] = result.cpu
     if result.findings:
         logger.warning("host %s not usable: %s", host.name, fields["status_reason"])
     if host.status != HostStatus.MAINTENANCE:
@@ -54,11 +62,16 @@ def refresh_host(host):
     host.refresh_from_db()
     if host.status != before and HostStatus.UNREACHABLE in (before, host.status):
         host_status_changed.send(sender=Host, host_ids=[host.pk])  # lost, or back
+    if cpu_changed:
+        from apps.hosts.clusters import queue_baseline
+
+        logger.info("host %s: its guest CPU changed, the baseline of cluster %s is computed again", host, host.cluster)
+        queue_baseline(host.cluster)
     return host
 
 
 # What staff set on a host; the rest (status, capacity) is read from the host.
-SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen")
+SETTINGS = ("name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen", "cluster")
 REFRESH_OPERATION = "host_refresh"
 
 
@@ -83,11 +96,23 @@ def add_host(actor, *, request_id=None, **settings):
 
 def update_host(actor, host, **settings):
     """Change `host`'s settings (see SETTINGS). Returns the host. Raises like add_host;
-    on a refusal nothing is saved (the host passed in may hold the refused values)."""
+    on a refusal nothing is saved (the host passed in may hold the refused values).
+    Moving it to another cluster (`cluster`; None: the default one) has both clusters'
+    baselines computed again; a new virtualization type forgets the CPU it read (its next
+    check reads the CPU for that type)."""
+    from apps.hosts.clusters import queue_baseline
+
     check_may_manage_hosts(actor)
+    before = Host.objects.filter(pk=host.pk).values("cluster_id", "domain_type").first()
     for field, value in _settings(settings).items():
         setattr(host, field, value)
-    _save(host)
+    if host.domain_type != before["domain_type"]:
+        host.cpu_xml = ""
+    with transaction.atomic():
+        _save(host)
+        if host.cluster_id != before["cluster_id"] or host.domain_type != before["domain_type"]:
+            for cluster in Cluster.objects.filter(pk__in={before["cluster_id"], host.cluster_id}):
+                queue_baseline(cluster, actor=actor)
     return host
 
 
@@ -132,17 +157,36 @@ def _settings(settings):
     unknown = set(settings) - set(SETTINGS)
     if unknown:
         raise TypeError(f"not a host setting: {', '.join(sorted(unknown))}")
+    if "cluster" in settings:
+        settings = {**settings, "cluster": _cluster(settings["cluster"])}
     return settings
 
 
+def _cluster(value):
+    """The Cluster `value` names (an instance or an id); None: the default cluster."""
+    if value is None or value == "":
+        return Cluster.default()
+    if isinstance(value, Cluster):
+        return value
+    found = Cluster.objects.filter(pk=value).first() if isinstance(value, int) and 0 < value < 2**63 else None
+    if found is None:
+        raise ValidationError({"cluster": ValidationError(_("No such cluster."), code="does_not_exist")})
+    return found
+
+
 def _save(host):
-    """full_clean and save. A name or URI that another request saved after the check (the
-    database's unique index refused this insert) is reported like one found by the check:
-    by the time the index refuses, the other row is committed and validate_unique sees it."""
-    host.full_clean()
+    save_checked(host, _("A host with this name or URI was just added."))
+
+
+def save_checked(obj, taken):
+    """full_clean and save `obj` (a host or a cluster). A name (or URI) that another request
+    saved after the check (the database's unique index refused this insert) is reported like
+    one found by the check: by the time the index refuses, the other row is committed and
+    validate_unique sees it; else `taken` is said."""
+    obj.full_clean()
     try:
         with transaction.atomic():
-            host.save()
+            obj.save()
     except IntegrityError as exc:
-        host.validate_unique()
-        raise ValidationError(_("A host with this name or URI was just added.")) from exc
+        obj.validate_unique()
+        raise ValidationError(taken) from exc

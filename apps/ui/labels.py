@@ -53,6 +53,7 @@ OPERATIONS = {
     "vm_traffic_unthrottle": gettext_lazy("Lift the traffic throttle"),
     "host_refresh": gettext_lazy("Check host"),
     "host_network_setup": gettext_lazy("Set up a network on the host"),
+    "cluster_baseline": gettext_lazy("Compute the baseline CPU"),
     "image_import": gettext_lazy("Import image"),
     "image_delete": gettext_lazy("Delete image"),
 }
@@ -74,6 +75,7 @@ STEP_NAMES = {
     "Resume the VM": gettext_lazy("Resume the VM"),
     "Connect to the hypervisor": gettext_lazy("Connect to the hypervisor"),
     "Check the storage pool": gettext_lazy("Check the storage pool"),
+    "Compute the baseline CPU": gettext_lazy("Compute the baseline CPU"),
     "Define the network": gettext_lazy("Define the network"),
     "Start it, and at every boot": gettext_lazy("Start it, and at every boot"),
     "Remove the old system": gettext_lazy("Remove the old system"),

@@ -189,6 +189,8 @@ def build_domain_xml(spec: DomainSpec) -> str:
     features = _sub(root, "features")
     _sub(features, "acpi")
     _sub(features, "apic")
+    if spec.cpu_xml:
+        root.append(_cpu_element(spec.cpu_xml))
     _sub(root, "clock", offset="utc")
     # A guest powering itself off must end up shutoff, not rebooted.
     _sub(root, "on_poweroff", "destroy")
@@ -330,6 +332,57 @@ def with_console_devices(xml: str, vnc_password: str, vnc_listen: str = "127.0.0
             listen.set("address", vnc_listen)
         changed = True
     return _tostring(root) if changed else None
+
+
+def _cpu_element(cpu_xml: str) -> ET.Element:
+    cpu = _parse(cpu_xml, "cpu")
+    if cpu.get("mode", "custom") != "custom" or cpu.find("model") is None:
+        raise ValueError("a guest CPU here is a custom CPU with a model (a baseline)")
+    return cpu
+
+
+def _cpu_signature(cpu: ET.Element | None) -> tuple | None:
+    """What makes two ``<cpu>`` elements the same guest CPU (libvirt adds attributes such as
+    check= and may reorder the features of what it was given)."""
+    if cpu is None:
+        return None
+    model = cpu.find("model")
+    features = frozenset((f.get("policy", "require"), f.get("name")) for f in cpu.findall("feature"))
+    return (
+        cpu.get("mode", "custom"),
+        (model.text or "").strip() if model is not None else "",
+        cpu.findtext("vendor", "").strip(),
+        features,
+    )
+
+
+def cpu_model_name(cpu_xml: str) -> str:
+    """The model name of a ``<cpu>`` element (``EPYC``), or "" for an empty or odd one."""
+    if not cpu_xml:
+        return ""
+    try:
+        return (_parse(cpu_xml, "cpu").findtext("model") or "").strip()
+    except ValueError:
+        return ""
+
+
+def with_cpu(xml: str, cpu_xml: str) -> str | None:
+    """A domain's persistent XML with its ``<cpu>`` replaced by ``cpu_xml`` (its cluster's
+    baseline), or None if it has that CPU already. Domains defined before the baseline (or
+    under another one) get it at their next start from the panel."""
+    root = _parse(xml, "domain")
+    wanted = _cpu_element(cpu_xml)
+    old = root.find("cpu")
+    if _cpu_signature(old) == _cpu_signature(wanted):
+        return None
+    if old is not None:
+        index = list(root).index(old)
+        root.remove(old)
+    else:
+        features = root.find("features")
+        index = list(root).index(features) + 1 if features is not None else len(root)
+    root.insert(index, wanted)
+    return _tostring(root)
 
 
 def parse_vnc_display(xml: str) -> tuple[str, int] | None:

@@ -23,8 +23,8 @@ Safe to run again, and why:
 - reads: ``host_info``, ``list_domains``, ``get_domain``, ``domain_xml``,
   ``domain_states``, ``list_pools``, ``pool_info``, ``list_volumes``, ``volume_info``,
   ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
-  ``interface_addresses``, ``interface_bandwidth``; ``refresh_pool``; ``download_volume`` and
-  ``volume_sha256`` and ``download_volume_sparse`` (read from the start again); ``disk_source``;
+  ``interface_addresses``, ``interface_bandwidth``, ``host_cpu``, ``baseline_cpu``; ``refresh_pool``;
+  ``download_volume`` and ``volume_sha256`` and ``download_volume_sparse`` (read from the start again); ``disk_source``;
   ``abort_backup`` (aborts what still runs).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
@@ -59,6 +59,7 @@ from ._base import retried
 from .backup import BackupOps
 from .bandwidth import BandwidthOps
 from .console import ConsoleOps
+from .cpu import CpuOps
 from .domain_xml import parse_capabilities
 from .domains import DomainOps
 from .events import WatchOps
@@ -86,9 +87,10 @@ class Hypervisor(
     ConsoleOps,
     BandwidthOps,
     MigrationOps,
+    CpuOps,
 ):
     """Driver for the host at libvirt URI ``uri`` (methods in the mixins: domains, storage, disk
-    snapshots, disk backups, statistics, events, networks, consoles, interface bandwidth)."""
+    snapshots, disk backups, statistics, events, networks, consoles, interface bandwidth, CPUs)."""
 
     @retried()
     def host_info(self) -> HostInfo:

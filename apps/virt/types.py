@@ -162,6 +162,7 @@ class DomainSpec:
     guest_agent: bool = False
     vnc_password: str | None = None  # set: a VNC graphics device with this password (at most 8 characters)
     vnc_listen: str = "127.0.0.1"
+    cpu_xml: str | None = None  # set: this guest CPU (a cluster's baseline); else QEMU's default
     machine: str = "pc"
     arch: str = "x86_64"
     boot: tuple[str, ...] = field(default=("hd",))

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.plans import Plan
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import is_staff_user, visible_users
-from apps.hosts.models import Host
+from apps.hosts.models import Cluster, Host
 from apps.images.models import Image, ImageStatus
 from apps.images.selectors import can_use_image
 from apps.ipam import allocation
@@ -122,6 +122,7 @@ def create_vm(
     first_boot_script="",
     timezone="UTC",
     host=None,
+    cluster=None,
     full_copy=False,
     actor=None,
     request_id=None,
@@ -132,7 +133,8 @@ def create_vm(
     `actor` is the user ordering (None only for the panel itself: console commands, tests);
     `owner` (default: the actor) must be a user the actor acts for. `image`, `plan`, `host`
     and `owner` are model instances or primary keys; `plan` gives the sizes not given;
-    `saved_key_ids` are the owner's saved SSH keys to install; only staff pin the `host`.
+    `saved_key_ids` are the owner's saved SSH keys to install; only staff pin the `host` or
+    the `cluster` (a Cluster or its id: placement chooses among its hosts; docs/clusters.md).
     Raises ValidationError keyed by field (codes: invalid, required, does_not_exist,
     forbidden, unique, quota_exceeded); nothing is created then."""
     errors = {}
@@ -142,6 +144,7 @@ def create_vm(
     image = pick(Image.objects.all(), image)
     sizes, plan = _sizes(errors, plan, {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb})
     host = _pinned_host(errors, actor, host)
+    cluster = _chosen_cluster(errors, actor, cluster)
     if owner is not None:
         ssh_keys = [*ssh_keys, *_saved_keys(errors, owner, saved_key_ids)]
     if not name or not NAME_RE.match(name):
@@ -169,9 +172,12 @@ def create_vm(
         with transaction.atomic():
             quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
             try:
-                chosen = placement.choose_host(sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host)
+                chosen = placement.choose_host(
+                    sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
+                )
             except placement.NoCapacity as exc:
-                raise ValidationError({"host": str(exc)}) from exc
+                field = "cluster" if cluster is not None and host is None else "host"
+                raise ValidationError({field: str(exc)}) from exc
             vm = VirtualMachine.objects.create(
                 name=name,
                 owner=owner,
@@ -260,6 +266,18 @@ def _pinned_host(errors, actor, host):
     found = pick(Host.objects.all(), host)
     if found is None:
         errors["host"] = ValidationError(_("No such host."), code="does_not_exist")
+    return found
+
+
+def _chosen_cluster(errors, actor, cluster):
+    if cluster is None or cluster == "":
+        return None
+    if actor is not None and not is_staff_user(actor):
+        errors["cluster"] = ValidationError(_("Only staff may choose the cluster."), code="forbidden")
+        return None
+    found = pick(Cluster.objects.all(), cluster)
+    if found is None:
+        errors["cluster"] = ValidationError(_("No such cluster."), code="does_not_exist")
     return found
 
 

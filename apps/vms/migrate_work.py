@@ -7,7 +7,8 @@ linked clone a linked clone: cold for a stopped VM, live for a running one.
                                   # loses what the move made there (or owes its removal)
 
 The steps:
-1. Check the target: still online and not in maintenance, with room and the VM's network;
+1. Check the target: still online and not in maintenance, in the VM's cluster, with room
+   and the VM's network;
    the VM's domain shut off (cold) or running (live: the same virtualization type and storage
    path on both hosts) on the source; a copy of the VM left on the target by an earlier
    failed attempt is removed first.
@@ -46,7 +47,7 @@ from apps.virt.errors import NotFound, VirtError
 from apps.virt.types import INACTIVE_STATES, DomainState
 from apps.vms import cleanup, placement
 from apps.vms.deploy.steps import domain_spec, remove_work_dir, seed_volume, work_dir
-from apps.vms.migration import network_problem
+from apps.vms.migration import cluster_problem, network_problem
 from apps.vms.models import VirtualMachine
 
 logger = logging.getLogger("vmmanager.vms")
@@ -105,7 +106,7 @@ def _check(ctx, vm, source, target, src, dst):
     if target.status != HostStatus.ONLINE:
         state = "in maintenance" if target.status == HostStatus.MAINTENANCE else target.status
         raise OperationError(f"Host {target.name} is {state}: the VM stays on {source.name}.")
-    problem = network_problem(vm, target)
+    problem = cluster_problem(vm, target) or network_problem(vm, target)
     if problem:
         raise OperationError(problem)
     with transaction.atomic():

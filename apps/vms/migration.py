@@ -3,16 +3,17 @@
 
 A stopped VM moves cold, a running one live (its guest keeps running; the job needs the
 same virtualization type and storage path on both hosts). The target is the host staff name
-(by id or name) or, without one, the host placement chooses among the online hosts with
-room that carry the VM's network. The job `vm_migrate` (apps/vms/migrate_work.py) copies the
+(by id or name) or, without one, the host placement chooses among the online hosts of the
+VM's cluster with room that carry the VM's network. A VM stays in its cluster (its CPU is
+the cluster's baseline, docs/clusters.md). The job `vm_migrate` (apps/vms/migrate_work.py) copies the
 VM's own disk layer there on top of the target's copy of its image (live: with the memory,
 by libvirt), switches the VM's host and removes it from the source.
 
 Refused (ValidationError, keyed by field): `vm`: not active, its host unreachable (use the
 recovery), neither running nor stopped (paused, crashed, unknown), with snapshots, without
-an image; `host`: no such host, the VM's own host, a host in maintenance or not online, no
-room there, a host that does not carry the VM's network (its addresses would not reach it),
-and no host at all when staff named none. Not staff: PermissionDenied; not visible:
+an image; `host`: no such host, the VM's own host, a host of another cluster, a host in
+maintenance or not online, no room there, a host that does not carry the VM's network (its
+addresses would not reach it), and no host at all when staff named none. Not staff: PermissionDenied; not visible:
 Http404. A VM busy with another job: runner.TargetBusy, as for every change."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -67,6 +68,16 @@ def network_problem(vm, host):
     return None
 
 
+def cluster_problem(vm, host):
+    """Why `vm` may not move to `host` for its cluster (a message), or None."""
+    if host.cluster_id == vm.host.cluster_id:
+        return None
+    return _(
+        "Host %(host)s is in cluster %(target)s, the VM in cluster %(cluster)s: a VM moves only within its "
+        "cluster (its CPU and setup are the cluster's)."
+    ) % {"host": host.name, "target": host.cluster.name, "cluster": vm.host.cluster.name}
+
+
 def choose_target(vm, host=None):
     """The host `vm` moves to (locked for the caller's transaction): `host` (a Host, its id
     or name) checked, or the one placement chooses. Raises ValidationError on `host`."""
@@ -75,23 +86,28 @@ def choose_target(vm, host=None):
         if target.pk == vm.host_id:
             message = _("The VM is already on host %(host)s.") % {"host": target.name}
             raise ValidationError({"host": ValidationError(message, code="same_host")})
-        problem = network_problem(vm, target)
+        problem = cluster_problem(vm, target) or network_problem(vm, target)
         if problem:
-            raise ValidationError({"host": ValidationError(problem, code="network")})
+            code = "cluster" if target.cluster_id != vm.host.cluster_id else "network"
+            raise ValidationError({"host": ValidationError(problem, code=code)})
         try:
             return placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb, host=target, lost_ok=False)
         except placement.NoCapacity as exc:
             raise ValidationError({"host": ValidationError(str(exc), code="no_capacity")}) from exc
+    cluster = vm.host.cluster
     without = {vm.host_id}
-    for other in Host.objects.filter(status=HostStatus.ONLINE).exclude(pk=vm.host_id):
+    for other in Host.objects.filter(status=HostStatus.ONLINE, cluster=cluster).exclude(pk=vm.host_id):
         if network_problem(vm, other):
             without.add(other.pk)
     try:
-        return placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb, lost_ok=False, exclude=without)
+        return placement.choose_host(
+            vm.vcpus, vm.memory_mb, vm.disk_gb, lost_ok=False, exclude=without, cluster=cluster
+        )
     except placement.NoCapacity as exc:
         message = _(
-            "No other online host with the VM's network has room for %(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB."
-        ) % {"vcpus": vm.vcpus, "memory": vm.memory_mb, "disk": vm.disk_gb}
+            "No other online host of cluster %(cluster)s with the VM's network has room for "
+            "%(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB."
+        ) % {"cluster": cluster.name, "vcpus": vm.vcpus, "memory": vm.memory_mb, "disk": vm.disk_gb}
         raise ValidationError({"host": ValidationError(message, code="no_capacity")}) from exc
 
 

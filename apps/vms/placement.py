@@ -1,4 +1,5 @@
-"""Choosing a host for a new VM: online, not in maintenance, with room for it.
+"""Choosing a host for a new VM: online, not in maintenance, with room for it, within one
+cluster when asked (a VM stays in its cluster: docs/clusters.md).
 
 Capacity is what the host reported (CPUs, memory, storage pool) times the overcommit
 ratios; allocation is the sum of the VMs placed there. Callers run this inside a
@@ -44,13 +45,13 @@ def usable_q():
     return Q(status=HostStatus.ONLINE) | Q(status=HostStatus.UNREACHABLE, updated_at__gte=recently)
 
 
-def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=True, exclude=()):
+def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=True, exclude=(), cluster=None):
     """Return the host for a VM of this size; lock it for the caller's transaction.
 
     `host` pins the choice (staff): it must still be online (or lost a moment ago) and have
     room; a host in maintenance takes no new VM, pinned or not (docs/migration.md).
     Hosts in `exclude` (host ids) are never chosen: the host a VM moves away from, hosts
-    without the VM's network.
+    without the VM's network. With `cluster` (a Cluster), only its hosts are.
     Online hosts with room come first; with `lost_ok`, a host lost less than the
     outage window ago is chosen when no online host has room, so an order made during a
     libvirtd restart is not refused (its deploy waits for the host).
@@ -58,10 +59,17 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=
     least that still fits. Raises NoCapacity with the reason."""
     strategy = strategy or settings.VMM_PLACEMENT
     usable = usable_q() if lost_ok else Q(status=HostStatus.ONLINE)
-    candidates = list(Host.objects.select_for_update().filter(usable).order_by("pk"))
+    hosts = Host.objects.select_for_update().filter(usable)
+    if cluster is not None:
+        hosts = hosts.filter(cluster=cluster)
+    candidates = list(hosts.order_by("pk"))
     candidates = [h for h in candidates if h.pk not in exclude]
     if host is not None:
         candidates = [h for h in candidates if h.pk == host.pk]
+        if cluster is not None and host.cluster_id != cluster.pk:
+            raise NoCapacity(
+                _("Host %(host)s is not in cluster %(cluster)s.") % {"host": host.name, "cluster": cluster.name}
+            )
         if not candidates and Host.objects.filter(pk=host.pk, status=HostStatus.MAINTENANCE).exists():
             raise NoCapacity(_("Host %(host)s is in maintenance: it takes no new VMs.") % {"host": host.name})
         if not candidates:
@@ -79,6 +87,11 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=
             raise NoCapacity(
                 _("Host %(host)s has no room for %(vcpus)d vCPU, %(memory)d MiB, %(disk)d GiB.")
                 % {"host": host.name, "vcpus": vcpus, "memory": memory_mb, "disk": disk_gb}
+            )
+        if cluster is not None:
+            raise NoCapacity(
+                _("No online host of cluster %(cluster)s has room for %(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB.")
+                % {"cluster": cluster.name, "vcpus": vcpus, "memory": memory_mb, "disk": disk_gb}
             )
         raise NoCapacity(
             _("No online host has room for %(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB.")

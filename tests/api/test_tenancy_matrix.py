@@ -16,6 +16,7 @@ from apps.accounts.quotas import Quota
 from apps.accounts.sshkeys import SshKey, fingerprint
 from apps.accounts.tokens import ApiToken
 from apps.backups.models import Backup, BackupRepository
+from apps.hosts.models import Cluster
 from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
@@ -40,6 +41,7 @@ RESOURCES = {
     "quotas": "tenant",
     "tokens": "token",
     "hosts": "staff",
+    "clusters": "staff",  # groups of hosts: staff only, like hosts
     "backup-repositories": "staff",
     "audit": "staff",
     "pools": "staff",
@@ -156,7 +158,11 @@ def make_world():
     admin_user, reseller, other_customer = make_admin(), make_reseller(), make_other_customer()
     customer, host = make_customer(reseller), make_roomy_host()
     make_ready_image()
-    ids = {"hosts": host.pk, "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk}
+    ids = {
+        "hosts": host.pk,
+        "clusters": Cluster.objects.create(name="spare").pk,
+        "plans": Plan.objects.create(name="s", vcpus=1, memory_mb=512, disk_gb=5).pk,
+    }
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
     ids["networks"] = network.pk

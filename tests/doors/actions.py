@@ -596,6 +596,8 @@ UI_READ_ONLY = {
     "set_language": "the page language, kept in a cookie",
     "host_list": "a list",
     "host_detail": "a page",
+    "cluster_list": "a list",
+    "cluster_detail": "a page",
     "image_list": "a list",
     "vm_list": "a list",
     "vm_detail": "a page",

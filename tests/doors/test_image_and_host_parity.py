@@ -1,4 +1,4 @@
-"""Image and host actions answer the same through the web UI and the API: the same refused
+"""Image, host and cluster actions answer the same through the web UI and the API: the same refused
 input is refused by both for the same reason, and the same accepted input makes the same
 rows and the same job. One row per case; the actions are in ACTIONS (tests/doors/outcomes.py
 explains how answers are compared)."""
@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from apps.hosts.models import Host
+from apps.hosts.models import Cluster, Host
 from apps.hosts.services import SETTINGS
 from apps.images.models import Image, ImageStatus
 from apps.ipam.models import Network, NetworkKind
@@ -85,6 +85,26 @@ ACTIONS = {
             api=lambda c, k: c.post(f"/api/v1/hosts/{k['host'].pk}/evacuate/"),
         ),
         Action(
+            "cluster_add",
+            ui=lambda c, k: c.post(reverse("ui:cluster_add"), k["data"]),
+            api=lambda c, k: c.post("/api/v1/clusters/", k["data"], format="json"),
+        ),
+        Action(
+            "cluster_update",
+            ui=lambda c, k: c.post(reverse("ui:cluster_edit", args=[k["cluster"].pk]), k["data"]),
+            api=lambda c, k: c.patch(f"/api/v1/clusters/{k['cluster'].pk}/", k["data"], format="json"),
+        ),
+        Action(
+            "cluster_delete",
+            ui=lambda c, k: c.post(reverse("ui:cluster_delete", args=[k["cluster"].pk])),
+            api=lambda c, k: c.delete(f"/api/v1/clusters/{k['cluster'].pk}/"),
+        ),
+        Action(
+            "cluster_baseline",
+            ui=lambda c, k: c.post(reverse("ui:cluster_baseline", args=[k["cluster"].pk])),
+            api=lambda c, k: c.post(f"/api/v1/clusters/{k['cluster'].pk}/baseline/"),
+        ),
+        Action(
             "network_setup",
             ui=lambda c, k: c.post(reverse("ui:host_network_setup", args=[k["host"].pk, k["network"].pk])),
             api=lambda c, k: c.post(
@@ -113,7 +133,7 @@ def image_fields(**extra):
 
 
 def host_fields(host=None, **extra):
-    base = {field: getattr(host, field) for field in SETTINGS} if host else {}
+    base = {field: getattr(host, "cluster_id" if field == "cluster" else field) for field in SETTINGS} if host else {}
     kvm2 = {"name": "kvm-2", "uri": "qemu+ssh://root@203.0.113.7/system", "domain_type": "kvm"}
     defaults = {"storage_pool": "vmmanager", "storage_path": "/var/lib/vmmanager/pool", "network": "default",
                 "vnc_listen": "127.0.0.1"}  # fmt: skip
@@ -161,7 +181,9 @@ ROWS = [
         "relative-path"),
     Row("host_add", "admin", lambda w: {"data": host_fields(name=w.host.name)}, "refused", "name", "name-taken"),
     Row("host_add", "reseller", lambda w: {"data": host_fields()}, "forbidden"),
-    Row("host_add", "admin", lambda w: {"data": host_fields()}, "accepted"),
+    Row("host_add", "admin", lambda w: {"data": host_fields()}, "refused", "domain_type", "cluster-mismatch"),
+    Row("host_add", "admin", lambda w: {"data": host_fields(cluster=999999)}, "refused", "cluster", "no-cluster"),
+    Row("host_add", "admin", lambda w: {"data": host_fields(cluster=w.spare.pk)}, "accepted"),
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, uri=w.other_host.uri)},
         "refused", "uri", "uri-taken"),
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, vnc_listen="hv1.example")},
@@ -170,11 +192,31 @@ ROWS = [
         "accepted"),
     Row("host_update", "reseller", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "forbidden"),
     Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, network="")}, "accepted"),
+    Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, cluster=w.far.pk)}, "refused",
+        "domain_type", "cluster-mismatch"),
+    Row("host_update", "admin", lambda w: {"host": w.host, "data": host_fields(w.host, cluster=w.spare.pk)},
+        "accepted", note="to-another-cluster"),
     Row("host_refresh", "reseller", lambda w: {"host": w.host}, "forbidden"),
     Row("host_refresh", "admin", lambda w: {"host": w.host}, "accepted"),
     Row("host_maintenance", "reseller", lambda w: {"host": w.host, "on": True}, "forbidden"),
     Row("host_maintenance", "admin", lambda w: {"host": w.host, "on": True}, "accepted", note="on"),
     Row("host_maintenance", "admin", lambda w: {"host": in_maintenance(w.host), "on": False}, "accepted", note="off"),
+    # Clusters (apps.hosts.clusters)
+    Row("cluster_add", "admin", lambda w: {"data": {"name": "default", "description": ""}}, "refused", "name",
+        "name-taken"),
+    Row("cluster_add", "reseller", lambda w: {"data": {"name": "east", "description": ""}}, "forbidden"),
+    Row("cluster_add", "admin", lambda w: {"data": {"name": "east", "description": "rack 2"}}, "accepted"),
+    Row("cluster_update", "admin", lambda w: {"cluster": w.spare, "data": {"name": "default", "description": ""}},
+        "refused", "name", "name-taken"),
+    Row("cluster_update", "reseller", lambda w: {"cluster": w.spare, "data": {"name": "x", "description": ""}},
+        "forbidden"),
+    Row("cluster_update", "admin", lambda w: {"cluster": w.spare, "data": {"name": "spare", "description": "new"}},
+        "accepted"),
+    Row("cluster_delete", "admin", lambda w: {"cluster": w.host.cluster}, "refused", "cluster", "has-hosts"),
+    Row("cluster_delete", "reseller", lambda w: {"cluster": w.spare}, "forbidden"),
+    Row("cluster_delete", "admin", lambda w: {"cluster": w.spare}, "accepted"),
+    Row("cluster_baseline", "reseller", lambda w: {"cluster": w.host.cluster}, "forbidden"),
+    Row("cluster_baseline", "admin", lambda w: {"cluster": w.host.cluster}, "accepted"),
     # Emptying a host in maintenance (apps.vms.evacuation)
     Row("host_evacuate", "admin", lambda w: {"host": w.host}, "refused", "host", "not-in-maintenance"),
     Row("host_evacuate", "reseller", lambda w: {"host": in_maintenance(w.host)}, "forbidden"),
@@ -207,6 +249,7 @@ def world(settings, tmp_path, admin_user, reseller, customer, other_customer, te
         network.hosts.add(test_host)
     text = tmp_path / "notes.txt"
     text.write_text("not a disk\n" * 200_000)
+    far = Cluster.objects.create(name="far")  # kvm-9's: test_host stays alone in the default one
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
     return SimpleNamespace(
         users=users,
@@ -217,7 +260,9 @@ def world(settings, tmp_path, admin_user, reseller, customer, other_customer, te
         in_use=ready_image,
         pending=Image.objects.create(name="importing", status=ImageStatus.PENDING),
         host=test_host,
-        other_host=Host.objects.create(name="kvm-9", uri="qemu+ssh://root@203.0.113.9/system"),
+        other_host=Host.objects.create(name="kvm-9", uri="qemu+ssh://root@203.0.113.9/system", cluster=far),
+        far=far,
+        spare=Cluster.objects.create(name="spare"),
         qcow2=qcow2_file,
         text=text,
         tmp=tmp_path,
@@ -233,11 +278,15 @@ def state():
          i.virtual_size_bytes, tuple(sorted(u.pk for u in i.shared_with.all())))
         for i in Image.objects.prefetch_related("shared_with")
     )  # fmt: skip
-    hosts = sorted(tuple(getattr(h, f) for f in SETTINGS) + (h.status,) for h in Host.objects.all())
+    hosts = sorted(
+        tuple(getattr(h, "cluster_id" if f == "cluster" else f) for f in SETTINGS) + (h.status,)
+        for h in Host.objects.all()
+    )
+    clusters = sorted((c.name, c.description, c.domain_type, c.network, c.storage_path) for c in Cluster.objects.all())
     jobs = sorted(
         (j.kind, j.target_repr, j.owner_id, j.actor_id, j.status, tuple(sorted(j.params))) for j in Job.objects.all()
     )
-    return {"images": images, "hosts": hosts, "jobs": jobs}
+    return {"images": images, "hosts": hosts, "clusters": clusters, "jobs": jobs}
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.verdict != "accepted"], ids=str)
@@ -271,7 +320,8 @@ UI_ROUTES = {
     "image_detail": "image_share", "image_delete": "image_delete", "image_import": "image_import",
     "image_upload": "image_upload", "host_add": "host_add", "host_edit": "host_update", "host_refresh": "host_refresh",
     "host_network_setup": "network_setup", "host_maintenance": "host_maintenance",
-    "host_evacuate": "host_evacuate",
+    "host_evacuate": "host_evacuate", "cluster_add": "cluster_add", "cluster_edit": "cluster_update",
+    "cluster_delete": "cluster_delete", "cluster_baseline": "cluster_baseline",
 }  # fmt: skip
 API_ROUTES = {
     ("image", "partial_update"): "image_share",
@@ -284,6 +334,10 @@ API_ROUTES = {
     ("host", "maintenance"): "host_maintenance",
     ("host", "evacuate"): "host_evacuate",
     ("network", "setup"): "network_setup",
+    ("cluster", "create"): "cluster_add",
+    ("cluster", "partial_update"): "cluster_update",
+    ("cluster", "destroy"): "cluster_delete",
+    ("cluster", "baseline"): "cluster_baseline",
 }
 
 

@@ -5,7 +5,7 @@ when two adds of the same host arrive at the same moment."""
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from apps.hosts.models import Host
+from apps.hosts.models import Cluster, Host
 from apps.hosts.services import add_host, refresh_host_now, update_host
 from apps.jobs.models import Job
 from tests.concurrency import first_commits_once_the_second_waits
@@ -46,7 +46,7 @@ def test_a_name_or_uri_already_taken_is_refused_on_its_field(admin_user, test_ho
     with pytest.raises(ValidationError) as refused:
         add_host(admin_user, **{**KVM2, "name": "test-host"})
     assert list(refused.value.message_dict) == ["name"]
-    other, _job = add_host(admin_user, **KVM2)
+    other, _job = add_host(admin_user, **KVM2, cluster=Cluster.objects.create(name="kvm"))
     with pytest.raises(ValidationError) as refused:
         update_host(admin_user, other, uri="test:///default")
     assert list(refused.value.message_dict) == ["uri"]

@@ -6,20 +6,26 @@ and it boots on the target (its guest agent answers from the moved disk). Then, 
 moves back live: the same boot (its boot id, read through the agent), its disk again a
 linked clone of the first host's copy, nothing left behind. Last, that host goes into
 maintenance and is emptied: the VM moves live once more, still the same boot.
+Both hosts are in one cluster whose baseline CPU (libvirt's baseline of the CPUs the two
+hosts offer TCG guests) is the VM's CPU throughout: defined with it, booted and moved with it.
 
 Lean on purpose: the VM is made directly on the source (its image copy, a linked clone and
 the domain, stopped) instead of through a deploy, so only one boot waits for a guest."""
 
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from apps.hosts.clusters import compute_baseline_now
 from apps.hosts.hypervisor import hypervisor_for
+from apps.hosts.models import Cluster
 from apps.hosts.services import refresh_host, set_maintenance
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import CopyStatus, ImageCopy
 from apps.jobs.models import JobStatus, StepStatus
+from apps.virt.domain_xml import cpu_model_name
 from apps.virt.errors import NotFound
 from apps.vms import migrate_work
 from apps.vms.changes import delete_vm, power_vm
@@ -38,6 +44,12 @@ def finished(job):
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error, [(s.name, s.detail) for s in job.steps.all()])
     return job
+
+
+def cpu_of(driver, vm):
+    """The model of the CPU `vm` runs with (or is defined with) there."""
+    cpu = ET.fromstring(driver.domain_xml(vm.domain_name)).find("cpu")
+    return cpu_model_name(ET.tostring(cpu, encoding="unicode")) if cpu is not None else None
 
 
 def stopped_vm_on(host, owner, image):
@@ -65,6 +77,13 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     settings.VMM_HOST_OUTAGE_WINDOW = 5  # the target stopped mid-way is given up on quickly
     source, target = remote_hosts
     src, dst = hypervisor_for(source), hypervisor_for(target)
+    # One cluster; its baseline from the CPUs the hosts' checks read (refresh_host).
+    assert source.cluster == target.cluster and source.cpu_model and target.cpu_model
+    with django_capture_on_commit_callbacks(execute=True):
+        baseline = compute_baseline_now(admin_user, source.cluster)
+    finished(baseline)
+    cluster = Cluster.objects.get(pk=source.cluster_id)
+    assert cluster.cpu_model and "of 2 host(s)" in cluster.cpu_note, cluster.cpu_note
     vm = stopped_vm_on(source, customer, plain_image)
 
     with django_capture_on_commit_callbacks(execute=True):  # the job runs when the transaction "commits"
@@ -87,6 +106,8 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert disk.backing_path == copy.path and disk.capacity_bytes == 2 * 2**30
     assert disk.allocation_bytes < 64 * 2**20  # its own layer, not the whole image
     assert "linked clone" in job.steps.get(name="Copy the disk to the target").detail
+
+    assert cpu_of(dst, vm) == cluster.cpu_model  # the cluster's baseline CPU, defined on the target
 
     # It boots there: the guest agent answers from the moved disk.
     with django_capture_on_commit_callbacks(execute=True):
@@ -128,6 +149,7 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert vm.host == target and vm.power_state == PowerState.RUNNING
     assert dst.get_domain(vm.domain_name).state == "running"
     assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
+    assert cpu_of(dst, vm) == cluster.cpu_model  # moved live twice with the baseline CPU
     assert src.list_domains() == []
     assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
 

@@ -8,12 +8,14 @@ from apps.virt.domain_xml import (
     build_domain_xml,
     build_pool_xml,
     build_volume_xml,
+    cpu_model_name,
     parse_capabilities,
     parse_domain_xml,
     parse_pool_path,
     parse_vnc_display,
     parse_volume_xml,
     with_console_devices,
+    with_cpu,
 )
 from apps.virt.types import DiskSpec, DomainSpec, NicSpec
 
@@ -282,3 +284,36 @@ def test_a_vnc_display_follows_its_hosts_new_listen_address_keeping_its_password
 
 def _tostring_of(root):
     return ET.tostring(root, encoding="unicode")
+
+
+# A cluster's baseline as libvirt computes one (shortened): what the cluster's VMs get.
+CLUSTER_CPU = """<cpu mode='custom' match='exact'>
+  <model fallback='forbid'>EPYC</model>
+  <vendor>AMD</vendor>
+  <feature policy='require' name='x2apic'/>
+  <feature policy='disable' name='vme'/>
+</cpu>"""
+
+
+def test_a_cluster_baseline_cpu_is_the_domains_cpu_and_a_domain_without_it_gets_it_at_its_next_start():
+    spec = DomainSpec(name="vm", domain_type="qemu", vcpus=1, memory_mb=256, cpu_xml=CLUSTER_CPU)
+    xml = build_domain_xml(spec)
+    assert ET.fromstring(xml).findtext("cpu/model") == "EPYC"
+    # The same CPU as libvirt gives it back (another attribute, the features reordered): nothing to do.
+    kept = xml.replace('match="exact"', 'match="exact" check="partial"')
+    assert with_cpu(kept, CLUSTER_CPU.replace("<feature policy='require' name='x2apic'/>", "")) is not None
+    assert with_cpu(kept, CLUSTER_CPU) is None
+    # A domain without a CPU (QEMU's default) or with another one gets the cluster's.
+    bare = build_domain_xml(DomainSpec(name="vm", domain_type="qemu", vcpus=1, memory_mb=256))
+    assert ET.fromstring(bare).find("cpu") is None
+    upgraded = with_cpu(bare, CLUSTER_CPU)
+    assert ET.fromstring(upgraded).findtext("cpu/model") == "EPYC"
+    assert with_cpu(upgraded, CLUSTER_CPU) is None
+    assert ET.fromstring(with_cpu(upgraded, CLUSTER_CPU.replace("EPYC", "Opteron_G2"))).findtext("cpu/model") == (
+        "Opteron_G2"
+    )
+    assert cpu_model_name(CLUSTER_CPU) == "EPYC" and cpu_model_name("") == "" and cpu_model_name("<cpu/>") == ""
+    with pytest.raises(ValueError):
+        build_domain_xml(
+            DomainSpec(name="vm", domain_type="qemu", vcpus=1, memory_mb=256, cpu_xml="<cpu mode='host-model'/>")
+        )

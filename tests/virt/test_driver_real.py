@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.virt.domain_xml import parse_domain_xml
+from apps.virt.domain_xml import cpu_model_name, parse_domain_xml, with_cpu
 from apps.virt.driver import Hypervisor
 from apps.virt.errors import InvalidState, NotFound, OperationFailed, Unreachable, VirtError
 from apps.virt.types import DiskSpec, DomainSpec
@@ -117,6 +117,26 @@ def test_host_info(hv):
     assert info.hypervisor_version  # QEMU's version
 
 
+def test_the_baseline_cpu_of_this_host_is_what_its_tcg_guests_get(hv):
+    """A cluster's baseline (docs/clusters.md) from this host's capabilities: the host-model
+    CPU libvirt offers qemu (TCG) guests, not the silicon's CPU. No guest."""
+    tcg = hv.host_cpu("qemu")
+    root = ET.fromstring(tcg)
+    assert (root.tag, root.get("mode")) == ("cpu", "custom") and root.findtext("model")
+    baseline = hv.baseline_cpu([tcg, tcg], "qemu")
+    assert cpu_model_name(baseline) == root.findtext("model")  # two equal hosts: their own model
+    features = {(f.get("policy"), f.get("name")) for f in ET.fromstring(baseline).findall("feature")}
+    assert len(features) > 20  # EXPAND_FEATURES: every feature listed, not only those beyond the model
+    # The silicon's CPU (the paravirtual KVM's) has features TCG does not emulate, which the
+    # TCG host-model leaves out (that is why the baseline starts from it).
+    silicon = ET.fromstring(hv.conn.getCapabilities()).find("host/cpu")
+    assert {f.get("name") for f in silicon.findall("feature")} - {
+        name for policy, name in features if policy == "require"
+    }
+    with pytest.raises(OperationFailed):
+        hv.baseline_cpu(["<cpu><arch>x86_64</arch></cpu>"], "qemu")  # no model: libvirt refuses
+
+
 def test_tiny_guest_lifecycle(hv, sandbox, tiny_guest):
     prefix, workdir = sandbox
     kernel, initrd = tiny_guest
@@ -141,15 +161,20 @@ def test_tiny_guest_lifecycle(hv, sandbox, tiny_guest):
         serial_log_path=log,
         disks=(DiskSpec(disk.path),),
         guest_agent=True,
+        cpu_xml=hv.baseline_cpu([hv.host_cpu("qemu")], "qemu"),  # a cluster's baseline CPU runs under TCG
     )
     defined = hv.define(spec)
     assert defined.state == "shutoff"
+    assert with_cpu(hv.domain_xml(name, inactive=True), spec.cpu_xml) is None  # as libvirt keeps it: no change
     assert [d for d in hv.list_domains() if d.name == name] == [defined] == [hv.get_domain(name)]
     parsed = parse_domain_xml(hv.domain_xml(name))
     assert (parsed.disks[0].path, parsed.serial_log_path, parsed.domain_type) == (disk.path, log, "qemu")
 
     hv.start(name)
     wait_for_marker(log)
+    assert cpu_model_name(ET.tostring(ET.fromstring(hv.domain_xml(name)).find("cpu"), encoding="unicode")) == (
+        cpu_model_name(spec.cpu_xml)
+    )
     running = hv.get_domain(name)
     assert running.state == "running"
     assert [d for d in hv.list_domains() if d.name == name] == [running]

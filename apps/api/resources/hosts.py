@@ -8,9 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.base import ApiViewSet, JobLinkSerializer, JobStartedSerializer, accepted, job_link
-from apps.api.fields import StrictBooleanField, StrictCharField, StrictModelSerializer
+from apps.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictModelSerializer
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
+from apps.api.resources.vm_inputs import MAX_ID
 from apps.hosts import services
 from apps.hosts.filtersets import HostFilterSet
 from apps.hosts.models import URI_PATTERN, Host
@@ -52,17 +53,33 @@ class AbsolutePathField(StrictCharField):
     """The schema states that the path is absolute; the model's clean() checks it."""
 
 
+class ClusterIdField(StrictIntegerField):
+    """A cluster's id (the service says whether there is one)."""
+
+    def to_representation(self, value):
+        return value.pk
+
+
 class HostSerializer(StrictModelSerializer):
     """Parses a host's settings (JSON types exactly as the schema says); whether they are
-    acceptable (URI, storage path, a name or URI already taken) is for apps.hosts.services."""
+    acceptable (URI, storage path, a name or URI already taken, the setup of its cluster) is
+    for apps.hosts.services."""
 
     uri = UriField(max_length=255)
+    cluster = ClusterIdField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Its cluster's id (left out when adding: the default cluster). Its hosts share "
+        "virtualization type, network and storage path.",
+    )
     storage_path = AbsolutePathField(max_length=255, required=False)
     strays = StraySerializer(many=True, read_only=True)
 
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen"]
+        fields += ["cluster"]
         fields += READ_ONLY
         read_only_fields = READ_ONLY
         # No unique validators here: the service reports a taken name or URI, the same

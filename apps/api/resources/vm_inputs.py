@@ -51,6 +51,7 @@ class VmOrderSerializer(serializers.Serializer):
     )
     owner = id_field(required=False, help_text="Staff and resellers: a user they see.")
     host = id_field(required=False, help_text="Staff only: pin the host.")
+    cluster = id_field(required=False, help_text="Staff only: placement chooses among this cluster's hosts.")
 
     def to_order(self):
         """The validated body as create_vm's keyword arguments."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.plans import Plan
 from apps.accounts.sshkeys import SshKey
 from apps.accounts.tenancy import is_staff_user, visible_users
-from apps.hosts.models import Host, HostStatus
+from apps.hosts.models import Cluster, Host, HostStatus
 from apps.images.models import ImageStatus
 from apps.images.selectors import visible_images
 from apps.vms.create import LIMITS
@@ -89,6 +89,13 @@ class VmCreateForm(SizeFields, AccessFields):
     host = forms.ModelChoiceField(
         label=_("Host"), queryset=None, required=False, empty_label=_("Automatic (the best fit)")
     )
+    cluster = forms.ModelChoiceField(
+        label=_("Cluster"),
+        queryset=None,
+        required=False,
+        empty_label=_("Any (placement chooses)"),
+        help_text=_("Placement chooses among this cluster's hosts; a VM stays in its cluster."),
+    )
     hostname = forms.CharField(
         label=_("Host name"), max_length=253, required=False, help_text=_("Empty: the same as the name.")
     )
@@ -118,7 +125,7 @@ class VmCreateForm(SizeFields, AccessFields):
         help_text=_("Runs once as root when the VM first starts."),
     )
 
-    field_order = ["name", "image", "vcpus", "memory_mb", "disk_gb", "owner", "host", "hostname"]
+    field_order = ["name", "image", "vcpus", "memory_mb", "disk_gb", "owner", "host", "cluster", "hostname"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,8 +139,10 @@ class VmCreateForm(SizeFields, AccessFields):
         staff = is_staff_user(user)
         if staff:
             self.fields["host"].queryset = Host.objects.filter(status=HostStatus.ONLINE).order_by("name")
+            self.fields["cluster"].queryset = Cluster.objects.order_by("name")
         else:
             del self.fields["host"]
+            del self.fields["cluster"]
         others = visible_users(user).exclude(pk=user.pk).order_by("username")
         if staff or others.exists():
             self.fields["owner"].queryset = others
@@ -163,6 +172,7 @@ class VmCreateForm(SizeFields, AccessFields):
             "password": data["password"],
             "ssh_keys": self.all_keys(),
             "host": data.get("host"),
+            "cluster": data.get("cluster"),
             "timezone": data["timezone"] or "UTC",
             "full_copy": data["full_copy"],
             "network": self.static_network(),

@@ -25,13 +25,13 @@ from apps.vms.models import VirtualMachine
 
 @staff_only
 def host_list(request):
-    usages = selectors.host_usage(Host.objects.order_by("name"))
+    usages = selectors.host_usage(Host.objects.select_related("cluster").order_by("name"))
     return render(request, "ui/hosts/list.html", {"usages": usages})
 
 
 @staff_only
 def host_detail(request, pk):
-    host = get_object_or_404(Host, pk=pk)
+    host = get_object_or_404(Host.objects.select_related("cluster"), pk=pk)
     context = {
         "usage": selectors.host_usage([host])[0],
         "networks": host_networks.carried(host),

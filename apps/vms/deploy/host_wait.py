@@ -61,10 +61,11 @@ def _state(host):
 
 
 def _move_to_another_host(vm, lost):
-    """Place `vm` again, on any online host with room; the new host, or None if none has room."""
+    """Place `vm` again, on any online host of the lost host's cluster with room (a VM stays
+    in its cluster); the new host, or None if none has room."""
     with transaction.atomic():
         try:
-            chosen = placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb, lost_ok=False)
+            chosen = placement.choose_host(vm.vcpus, vm.memory_mb, vm.disk_gb, lost_ok=False, cluster=lost.cluster)
         except placement.NoCapacity:
             return None
         VirtualMachine.objects.filter(pk=vm.pk, host=lost).update(host=chosen)

@@ -181,6 +181,7 @@ def domain_spec(vm, disk_path, seed_path=None):
         guest_agent=True,
         vnc_password=vnc_password(vm),  # the graphical console (docs/console.md)
         vnc_listen=host.vnc_listen,
+        cpu_xml=host.cluster.cpu_xml or None,  # the cluster's baseline: the VM runs on each of its hosts
     )
 
 

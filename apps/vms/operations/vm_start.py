@@ -1,5 +1,5 @@
 from apps.hosts.hypervisor import hypervisor_for
-from apps.virt.domain_xml import with_console_devices
+from apps.virt.domain_xml import with_console_devices, with_cpu
 from apps.virt.types import DomainState
 from apps.vms.consoles import vnc_password
 
@@ -19,4 +19,12 @@ def run(ctx, vm):
         if upgraded is not None:
             driver.define(upgraded)
             ctx.note("consoles brought up to date")
+            persistent = upgraded
+        # A VM defined before its cluster's baseline CPU was computed (or changed) takes it
+        # now, so it can move to every host of the cluster (docs/clusters.md).
+        baseline = vm.host.cluster.cpu_xml
+        upgraded = with_cpu(persistent, baseline) if baseline else None
+        if upgraded is not None:
+            driver.define(upgraded)
+            ctx.note(f"CPU set to the cluster's baseline ({vm.host.cluster.cpu_model})")
         driver.start(vm.domain_name)
