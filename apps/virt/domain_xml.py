@@ -133,14 +133,32 @@ DUAL_STACK_FILTER = "vmm-clean-traffic-dual-v2"
 IPV6_SPOOF_FILTER = "vmm-no-ipv6-spoofing"
 
 
+# ICMPv6 types (RFC 4861, RFC 3810).
+ROUTER_SOLICITATION, ROUTER_ADVERTISEMENT, NEIGHBOR_SOLICITATION, REDIRECT, MLD2_REPORT = 133, 134, 135, 137, 143
+# What a guest sends from the unspecified address (::) before it has one: duplicate address
+# detection's neighbour solicitations, the MLD reports joining their solicited-node groups, and
+# router solicitations (RFC 4862 5.4.2, RFC 3810 5.2.13, RFC 4861 4.1).
+FROM_UNSPECIFIED = (NEIGHBOR_SOLICITATION, MLD2_REPORT, ROUTER_SOLICITATION)
+# What no guest sends on the provider's link, from whatever address: the router's messages.
+ROUTER_ONLY = (ROUTER_ADVERTISEMENT, REDIRECT)
+
+
 def build_ipv6_spoof_filter_xml(uuid: str | None = None) -> str:
     """Outgoing IPv6 only from the interface's IPV6[i]/IPV6_PREFIX[i] (iterated in lockstep),
-    or UDP from link-local addresses (DHCPv6, as libvirt's no-ipv6-spoofing); the rest dropped."""
+    UDP from link-local addresses (DHCPv6, as libvirt's no-ipv6-spoofing) and duplicate
+    address detection's ICMPv6 from ::; router advertisements and redirects never (a guest
+    is no router of its neighbours); the rest dropped."""
     root = ET.Element("filter", name=IPV6_SPOOF_FILTER, chain="ipv6-ip", priority="-610")
     if uuid:
         _sub(root, "uuid", uuid)
+    for icmp_type in ROUTER_ONLY:
+        rule = _sub(root, "rule", action="drop", direction="out", priority="50")
+        _sub(rule, "ipv6", protocol="icmpv6", type=str(icmp_type))
     link_local = _sub(root, "rule", action="return", direction="out", priority="100")
     _sub(link_local, "ipv6", srcipaddr="FE80::", srcipmask="10", protocol="udp")
+    for icmp_type in FROM_UNSPECIFIED:
+        rule = _sub(root, "rule", action="return", direction="out", priority="200")
+        _sub(rule, "ipv6", srcipaddr="::", srcipmask="128", protocol="icmpv6", type=str(icmp_type))
     own = _sub(root, "rule", action="return", direction="out", priority="500")
     _sub(own, "ipv6", srcipaddr="$IPV6[@1]", srcipmask="$IPV6_PREFIX[@1]")
     _sub(root, "rule", action="drop", direction="out", priority="1000")

@@ -6,7 +6,9 @@ distinct addresses from the pools (IPv4, a single IPv6 address, a routed IPv6 /6
 configured statically inside the guest (read back through the guest agent), reach each other
 over IPv4 and IPv6 (a TCP connection to the neighbour's SSH port: the image has no ping), and
 a guest that takes an address that is not its own can no longer send, over IPv4 and IPv6
-(the anti-spoofing filter), while it may send from any address of its own /64. On the way,
+(the anti-spoofing filter), while it may send from any address of its own /64; its duplicate
+address detection (sent from ::) reaches the neighbour, its router advertisements do not; an
+extra address added to the running guest by staff is let through and configured at once. On the way,
 one guest sends the other a known amount, counted into both VMs' monthly traffic totals
 within 2 % (tests/deploy/traffic_between_guests.py)."""
 
@@ -18,11 +20,13 @@ import time
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
+from apps.ipam.guest import link_local
 from apps.ipam.host_networks import set_up_on_host
 from apps.ipam.models import Address, Ipv6Mode, Network, NetworkKind
 from apps.ipam.pools import create_pool
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
+from apps.vms.addresses import add_address
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
 from tests.deploy.traffic_between_guests import traffic_is_counted
@@ -42,7 +46,7 @@ def isolated(local_host, admin_user):
     network = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network=NET, bridge=BRIDGE)
     network.hosts.add(local_host)
     create_pool(network=network, name="v4", subnet="198.51.100.0/24", ranges=[["198.51.100.10", "198.51.100.11"]])
-    create_pool(network=network, name="v6", subnet="2001:db8::/48", ranges=[["2001:db8::10", "2001:db8::11"]])
+    create_pool(network=network, name="v6", subnet="2001:db8::/48", ranges=[["2001:db8::10", "2001:db8::12"]])
     create_pool(network=network, name="v6net", subnet="2001:db8:1::/56", ipv6_mode=Ipv6Mode.PREFIX64)
     try:
         # The panel makes the network on the host (pools without gateways: no host address).
@@ -71,10 +75,40 @@ FROM = (
     "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
     "ip -6 addr replace {source}/64 dev $dev nodad && ip -6 route replace {to}/128 dev $dev src {source}"
 )
+# Send to {to} from {source}, an address the guest has (once its duplicate address detection
+# is done), and show it.
+VIA = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
+    "for i in $(seq 50); do ip -6 addr show dev $dev to {source}/128 | grep -q tentative || break; sleep 0.2; done; "
+    "ip -6 addr show dev $dev to {source}/128 && ip -6 route replace {to}/128 dev $dev src {source}"
+)
 UNFROM = (
     "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); "
     "ip -6 route del {to}/128 dev $dev; ip -6 addr del {source}/64 dev $dev"
 )
+# Add {address} with duplicate address detection (the kernel probes from ::), wait until it
+# is decided, show its flags, remove it.
+DAD = (
+    "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); ip -6 addr add {address}/48 dev $dev; "
+    "for i in $(seq 50); do s=$(ip -6 addr show dev $dev to {address}/128); "
+    "case $s in *dadfailed*) break;; *tentative*) sleep 0.2;; *) break;; esac; done; "
+    "echo $s; ip -6 addr del {address}/48 dev $dev"
+)
+# ICMPv6 messages of each type counted in by the kernel (also those it then ignores).
+ICMP6_IN = "grep '^Icmp6InType' /proc/net/snmp6"
+# A router advertisement (lifetime 0: no default router even where one is accepted) and an
+# echo request to all nodes on the link, from the link-local address (the image has python3).
+RA_AND_ECHO = """python3 - <<'PY'
+import socket, struct
+dev = [l.split()[5] for l in open('/proc/net/if_inet6') if l.split()[3] == '00'][0]  # a global address's
+index = socket.if_nametoindex(dev)
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+for i in range(3):
+    s.sendto(struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 0, 0, 0), ('ff02::1', 0, 0, index))
+    s.sendto(struct.pack('!BBHHH', 128, 0, 0, 7, i), ('ff02::1', 0, 0, index))
+PY"""
 # Both /64s of the pool on the link (the provider's router would route them; there is none here).
 ON_LINK = (
     "dev=$(ip -o -6 addr show scope global | awk '{print $2; exit}'); ip -6 route replace 2001:db8:1::/56 dev $dev"
@@ -91,6 +125,12 @@ def guest(driver, vm, script, timeout=60):
     return driver.agent_exec(vm.domain_name, ["/bin/bash", "-c", script], timeout=timeout)
 
 
+def icmp6_in(out):
+    """{ICMPv6 type: messages counted in} from ICMP6_IN's output."""
+    lines = [line.split() for line in out.splitlines() if line.startswith("Icmp6InType")]
+    return {int(name[len("Icmp6InType") :]): int(count) for name, count in lines}
+
+
 def connects(driver, vm, address, tries=1):
     """Whether `vm` opens a TCP connection to `address`:22 within 5 s (tried `tries` times)."""
     for attempt in range(tries):
@@ -103,7 +143,7 @@ def connects(driver, vm, address, tries=1):
 
 
 def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
-    customer, local_host, isolated, plain_image, cloudinit_image, django_capture_on_commit_callbacks
+    customer, admin_user, local_host, isolated, plain_image, cloudinit_image, django_capture_on_commit_callbacks
 ):
     vms = []
     for name, image in (("pub-a", plain_image), ("pub-b", cloudinit_image)):
@@ -131,8 +171,10 @@ def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
             (a, "198.51.100.10/24", "2001:db8::10/48", "2001:db8:1::1/64"),
             (b, "198.51.100.11/24", "2001:db8::11/48", "2001:db8:1:1::1/64"),
         ):
-            code, shown = guest(driver, vm, "ip -o addr show scope global")
+            code, shown = guest(driver, vm, "ip -o addr show")
             assert code == 0 and v4 in shown and v6 in shown and v6net in shown, shown
+            # The link-local address the filter allows (EUI-64 of the MAC) is the guest's.
+            assert f"{link_local(vm.mac_address)}/64" in shown, shown
         assert connects(driver, a, "198.51.100.11", tries=20)  # sshd may still be starting
         assert connects(driver, b, "198.51.100.10", tries=20)
         assert connects(driver, a, "2001:db8::11", tries=10)
@@ -157,11 +199,24 @@ def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
         assert code == 0, out
         assert connects(driver, b, "2001:db8::10", tries=5)
 
+        # Both /64s of the pool on the link (for the /64 checks below); a's ICMPv6 counters.
+        code, out = guest(driver, a, f"{ON_LINK}; {ICMP6_IN}")
+        assert code == 0, out
+        before = icmp6_in(out)
+        # b: on the link too. Its duplicate address detection passes the filter: its probe
+        # (from ::) for a's address reaches a, whose answer marks b's copy failed. b is no
+        # router of a: its router advertisements are dropped, its echo requests from the same
+        # link-local address are not.
+        code, out = guest(driver, b, f"{ON_LINK}; {fill(DAD, address='2001:db8::10')}; {RA_AND_ECHO}")
+        assert code == 0 and "dadfailed" in out, out
+        code, out = guest(driver, a, ICMP6_IN)
+        assert code == 0, out
+        after = icmp6_in(out)
+        assert after.get(128, 0) >= before.get(128, 0) + 3, (before, after)
+        assert after.get(134, 0) == before.get(134, 0), (before, after)
+
         # Its routed /64 is b's as a whole: any address of it sends (a answers on the link);
         # an address of a's /64 does not.
-        for vm in (a, b):
-            code, out = guest(driver, vm, ON_LINK)
-            assert code == 0, out
         own = {"source": "2001:db8:1:1::99", "to": "2001:db8::10"}
         code, out = guest(driver, b, fill(FROM, **own))
         assert code == 0, out
@@ -175,9 +230,18 @@ def test_two_guests_get_their_addresses_reach_each_other_and_cannot_spoof(
         code, out = guest(driver, b, fill(UNFROM, **neighbours))
         assert code == 0, out
         assert connects(driver, b, "2001:db8::10", tries=5)
+
+        # An extra address for the running b (docs/addresses.md, "Extra addresses"): the job
+        # lets it through b's filter at once and configures it in the guest; b sends from it.
+        b.refresh_from_db()  # active since its deploy
+        job = runner.execute(add_address(b, pool="v6", actor=admin_user).pk)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        code, out = guest(driver, b, fill(VIA, source="2001:db8::12", to="2001:db8::10"))
+        assert code == 0 and "2001:db8::12/48" in out, out
+        assert connects(driver, b, "2001:db8::10", tries=5)
     finally:
         for vm in vms:
             with django_capture_on_commit_callbacks(execute=True):
                 delete_vm(vm, actor=customer)
     assert Address.objects.filter(vm__isnull=False).count() == 0
-    assert Address.objects.filter(released_at__isnull=False).count() == 6
+    assert Address.objects.filter(released_at__isnull=False).count() == 7

@@ -11,11 +11,18 @@ from apps.ipam.models import Ipv6Mode
 from apps.virt.domain_xml import (
     DUAL_STACK_FILTER,
     IPV6_SPOOF_FILTER,
+    MLD2_REPORT,
+    NEIGHBOR_SOLICITATION,
+    REDIRECT,
+    ROUTER_ADVERTISEMENT,
+    ROUTER_SOLICITATION,
     build_domain_xml,
     build_dual_stack_filter_xml,
     build_ipv6_spoof_filter_xml,
 )
 from apps.virt.types import DomainSpec, NicSpec
+
+NEIGHBOR_ADVERTISEMENT = 136
 
 
 def test_the_interface_carries_the_filter_and_each_parameter():
@@ -46,10 +53,11 @@ def test_the_dual_stack_filter_accepts_ipv6_only_after_the_anti_spoof_chain():
     assert accepts["ipv6"] > -610 and accepts["ipv4"] < -600
 
 
-def sends(filter_xml, params, source):
-    """Whether the IPv6 spoofing filter lets an outgoing TCP packet from `source` through,
-    read the way libvirt reads it: rules by priority; variables written `$NAME[@1]` are
-    iterated in lockstep (the i-th IPV6 with the i-th IPV6_PREFIX), one rule per pair."""
+def sends(filter_xml, params, source, protocol="tcp", icmp_type=None):
+    """Whether the IPv6 spoofing filter lets an outgoing packet from `source` through (TCP, or
+    ICMPv6 of `icmp_type`), read the way libvirt reads it: rules by priority, the first that
+    matches decides; variables written `$NAME[@1]` are iterated in lockstep (the i-th IPV6
+    with the i-th IPV6_PREFIX), one rule per pair."""
     root = ET.fromstring(filter_xml)
     values = {}
     for name, value in params:
@@ -59,14 +67,22 @@ def sends(filter_xml, params, source):
         match = rule.find("ipv6")
         if match is None:  # the last rule: drop everything else
             return rule.get("action") != "drop"
-        if match.get("protocol") == "udp":
+        if match.get("protocol") not in (None, protocol):
+            continue
+        if match.get("type") is not None and int(match.get("type")) != icmp_type:
             continue
         addr, mask = match.get("srcipaddr"), match.get("srcipmask")
-        assert addr == "$IPV6[@1]" and mask == "$IPV6_PREFIX[@1]"
-        assert len(values["IPV6"]) == len(values["IPV6_PREFIX"])  # libvirt refuses lists of unequal length
-        for ip, length in zip(values["IPV6"], values["IPV6_PREFIX"], strict=True):
-            if source in ipaddress.ip_network(f"{ip}/{length}"):
-                return rule.get("action") == "return"
+        if addr is None:
+            matched = True
+        elif addr.startswith("$"):
+            assert addr == "$IPV6[@1]" and mask == "$IPV6_PREFIX[@1]"
+            assert len(values["IPV6"]) == len(values["IPV6_PREFIX"])  # libvirt refuses lists of unequal length
+            pairs = zip(values["IPV6"], values["IPV6_PREFIX"], strict=True)
+            matched = any(source in ipaddress.ip_network(f"{ip}/{length}") for ip, length in pairs)
+        else:
+            matched = source in ipaddress.ip_network(f"{addr}/{mask}")
+        if matched:
+            return rule.get("action") == "return"
     return False
 
 
@@ -92,3 +108,24 @@ def test_a_single_ipv6_address_may_send_from_that_address_only():
     _name, params = filter_for([address("2001:db8::11", 48, Ipv6Mode.SINGLE)], "52:54:00:00:02:0b")
     assert sends(xml, params, "2001:db8::11")
     assert not sends(xml, params, "2001:db8::10") and not sends(xml, params, "2001:db8::12")
+
+
+def test_duplicate_address_detection_passes_and_router_messages_do_not():
+    xml = build_ipv6_spoof_filter_xml()
+    _name, params = filter_for([address("2001:db8:0:1::1", 64, Ipv6Mode.PREFIX64)], "52:54:00:00:02:0b")
+    # Before it has an address the guest probes from :: (DAD), joins the solicited-node group
+    # and asks for routers; only those ICMPv6 messages pass from ::.
+    for icmp_type in (NEIGHBOR_SOLICITATION, MLD2_REPORT, ROUTER_SOLICITATION):
+        assert sends(xml, params, "::", "icmpv6", icmp_type), icmp_type
+    assert not sends(xml, params, "::", "icmpv6", 128)  # an echo request from nobody
+    assert not sends(xml, params, "::")
+    # Neighbour discovery from its own addresses and its link-local address passes.
+    for own in ("2001:db8:0:1::1", "2001:db8:0:1::99", "fe80::5054:ff:fe00:20b"):
+        for icmp_type in (NEIGHBOR_SOLICITATION, NEIGHBOR_ADVERTISEMENT, ROUTER_SOLICITATION):
+            assert sends(xml, params, own, "icmpv6", icmp_type), (own, icmp_type)
+    assert not sends(xml, params, "2001:db8:0:2::1", "icmpv6", NEIGHBOR_ADVERTISEMENT)  # a neighbour's
+    # A guest is no router on the provider's link: no router advertisements or redirects,
+    # not even from its own addresses.
+    for source in ("fe80::5054:ff:fe00:20b", "2001:db8:0:1::1"):
+        assert not sends(xml, params, source, "icmpv6", ROUTER_ADVERTISEMENT)
+        assert not sends(xml, params, source, "icmpv6", REDIRECT)
