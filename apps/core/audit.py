@@ -34,6 +34,7 @@ TRACKED = (
     "vms.VirtualMachine",
     "traffic.TrafficPeriod",
     "vms.Snapshot",
+    "vms.WarmPool",
 )
 
 

@@ -19,7 +19,7 @@ from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
-from apps.vms.models import Snapshot
+from apps.vms.models import Snapshot, WarmPool
 from apps.webhooks.models import Delivery, Endpoint, Event
 from tests.api.conftest import SSH_KEY, client_for, make_vm
 
@@ -42,6 +42,7 @@ RESOURCES = {
     "audit": "staff",
     "pools": "staff",
     "networks": "staff",  # list, read, set up on a host: staff only
+    "warm-pools": "staff",  # docs/warm-pool.md
     "addresses": "tenant",
     "plans": "catalog",
     "me": "self",
@@ -146,6 +147,7 @@ def world(admin_user, reseller, customer, other_customer, host, ready_image):
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
     ids["networks"] = network.pk
+    ids["warm-pools"] = WarmPool.objects.create(image=ready_image, host=host).pk
     repository = BackupRepository.objects.create(name="r", path="/srv/matrix-repo", password="x" * 10, state="ready")
     ids["backup-repositories"] = repository.pk
     free = iter(Address.objects.filter(pool_id=ids["pools"]).order_by("position"))
