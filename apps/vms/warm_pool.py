@@ -22,6 +22,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
@@ -162,7 +163,13 @@ def top_up(pool_or_id):
     for _attempt in range(pool.size):  # at most one round of deploys per call, even if they fail at once
         with transaction.atomic():
             pool = WarmPool.objects.select_for_update().select_related("image", "host").get(pk=pool.pk)
-            held = pool.standbys.filter(status__in=(VmStatus.CREATING, VmStatus.ACTIVE)).count()
+            held = (
+                pool.standbys.filter(status__in=(VmStatus.CREATING, VmStatus.ACTIVE))
+                .exclude(
+                    status=VmStatus.ACTIVE, power_state__in=(PowerState.STOPPED, PowerState.CRASHED, PowerState.MISSING)
+                )
+                .count()
+            )
             if held >= pool.size or pool.image.status != ImageStatus.READY:
                 return jobs
             try:
@@ -196,16 +203,16 @@ def _deploy_standby(pool):
 
 
 def remove_strays():
-    """Delete the pool user's VMs that are no standby any more (their pool was deleted) or
-    whose deploy failed, unless a job holds them."""
+    """Delete the pool user's VMs that are no standby any more (their pool was deleted), whose
+    deploy failed or that stopped running, unless a job holds them."""
     from apps.vms.changes import delete_vm
 
     owner = User.objects.filter(username=POOL_USERNAME).first()
     if owner is None:
         return
-    strays = VirtualMachine.objects.filter(owner=owner, current_job__isnull=True).exclude(
-        standby_of__isnull=False, status__in=(VmStatus.CREATING, VmStatus.ACTIVE)
-    )
+    deploying = Q(standby_of__isnull=False, status=VmStatus.CREATING)
+    ready = Q(standby_of__isnull=False, status=VmStatus.ACTIVE, power_state=PowerState.RUNNING)
+    strays = VirtualMachine.objects.filter(owner=owner, current_job__isnull=True).exclude(deploying | ready)
     for vm in strays.exclude(status=VmStatus.DELETING):
         try:
             delete_vm(vm)

@@ -233,3 +233,15 @@ def test_a_standby_is_defined_with_the_pools_maximums_and_runs_small(pool):
     assert '<memory unit="MiB">2048</memory>' in xml and '<currentMemory unit="MiB">512</currentMemory>' in xml
     plain = build_domain_xml(domain_spec(vm, "/pool/disk.qcow2"))  # any other VM: current = maximum
     assert '<vcpu placement="static">2</vcpu>' in plain and '<currentMemory unit="MiB">2048</currentMemory>' in plain
+
+
+def test_a_standby_that_stopped_running_is_replaced(pool):
+    WarmPool.objects.filter(pk=pool.pk).update(size=1)
+    stopped = standby(pool)
+    VirtualMachine.objects.filter(pk=stopped.pk).update(power_state=PowerState.STOPPED)
+
+    jobs = warm_pool.top_up(pool.pk)
+
+    stopped.refresh_from_db()
+    assert stopped.current_job.kind == "vm_delete"
+    assert [job.kind for job in jobs] == ["vm_create"]
