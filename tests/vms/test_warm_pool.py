@@ -245,3 +245,14 @@ def test_a_standby_that_stopped_running_is_replaced(pool):
     stopped.refresh_from_db()
     assert stopped.current_job.kind == "vm_delete"
     assert [job.kind for job in jobs] == ["vm_create"]
+
+
+def test_the_warm_pools_page_shows_staff_each_pool_with_its_standbys(admin_user, customer, pool, client):
+    standby(pool)
+    client.force_login(admin_user)
+    page = client.get("/warm-pools/")
+    assert page.status_code == 200
+    row = page.content.decode().split('id="warm-pool-table"')[1]
+    assert pool.image.name in row and pool.host.name in row and "up to 2 vCPU and 2048 MiB, disk from 10 GiB" in row
+    client.force_login(customer)
+    assert client.get("/warm-pools/").status_code == 404
