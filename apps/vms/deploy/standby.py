@@ -20,6 +20,10 @@ same job.
 """
 
 import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host, HostStatus
@@ -27,7 +31,6 @@ from apps.ipam.allocation import addresses_of
 from apps.ipam.guest import guest_network
 from apps.jobs.models import JobStep, StepStatus
 from apps.jobs.runner import OperationError
-from apps.virt.errors import VirtError
 from apps.vms import cleanup, guest_grow
 from apps.vms.address_change import update_filter
 from apps.vms.deploy.power import start_and_wait_for_agent
@@ -37,8 +40,10 @@ from apps.vms.guest_persist import UNIT
 TAKEN = "taken from the warm pool"
 AGENT_WAIT = 30  # s: a ready standby's agent answered before; a moment's silence is waited out
 # $1 hostname, $2 root password hash ("" locks password logins), $3 time zone, $4 the
-# authorized_keys file. A new machine-id from the kernel's random source (not from the
-# firmware's UUID, which is the standby's), new SSH host keys.
+# authorized_keys file, then (type, private key, public key) for each new SSH host key
+# (made by the panel: an RSA key takes seconds to make in an emulated guest). A new
+# machine-id from the kernel's random source (not from the firmware's UUID, which is the
+# standby's).
 PERSONALISE = r"""set -e
 h="$1"; short="${h%%.*}"
 printf '%s\n' "$h" > /etc/hostname
@@ -58,12 +63,18 @@ fi
 tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id
 d=/var/lib/dbus/machine-id
 if [ -f "$d" ] && [ ! -L "$d" ]; then cp /etc/machine-id "$d"; fi
-if command -v ssh-keygen >/dev/null; then
+if [ -d /etc/ssh ] && [ -n "$5" ]; then
   rm -f /etc/ssh/ssh_host_*
-  ssh-keygen -A >/dev/null
+  shift 4
+  while [ $# -ge 3 ]; do
+    (umask 077; printf '%s' "$2" > "/etc/ssh/ssh_host_$1_key")
+    printf '%s' "$3" > "/etc/ssh/ssh_host_$1_key.pub"
+    shift 3
+  done
   systemctl try-restart ssh.service >/dev/null 2>&1 || true
 fi
 echo personalised"""
+HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 # $1 the number of vCPUs: bring the hot-plugged ones online, wait until the guest has them.
 ONLINE_CPUS = r"""for i in $(seq 40); do
   for c in /sys/devices/system/cpu/cpu[0-9]*/online; do [ "$(cat "$c")" = 1 ] || echo 1 > "$c" 2>/dev/null || true; done
@@ -87,7 +98,7 @@ def take_over(ctx, vm, params):
     try:
         _personalise(ctx, vm, params)
         return True
-    except (OperationError, VirtError, Host.DoesNotExist) as exc:
+    except Exception as exc:  # whatever failed (the step says what): the image's path still serves the order
         reason = str(exc) or type(exc).__name__
     _fall_back(ctx, vm, reason)
     return False
@@ -114,15 +125,20 @@ def _personalise(ctx, vm, params):
             ctx.note(f"{TAKEN}: its {vm.disk_gb} GiB disk")
     with ctx.step("Configure the guest"):
         start_and_wait_for_agent(ctx, vm, timeout=AGENT_WAIT)
+        started = time.monotonic()
         keys = "".join(f"{key}\n" for key in params.get("ssh_keys") or ())
         argv = ["/bin/sh", "-c", PERSONALISE, "sh", params["hostname"], params.get("root_password_hash") or ""]
-        _run(driver, vm, [*argv, params.get("timezone") or "UTC", keys], "personalising the guest")
+        argv += [params.get("timezone") or "UTC", keys, *host_keys(params["hostname"])]
+        _run(driver, vm, argv, "personalising the guest")
         ctx.note(
             f"{TAKEN}, personalised live through the guest agent: hostname {params['hostname']}, "
             f"{'password set' if params.get('root_password_hash') else 'password login locked'}, "
-            f"{len(params.get('ssh_keys') or [])} SSH key(s), new SSH host keys and machine-id"
+            f"{len(params.get('ssh_keys') or [])} SSH key(s), new SSH host keys and machine-id "
+            f"({time.monotonic() - started:.1f}s)"
         )
+        started = time.monotonic()
         guest_grow.grow_root(driver, vm.domain_name, ctx.note)
+        ctx.note(f"root filesystem checked and grown in {time.monotonic() - started:.1f}s")
         public = guest_network(addresses_of(vm))
         if public is not None:
             _static_addresses(ctx, driver, vm, public)
@@ -134,6 +150,7 @@ def _personalise(ctx, vm, params):
         online = _run(driver, vm, ["/bin/sh", "-c", ONLINE_CPUS, "sh", str(vm.vcpus)], "bringing vCPUs online")
         ctx.note(f"{TAKEN}: running; {vm.vcpus} vCPU ({online.strip()} online), {vm.memory_mb} MiB set live")
     with ctx.step("Wait for the guest to come up"):
+        ctx.note(f"{TAKEN}: up since before the order")
         addresses_now = wait_for_guest(ctx, driver, vm, agent_only=public is not None)
     mark_active(vm, addresses_now)
 
@@ -150,6 +167,18 @@ def _static_addresses(ctx, driver, vm, network):
     argv = ["/bin/sh", "-c", script, "sh", vm.mac_address, static_network_unit(network), *addresses(network)]
     _run(driver, vm, argv, "configuring the addresses")
     ctx.note(f"static address {', '.join(addresses(network))} (kept in {UNIT})")
+
+
+def host_keys(hostname):
+    """[type, private key, public key, ...] for a new SSH host key of each HOST_KEY_TYPES."""
+    out = []
+    with tempfile.TemporaryDirectory() as work:
+        for kind in HOST_KEY_TYPES:
+            path = Path(work) / kind
+            command = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{hostname}", "-f", str(path)]
+            subprocess.run(command, check=True, capture_output=True, timeout=60)
+            out += [kind, path.read_text(), path.with_suffix(".pub").read_text()]
+    return out
 
 
 def _run(driver, vm, argv, what):
