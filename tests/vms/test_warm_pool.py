@@ -256,3 +256,15 @@ def test_the_warm_pools_page_shows_staff_each_pool_with_its_standbys(admin_user,
     assert pool.image.name in row and pool.host.name in row and "up to 2 vCPU and 2048 MiB, disk from 10 GiB" in row
     client.force_login(customer)
     assert client.get("/warm-pools/").status_code == 404
+
+
+def test_the_api_keeps_a_pools_image_and_host_and_counts_its_standbys(admin_user, pool):
+    from tests.api.conftest import client_for
+
+    standby(pool)
+    api = client_for(admin_user)
+    listed = api.get(f"/api/v1/warm-pools/{pool.pk}/").json()
+    assert [listed[f] for f in ("ready", "deploying", "image", "host")] == [1, 0, pool.image_id, pool.host_id]
+    refused = api.patch(f"/api/v1/warm-pools/{pool.pk}/", {"image": pool.image_id}, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "image"
+    assert api.patch(f"/api/v1/warm-pools/{pool.pk}/", {"size": 3}, format="json").json()["size"] == 3
