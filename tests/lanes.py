@@ -30,7 +30,7 @@ HEAVY = {
     "tests/deploy/test_public_addresses.py": 270,
     "tests/multihost/test_outages.py": 250,
     "tests/api/test_schema.py": 190,
-    "tests/deploy/test_deploy_plain.py": 225,  # +45 s: a warm pool's standby, its take and its top-up
+    "tests/deploy/test_deploy_plain.py": 215,  # a warm pool standby deployed and taken
     "tests/multihost/test_two_hosts.py": 160,
     "tests/browser/test_real_vm_journey.py": 150,
     "tests/container/test_prepare_host.py": 120,
