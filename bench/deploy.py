@@ -54,20 +54,26 @@ def wait_for_lease(domain, timeout=300):
     raise RuntimeError(f"{domain} got no address")
 
 
-def panel_deploys(count, ssh_key):
+def bench_world(pool=POOL, pool_path=POOL_PATH):
+    """(owner, the local host with its own storage pool, the demo image imported)."""
     from apps.accounts.models import User
     from apps.hosts.models import Host
     from apps.hosts.services import refresh_host
     from apps.images.services import import_image_file
-    from apps.jobs import runner
-    from apps.vms.create import create_vm
 
     owner = User.objects.create_user("bench")
     host = Host.objects.create(
-        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=POOL, storage_path=POOL_PATH
+        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=pool, storage_path=pool_path
     )
     refresh_host(host)
-    image = import_image_file(IMAGE, name="debian-12", os_family="debian")
+    return owner, host, import_image_file(IMAGE, name="debian-12", os_family="debian")
+
+
+def panel_deploys(count, ssh_key):
+    from apps.jobs import runner
+    from apps.vms.create import create_vm
+
+    owner, _host, image = bench_world()
     durations, steps, vms = [], {}, []
     for i in range(count):
         started = time.monotonic()

@@ -30,12 +30,12 @@ HEAVY = {
     "tests/deploy/test_public_addresses.py": 230,  # +15 s: DAD, router adverts, an extra address
     "tests/multihost/test_outages.py": 150,
     "tests/api/test_schema.py": 230,
-    "tests/deploy/test_deploy_plain.py": 200,
     "tests/multihost/test_two_hosts.py": 140,
     "tests/browser/test_real_vm_journey.py": 160,
     "tests/container/test_prepare_host.py": 75,
     "tests/container/test_compose.py": 85,
     "tests/multihost/test_migrate.py": 70,  # the cluster's baseline CPU job and checks
+    "tests/deploy/test_deploy_plain.py": 215,  # a warm pool standby deployed and taken
     "tests/deploy/test_worker_killed.py": 65,
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 35,

@@ -192,6 +192,8 @@ VMM_MEMORY_OVERCOMMIT = 1
 VMM_DISK_OVERCOMMIT = env_int("VMM_DISK_OVERCOMMIT", 1, minimum=1, maximum=20)
 # Seconds a deploy waits for the new guest to come up and report an address.
 VMM_BOOT_TIMEOUT = env_int("VMM_BOOT_TIMEOUT", 180, minimum=5, maximum=3600)
+# A warm pool's standby VM runs with this much memory while it waits (docs/warm-pool.md).
+VMM_WARM_POOL_STANDBY_MEMORY_MB = env_int("VMM_WARM_POOL_STANDBY_MEMORY_MB", 512, minimum=128, maximum=65536)
 # Seconds a live migration may take before it is aborted (the VM keeps running on its host).
 VMM_MIGRATE_TIMEOUT = env_int("VMM_MIGRATE_TIMEOUT", 600, minimum=10, maximum=86400)
 # Where workers keep per-job scratch files (disk overlays being customized, seeds).

@@ -22,6 +22,7 @@ from apps.api.resources import (
     users,
     vm_backups,
     vms,
+    warm_pools,
     webhooks,
 )
 from apps.api.views import not_found
@@ -45,6 +46,7 @@ router.register("addresses", addresses.AddressViewSet, basename="address")
 router.register("pools", addresses.PoolViewSet, basename="pool")
 router.register("networks", networks.NetworkViewSet, basename="network")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("warm-pools", warm_pools.WarmPoolViewSet, basename="warmpool")
 router.register("backup-repositories", vm_backups.RepositoryViewSet, basename="backuprepository")
 router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 

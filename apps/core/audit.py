@@ -36,6 +36,7 @@ TRACKED = (
     "vms.VirtualMachine",
     "traffic.TrafficPeriod",
     "vms.Snapshot",
+    "vms.WarmPool",
 )
 
 

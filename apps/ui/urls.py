@@ -22,6 +22,7 @@ from apps.ui.views import (
     vm_console,
     vm_snapshots,
     vms,
+    warm_pools,
     webhooks,
 )
 
@@ -53,6 +54,10 @@ urlpatterns = [
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/<int:pk>/", plans.plan_edit, name="plan_edit"),
     path("plans/<int:pk>/delete/", plans.plan_delete, name="plan_delete"),
+    path("warm-pools/", warm_pools.warm_pool_list, name="warm_pool_list"),
+    path("warm-pools/new/", warm_pools.warm_pool_create, name="warm_pool_create"),
+    path("warm-pools/<int:pk>/", warm_pools.warm_pool_edit, name="warm_pool_edit"),
+    path("warm-pools/<int:pk>/delete/", warm_pools.warm_pool_delete, name="warm_pool_delete"),
     path("notices/", notices.notice_settings, name="notice_settings"),
     path("clusters/", clusters.cluster_list, name="cluster_list"),
     path("clusters/add/", clusters.cluster_add, name="cluster_add"),

@@ -187,9 +187,11 @@ def build_domain_xml(spec: DomainSpec) -> str:
     _sub(root, "name", spec.name)
     if spec.uuid:
         _sub(root, "uuid", spec.uuid)
-    _sub(root, "memory", str(spec.memory_mb), unit="MiB")
+    _sub(root, "memory", str(spec.max_memory_mb or spec.memory_mb), unit="MiB")
     _sub(root, "currentMemory", str(spec.memory_mb), unit="MiB")
-    _sub(root, "vcpu", str(spec.vcpus), placement="static")
+    vcpu = _sub(root, "vcpu", str(spec.max_vcpus or spec.vcpus), placement="static")
+    if spec.max_vcpus:
+        vcpu.set("current", str(spec.vcpus))
 
     os_el = _sub(root, "os")
     _sub(os_el, "type", "hvm", arch=spec.arch, machine=spec.machine)

@@ -320,6 +320,28 @@ class DomainOps(Base):
                 conn.defineXML(replace_interface(config, config_iface))
             return live
 
+    @retried()
+    def set_vcpus(self, name: str, vcpus: int) -> None:
+        """Set the running domain's vCPUs (up to its maximum), live and in its config.
+        Raises ``InvalidState`` beyond the maximum or when not running, ``NotFound``."""
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        self._transition("set_vcpus", name, lambda d: d.setVcpusFlags(vcpus, flags), _RUNNING)
+
+    @retried()
+    def set_memory(self, name: str, memory_mb: int) -> None:
+        """Set the running domain's current memory (the balloon, up to its maximum), live
+        and in its config. Raises ``InvalidState`` when not running, ``NotFound``."""
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        self._transition("set_memory", name, lambda d: d.setMemoryFlags(memory_mb * 1024, flags), _RUNNING)
+
+    @retried()
+    def resize_disk_live(self, name: str, target: str, capacity_bytes: int) -> None:
+        """Grow the disk ``target`` (e.g. "vda") of the running domain to ``capacity_bytes``:
+        the guest sees the new size at once (its partitions are its own to grow). Raises
+        ``InvalidState`` when not running, ``NotFound``, ``OperationFailed``."""
+        resize = lambda d: d.blockResize(target, capacity_bytes, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)  # noqa: E731
+        self._transition("resize_disk_live", name, resize, _RUNNING)
+
     def agent_exec(self, name: str, argv: list[str], timeout: float = 120) -> tuple[int, str]:
         """Run ``argv`` inside the running guest through its agent; returns (exit code,
         output). Raises ``InvalidState`` when the agent does not answer or the command

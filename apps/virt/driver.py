@@ -30,7 +30,8 @@ Safe to run again, and why:
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),
   ``resize_volume`` (to a size; same size is a no-op), ``set_user_password`` (same hash),
-  ``set_interface_bandwidth`` (to a rate), ``set_disk_source`` (the persistent config's disk file).
+  ``set_interface_bandwidth`` (to a rate), ``set_disk_source`` (the persistent config's disk file),
+  ``set_vcpus``, ``set_memory``, ``resize_disk_live`` (to a value).
 - ``snapshot_disk``: a repeated call that finds the disk already writing to the overlay
   counts as done (the lost call took the snapshot; whether frozen is then unknown).
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated

@@ -166,6 +166,10 @@ class DomainSpec:
     machine: str = "pc"
     arch: str = "x86_64"
     boot: tuple[str, ...] = field(default=("hd",))
+    # Set: the domain may grow live up to these (``vcpus``/``memory_mb`` are the current
+    # values): a warm pool's standby VM, sized when it is taken (docs/warm-pool.md).
+    max_vcpus: int | None = None
+    max_memory_mb: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -174,6 +178,8 @@ class DomainSpec:
             raise ValueError(f"domain_type must be one of {DOMAIN_TYPES}, not {self.domain_type!r}")
         if self.vcpus < 1 or self.memory_mb < 1:
             raise ValueError("vcpus and memory_mb must be positive")
+        if (self.max_vcpus or self.vcpus) < self.vcpus or (self.max_memory_mb or self.memory_mb) < self.memory_mb:
+            raise ValueError("the maximum vcpus and memory_mb cannot be below the current ones")
         if self.vnc_password is not None and not 1 <= len(self.vnc_password) <= 8:
             raise ValueError("a VNC password has 1 to 8 characters")
         if (self.initrd or self.cmdline) and not self.kernel:

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
 from apps.jobs.admin_actions import job_action
-from apps.vms.models import ConsoleSession, OwedCleanup, Snapshot, VirtualMachine
+from apps.vms.models import ConsoleSession, OwedCleanup, Snapshot, VirtualMachine, WarmPool
 
 
 @admin.register(VirtualMachine)
 class VirtualMachineAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "host", "image", "vcpus", "memory_mb", "disk_gb", "power_state", "status")
-    list_filter = ("power_state", "status", "host", "image")
+    list_filter = ("power_state", "status", "host", "image", ("standby_of", admin.EmptyFieldListFilter))
     search_fields = ("name", "hostname", "uuid", "owner__username")
     list_select_related = ("owner", "host", "image")
     autocomplete_fields = ("owner",)
@@ -26,6 +26,20 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(WarmPool)
+class WarmPoolAdmin(admin.ModelAdmin):
+    """Warm pools (docs/warm-pool.md); the schedule tops them up (apps.vms.warm_pool)."""
+
+    list_display = ("image", "host", "size", "max_vcpus", "max_memory_mb", "disk_gb", "updated_at")
+    list_filter = ("host",)
+    list_select_related = ("image", "host")
+
+    def delete_model(self, request, obj):
+        from apps.vms import warm_pool
+
+        warm_pool.delete_pool(request.user, obj)
 
 
 @admin.register(OwedCleanup)

@@ -10,6 +10,7 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.plans import Plan
@@ -20,7 +21,7 @@ from apps.images.models import Image, ImageStatus
 from apps.images.selectors import can_use_image
 from apps.ipam import allocation
 from apps.jobs import runner
-from apps.vms import placement, quotas, validators
+from apps.vms import placement, quotas, validators, warm_pool
 from apps.vms.models import VirtualMachine, VmStatus
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -171,32 +172,52 @@ def create_vm(
     try:
         with transaction.atomic():
             quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
-            try:
-                chosen = placement.choose_host(
-                    sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
+            # An order naming a cluster (staff) is deployed from the image (docs/warm-pool.md).
+            standby = warm_pool.take(image, sizes, params, host=host) if cluster is None else None
+            if standby is not None:
+                order = {"name": name, "owner": owner, "hostname": hostname, "plan": plan, **sizes}
+                vm, chosen = _from_standby(standby, params, **order)
+            else:
+                try:
+                    chosen = placement.choose_host(
+                        sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
+                    )
+                except placement.NoCapacity as exc:
+                    field = "cluster" if cluster is not None and host is None else "host"
+                    raise ValidationError({field: str(exc)}) from exc
+                vm = VirtualMachine.objects.create(
+                    name=name,
+                    owner=owner,
+                    host=chosen,
+                    image=image,
+                    hostname=hostname,
+                    mac_address=new_mac(),
+                    status=VmStatus.CREATING,
+                    plan=plan,
+                    **sizes,
                 )
-            except placement.NoCapacity as exc:
-                field = "cluster" if cluster is not None and host is None else "host"
-                raise ValidationError({field: str(exc)}) from exc
-            vm = VirtualMachine.objects.create(
-                name=name,
-                owner=owner,
-                host=chosen,
-                image=image,
-                hostname=hostname,
-                mac_address=new_mac(),
-                status=VmStatus.CREATING,
-                plan=plan,
-                **sizes,
-            )
             _assign_addresses(vm, chosen, owner, params)
             job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
+            if standby is not None:
+                warm_pool.queue_top_up(params["warm_pool"]["pool"])  # after the order's job, once committed
     except IntegrityError as exc:
         # Two orders for the same name at once: the database's unique constraint decided.
         if not VirtualMachine.objects.filter(owner=owner, name=name).exists():
             raise
         raise ValidationError({"name": ValidationError(_name_taken(name), code="unique")}) from exc
     return vm, job
+
+
+def _from_standby(standby, params, **fields):
+    """Make the standby a warm pool handed over (apps.vms.warm_pool.take) the order's VM; note
+    in the job's parameters what it was, for the live personalisation. Returns (vm, its host)."""
+    params["warm_pool"] = {"pool": standby.standby_of_id, "disk_gb": standby.disk_gb}
+    vm = VirtualMachine.objects.get(pk=standby.pk)
+    fields.update(status=VmStatus.CREATING, standby_of=None, created_at=timezone.now())
+    for field, value in fields.items():
+        setattr(vm, field, value)
+    vm.save()  # an update in the audit log: the standby became this order's VM
+    return vm, standby.host
 
 
 def _assign_addresses(vm, host, owner, params):

@@ -75,6 +75,11 @@ class VirtualMachine(models.Model):
     suspension_reason = models.CharField(max_length=500, blank=True)
     suspended_with_owner = models.BooleanField(default=False)
     power_before_suspension = models.CharField(max_length=8, choices=PowerState.choices, blank=True)
+    # Set while the VM is a warm pool's standby, owned by the panel's pool user and waiting
+    # for an order (apps/vms/warm_pool.py, docs/warm-pool.md); cleared when an order takes it.
+    standby_of = models.ForeignKey(
+        "vms.WarmPool", null=True, blank=True, on_delete=models.SET_NULL, related_name="standbys"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +131,35 @@ class VirtualMachine(models.Model):
     def has_pending_cleanup(self):
         """True while a failed operation still owes its host a clean-up (OwedCleanup)."""
         return self.owed_cleanups.filter(done_at__isnull=True).exists()
+
+
+class WarmPool(models.Model):
+    """Standby VMs of one image kept deployed and running on one host ahead of orders
+    (apps/vms/warm_pool.py, docs/warm-pool.md). A standby is defined with `max_vcpus` and
+    `max_memory_mb` as its maximums and a disk of `disk_gb`: it serves an order of the image
+    with at most those vCPUs and memory and at least that disk."""
+
+    image = models.ForeignKey("images.Image", on_delete=models.PROTECT, related_name="warm_pools")
+    host = models.ForeignKey("hosts.Host", on_delete=models.PROTECT, related_name="warm_pools")
+    size = models.PositiveSmallIntegerField(default=1)  # standbys kept ready
+    max_vcpus = models.PositiveSmallIntegerField(default=2)
+    max_memory_mb = models.PositiveIntegerField(default=2048)
+    disk_gb = models.PositiveIntegerField(default=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["image__name", "host__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "host"], name="warm_pool_unique_per_image_host"),
+            models.CheckConstraint(condition=Q(size__lte=50), name="warm_pool_size_max"),
+            models.CheckConstraint(condition=Q(max_vcpus__gte=1), name="warm_pool_vcpus_min"),
+            models.CheckConstraint(condition=Q(max_memory_mb__gte=256), name="warm_pool_memory_min"),
+            models.CheckConstraint(condition=Q(disk_gb__gte=1), name="warm_pool_disk_min"),
+        ]
+
+    def __str__(self):
+        return f"warm pool of {self.image} on {self.host}"
 
 
 class OwedCleanup(models.Model):

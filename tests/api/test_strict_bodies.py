@@ -11,7 +11,7 @@ import pytest
 
 from apps.backups.models import Backup, BackupRepository
 from apps.ipam.models import Network
-from apps.vms.models import Snapshot, SnapshotState
+from apps.vms.models import Snapshot, SnapshotState, WarmPool
 from tests.api.conftest import PASSWORD, codes, make_vm, order
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +103,13 @@ BODIES = [
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
+    ("admin", "post", "warm-pools/", "warm_pool", "image", "integer", None),
+    ("admin", "post", "warm-pools/", "warm_pool", "host", "integer", None),
+    ("admin", "post", "warm-pools/", "warm_pool", "size", "integer", 2),
+    ("admin", "post", "warm-pools/", "warm_pool", "max_vcpus", "integer", 2),
+    ("admin", "post", "warm-pools/", "warm_pool", "max_memory_mb", "integer", 1024),
+    ("admin", "post", "warm-pools/", "warm_pool", "disk_gb", "integer", 10),
+    ("admin", "patch", "warm-pools/{warm_pool}/", {}, "size", "integer", 3),
 ]
 
 
@@ -135,10 +142,13 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "import": {"name": "debian-13", "os_family": "debian", "path": str(image_file)},
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
         "repository": {"name": "second", "path": str(tmp_path / "second"), "password": "long enough"},
+        "warm_pool": {"image": ready_image.pk, "host": host.pk},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}
     ids["snapshot"] = snapshot.pk
+    spare = type(host).objects.create(name="pool-host", uri="test:///default?pool", status="online")
+    ids["warm_pool"] = WarmPool.objects.create(image=ready_image, host=spare).pk
     repository = BackupRepository.objects.create(name="r", path=str(tmp_path / "r"), password="x" * 8, state="ready")
     ids["backup"] = Backup.objects.create(
         vm=vm, vm_name=vm.name, owner=customer, repository=repository, state="ready", restic_snapshot_id="a" * 64

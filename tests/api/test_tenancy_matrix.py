@@ -21,7 +21,7 @@ from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
 from apps.jobs.models import Job
-from apps.vms.models import Snapshot
+from apps.vms.models import Snapshot, WarmPool
 from apps.webhooks.models import Delivery, Endpoint, Event
 from tests.api.conftest import SSH_KEY, client_for, make_roomy_host, make_vm
 from tests.conftest import make_admin, make_customer, make_other_customer, make_ready_image, make_reseller
@@ -46,6 +46,7 @@ RESOURCES = {
     "audit": "staff",
     "pools": "staff",
     "networks": "staff",  # list, read, set up on a host: staff only
+    "warm-pools": "staff",  # docs/warm-pool.md
     "addresses": "tenant",
     "plans": "catalog",
     "me": "self",
@@ -157,7 +158,7 @@ def world(django_db_setup, django_db_blocker):
 def make_world():
     admin_user, reseller, other_customer = make_admin(), make_reseller(), make_other_customer()
     customer, host = make_customer(reseller), make_roomy_host()
-    make_ready_image()
+    ready_image = make_ready_image()
     ids = {
         "hosts": host.pk,
         "clusters": Cluster.objects.create(name="spare").pk,
@@ -166,6 +167,7 @@ def make_world():
     network = Network.objects.create(name="public", libvirt_network="public")
     ids["pools"] = create_pool(network=network, name="v4", subnet="198.51.100.0/29").pk
     ids["networks"] = network.pk
+    ids["warm-pools"] = WarmPool.objects.create(image=ready_image, host=host).pk
     repository = BackupRepository.objects.create(name="r", path="/srv/matrix-repo", password="x" * 10, state="ready")
     ids["backup-repositories"] = repository.pk
     free = iter(Address.objects.filter(pool_id=ids["pools"]).order_by("position"))

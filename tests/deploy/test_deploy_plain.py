@@ -1,7 +1,10 @@
 """Deploy the demo image configured offline by virt-customize, on the real local libvirtd,
 prove from inside the guest (its agent, not the panel) what the customer ordered, make an
-image of the VM, deploy that image as a full copy with a machine id of its own, and delete
-everything: nothing is left on the host."""
+image of the VM, keep a warm pool of that image (a standby deployed from it, a machine id of
+its own), order a VM the standby serves (personalised live through the agent: password, key,
+hostname, new machine id and SSH host keys, disk grown online, vCPUs and memory set), and
+delete everything: nothing is left on the host. The first VM is a full copy of the image, the
+standby a linked clone of the image made of it."""
 
 import pytest
 
@@ -9,6 +12,7 @@ from apps.hosts.hypervisor import hypervisor_for
 from apps.images.models import Image, ImageStatus
 from apps.jobs.models import JobStatus, StepStatus
 from apps.virt.errors import NotFound
+from apps.vms import warm_pool
 from apps.vms.changes import delete_vm, make_image
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
@@ -37,6 +41,14 @@ def machine_id(driver, vm):
     return inside(driver, vm, "cat /etc/machine-id")
 
 
+def host_key(driver, vm):
+    return inside(driver, vm, "cat /etc/ssh/ssh_host_ed25519_key.pub")
+
+
+def disk_of(driver, host, vm):
+    return driver.volume_info(host.storage_pool, vm.disk_volume)
+
+
 def finished(job):
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error)
@@ -59,6 +71,7 @@ def test_deploy_inspect_image_redeploy_and_delete(
         hostname="web-1.example.test",
         password="Correct-Horse-7",
         ssh_keys=[ssh_key],
+        full_copy=True,
     )
     finished(job)
     vm.refresh_from_db()
@@ -71,7 +84,7 @@ def test_deploy_inspect_image_redeploy_and_delete(
     assert driver.get_domain(vm.domain_name).state == "running"
     disk = driver.volume_info(local_host.storage_pool, vm.disk_volume)
     assert disk.capacity_bytes == 4 * 2**30
-    assert disk.backing_path and "image-" in disk.backing_path  # a linked clone of the host's copy
+    assert disk.backing_path is None  # a full copy (the standby below is a linked clone)
 
     first_id = machine_id(driver, vm)
     assert inside(driver, vm, "cat /etc/hostname") == "web-1.example.test"
@@ -87,6 +100,22 @@ def test_deploy_inspect_image_redeploy_and_delete(
     image = Image.objects.get(pk=imaging.result["image_id"])
     assert (image.owner, image.status, image.visibility) == (customer, ImageStatus.READY, "private")
 
+    # A warm pool of that image (docs/warm-pool.md): its standby is deployed from the image
+    # (a machine id of its own: the image was sealed) and booted ahead of the order.
+    sizes = {"size": 1, "max_vcpus": 2, "max_memory_mb": 1024, "disk_gb": 4}
+    pool = run(capture, warm_pool.save_pool, None, image=image, host=local_host, **sizes)
+    standby = pool.standbys.get()
+    assert (standby.status, standby.owner.username) == (VmStatus.ACTIVE, warm_pool.POOL_USERNAME)
+    assert disk_of(driver, local_host, standby).backing_path is not None  # a linked clone of the image
+    standby_id = machine_id(driver, standby)
+    assert len(standby_id) == 32 and standby_id != first_id
+    wait_until(lambda: host_key(driver, standby), 120)  # made as ssh.service starts
+    standby_host_key = host_key(driver, standby)
+    assert inside(driver, standby, "nproc") == "1"
+    # Staff stop topping the pool up (the fast tests see a take queue the top-up, which deploys
+    # a standby as above): the standby it holds still serves the next order.
+    run(capture, warm_pool.save_pool, None, pool=pool, size=0)
+
     clone, clone_job = run(
         capture,
         create_vm,
@@ -95,19 +124,34 @@ def test_deploy_inspect_image_redeploy_and_delete(
         image=image,
         vcpus=2,
         memory_mb=1024,
-        disk_gb=4,
+        disk_gb=5,
+        hostname="web-2.example.test",
+        password="Other-Horse-8",
         ssh_keys=[ssh_key],
-        full_copy=True,
     )
     finished(clone_job)
     clone.refresh_from_db()
+    assert clone.pk == standby.pk and clone.owner == customer  # the standby, personalised live
+    steps = list(clone_job.steps.all())
+    assert [s.status for s in steps] == [StepStatus.SUCCEEDED] * 7
+    assert all("taken from the warm pool" in s.detail for s in steps), [s.detail for s in steps]
     assert clone.power_state == PowerState.RUNNING and clone.ip_addresses
     assert clone.ip_addresses != vm.ip_addresses
-    own_disk = driver.volume_info(local_host.storage_pool, clone.disk_volume)
-    assert own_disk.backing_path is None and own_disk.capacity_bytes == 4 * 2**30  # a full copy
+    assert inside(driver, clone, "cat /etc/hostname") == "web-2.example.test"
+    assert inside(driver, clone, "getent shadow root | cut -d: -f2") == clone_job.params["root_password_hash"]
+    assert ssh_key in inside(driver, clone, "cat /root/.ssh/authorized_keys")
     clone_id = machine_id(driver, clone)
-    assert len(clone_id) == 32 and clone_id != first_id  # the image was sealed: a machine id of its own
+    assert len(clone_id) == 32 and clone_id not in (first_id, standby_id)  # a machine id of its own
+    assert host_key(driver, clone) not in ("", standby_host_key)
+    assert disk_of(driver, local_host, clone).capacity_bytes == 5 * 2**30  # grown online
+    assert int(inside(driver, clone, "df --output=size -B1 / | tail -1")) > 4.5 * 2**30
+    assert inside(driver, clone, "nproc") == "2"
+    wait_until(
+        lambda: int(inside(driver, clone, "awk '/MemTotal/ {print $2}' /proc/meminfo")) > 850 * 1024, 30
+    )  # the standby ran with 512 MiB
+    assert not pool.standbys.exists()  # the served VM is no standby any more, and none was added
 
+    run(capture, warm_pool.delete_pool, None, pool)
     for doomed in (vm, clone):
         finished(run(capture, delete_vm, doomed, actor=customer))
         with pytest.raises(NotFound):

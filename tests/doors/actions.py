@@ -608,6 +608,7 @@ UI_READ_ONLY = {
     "user_list": "a list",
     "user_detail": "a page",
     "plan_list": "a list",
+    "warm_pool_list": "a list (staff: warm pools and their standbys' counts)",
     "address_list": "a list (and the pools' usage for staff)",
     "webhook_list": "a list",
     "webhook_detail": "a page (an endpoint and its delivery log)",
@@ -627,5 +628,6 @@ API_ONLY = {
     ("user", "destroy"): "deleting a user (refused while it has VMs, images or customers) is left to the API and "
     "the admin; the pages block a user instead",
     ("plan", "update"): "PUT: the same service call as PATCH with every field given (the plan page's row is PATCH)",
+    ("warmpool", "update"): "PUT: the same service call as PATCH (the warm pool page's row is PATCH)",
     ("sshkey", "partial_update"): "renaming or replacing a saved key: on the page one deletes it and adds it again",
 }

@@ -3,7 +3,8 @@ tests/doors/test_image_and_host_parity.py (images, hosts), tests/doors/test_peop
 (users, quotas, plans, tokens, SSH keys), tests/doors/test_address_parity.py (reverse DNS
 names), tests/doors/test_console_parity.py (consoles), tests/doors/test_webhook_parity.py
 (deleting webhook endpoints), tests/doors/test_snapshot_parity.py (VM snapshots) or
-tests/doors/test_backup_parity.py (backups, backup repositories): read from the web UI's URLconf and
+tests/doors/test_backup_parity.py (backups, backup repositories) or
+tests/doors/test_warm_pool_parity.py (warm pools): read from the web UI's URLconf and
 the API router, so a new page or endpoint that changes something cannot be added without
 saying how the other door does the same (or why it has one door only)."""
 
@@ -15,6 +16,7 @@ from tests.doors import test_console_parity as console
 from tests.doors import test_image_and_host_parity as images_and_hosts
 from tests.doors import test_people_parity as people
 from tests.doors import test_snapshot_parity as snapshots
+from tests.doors import test_warm_pool_parity as warm_pools
 from tests.doors import test_webhook_parity as webhooks
 from tests.doors.actions import ACTIONS, API_ONLY, UI_ONLY, UI_READ_ONLY
 
@@ -42,6 +44,7 @@ def test_every_page_of_the_web_ui_is_an_action_with_a_row_or_changes_nothing():
         | set(webhooks.UI_ROUTES)
         | set(snapshots.UI_ROUTES)
         | set(backups.UI_ROUTES)
+        | set(warm_pools.UI_ROUTES)
     )
     named = {pattern.name for pattern in urlpatterns}
     assert named - rows - set(UI_READ_ONLY) - set(UI_ONLY) == set()
@@ -59,6 +62,7 @@ def test_every_api_route_that_changes_something_has_a_row_or_a_reason():
         | set(webhooks.API_ROUTES)
         | set(snapshots.API_ROUTES)
         | set(backups.API_ROUTES)
+        | set(warm_pools.API_ROUTES)
     )
     writes = api_writes()
     assert writes - rows - set(API_ONLY) == set()

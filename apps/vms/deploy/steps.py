@@ -15,7 +15,7 @@ from django.conf import settings
 from apps.hosts.hypervisor import hypervisor_for
 from apps.images.hostcopy import ensure_on_host
 from apps.images.models import GuestConfig
-from apps.ipam.allocation import addresses_of
+from apps.ipam.allocation import addresses_of, network_for_host
 from apps.ipam.guest import guest_network, nic_for
 from apps.jobs.runner import OperationError
 from apps.virt import tools
@@ -25,7 +25,9 @@ from apps.virt.types import DiskSpec, DomainSpec, DomainState, NicSpec
 from apps.vms import guest_config
 from apps.vms.cleanup import panel_volumes
 from apps.vms.consoles import vnc_password
+from apps.vms.deploy import standby
 from apps.vms.deploy.host_wait import host_for_deploy
+from apps.vms.deploy.power import start_and_wait_for_agent
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
 
@@ -57,6 +59,8 @@ def deploy(ctx, vm, params):
     public = guest_network(addresses_of(vm))
     if public is not None:
         params = {**params, "network": public}
+    if params.get("warm_pool") and standby.take_over(ctx, vm, params):
+        return
     try:
         with ctx.step("Choose a host"):
             host = host_for_deploy(ctx, vm, params)  # waits for a lost host, or moves an unpinned VM
@@ -90,7 +94,7 @@ def deploy(ctx, vm, params):
         with ctx.step("Define and start the VM"):
             disk = driver.volume_info(host.storage_pool, vm.disk_volume)
             seed = driver.volume_info(host.storage_pool, seed_volume(vm)) if cloud_init else None
-            spec = domain_spec(vm, disk.path, seed.path if seed else None)
+            spec = domain_spec(vm, disk.path, seed.path if seed else None, current=params.get("standby"))
             if any(nic.filter == DUAL_STACK_FILTER for nic in spec.nics):
                 driver.ensure_dual_stack_filter()
             driver.define(spec)
@@ -99,9 +103,17 @@ def deploy(ctx, vm, params):
                 old_leases = driver.dhcp_lease_expiries(vm.domain_name)  # a reinstall's MAC keeps its lease
                 driver.start(vm.domain_name)
         with ctx.step("Wait for the guest to come up"):
-            addresses = wait_for_guest(ctx, driver, vm, old_leases)
+            agent_only = standby_on_managed_network(vm, params)
+            addresses = wait_for_guest(ctx, driver, vm, old_leases, agent_only=agent_only)
+            if params.get("standby"):
+                start_and_wait_for_agent(ctx, vm)  # a standby is ready once it can be personalised
+                ctx.note("standby of a warm pool: its guest agent answers, ready for an order")
     finally:
         remove_work_dir(ctx)
+    mark_active(vm, addresses)
+
+
+def mark_active(vm, addresses):
     VirtualMachine.objects.filter(pk=vm.pk).update(
         status=VmStatus.ACTIVE, power_state=PowerState.RUNNING, ip_addresses=addresses
     )
@@ -159,12 +171,16 @@ def put_disk_on_host(ctx, driver, vm, local, base_path, base_format, full_copy):
     ctx.note("full copy: the disk does not depend on the image")
 
 
-def domain_spec(vm, disk_path, seed_path=None):
+def domain_spec(vm, disk_path, seed_path=None, current=None):
+    """The VM's domain; with `current` ({"vcpus", "memory_mb"}: a warm pool's standby) the
+    VM's sizes are the domain's maximums and these its current values."""
     host = vm.host
     disks = [DiskSpec(path=disk_path, format="qcow2", target="vda", bus="virtio")]
     if seed_path:
         disks.append(DiskSpec(path=seed_path, format="raw", target="hdc", bus="ide", readonly=True, device="cdrom"))
     public = nic_for(vm)
+    if public is None and current is not None:
+        public = standby_nic(vm)
     if public is not None:
         nics = (public,)
     else:
@@ -173,8 +189,10 @@ def domain_spec(vm, disk_path, seed_path=None):
         name=vm.domain_name,
         uuid=str(vm.uuid),
         domain_type=host.domain_type,
-        vcpus=vm.vcpus,
-        memory_mb=vm.memory_mb,
+        vcpus=current["vcpus"] if current else vm.vcpus,
+        memory_mb=current["memory_mb"] if current else vm.memory_mb,
+        max_vcpus=vm.vcpus if current else None,
+        max_memory_mb=vm.memory_mb if current else None,
         disks=tuple(disks),
         nics=nics,
         serial_log_path=f"/var/log/libvirt/qemu/{vm.domain_name}-serial.log",
@@ -185,10 +203,26 @@ def domain_spec(vm, disk_path, seed_path=None):
     )
 
 
-def wait_for_guest(ctx, driver, vm, old_leases):
-    """Wait until the guest has an address (or, with no network, its agent answers). A lease
-    held from before the start (`old_leases`, {MAC: expiry}: the system a reinstall replaced)
-    does not count until the new system has asked for it again, which moves its expiry."""
+def standby_nic(vm):
+    """A standby's NIC on a host with a managed network (docs/addresses.md): on that network,
+    without addresses yet (the order's are bound when it is taken), or None."""
+    network = network_for_host(vm.host)
+    if network is None:
+        return None
+    bridge = None if network.libvirt_network else network.bridge
+    return NicSpec(network=network.libvirt_network or None, bridge=bridge, mac=vm.mac_address or None)
+
+
+def standby_on_managed_network(vm, params):
+    """A standby on a managed network gets no DHCP address: its agent answering is "up"."""
+    return bool(params.get("standby")) and network_for_host(vm.host) is not None
+
+
+def wait_for_guest(ctx, driver, vm, old_leases, agent_only=False):
+    """Wait until the guest has an address (or, with no network or `agent_only`: a standby
+    on a network without DHCP, its agent answers). A lease held from before the start
+    (`old_leases`, {MAC: expiry}: the system a reinstall replaced) does not count until the
+    new system has asked for it again, which moves its expiry."""
     deadline = time.monotonic() + settings.VMM_BOOT_TIMEOUT
     started = time.monotonic()
     agent_up = False
@@ -201,7 +235,7 @@ def wait_for_guest(ctx, driver, vm, old_leases):
         if addresses:
             ctx.note(f"up after {time.monotonic() - started:.0f}s at {', '.join(addresses)}")
             return addresses
-        if not spec_has_network(vm):
+        if agent_only or not spec_has_network(vm):
             agent_up = agent_up or driver.agent_ready(vm.domain_name)
             if agent_up:
                 ctx.note(f"up after {time.monotonic() - started:.0f}s (no network: guest agent answers)")

@@ -47,6 +47,11 @@ class Command(BaseCommand):
             name="reconcile jobs",
             defaults={"func": "apps.jobs.reconcile.reconcile", "schedule_type": Schedule.MINUTES, "minutes": 1},
         )
+        # Warm pools are topped up (and standbys of deleted pools removed) every minute.
+        Schedule.objects.update_or_create(
+            name="top up warm pools",
+            defaults={"func": "apps.vms.warm_pool.top_up_all", "schedule_type": Schedule.MINUTES, "minutes": 1},
+        )
 
     def ensure_admin(self):
         User = get_user_model()
