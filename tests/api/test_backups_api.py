@@ -65,3 +65,27 @@ def test_staff_add_a_repository_and_its_password_is_write_only(api, admin_user, 
     assert api(customer).get("/api/v1/backup-repositories/").status_code == 403
     response = client.post("/api/v1/backup-repositories/", {**body, "password": 12345678}, format="json")
     assert response.status_code == 400 and "password" in {f for f, _c in codes(response)}
+
+
+def test_staff_add_an_sftp_repository_and_its_private_key_is_write_only(api, admin_user, tmp_path, settings):
+    from tests.backups.sshd import keygen
+
+    settings.VMM_SSH_DIR = tmp_path / "ssh"
+    key, public = keygen(tmp_path / "own")
+    client = api(admin_user)
+    body = {"name": "remote", "kind": "sftp", "host": "backup.example.net", "port": 2222, "username": "restic",
+            "path": "/srv/restic", "password": "horse-battery-9"}  # fmt: skip
+    response = client.post("/api/v1/backup-repositories/", {**body, "ssh_private_key": key}, format="json")
+    assert response.status_code == 201, response.content
+    shown = response.json()["repository"]
+    assert shown["ssh_public_key"] == public and "ssh_private_key" not in shown
+    assert {k: shown[k] for k in ("kind", "host", "port", "username", "path")} == {
+        "kind": "sftp", "host": "backup.example.net", "port": 2222, "username": "restic", "path": "/srv/restic",
+    }  # fmt: skip
+    assert "PRIVATE KEY" not in client.get(f"/api/v1/backup-repositories/{shown['id']}/").content.decode()
+    response = client.post("/api/v1/backup-repositories/", {**body, "name": "panel key", "port": 22}, format="json")
+    panel_key = (settings.VMM_SSH_DIR / "id_ed25519.pub").read_text().strip()
+    assert response.status_code == 201 and response.json()["repository"]["ssh_public_key"] == panel_key
+    nobody = {**body, "name": "x", "path": "/srv/x", "username": ""}
+    response = client.post("/api/v1/backup-repositories/", nobody, format="json")
+    assert response.status_code == 400 and {f for f, _c in codes(response)} == {"username"}

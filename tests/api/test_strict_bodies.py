@@ -97,6 +97,12 @@ BODIES = [
     ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
     ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
+    ("admin", "post", "backup-repositories/", "repository", "kind", "choice", "sftp"),
+    ("admin", "post", "backup-repositories/", "repository", "host", "string", "backup.example.net"),
+    ("admin", "post", "backup-repositories/", "repository", "port", "integer", 2222),
+    ("admin", "post", "backup-repositories/", "repository", "username", "string", "restic"),
+    ("admin", "post", "backup-repositories/", "repository", "ssh_private_key", "string", "not a key"),
+    ("admin", "post", "backup-repositories/", "repository", "known_hosts", "string", "not known_hosts"),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
 ]
@@ -198,6 +204,8 @@ def test_the_right_type_is_not_refused_for_its_type(world, who, method, path, ba
     value = right[ok] if ok == "host_id" else right.get(field, ok)
     if path.startswith("networks/") and ok is None:
         value = right["host_name"]
+    if path == "backup-repositories/":  # its own fields, whatever other bodies' fields of the name take
+        value = ok
     response = send(who, method, path, base, _put(_base(bases, base), field, value))
     assert response.status_code < 500, response.content
     if response.status_code == 400:  # the service's own refusals share the code "invalid"

@@ -6,6 +6,7 @@ has no backup API and no volume streams: the job fails there, and must leave the
 tests/deploy/backup_round_trip.py."""
 
 import os
+import subprocess
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -293,3 +294,14 @@ def test_staff_add_a_repository_in_the_admin_through_the_same_rules(client, admi
     assert Job.objects.get(kind="backup_repository_init").target_id == repository.pk
     page = client.get(f"/admin/backups/backuprepository/{repository.pk}/change/").content.decode()
     assert "long enough pw" not in page and 'name="password"' not in page
+
+    key = (tmp_path / "key").as_posix()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    sftp = {"name": "remote", "kind": "sftp", "host": "backup.example.net", "port": "22", "username": "restic",
+            "path": "/srv/restic", "password": "long enough pw", "ssh_private_key": open(key).read()}  # fmt: skip
+    page = client.post(url, {**sftp, "host": ""}).content.decode()
+    assert "A host name or IP address." in page and "PRIVATE KEY" not in page
+    assert client.post(url, sftp).status_code == 302
+    remote = BackupRepository.objects.get(name="remote")
+    page = client.get(f"/admin/backups/backuprepository/{remote.pk}/change/").content.decode()
+    assert open(f"{key}.pub").read().split()[1] in page and "PRIVATE KEY" not in page

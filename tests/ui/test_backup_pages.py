@@ -109,3 +109,21 @@ def test_staff_list_and_add_repositories_and_never_see_a_password(as_admin, tmp_
         {"name": "short", "kind": "local", "path": str(tmp_path / "s"), "password": "short"},
     ).content.decode()
     assert "8-200 characters." in page and 'value="short"' not in page.split('name="password"')[1][:80]
+
+
+def test_staff_add_an_sftp_repository_and_the_key_is_never_shown_back(as_admin, tmp_path, settings):
+    from tests.backups.sshd import keygen
+
+    settings.VMM_SSH_DIR = tmp_path / "ssh"
+    page = as_admin.get(reverse("ui:backup_repository_add")).content.decode()
+    panel_key = (settings.VMM_SSH_DIR / "id_ed25519.pub").read_text().strip()
+    assert panel_key in page  # to authorize on the SFTP host
+    key, _public = keygen(tmp_path / "own")
+    data = {"name": "remote", "kind": "sftp", "host": "backup.example.net", "port": "22", "username": "",
+            "path": "/srv/restic", "password": "another-horse-7", "ssh_private_key": key}  # fmt: skip
+    page = as_admin.post(reverse("ui:backup_repository_add"), data).content.decode()
+    assert 'data-error-for="username"' in page and "PRIVATE KEY" not in page
+    response = as_admin.post(reverse("ui:backup_repository_add"), {**data, "username": "restic"})
+    assert response.status_code == 302
+    page = as_admin.get(reverse("ui:backup_repository_list")).content.decode()
+    assert "sftp://restic@backup.example.net:22//srv/restic" in page and "PRIVATE KEY" not in page

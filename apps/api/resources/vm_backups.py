@@ -4,7 +4,8 @@ apps.backups.services' (the web UI calls the same functions); this module parses
 answers. Mixed into VmViewSet, so the VM is looked up (tenancy-scoped, 404 for another
 tenant's) first.
 
-/api/v1/backup-repositories/: restic repositories, staff only; the password is write-only."""
+/api/v1/backup-repositories/: restic repositories, staff only; the password and an SFTP
+repository's private key are write-only (`ssh_public_key` is the key to authorize)."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
@@ -109,16 +110,50 @@ class BackupActions:
 class RepositorySerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=64)
     kind = StrictChoiceField(choices=RepositoryKind.choices, required=False, default=RepositoryKind.LOCAL)
-    path = StrictCharField(max_length=500, help_text="An absolute directory on the panel's machine.")
+    path = StrictCharField(max_length=500, help_text="An absolute directory on the panel's machine or the SFTP host.")
+    host = StrictCharField(
+        max_length=253, required=False, allow_blank=True, default="", help_text="SFTP: a host name or IP address."
+    )
+    port = StrictIntegerField(required=False, default=22, help_text="SFTP: the SSH port.")
+    username = StrictCharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="SFTP: the user to log in as."
+    )
     password = StrictCharField(
         write_only=True, max_length=200, help_text="Encrypts the repository; kept by the panel, never shown again."
+    )
+    ssh_private_key = StrictCharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16000,
+        trim_whitespace=False,
+        help_text="SFTP: this repository's own private key (no passphrase), never shown again; "
+        "default: the panel's own key.",
+    )
+    known_hosts = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16000,
+        trim_whitespace=False,
+        help_text="SFTP: known_hosts lines of the host's keys; default: recorded on first contact.",
+    )
+    ssh_public_key = serializers.SerializerMethodField(
+        help_text="SFTP: the public key to authorize on the host (the repository's own, else the panel's)."
     )
 
     class Meta:
         model = BackupRepository
-        fields = ["id", "name", "kind", "path", "password", "state", "state_reason", "created_at"]
+        fields = [
+            "id", "name", "kind", "path", "host", "port", "username", "password", "ssh_private_key", "known_hosts",
+            "ssh_public_key", "state", "state_reason", "created_at",
+        ]  # fmt: skip
         read_only_fields = ["state", "state_reason", "created_at"]
         validators = []  # a taken name or directory is for the service to say (one door)
+
+    def get_ssh_public_key(self, repository) -> str:
+        return services.authorized_key(repository)
 
 
 RepositoryWithJob = inline_serializer(

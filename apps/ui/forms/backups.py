@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.backups.models import RepositoryKind
+from apps.core.widgets import SecretTextarea
 
 
 class BackupForm(forms.Form):
@@ -30,7 +31,16 @@ class RepositoryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=64)
     kind = forms.ChoiceField(label=_("Kind"), choices=RepositoryKind.choices, initial=RepositoryKind.LOCAL)
     path = forms.CharField(
-        label=_("Directory"), max_length=500, help_text=_("An absolute directory on the panel's machine.")
+        label=_("Directory"),
+        max_length=500,
+        help_text=_("An absolute directory on the panel's machine, or on the SFTP host."),
+    )
+    host = forms.CharField(
+        label=_("SFTP host"), max_length=253, required=False, help_text=_("SFTP only: a host name or IP address.")
+    )
+    port = forms.IntegerField(label=_("SSH port"), required=False, initial=22, help_text=_("SFTP only."))
+    username = forms.CharField(
+        label=_("SSH user"), max_length=32, required=False, help_text=_("SFTP only: the user to log in as.")
     )
     password = forms.CharField(
         label=_("Password"),
@@ -38,5 +48,27 @@ class RepositoryForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text=_(
             "Encrypts the repository. The panel keeps it and never shows it again: without it the backups are lost."
+        ),
+    )
+    ssh_private_key = forms.CharField(
+        label=_("SSH private key"),
+        required=False,
+        max_length=16000,
+        strip=False,
+        widget=SecretTextarea(attrs={"rows": 4}),
+        help_text=_(
+            "SFTP only, optional: this repository's own key (without a passphrase), never shown again. "
+            "Empty: the panel's own key, shown above."
+        ),
+    )
+    known_hosts = forms.CharField(
+        label=_("Host keys (known_hosts)"),
+        required=False,
+        max_length=16000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "SFTP only, optional: the host's known_hosts lines (ssh-keyscan). Empty: its key is recorded on first "
+            "contact and a changed key is refused."
         ),
     )

@@ -75,4 +75,5 @@ def backup_repository_add(request):
         else:
             messages.success(request, _("Repository %(name)s added; initializing it now.") % {"name": repository.name})
             return redirect("ui:job_detail", job.pk)
-    return render(request, "ui/backups/repository_add.html", {"form": form})
+    context = {"form": form, "panel_key": services.panel_public_key()}
+    return render(request, "ui/backups/repository_add.html", context)
