@@ -9,3 +9,8 @@ class BackupsConfig(AppConfig):
         from apps.jobs import registry
 
         registry.register_operations(f"{self.name}.operations")
+
+        from apps.accounts.quotas import register_owned
+        from apps.backups.models import Backup
+
+        register_owned("backups", Backup.objects.all)  # max_backups (docs/backups.md)

@@ -15,6 +15,10 @@ doors (API and web UI) call these functions.
   suspended for non-payment (deleting a backup only frees space: allowed), one job at a time
   on the VM (runner.submit raises TargetBusy). The repository must be ready; without one
   named the first ready repository is used.
+- Quota: `max_backups` (apps.accounts.quotas), the owner's and its reseller's: every backup
+  row of the owner counts (kept ones of deleted VMs and failed ones too, until deleted),
+  checked in the transaction that makes the new row (ValidationError on `quota`, code
+  `quota_exceeded`, naming `max_backups`).
 - Restore needs `confirm` (the VM's disk is replaced: everything written since the backup is
   lost), a ready backup of this VM, and a VM without snapshots (their layers sit on the disk
   the restore replaces: delete them first).
@@ -34,6 +38,7 @@ from apps.backups import sftp
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryKind, RepositoryState
 from apps.hosts import sshkey
 from apps.jobs import runner
+from apps.vms import quotas
 from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
 from apps.vms.services import vm_operation
@@ -221,6 +226,7 @@ def create_backup(vm, *, repository=None, actor=None, request_id=None):
         backup = Backup.objects.create(
             vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw"
         )
+        quotas.check_and_reserve(vm.owner, 0, 0, 0, vms=0, backups=1)
         return vm_operation(vm, "vm_backup_create", actor=actor, params={"backup_id": backup.pk}, request_id=request_id)
 
 

@@ -89,3 +89,19 @@ def test_staff_add_an_sftp_repository_and_its_private_key_is_write_only(api, adm
     nobody = {**body, "name": "x", "path": "/srv/x", "username": ""}
     response = client.post("/api/v1/backup-repositories/", nobody, format="json")
     assert response.status_code == 400 and {f for f, _c in codes(response)} == {"username"}
+
+
+def test_the_max_backups_quota_set_through_the_api_refuses_a_backup_naming_it(
+    api, admin_user, customer, host, tmp_path
+):
+    vm = make_vm(customer, host)
+    repo = BackupRepository.objects.create(name="local", path=str(tmp_path), password="x" * 10, state="ready")
+    Backup.objects.create(vm=None, vm_name="gone", owner=customer, repository=repo, filename="d.raw", state="ready",
+                          restic_snapshot_id="c" * 64)  # fmt: skip
+    assert api(admin_user).put(f"/api/v1/quotas/{customer.pk}/", {"max_backups": 1}, format="json").status_code == 200
+    client = api(customer)
+    assert client.get(f"/api/v1/quotas/{customer.pk}/usage/").json()["backups"] == 1
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/", {}, format="json")
+    assert response.status_code == 400 and codes(response) == [("quota", "quota_exceeded")]
+    assert "max_backups" in response.json()["errors"][0]["message"]
+    assert Backup.objects.count() == 1

@@ -161,6 +161,29 @@ def test_the_rules_of_backing_up(vm, ready_row, customer, other_customer, resell
         VirtualMachine.objects.filter(pk=vm.pk).update(current_job=None)
 
 
+def test_the_backup_quota_of_the_customer_and_of_its_reseller_counts_kept_backups(vm, ready_row, customer, reseller):
+    from apps.accounts.quotas import Quota
+    from apps.vms.quotas import usage
+
+    Quota.objects.create(user=customer, max_backups=2)
+    ready_backup(vm, ready_row)
+    gone = ready_backup(vm, ready_row)
+    Backup.objects.filter(pk=gone.pk).update(vm=None)  # kept when its VM was deleted: still the owner's
+    with pytest.raises(ValidationError) as caught:
+        create_backup(vm, actor=customer)
+    error = caught.value.error_dict["quota"][0]
+    assert error.code == "quota_exceeded" and "max_backups" in error.message and "2 in use" in error.message
+    assert Backup.objects.count() == 2
+    Quota.objects.filter(user=customer).update(max_backups=None)
+    Quota.objects.create(user=reseller, max_backups=2)
+    with pytest.raises(ValidationError) as caught:
+        create_backup(vm, actor=customer)
+    assert "reseller" in caught.value.message_dict["quota"][0]
+    assert usage(reseller)["backups"] == 2 and usage(customer)["backups"] == 2
+    Quota.objects.filter(user=reseller).update(max_backups=3)
+    assert create_backup(vm, actor=customer).kind == "vm_backup_create"
+
+
 def test_the_rules_of_restoring_and_deleting(vm, ready_row, customer, other_customer):
     backup = ready_backup(vm, ready_row)
     other_vm = VirtualMachine.objects.create(name="o", owner=other_customer, host=vm.host, status=VmStatus.ACTIVE)

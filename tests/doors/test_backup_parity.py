@@ -1,7 +1,7 @@
 """Backing a VM up, restoring a backup into it and deleting one answer the same through the
 web UI and the API: refused for the same reason (no such repository, another tenant's VM or
 backup, a missing confirmation, a suspended VM, a lost host, a busy VM, a VM with
-snapshots), accepted with the same job and the same rows (apps.backups.services,
+snapshots, the max_backups quota), accepted with the same job and the same rows (apps.backups.services,
 docs/backups.md). Adding a repository too (staff only; a password too short)."""
 
 from types import SimpleNamespace
@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
+from apps.accounts.quotas import Quota
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
 from apps.vms.models import Snapshot, VirtualMachine, VmStatus
 from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
@@ -81,6 +82,10 @@ def no_repository(world):
     BackupRepository.objects.filter(pk=world.repository.pk).update(state=RepositoryState.FAILED)
 
 
+def over_quota(world):
+    Quota.objects.create(user=world.users["customer"], max_backups=1)  # the kept backup counts
+
+
 def with_snapshot(world):
     Snapshot.objects.create(vm=world.vm, name="s", overlay_volume="s.qcow2", state="ready")
 
@@ -92,6 +97,7 @@ def with_snapshot(world):
         ("customer", "vm", host_lost, "refused", {"vm"}),
         ("customer", "vm", busy, "refused", {"busy"}),
         ("customer", "vm", no_repository, "refused", {"repository"}),
+        ("customer", "vm", over_quota, "refused", {"quota"}),
         ("customer", "their_vm", None, "forbidden", None),
         ("reseller", "their_vm", None, "forbidden", None),
     ],
