@@ -13,4 +13,6 @@ class BackupsConfig(AppConfig):
         from apps.accounts.quotas import register_owned
         from apps.backups.models import Backup
 
-        register_owned("backups", Backup.objects.all)  # max_backups (docs/backups.md)
+        # max_backups (docs/backups.md): the backups of the owner's VMs. Kept backups of deleted
+        # VMs are not counted while their owner has no page to delete them from.
+        register_owned("backups", lambda: Backup.objects.filter(vm__isnull=False))

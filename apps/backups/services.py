@@ -16,7 +16,8 @@ doors (API and web UI) call these functions.
   on the VM (runner.submit raises TargetBusy). The repository must be ready; without one
   named the first ready repository is used.
 - Quota: `max_backups` (apps.accounts.quotas), the owner's and its reseller's: every backup
-  row of the owner counts (kept ones of deleted VMs and failed ones too, until deleted),
+  of the owner's VMs counts (failed ones too, until deleted; not yet the kept backups of
+  deleted VMs, which their owner cannot see or delete yet),
   checked in the transaction that makes the new row (ValidationError on `quota`, code
   `quota_exceeded`, naming `max_backups`).
 - Restore needs `confirm` (the VM's disk is replaced: everything written since the backup is

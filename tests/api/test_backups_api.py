@@ -96,7 +96,7 @@ def test_the_max_backups_quota_set_through_the_api_refuses_a_backup_naming_it(
 ):
     vm = make_vm(customer, host)
     repo = BackupRepository.objects.create(name="local", path=str(tmp_path), password="x" * 10, state="ready")
-    Backup.objects.create(vm=None, vm_name="gone", owner=customer, repository=repo, filename="d.raw", state="ready",
+    Backup.objects.create(vm=vm, vm_name=vm.name, owner=customer, repository=repo, filename="d.raw", state="ready",
                           restic_snapshot_id="c" * 64)  # fmt: skip
     assert api(admin_user).put(f"/api/v1/quotas/{customer.pk}/", {"max_backups": 1}, format="json").status_code == 200
     client = api(customer)

@@ -161,19 +161,20 @@ def test_the_rules_of_backing_up(vm, ready_row, customer, other_customer, resell
         VirtualMachine.objects.filter(pk=vm.pk).update(current_job=None)
 
 
-def test_the_backup_quota_of_the_customer_and_of_its_reseller_counts_kept_backups(vm, ready_row, customer, reseller):
+def test_the_backup_quota_of_the_customer_and_of_its_reseller(vm, ready_row, customer, reseller):
     from apps.accounts.quotas import Quota
     from apps.vms.quotas import usage
 
     Quota.objects.create(user=customer, max_backups=2)
     ready_backup(vm, ready_row)
+    Backup.objects.filter(pk=ready_backup(vm, ready_row).pk).update(state=BackupState.FAILED)  # counts too
     gone = ready_backup(vm, ready_row)
-    Backup.objects.filter(pk=gone.pk).update(vm=None)  # kept when its VM was deleted: still the owner's
+    Backup.objects.filter(pk=gone.pk).update(vm=None)  # left by a deleted VM: not counted (not listed yet)
     with pytest.raises(ValidationError) as caught:
         create_backup(vm, actor=customer)
     error = caught.value.error_dict["quota"][0]
     assert error.code == "quota_exceeded" and "max_backups" in error.message and "2 in use" in error.message
-    assert Backup.objects.count() == 2
+    assert Backup.objects.count() == 3
     Quota.objects.filter(user=customer).update(max_backups=None)
     Quota.objects.create(user=reseller, max_backups=2)
     with pytest.raises(ValidationError) as caught:
