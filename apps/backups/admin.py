@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from apps.backups import services
-from apps.backups.models import Backup, BackupRepository
+from apps.backups.models import Backup, BackupRepository, BackupSchedule
 from apps.core.widgets import SecretTextarea
 from apps.jobs.admin_actions import job_action
 
@@ -96,6 +96,26 @@ class BackupAdmin(admin.ModelAdmin):
     list_filter = ("state", "repository")
     search_fields = ("vm_name", "restic_snapshot_id")
     list_select_related = ("owner", "repository")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BackupSchedule)
+class BackupScheduleAdmin(admin.ModelAdmin):
+    """Read-only: a schedule is set by its VM's owner (apps.backups.schedules, both doors);
+    staff see when each runs next and its last failure."""
+
+    list_display = (
+        "vm", "frequency", "hour", "weekday", "keep_daily", "keep_weekly", "repository", "next_run_at",
+        "retry_at", "last_failure_at",
+    )  # fmt: skip
+    list_filter = ("frequency",)
+    search_fields = ("vm__name", "last_failure_reason")
+    list_select_related = ("vm", "repository")
 
     def has_add_permission(self, request):
         return False

@@ -10,6 +10,10 @@ class BackupsConfig(AppConfig):
 
         registry.register_operations(f"{self.name}.operations")
 
+        from apps.backups import schedules
+
+        registry.register_housekeeping(schedules.dispatch)  # scheduled backups (docs/backups.md)
+
         from apps.accounts.quotas import register_owned
         from apps.backups.models import Backup
 

@@ -113,6 +113,8 @@ class Backup(models.Model):
     added_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Taken by the VM's schedule (tagged `scheduled`): only these are forgotten by its retention.
+    scheduled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -134,3 +136,45 @@ class Backup(models.Model):
     @property
     def tag(self):
         return f"backup:{self.pk}"
+
+
+class ScheduleFrequency(models.TextChoices):
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class BackupSchedule(models.Model):
+    """A VM's scheduled backups (docs/backups.md, "Schedules and retention"): daily or weekly
+    at `hour` UTC (weekly: on `weekday`, 0 Monday), into `repository` (empty: the first
+    ready one), then restic's retention: the newest backup of each of the last `keep_daily`
+    days and `keep_weekly` weeks of the VM's scheduled backups is kept, the others forgotten
+    and pruned. The jobs reconciler's housekeeping starts each one when `next_run_at` comes;
+    a failed one is tried once more at `retry_at`; a failed retry is kept as the last
+    failure (shown on the VM's pages and in the API) until a scheduled backup succeeds."""
+
+    vm = models.OneToOneField("vms.VirtualMachine", on_delete=models.CASCADE, related_name="backup_schedule")
+    repository = models.ForeignKey(
+        BackupRepository, null=True, blank=True, on_delete=models.PROTECT, related_name="schedules"
+    )
+    frequency = models.CharField(max_length=6, choices=ScheduleFrequency.choices, default=ScheduleFrequency.DAILY)
+    hour = models.PositiveSmallIntegerField(default=3)
+    weekday = models.PositiveSmallIntegerField(default=6)
+    keep_daily = models.PositiveSmallIntegerField(default=7)
+    keep_weekly = models.PositiveSmallIntegerField(default=4)
+    next_run_at = models.DateTimeField()
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=ScheduleFrequency.values), name="schedule_frequency_valid"
+            ),
+            models.CheckConstraint(condition=Q(hour__lte=23) & Q(weekday__lte=6), name="schedule_time_valid"),
+        ]
+
+    def __str__(self):
+        return f"backup schedule of {self.vm}"

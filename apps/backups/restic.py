@@ -233,6 +233,14 @@ def forget(repository, snapshot_ids, *, prune=True, wait=300):
             time.sleep(2)
 
 
+def forget_by_policy(repository, tags, *, keep_daily, keep_weekly, wait=300):
+    """Forget the snapshots tagged `tags` (comma: all of them) but the newest of each of the
+    last `keep_daily` days and `keep_weekly` weeks (one group: the tags' snapshots), then
+    prune. Waits for another restic's lock like `forget`. Raises ResticError."""
+    args = ["--tag", tags, "--group-by", "paths", "--keep-daily", str(keep_daily), "--keep-weekly", str(keep_weekly)]
+    return forget(repository, args, prune=True, wait=wait)
+
+
 def check(repository, read_data=False):
     """`restic check` (with `read_data`, every pack is read and verified). Raises ResticError."""
     return run(repository, ["check"] + (["--read-data"] if read_data else []), timeout=6 * 3600, what="check")

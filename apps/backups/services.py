@@ -194,7 +194,7 @@ def ready_repositories():
     return BackupRepository.objects.filter(state=RepositoryState.READY)
 
 
-def _repository(repository):
+def pick_repository(repository):
     if repository in (None, ""):
         found = ready_repositories().order_by("pk").first()
         if found is None:
@@ -218,17 +218,21 @@ def _check_vm(vm):
     check_host_reachable(vm)
 
 
-def create_backup(vm, *, repository=None, actor=None, request_id=None):
-    """Back up `vm`'s disk into `repository` (the vm_backup_create job). Returns the job."""
+def create_backup(vm, *, repository=None, actor=None, request_id=None, scheduled=False, params=None):
+    """Back up `vm`'s disk into `repository` (the vm_backup_create job; `scheduled`: the
+    vm_backup_scheduled job of apps.backups.schedules, with `params`). Returns the job."""
     check_actor(vm, actor)
     _check_vm(vm)
-    repository = _repository(repository)
+    repository = pick_repository(repository)
     with transaction.atomic():
         backup = Backup.objects.create(
-            vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw"
-        )
+            vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw",
+            scheduled=scheduled,
+        )  # fmt: skip
         quotas.check_and_reserve(vm.owner, 0, 0, 0, vms=0, backups=1)
-        return vm_operation(vm, "vm_backup_create", actor=actor, params={"backup_id": backup.pk}, request_id=request_id)
+        kind = "vm_backup_scheduled" if scheduled else "vm_backup_create"
+        params = {**(params or {}), "backup_id": backup.pk}
+        return vm_operation(vm, kind, actor=actor, params=params, request_id=request_id)
 
 
 def restore_backup(vm, backup, *, confirm=False, actor=None, request_id=None):

@@ -105,3 +105,22 @@ def test_the_max_backups_quota_set_through_the_api_refuses_a_backup_naming_it(
     assert response.status_code == 400 and codes(response) == [("quota", "quota_exceeded")]
     assert "max_backups" in response.json()["errors"][0]["message"]
     assert Backup.objects.count() == 1
+
+
+def test_the_backup_schedule_set_read_and_removed(api, customer, other_customer, host):
+    from apps.backups.models import BackupSchedule
+
+    vm = make_vm(customer, host)
+    client = api(customer)
+    url = f"/api/v1/vms/{vm.pk}/backup-schedule/"
+    assert client.get(url).status_code == 404
+    body = {"frequency": "weekly", "hour": 4, "weekday": 0, "keep_daily": 3, "keep_weekly": 2}
+    response = client.put(url, body, format="json")
+    assert response.status_code == 200, response.content
+    shown = client.get(url).json()
+    assert {k: shown[k] for k in body} == body and shown["repository"] is None and shown["last_failure_reason"] == ""
+    assert api(other_customer).put(url, body, format="json").status_code == 404
+    response = client.put(url, {**body, "keep_daily": 0, "keep_weekly": 0}, format="json")
+    assert response.status_code == 400 and codes(response) == [("keep_daily", "invalid")]
+    assert client.delete(url).status_code == 204 and not BackupSchedule.objects.exists()
+    assert client.delete(url).status_code == 404

@@ -97,6 +97,12 @@ BODIES = [
     ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
     ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "frequency", "choice", "weekly"),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "hour", "integer", 4),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "weekday", "integer", 2),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "keep_daily", "integer", 3),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "keep_weekly", "integer", 2),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "repository", "integer", 1),
     ("admin", "post", "backup-repositories/", "repository", "kind", "choice", "sftp"),
     ("admin", "post", "backup-repositories/", "repository", "host", "string", "backup.example.net"),
     ("admin", "post", "backup-repositories/", "repository", "port", "integer", 2222),
@@ -137,6 +143,7 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "import": {"name": "debian-13", "os_family": "debian", "path": str(image_file)},
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
         "repository": {"name": "second", "path": str(tmp_path / "second"), "password": "long enough"},
+        "schedule": {"frequency": "daily", "hour": 3, "keep_daily": 7, "keep_weekly": 4},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}

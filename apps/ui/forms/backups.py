@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.backups.models import RepositoryKind
+from apps.backups.models import RepositoryKind, ScheduleFrequency
 from apps.core.widgets import SecretTextarea
 
 
@@ -72,3 +72,36 @@ class RepositoryForm(forms.Form):
             "contact and a changed key is refused."
         ),
     )
+
+
+WEEKDAYS = [
+    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+    (5, _("Saturday")), (6, _("Sunday")),
+]  # fmt: skip
+
+
+class BackupScheduleForm(forms.Form):
+    """The shape only; apps.backups.schedules.set_schedule decides."""
+
+    frequency = forms.ChoiceField(label=_("How often"), choices=ScheduleFrequency.choices)
+    hour = forms.TypedChoiceField(
+        label=_("At (UTC)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=3
+    )
+    weekday = forms.TypedChoiceField(
+        label=_("On (weekly)"), coerce=int, choices=WEEKDAYS, initial=6, help_text=_("Weekly backups only.")
+    )
+    keep_daily = forms.IntegerField(
+        label=_("Keep daily"), initial=7, help_text=_("The newest scheduled backup of each of the last N days.")
+    )
+    keep_weekly = forms.IntegerField(
+        label=_("Keep weekly"), initial=4, help_text=_("The newest scheduled backup of each of the last N weeks.")
+    )
+    repository = forms.TypedChoiceField(label=_("Repository"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, repositories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = [("", _("The first ready one"))] + [(r.pk, r.name) for r in repositories]
+
+
+class RemoveScheduleForm(forms.Form):
+    """Nothing to fill: the VM is in the URL."""
