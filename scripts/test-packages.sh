@@ -9,6 +9,15 @@ apt_ensure chromium openssh-client
 # The container tests (tests/container): openssl makes their TLS test CA; podman and the
 # rest are installed by scripts/container-image.sh when the tests build the image.
 apt_ensure openssl
+# The SFTP backup repositories' tests (tests/backups/sshd.py) start a throw-away sshd of their
+# own on a free loopback port; the packaged service is not wanted (stopped and disabled again
+# where systemd started it, as nginx below).
+if ! dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q "install ok installed"; then
+    apt_ensure openssh-server
+    if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+        systemctl disable --now ssh >/dev/null 2>&1 || true
+    fi
+fi
 # The LDAP tests (tests/auth) start a throw-away slapd of their own; without this answer the
 # package would make a directory of its own and start it as a service.
 if ! dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed"; then

@@ -43,6 +43,8 @@ HEAVY = {
     "tests/container/test_image.py": 65,  # a worker container removed mid-job
     "tests/deploy/test_suspension_real.py": 15,
     "tests/backups/test_backups.py": 25,  # restic on real repositories
+    "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
+    "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
     "tests/test_lanes.py": 40,  # two collections of the whole suite
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")

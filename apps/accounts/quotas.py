@@ -1,12 +1,16 @@
-"""Quotas: how many VMs, vCPUs, MiB of RAM, GiB of disk, public addresses and snapshots a reseller or a
-customer may hold.
+"""Quotas: how many VMs, vCPUs, MiB of RAM, GiB of disk, public addresses, snapshots and backups a
+reseller or a customer may hold.
 
 A reseller's quota covers its own VMs and all its customers'; a customer's covers its own.
 An empty limit means no limit; a user without a quota row has no limits of its own.
 
 This module holds the limits and the rule for setting them (`validate_within`); they are
 enforced by the VM services (apps.vms.quotas), which count VMs, when a VM is ordered or grown
-(and snapshots when one is taken).
+(and snapshots when one is taken, backups when one is taken).
+
+Things counted that live in apps above the VMs (backups: they outlive their VM and keep their
+owner) are registered here by their app (`register_owned`): a callable returning the rows'
+queryset, each row with an `owner`; apps.vms.quotas counts them with the VMs.
 """
 
 from django.conf import settings
@@ -22,7 +26,16 @@ LIMITS = (
     ("max_disk_gb", "disk_gb", "GiB of disk"),
     ("max_addresses", "addresses", "public addresses"),
     ("max_snapshots", "snapshots", "snapshots"),
+    ("max_backups", "backups", "backups"),
 )
+
+# what it counts -> a callable returning the queryset of the rows counted (each with an `owner`)
+OWNED = {}
+
+
+def register_owned(counted, rows):
+    """Count the rows of `rows()` by their `owner` as `counted` (apps.vms.quotas)."""
+    OWNED[counted] = rows
 
 
 class Quota(models.Model):
@@ -33,6 +46,7 @@ class Quota(models.Model):
     max_disk_gb = models.PositiveBigIntegerField(null=True, blank=True)
     max_addresses = models.PositiveIntegerField(null=True, blank=True)
     max_snapshots = models.PositiveIntegerField(null=True, blank=True)
+    max_backups = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -24,7 +24,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 @admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
     list_display = (
-        "user", "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "updated_at",
+        "user", "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "max_backups",
+        "updated_at",
     )  # fmt: skip
     search_fields = ("user__username",)
     autocomplete_fields = ("user",)

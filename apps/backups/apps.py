@@ -9,3 +9,14 @@ class BackupsConfig(AppConfig):
         from apps.jobs import registry
 
         registry.register_operations(f"{self.name}.operations")
+
+        from apps.backups import schedules
+
+        registry.register_housekeeping(schedules.dispatch)  # scheduled backups (docs/backups.md)
+
+        from apps.accounts.quotas import register_owned
+        from apps.backups.models import Backup
+
+        # max_backups (docs/backups.md): the backups of the owner's VMs. Kept backups of deleted
+        # VMs are not counted while their owner has no page to delete them from.
+        register_owned("backups", lambda: Backup.objects.filter(vm__isnull=False))

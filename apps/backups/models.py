@@ -14,9 +14,11 @@ from apps.vms.models import SnapshotConsistency
 
 
 class RepositoryKind(models.TextChoices):
-    """Where restic keeps the data. SFTP (a remote directory over SSH) is the next kind."""
+    """Where restic keeps the data: a directory on the workers' machine, or one on another
+    machine reached over SSH (restic's sftp backend)."""
 
     LOCAL = "local", _("Local directory")
+    SFTP = "sftp", _("SFTP (a directory over SSH)")
 
 
 class RepositoryState(models.TextChoices):
@@ -27,13 +29,25 @@ class RepositoryState(models.TextChoices):
 
 class BackupRepository(models.Model):
     """A restic repository. `path` is a directory on the machine that runs the panel's
-    workers (kind `local`). The password encrypts the repository: the panel keeps it (and
-    passes it to restic in its environment), never shows it; losing it loses the backups."""
+    workers (kind `local`) or on `host` reached over SSH as `username` (kind `sftp`: the
+    panel's SSH key unless the repository has its own `ssh_private_key`; the host's key
+    checked against `known_hosts` when given, else recorded on first contact in the panel's
+    known_hosts). The password encrypts the repository: the panel keeps it (and passes it to
+    restic in its environment), never shows it; losing it loses the backups. The private
+    key is never shown either (`ssh_public_key` is its public half)."""
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=RepositoryKind.choices, default=RepositoryKind.LOCAL)
-    path = models.CharField(max_length=500, help_text="An absolute directory on the panel's machine.")
+    path = models.CharField(
+        max_length=500, help_text="An absolute directory on the panel's machine (local) or on the SFTP host."
+    )
+    host = models.CharField(max_length=253, blank=True)
+    port = models.PositiveIntegerField(default=22)
+    username = models.CharField(max_length=32, blank=True)
     password = models.CharField(max_length=200)
+    ssh_private_key = models.TextField(blank=True)
+    ssh_public_key = models.CharField(max_length=1000, blank=True)
+    known_hosts = models.TextField(blank=True)
     state = models.CharField(max_length=12, choices=RepositoryState.choices, default=RepositoryState.INITIALIZING)
     state_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,7 +59,7 @@ class BackupRepository(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=RepositoryKind.values), name="repository_kind_valid"),
             models.CheckConstraint(condition=Q(state__in=RepositoryState.values), name="repository_state_valid"),
-            models.UniqueConstraint(fields=["kind", "path"], name="repository_location_unique"),
+            models.UniqueConstraint(fields=["kind", "host", "port", "path"], name="repository_location_unique"),
         ]
 
     def __str__(self):
@@ -54,11 +68,14 @@ class BackupRepository(models.Model):
     @property
     def location(self):
         """What restic calls the repository (its `-r`)."""
+        if self.kind == RepositoryKind.SFTP:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"sftp://{self.username}@{host}:{self.port}/{self.path}"
         return self.path
 
     def clean(self):
         super().clean()
-        if self.kind == RepositoryKind.LOCAL and not os.path.isabs(self.path or ""):
+        if not os.path.isabs(self.path or ""):
             raise ValidationError({"path": "An absolute path."})
 
 
@@ -96,6 +113,8 @@ class Backup(models.Model):
     added_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Taken by the VM's schedule (tagged `scheduled`): only these are forgotten by its retention.
+    scheduled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -117,3 +136,45 @@ class Backup(models.Model):
     @property
     def tag(self):
         return f"backup:{self.pk}"
+
+
+class ScheduleFrequency(models.TextChoices):
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class BackupSchedule(models.Model):
+    """A VM's scheduled backups (docs/backups.md, "Schedules and retention"): daily or weekly
+    at `hour` UTC (weekly: on `weekday`, 0 Monday), into `repository` (empty: the first
+    ready one), then restic's retention: the newest backup of each of the last `keep_daily`
+    days and `keep_weekly` weeks of the VM's scheduled backups is kept, the others forgotten
+    and pruned. The jobs reconciler's housekeeping starts each one when `next_run_at` comes;
+    a failed one is tried once more at `retry_at`; a failed retry is kept as the last
+    failure (shown on the VM's pages and in the API) until a scheduled backup succeeds."""
+
+    vm = models.OneToOneField("vms.VirtualMachine", on_delete=models.CASCADE, related_name="backup_schedule")
+    repository = models.ForeignKey(
+        BackupRepository, null=True, blank=True, on_delete=models.PROTECT, related_name="schedules"
+    )
+    frequency = models.CharField(max_length=6, choices=ScheduleFrequency.choices, default=ScheduleFrequency.DAILY)
+    hour = models.PositiveSmallIntegerField(default=3)
+    weekday = models.PositiveSmallIntegerField(default=6)
+    keep_daily = models.PositiveSmallIntegerField(default=7)
+    keep_weekly = models.PositiveSmallIntegerField(default=4)
+    next_run_at = models.DateTimeField()
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=ScheduleFrequency.values), name="schedule_frequency_valid"
+            ),
+            models.CheckConstraint(condition=Q(hour__lte=23) & Q(weekday__lte=6), name="schedule_time_valid"),
+        ]
+
+    def __str__(self):
+        return f"backup schedule of {self.vm}"

@@ -6,7 +6,9 @@ Contract:
 - Every function takes a `BackupRepository` (its location and password) and raises
   `ResticError` with restic's own last lines of error output, never a bare CalledProcessError.
 - The password goes to restic in its environment (`RESTIC_PASSWORD`), never on a command line
-  or in a file; the cache is `VMM_RESTIC_CACHE_DIR`.
+  or in a file; the cache is `VMM_RESTIC_CACHE_DIR`. An SFTP repository is reached through
+  the ssh command of apps.backups.sftp (`-o sftp.command`), its key files in a private
+  scratch directory that lives as long as the restic run.
 - A restic run dies with the worker that started it (PR_SET_PDEATHSIG): a killed worker does
   not leave a backup writing on. A killed restic leaves a stale lock: `unlock()` removes
   stale locks only (of dead processes), and the jobs call it before they change a repository.
@@ -14,6 +16,7 @@ Contract:
   waits and tries again (restic 0.14 has no --retry-lock).
 """
 
+import contextlib
 import ctypes
 import json
 import logging
@@ -26,9 +29,15 @@ import time
 
 from django.conf import settings
 
+from apps.backups import sftp
+from apps.backups.models import RepositoryKind
+from apps.hosts.sshkey import SshKeyError
+
 log = logging.getLogger("vmmanager.backups")
 
 LOCKED = "repository is already locked"
+SSH_SAYS = "subprocess ssh: "
+SFTP_FAILED = "unable to start the sftp session"
 
 
 class ResticError(Exception):
@@ -51,8 +60,41 @@ def _env(repository):
     }
 
 
+@contextlib.contextmanager
+def _command(repository, args):
+    """(argv, env) of `restic <args>` for `repository`, valid inside the `with`."""
+    if shutil.which("restic") is None:
+        raise ResticError("restic is not installed on the panel's machine (Debian package restic)")
+    if repository.kind != RepositoryKind.SFTP:
+        yield ["restic", *args], _env(repository)
+        return
+    with tempfile.TemporaryDirectory(prefix="vmm-restic-") as scratch:
+        try:
+            command = sftp.ssh_command(repository, scratch)
+        except SshKeyError as e:
+            raise ResticError(str(e)) from e
+        try:
+            yield ["restic", "-o", f"sftp.command={command}", *args], _env(repository)
+        except ResticError as e:
+            raise _explained(e, command) from e
+
+
+def _explained(error, command):
+    """`error` with ssh's own reason when restic could not start its SFTP session and did not
+    pass ssh's words on (restic 0.14 drops them when ssh exits first): ssh is run once more,
+    alone, to hear them."""
+    text = str(error)
+    if SFTP_FAILED not in text or SSH_SAYS in text:
+        return error
+    reason = sftp.why_not(command)
+    return ResticError(f"{text}\n{SSH_SAYS}{reason}") if reason else error
+
+
 def _fail(what, proc_stderr, code):
-    tail = "\n".join((proc_stderr or "").strip().splitlines()[-5:])
+    # ssh's own last words (restic prefixes each line of its error output), then restic's.
+    lines = (proc_stderr or "").strip().splitlines()
+    ssh = [line for line in lines if line.startswith(SSH_SAYS) and line.strip() != SSH_SAYS.strip()]
+    tail = "\n".join(ssh[-2:] + [line for line in lines if not line.startswith(SSH_SAYS)][-5:])
     return ResticError(f"restic {what} failed: {tail or f'exit status {code}'}")
 
 
@@ -60,25 +102,23 @@ def run(repository, args, *, timeout=600, what=None, stdin=None, stdout=None):
     """Run `restic <args>` for `repository`; returns its output (text) unless `stdout` (a
     file) takes it. Raises ResticError."""
     what = what or args[0]
-    if shutil.which("restic") is None:
-        raise ResticError("restic is not installed on the panel's machine (Debian package restic)")
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            ["restic", *args],
-            stdin=stdin,
-            stdout=stdout if stdout is not None else subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            timeout=timeout,
-            env=_env(repository),
-            preexec_fn=_die_with_parent,
-        )
+        with _command(repository, args) as (argv, env):
+            proc = subprocess.run(
+                argv,
+                stdin=stdin,
+                stdout=stdout if stdout is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=timeout,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
+            log.debug("restic %s exited %s in %.2fs", what, proc.returncode, time.monotonic() - started)
+            if proc.returncode != 0:
+                raise _fail(what, proc.stderr.decode(errors="replace"), proc.returncode)
     except subprocess.TimeoutExpired as e:
         raise ResticError(f"restic {what} took longer than {timeout:.0f} s and was stopped") from e
-    log.debug("restic %s exited %s in %.2fs", what, proc.returncode, time.monotonic() - started)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        raise _fail(what, stderr, proc.returncode)
     return proc.stdout.decode(errors="replace") if stdout is None else ""
 
 
@@ -143,11 +183,15 @@ def snapshot_ids(repository, tag):
 def dump_to_file(repository, snapshot_id, filename, local_path, timeout=6 * 3600):
     """Write file `filename` of snapshot `snapshot_id` to `local_path`, blocks of zeros left
     as holes (a disk's unused space takes no room). Returns the size. Raises ResticError."""
+    with _command(repository, ["dump", snapshot_id, "/" + filename.lstrip("/")]) as (argv, env):
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent
+        )
+        return _sparse_copy(proc, local_path, timeout)
+
+
+def _sparse_copy(proc, local_path, timeout):
     zero = bytes(1 << 20)
-    argv = ["restic", "dump", snapshot_id, "/" + filename.lstrip("/")]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(repository), preexec_fn=_die_with_parent
-    )
     size = 0
     deadline = time.monotonic() + timeout
     try:
@@ -187,6 +231,14 @@ def forget(repository, snapshot_ids, *, prune=True, wait=300):
             if LOCKED not in str(e) or time.monotonic() > deadline:
                 raise
             time.sleep(2)
+
+
+def forget_by_policy(repository, tags, *, keep_daily, keep_weekly, wait=300):
+    """Forget the snapshots tagged `tags` (comma: all of them) but the newest of each of the
+    last `keep_daily` days and `keep_weekly` weeks (one group: the tags' snapshots), then
+    prune. Waits for another restic's lock like `forget`. Raises ResticError."""
+    args = ["--tag", tags, "--group-by", "paths", "--keep-daily", str(keep_daily), "--keep-weekly", str(keep_weekly)]
+    return forget(repository, args, prune=True, wait=wait)
 
 
 def check(repository, read_data=False):

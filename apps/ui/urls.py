@@ -103,6 +103,8 @@ urlpatterns = [
     ),
     path("vms/<int:pk>/backups/", backups.vm_backups, name="vm_backups"),
     path("vms/<int:pk>/backups/new/", backups.vm_backup_create, name="vm_backup_create"),
+    path("vms/<int:pk>/backups/schedule/", backups.vm_backup_schedule, name="vm_backup_schedule"),
+    path("vms/<int:pk>/backups/schedule/remove/", backups.vm_backup_schedule_remove, name="vm_backup_schedule_remove"),
     path("vms/<int:pk>/backups/<int:backup_id>/restore/", backups.vm_backup_restore, name="vm_backup_restore"),
     path("vms/<int:pk>/backups/<int:backup_id>/delete/", backups.vm_backup_delete, name="vm_backup_delete"),
     path("backups/repositories/", backups.backup_repository_list, name="backup_repository_list"),

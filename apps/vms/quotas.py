@@ -15,14 +15,14 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role
-from apps.accounts.quotas import LIMITS, Quota
+from apps.accounts.quotas import LIMITS, OWNED, Quota
 from apps.ipam.models import Address
 from apps.vms.models import Snapshot, VirtualMachine
 
 
 def usage(user):
-    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb", "addresses", "snapshots"}
-    (a reseller: with its customers)."""
+    """What `user` holds now: {"vms", "vcpus", "memory_mb", "disk_gb", "addresses", "snapshots",
+    "backups"} (a reseller: with its customers; the last counted by owner, apps.accounts.quotas.OWNED)."""
     scope = Q(owner=user) | Q(owner__reseller=user) if user.role == Role.RESELLER else Q(owner=user)
     held = VirtualMachine.objects.filter(scope).aggregate(
         vms=Count("pk"),
@@ -32,17 +32,19 @@ def usage(user):
     )
     held["addresses"] = Address.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
     held["snapshots"] = Snapshot.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
+    for counted, rows in OWNED.items():
+        held[counted] = rows().filter(scope).count()
     return held
 
 
-def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, snapshots=0):
+def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, snapshots=0, backups=0):
     """Lock the quotas that apply to `owner` and refuse an order that would exceed one.
 
     Must run inside transaction.atomic() with the VM row created (or grown) in the same
     transaction. `vms` is how many VMs the order adds (0 for a resize, with the growth as
     the sizes). `addresses`: public addresses the order takes, already assigned to the VM in
-    this transaction (so counted in use: the check is used > limit); `snapshots` likewise (the
-    snapshot's row made in this transaction).
+    this transaction (so counted in use: the check is used > limit); `snapshots` and
+    `backups` likewise (the snapshot's or backup's row made in this transaction).
     Raises ValidationError({"quota": message}) with code "quota_exceeded"."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_and_reserve() must run inside transaction.atomic()")
@@ -57,11 +59,13 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, s
         "disk_gb": disk_gb,
         "addresses": addresses,
         "snapshots": snapshots,
+        "backups": backups,
     }
     for quota in quotas:
         used = usage(quota.user)
         used["addresses"] -= addresses  # the order's own, assigned before this check
         used["snapshots"] -= snapshots  # likewise
+        used["backups"] -= backups
         for field, counted, unit in LIMITS:
             limit = getattr(quota, field)
             if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
@@ -88,7 +92,7 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, s
 
 def room(owner):
     """What `owner` may still order under the quotas that apply (its own and, for a customer,
-    its reseller's): {"vms", "vcpus", "memory_mb", "disk_gb", "addresses", "snapshots"}, each a number (never below 0)
+    its reseller's): {"vms", ..., "snapshots", "backups"} (LIMITS), each a number (never below 0)
     or None where no limit applies. For showing on the order form; orders are decided by
     check_and_reserve()."""
     left = {counted: None for _field, counted, _unit in LIMITS}
@@ -110,11 +114,12 @@ def fits(left, vcpus, memory_mb, disk_gb):
 
 
 def usages(users):
-    """{user id: usage(user)} for many users in six grouped queries, whatever their number
-    (for list pages): each user's own VMs, their public addresses and snapshots, plus its
-    customers' for a reseller."""
+    """{user id: usage(user)} for many users in six grouped queries (and two for each of OWNED:
+    backups), whatever their number (for list pages): each user's own VMs, their public
+    addresses and snapshots, its backups, plus its customers' for a reseller."""
     users = list(users)
     empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "addresses": 0, "snapshots": 0}
+    empty.update(dict.fromkeys(OWNED, 0))
     totals = {user.pk: dict(empty) for user in users}
     sums = {"vms": Count("pk"), "vcpus": Sum("vcpus"), "memory_mb": Sum("memory_mb"), "disk_gb": Sum("disk_gb")}
     resellers = [user.pk for user in users if user.role == Role.RESELLER]
@@ -128,4 +133,7 @@ def usages(users):
         taken = Snapshot.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).values(f"vm__{key}")
         for row in taken.annotate(snapshots=Count("pk")).order_by():
             totals[row[f"vm__{key}"]]["snapshots"] += row["snapshots"]
+        for counted, rows in OWNED.items():
+            for row in rows().filter(scope).values(key).annotate(held=Count("pk")).order_by():
+                totals[row[key]][counted] += row["held"]
     return totals

@@ -65,3 +65,62 @@ def test_staff_add_a_repository_and_its_password_is_write_only(api, admin_user, 
     assert api(customer).get("/api/v1/backup-repositories/").status_code == 403
     response = client.post("/api/v1/backup-repositories/", {**body, "password": 12345678}, format="json")
     assert response.status_code == 400 and "password" in {f for f, _c in codes(response)}
+
+
+def test_staff_add_an_sftp_repository_and_its_private_key_is_write_only(api, admin_user, tmp_path, settings):
+    from tests.backups.sshd import keygen
+
+    settings.VMM_SSH_DIR = tmp_path / "ssh"
+    key, public = keygen(tmp_path / "own")
+    client = api(admin_user)
+    body = {"name": "remote", "kind": "sftp", "host": "backup.example.net", "port": 2222, "username": "restic",
+            "path": "/srv/restic", "password": "horse-battery-9"}  # fmt: skip
+    response = client.post("/api/v1/backup-repositories/", {**body, "ssh_private_key": key}, format="json")
+    assert response.status_code == 201, response.content
+    shown = response.json()["repository"]
+    assert shown["ssh_public_key"] == public and "ssh_private_key" not in shown
+    assert {k: shown[k] for k in ("kind", "host", "port", "username", "path")} == {
+        "kind": "sftp", "host": "backup.example.net", "port": 2222, "username": "restic", "path": "/srv/restic",
+    }  # fmt: skip
+    assert "PRIVATE KEY" not in client.get(f"/api/v1/backup-repositories/{shown['id']}/").content.decode()
+    response = client.post("/api/v1/backup-repositories/", {**body, "name": "panel key", "port": 22}, format="json")
+    panel_key = (settings.VMM_SSH_DIR / "id_ed25519.pub").read_text().strip()
+    assert response.status_code == 201 and response.json()["repository"]["ssh_public_key"] == panel_key
+    nobody = {**body, "name": "x", "path": "/srv/x", "username": ""}
+    response = client.post("/api/v1/backup-repositories/", nobody, format="json")
+    assert response.status_code == 400 and {f for f, _c in codes(response)} == {"username"}
+
+
+def test_the_max_backups_quota_set_through_the_api_refuses_a_backup_naming_it(
+    api, admin_user, customer, host, tmp_path
+):
+    vm = make_vm(customer, host)
+    repo = BackupRepository.objects.create(name="local", path=str(tmp_path), password="x" * 10, state="ready")
+    Backup.objects.create(vm=vm, vm_name=vm.name, owner=customer, repository=repo, filename="d.raw", state="ready",
+                          restic_snapshot_id="c" * 64)  # fmt: skip
+    assert api(admin_user).put(f"/api/v1/quotas/{customer.pk}/", {"max_backups": 1}, format="json").status_code == 200
+    client = api(customer)
+    assert client.get(f"/api/v1/quotas/{customer.pk}/usage/").json()["backups"] == 1
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/", {}, format="json")
+    assert response.status_code == 400 and codes(response) == [("quota", "quota_exceeded")]
+    assert "max_backups" in response.json()["errors"][0]["message"]
+    assert Backup.objects.count() == 1
+
+
+def test_the_backup_schedule_set_read_and_removed(api, customer, other_customer, host):
+    from apps.backups.models import BackupSchedule
+
+    vm = make_vm(customer, host)
+    client = api(customer)
+    url = f"/api/v1/vms/{vm.pk}/backup-schedule/"
+    assert client.get(url).status_code == 404
+    body = {"frequency": "weekly", "hour": 4, "weekday": 0, "keep_daily": 3, "keep_weekly": 2}
+    response = client.put(url, body, format="json")
+    assert response.status_code == 200, response.content
+    shown = client.get(url).json()
+    assert {k: shown[k] for k in body} == body and shown["repository"] is None and shown["last_failure_reason"] == ""
+    assert api(other_customer).put(url, body, format="json").status_code == 404
+    response = client.put(url, {**body, "keep_daily": 0, "keep_weekly": 0}, format="json")
+    assert response.status_code == 400 and codes(response) == [("keep_daily", "invalid")]
+    assert client.delete(url).status_code == 204 and not BackupSchedule.objects.exists()
+    assert client.delete(url).status_code == 404

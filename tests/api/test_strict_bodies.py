@@ -101,6 +101,18 @@ BODIES = [
     ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
     ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "frequency", "choice", "weekly"),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "hour", "integer", 4),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "weekday", "integer", 2),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "keep_daily", "integer", 3),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "keep_weekly", "integer", 2),
+    ("customer", "put", "vms/{vm}/backup-schedule/", "schedule", "repository", "integer", 1),
+    ("admin", "post", "backup-repositories/", "repository", "kind", "choice", "sftp"),
+    ("admin", "post", "backup-repositories/", "repository", "host", "string", "backup.example.net"),
+    ("admin", "post", "backup-repositories/", "repository", "port", "integer", 2222),
+    ("admin", "post", "backup-repositories/", "repository", "username", "string", "restic"),
+    ("admin", "post", "backup-repositories/", "repository", "ssh_private_key", "string", "not a key"),
+    ("admin", "post", "backup-repositories/", "repository", "known_hosts", "string", "not known_hosts"),
     ("reseller", "post", "webhooks/", "webhook", "url", "string", "https://hooks.example.com/vmm"),
     ("reseller", "post", "webhooks/", "webhook", "events.0", "string", "vm.created"),
     ("admin", "post", "warm-pools/", "warm_pool", "image", "integer", None),
@@ -143,6 +155,7 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         "webhook": {"url": "https://hooks.example.com/vmm", "events": ["vm.created"]},
         "repository": {"name": "second", "path": str(tmp_path / "second"), "password": "long enough"},
         "warm_pool": {"image": ready_image.pk, "host": host.pk},
+        "schedule": {"frequency": "daily", "hour": 3, "keep_daily": 7, "keep_weekly": 4},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}
@@ -213,6 +226,8 @@ def test_the_right_type_is_not_refused_for_its_type(world, who, method, path, ba
     value = right[ok] if ok == "host_id" else right.get(field, ok)
     if path.startswith("networks/") and ok is None:
         value = right["host_name"]
+    if path == "backup-repositories/":  # its own fields, whatever other bodies' fields of the name take
+        value = ok
     response = send(who, method, path, base, _put(_base(bases, base), field, value))
     assert response.status_code < 500, response.content
     if response.status_code == 400:  # the service's own refusals share the code "invalid"

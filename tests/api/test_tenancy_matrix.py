@@ -15,7 +15,7 @@ from apps.accounts.plans import Plan
 from apps.accounts.quotas import Quota
 from apps.accounts.sshkeys import SshKey, fingerprint
 from apps.accounts.tokens import ApiToken
-from apps.backups.models import Backup, BackupRepository
+from apps.backups.models import Backup, BackupRepository, BackupSchedule
 from apps.hosts.models import Cluster
 from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
@@ -200,6 +200,7 @@ def make_world():
                 filename="d.raw",
             ).pk,  # fmt: skip
         }
+        BackupSchedule.objects.create(vm=vm, next_run_at="2030-01-01T03:00Z")  # its backup-schedule/ route
     for which, owner in (("own", reseller), ("other", admin_user)):
         endpoint = Endpoint.objects.create(owner=owner, url="https://203.0.113.5/", events=["vm.created"])
         event = Event.objects.create(type="vm.created", owner=owner, body="{}")

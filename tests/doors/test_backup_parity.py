@@ -1,15 +1,17 @@
 """Backing a VM up, restoring a backup into it and deleting one answer the same through the
 web UI and the API: refused for the same reason (no such repository, another tenant's VM or
 backup, a missing confirmation, a suspended VM, a lost host, a busy VM, a VM with
-snapshots), accepted with the same job and the same rows (apps.backups.services,
-docs/backups.md). Adding a repository too (staff only; a password too short)."""
+snapshots, the max_backups quota), accepted with the same job and the same rows
+(apps.backups.services, docs/backups.md). Adding a repository too (staff only; a password
+too short), and setting and removing a VM's backup schedule (apps.backups.schedules)."""
 
 from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 
-from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.accounts.quotas import Quota
+from apps.backups.models import Backup, BackupRepository, BackupSchedule, BackupState, RepositoryState
 from apps.vms.models import Snapshot, VirtualMachine, VmStatus
 from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
 from tests.doors.vm_setups import busy, host_lost, suspended
@@ -19,12 +21,16 @@ UI_ROUTES = {
     "vm_backup_restore": "restore",
     "vm_backup_delete": "delete",
     "backup_repository_add": "add repository",
+    "vm_backup_schedule": "set schedule",
+    "vm_backup_schedule_remove": "remove schedule",
 }
 API_ROUTES = {
     ("vm", "create_backup"): "create",
     ("vm", "restore_backup"): "restore",
     ("vm", "delete_backup"): "delete",
     ("backuprepository", "create"): "add repository",
+    ("vm", "set_backup_schedule"): "set schedule",
+    ("vm", "remove_backup_schedule"): "remove schedule",
 }
 
 
@@ -81,6 +87,10 @@ def no_repository(world):
     BackupRepository.objects.filter(pk=world.repository.pk).update(state=RepositoryState.FAILED)
 
 
+def over_quota(world):
+    Quota.objects.create(user=world.users["customer"], max_backups=1)  # the kept backup counts
+
+
 def with_snapshot(world):
     Snapshot.objects.create(vm=world.vm, name="s", overlay_volume="s.qcow2", state="ready")
 
@@ -92,6 +102,7 @@ def with_snapshot(world):
         ("customer", "vm", host_lost, "refused", {"vm"}),
         ("customer", "vm", busy, "refused", {"busy"}),
         ("customer", "vm", no_repository, "refused", {"repository"}),
+        ("customer", "vm", over_quota, "refused", {"quota"}),
         ("customer", "their_vm", None, "forbidden", None),
         ("reseller", "their_vm", None, "forbidden", None),
     ],
@@ -231,3 +242,69 @@ def test_both_doors_add_a_repository_with_the_same_job_and_refuse_alike(world, t
         api_answer = api_outcome(add_api(api_client, **good))
         assert ui_answer.verdict == api_answer.verdict == "forbidden", (ui_answer.detail, api_answer.detail)
     assert repositories() == before
+
+
+def schedule_rows():
+    return sorted(
+        BackupSchedule.objects.values_list("vm_id", "frequency", "hour", "weekday", "keep_daily", "keep_weekly")
+    )
+
+
+SCHEDULE = {"frequency": "weekly", "hour": 4, "weekday": 2, "keep_daily": 3, "keep_weekly": 2}
+
+
+def schedule_ui(client, vm, **data):
+    return client.post(reverse("ui:vm_backup_schedule", args=[vm.pk]), {**SCHEDULE, "repository": "", **data})
+
+
+def schedule_api(client, vm, **data):
+    return client.put(f"/api/v1/vms/{vm.pk}/backup-schedule/", {**SCHEDULE, **data}, format="json")
+
+
+@pytest.mark.parametrize(
+    ("actor", "which", "data", "verdict", "fields"),
+    [
+        ("customer", "vm", {"keep_daily": 0, "keep_weekly": 0}, "refused", {"keep_daily"}),
+        ("customer", "vm", {"keep_weekly": 600}, "refused", {"keep_weekly"}),
+        ("customer", "their_vm", {}, "forbidden", None),
+        ("reseller", "their_vm", {}, "forbidden", None),
+    ],
+)
+def test_both_doors_refuse_a_schedule_alike(world, actor, which, data, verdict, fields):
+    ui_client, api_client = doors(world.users[actor])
+    vm, before = getattr(world, which), schedule_rows()
+    ui_answer = ui_outcome(schedule_ui(ui_client, vm, **data))
+    api_answer = api_outcome(schedule_api(api_client, vm, **data))
+    assert schedule_rows() == before
+    assert ui_answer.verdict == verdict, ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    if fields:
+        assert {field for field, _message in api_answer.reasons} == fields
+
+
+@pytest.mark.parametrize("actor", ["customer", "reseller", "admin"])
+def test_both_doors_set_and_remove_a_schedule_alike(world, actor):
+    ui_client, api_client = doors(world.users[actor])
+    with rolled_back():
+        ui_answer = ui_outcome(schedule_ui(ui_client, world.vm))
+        after_ui = schedule_rows()
+    with rolled_back():
+        api_answer = api_outcome(schedule_api(api_client, world.vm))
+        after_api = schedule_rows()
+    assert ui_answer.verdict == "accepted", ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    assert after_ui == after_api == [(world.vm.pk, "weekly", 4, 2, 3, 2)]
+
+    for remove in (
+        lambda: ui_client.post(reverse("ui:vm_backup_schedule_remove", args=[world.vm.pk])),
+        lambda: api_client.delete(f"/api/v1/vms/{world.vm.pk}/backup-schedule/"),
+    ):
+        with rolled_back():
+            schedule_api(api_client, world.vm)
+            answer = remove()
+            assert answer.status_code in (204, 302) and schedule_rows() == []
+    other_ui, other_api = doors(world.users["other"])
+    schedule_api(api_client, world.vm)
+    assert ui_outcome(other_ui.post(reverse("ui:vm_backup_schedule_remove", args=[world.vm.pk]))).verdict == "forbidden"
+    assert api_outcome(other_api.delete(f"/api/v1/vms/{world.vm.pk}/backup-schedule/")).verdict == "forbidden"
+    assert len(schedule_rows()) == 1

@@ -109,3 +109,46 @@ def test_staff_list_and_add_repositories_and_never_see_a_password(as_admin, tmp_
         {"name": "short", "kind": "local", "path": str(tmp_path / "s"), "password": "short"},
     ).content.decode()
     assert "8-200 characters." in page and 'value="short"' not in page.split('name="password"')[1][:80]
+
+
+def test_staff_add_an_sftp_repository_and_the_key_is_never_shown_back(as_admin, tmp_path, settings):
+    from tests.backups.sshd import keygen
+
+    settings.VMM_SSH_DIR = tmp_path / "ssh"
+    page = as_admin.get(reverse("ui:backup_repository_add")).content.decode()
+    panel_key = (settings.VMM_SSH_DIR / "id_ed25519.pub").read_text().strip()
+    assert panel_key in page  # to authorize on the SFTP host
+    key, _public = keygen(tmp_path / "own")
+    data = {"name": "remote", "kind": "sftp", "host": "backup.example.net", "port": "22", "username": "",
+            "path": "/srv/restic", "password": "another-horse-7", "ssh_private_key": key}  # fmt: skip
+    page = as_admin.post(reverse("ui:backup_repository_add"), data).content.decode()
+    assert 'data-error-for="username"' in page and "PRIVATE KEY" not in page
+    response = as_admin.post(reverse("ui:backup_repository_add"), {**data, "username": "restic"})
+    assert response.status_code == 302
+    page = as_admin.get(reverse("ui:backup_repository_list")).content.decode()
+    assert "sftp://restic@backup.example.net:22//srv/restic" in page and "PRIVATE KEY" not in page
+
+
+def test_a_backup_schedule_set_shown_in_russian_and_stopped(as_customer, my_vm, other_customer):
+    from django.test import Client
+
+    other = Client()
+    url = reverse("ui:vm_backup_schedule", args=[my_vm.pk])
+    assert url in as_customer.get(reverse("ui:vm_backups", args=[my_vm.pk])).content.decode()
+    page = as_customer.post(url, {"frequency": "weekly", "hour": "4", "weekday": "2", "keep_daily": "0",
+                                  "keep_weekly": "0", "repository": ""}).content.decode()  # fmt: skip
+    assert 'data-error-for="keep_daily"' in page
+    data = {"frequency": "weekly", "hour": "4", "weekday": "2", "keep_daily": "3", "keep_weekly": "2", "repository": ""}
+    response = as_customer.post(url, data)
+    assert response.status_code == 302 and response.url == reverse("ui:vm_backups", args=[my_vm.pk])
+    page = as_customer.get(response.url).content.decode()
+    assert "Backed up weekly on Wednesday at 04:00 UTC" in page and "keeping 3 daily and 2 weekly" in page
+    as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
+    page = as_customer.get(response.url).content.decode()
+    assert "Копия еженедельно: Среда, в 04:00 UTC" in page and "Изменить расписание" in page
+    other.force_login(other_customer)
+    assert other.get(url).status_code == 404
+    assert other.post(reverse("ui:vm_backup_schedule_remove", args=[my_vm.pk])).status_code == 404
+    response = as_customer.post(reverse("ui:vm_backup_schedule_remove", args=[my_vm.pk]))
+    assert response.status_code == 302
+    assert "Backed up weekly" not in as_customer.get(response.url).content.decode()

@@ -1,7 +1,8 @@
-"""apps.vms.quotas.usages: what many users hold, in six queries, equal to usage() per user
-(a reseller counts its customers' VMs, addresses and snapshots)."""
+"""apps.vms.quotas.usages: what many users hold, in eight queries, equal to usage() per user
+(a reseller counts its customers' VMs, addresses, snapshots and backups)."""
 
 from apps.accounts.models import User
+from apps.backups.models import Backup, BackupRepository
 from apps.ipam.models import Address, Network, NetworkKind
 from apps.ipam.pools import create_pool
 from apps.vms.models import Snapshot
@@ -9,7 +10,7 @@ from apps.vms.quotas import usage, usages
 from tests.ui.conftest import make_vm
 
 
-def test_usages_of_many_users_equal_usage_of_each_in_six_queries(
+def test_usages_of_many_users_equal_usage_of_each_in_eight_queries(
     reseller, customer, other_customer, admin_user, test_host, django_assert_num_queries
 ):
     c1 = make_vm(customer, test_host, name="c-1", vcpus=2, memory_mb=2048, disk_gb=20)
@@ -25,10 +26,18 @@ def test_usages_of_many_users_equal_usage_of_each_in_six_queries(
         Snapshot.objects.create(vm=vm, name=name, overlay_volume=f"{vm.pk}-{name}", state="ready")
     users = list(User.objects.all())
 
-    with django_assert_num_queries(6):
+    repository = BackupRepository.objects.create(name="r", path="/srv/r", password="x" * 8)
+    for vm in (c1, r1):
+        Backup.objects.create(vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename="d.raw")
+    Backup.objects.create(
+        vm=None, vm_name="gone", owner=customer, repository=repository, filename="d.raw"
+    )  # not counted
+
+    with django_assert_num_queries(8):
         many = usages(users)
 
     assert many == {user.pk: usage(user) for user in users}
-    assert many[reseller.pk] == {"vms": 3, "vcpus": 7, "memory_mb": 7168, "disk_gb": 70, "addresses": 3, "snapshots": 2}
+    assert many[reseller.pk] == {"vms": 3, "vcpus": 7, "memory_mb": 7168, "disk_gb": 70, "addresses": 3, "snapshots": 2,
+                                 "backups": 2}  # fmt: skip
     assert many[other_customer.pk]["snapshots"] == 1
     assert many[customer.pk]["addresses"] == 2 and many[other_customer.pk]["addresses"] == 1

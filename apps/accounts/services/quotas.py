@@ -31,8 +31,9 @@ def set_quota(
     max_disk_gb: int | None = None,
     max_addresses: int | None = None,
     max_snapshots: int | None = None,
+    max_backups: int | None = None,
 ) -> Quota:
-    """Set all six limits of `user` (None: no limit), creating its quota row if needed."""
+    """Set all seven limits of `user` (None: no limit), creating its quota row if needed."""
     check_may_set_quota(actor, user)
     limits = {
         "max_vms": max_vms,
@@ -41,6 +42,7 @@ def set_quota(
         "max_disk_gb": max_disk_gb,
         "max_addresses": max_addresses,
         "max_snapshots": max_snapshots,
+        "max_backups": max_backups,
     }
     errors = {
         field: _("Give a whole number from 0 to %(high)d, or nothing for no limit.") % {"high": LIMIT_MAX}

@@ -17,7 +17,7 @@ from apps.api.base import ApiViewSet
 from apps.api.fields import StrictModelSerializer
 from apps.vms.quotas import usage
 
-LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots"]
+LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "max_backups"]
 
 
 class QuotaSerializer(StrictModelSerializer):
@@ -37,10 +37,11 @@ class UsageSerializer(serializers.Serializer):
     disk_gb = serializers.IntegerField()
     addresses = serializers.IntegerField()
     snapshots = serializers.IntegerField()
+    backups = serializers.IntegerField()
 
 
 class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """Quotas (empty limit: none). PUT sets all six limits of a user, creating the row."""
+    """Quotas (empty limit: none). PUT sets all seven limits of a user, creating the row."""
 
     serializer_class = QuotaSerializer
     lookup_field = "user"

@@ -4,8 +4,10 @@ apps.backups.services' (the web UI calls the same functions); this module parses
 answers. Mixed into VmViewSet, so the VM is looked up (tenancy-scoped, 404 for another
 tenant's) first.
 
-/api/v1/backup-repositories/: restic repositories, staff only; the password is write-only."""
+/api/v1/backup-repositories/: restic repositories, staff only; the password and an SFTP
+repository's private key are write-only (`ssh_public_key` is the key to authorize)."""
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -15,8 +17,8 @@ from apps.api.base import ApiViewSet, JobLinkSerializer, accepted, job_link
 from apps.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
-from apps.backups import services
-from apps.backups.models import Backup, BackupRepository, RepositoryKind
+from apps.backups import schedules, services
+from apps.backups.models import Backup, BackupRepository, BackupSchedule, RepositoryKind, ScheduleFrequency
 
 JobAccepted = inline_serializer("BackupJobAccepted", {"job": serializers.DictField()})
 BACKUP_ID = r"backups/(?P<backup_id>[0-9]{1,12})"
@@ -35,9 +37,33 @@ class BackupSerializer(serializers.ModelSerializer):
         model = Backup
         fields = [
             "id", "vm", "repository", "state", "consistency", "restic_snapshot_id", "size_bytes", "added_bytes",
-            "duration_s", "error", "created_at", "finished_at",
+            "duration_s", "error", "scheduled", "created_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class BackupScheduleSerializer(serializers.ModelSerializer):
+    frequency = StrictChoiceField(choices=ScheduleFrequency.choices)
+    hour = StrictIntegerField(help_text="0-23, UTC.")
+    weekday = StrictIntegerField(required=False, default=6, help_text="Weekly: 0 Monday ... 6 Sunday.")
+    keep_daily = StrictIntegerField(help_text="Keep the newest scheduled backup of each of the last N days.")
+    keep_weekly = StrictIntegerField(help_text="Keep the newest scheduled backup of each of the last N weeks.")
+    repository = StrictIntegerField(
+        required=False, allow_null=True, default=None, min_value=1, help_text="Default: the first ready one."
+    )
+
+    class Meta:
+        model = BackupSchedule
+        fields = [
+            "frequency", "hour", "weekday", "keep_daily", "keep_weekly", "repository", "next_run_at", "retry_at",
+            "last_run_at", "last_failure_at", "last_failure_reason",
+        ]  # fmt: skip
+        read_only_fields = ["next_run_at", "retry_at", "last_run_at", "last_failure_at", "last_failure_reason"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["repository"] = instance.repository_id
+        return data
 
 
 class BackupCreateSerializer(serializers.Serializer):
@@ -60,6 +86,38 @@ class BackupRestoreSerializer(serializers.Serializer):
 
 class BackupActions:
     """The backup routes of VmViewSet."""
+
+    @extend_schema(request=None, responses={200: BackupScheduleSerializer}, operation_id="vms_backup_schedule_retrieve")
+    @action(detail=True, methods=["get"], url_path="backup-schedule")
+    def backup_schedule(self, request, pk=None):
+        """The VM's backup schedule and its last failure (404 when it has none)."""
+        vm = self.get_object()
+        schedule = BackupSchedule.objects.filter(vm=vm).first()
+        if schedule is None:
+            raise Http404("This VM has no backup schedule.")
+        return Response(BackupScheduleSerializer(schedule).data)
+
+    @extend_schema(
+        request=BackupScheduleSerializer,
+        responses={200: BackupScheduleSerializer},
+        operation_id="vms_backup_schedule_set",
+    )
+    @backup_schedule.mapping.put
+    @idempotent
+    def set_backup_schedule(self, request, pk=None):
+        """Set (or replace) the VM's backup schedule and retention."""
+        vm = self.get_object()
+        data = self._valid(BackupScheduleSerializer)
+        schedule = schedules.set_schedule(vm, actor=request.user, **data)
+        return Response(BackupScheduleSerializer(schedule).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="vms_backup_schedule_destroy")
+    @backup_schedule.mapping.delete
+    @idempotent
+    def remove_backup_schedule(self, request, pk=None):
+        """Stop the VM's scheduled backups (those taken stay): 204."""
+        schedules.remove_schedule(self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: BackupSerializer(many=True)}, operation_id="vms_backups_list")
     @action(detail=True, methods=["get"], url_path="backups", filter_backends=[])
@@ -109,16 +167,50 @@ class BackupActions:
 class RepositorySerializer(serializers.ModelSerializer):
     name = StrictCharField(max_length=64)
     kind = StrictChoiceField(choices=RepositoryKind.choices, required=False, default=RepositoryKind.LOCAL)
-    path = StrictCharField(max_length=500, help_text="An absolute directory on the panel's machine.")
+    path = StrictCharField(max_length=500, help_text="An absolute directory on the panel's machine or the SFTP host.")
+    host = StrictCharField(
+        max_length=253, required=False, allow_blank=True, default="", help_text="SFTP: a host name or IP address."
+    )
+    port = StrictIntegerField(required=False, default=22, help_text="SFTP: the SSH port.")
+    username = StrictCharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="SFTP: the user to log in as."
+    )
     password = StrictCharField(
         write_only=True, max_length=200, help_text="Encrypts the repository; kept by the panel, never shown again."
+    )
+    ssh_private_key = StrictCharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16000,
+        trim_whitespace=False,
+        help_text="SFTP: this repository's own private key (no passphrase), never shown again; "
+        "default: the panel's own key.",
+    )
+    known_hosts = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16000,
+        trim_whitespace=False,
+        help_text="SFTP: known_hosts lines of the host's keys; default: recorded on first contact.",
+    )
+    ssh_public_key = serializers.SerializerMethodField(
+        help_text="SFTP: the public key to authorize on the host (the repository's own, else the panel's)."
     )
 
     class Meta:
         model = BackupRepository
-        fields = ["id", "name", "kind", "path", "password", "state", "state_reason", "created_at"]
+        fields = [
+            "id", "name", "kind", "path", "host", "port", "username", "password", "ssh_private_key", "known_hosts",
+            "ssh_public_key", "state", "state_reason", "created_at",
+        ]  # fmt: skip
         read_only_fields = ["state", "state_reason", "created_at"]
         validators = []  # a taken name or directory is for the service to say (one door)
+
+    def get_ssh_public_key(self, repository) -> str:
+        return services.authorized_key(repository)
 
 
 RepositoryWithJob = inline_serializer(

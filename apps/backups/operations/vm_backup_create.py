@@ -76,7 +76,8 @@ def run(ctx, vm, backup_id):
             size = os.path.getsize(raw)
             ctx.note(f"{size / 2**30:.2f} GiB of disk, {os.stat(raw).st_blocks * 512 / 2**20:.0f} MiB in use")
         with ctx.step("Store it in the repository"):
-            summary = restic.backup_file(repository, raw, backup.filename, [f"vm:{vm.pk}", backup.tag])
+            tags = [f"vm:{vm.pk}", backup.tag] + (["scheduled"] if backup.scheduled else [])
+            summary = restic.backup_file(repository, raw, backup.filename, tags)
             ids = restic.snapshot_ids(repository, backup.tag)
             if summary.get("total_bytes_processed") != size or not ids:
                 if ids:

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.backups.models import RepositoryKind
+from apps.backups.models import RepositoryKind, ScheduleFrequency
+from apps.core.widgets import SecretTextarea
 
 
 class BackupForm(forms.Form):
@@ -30,7 +31,16 @@ class RepositoryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=64)
     kind = forms.ChoiceField(label=_("Kind"), choices=RepositoryKind.choices, initial=RepositoryKind.LOCAL)
     path = forms.CharField(
-        label=_("Directory"), max_length=500, help_text=_("An absolute directory on the panel's machine.")
+        label=_("Directory"),
+        max_length=500,
+        help_text=_("An absolute directory on the panel's machine, or on the SFTP host."),
+    )
+    host = forms.CharField(
+        label=_("SFTP host"), max_length=253, required=False, help_text=_("SFTP only: a host name or IP address.")
+    )
+    port = forms.IntegerField(label=_("SSH port"), required=False, initial=22, help_text=_("SFTP only."))
+    username = forms.CharField(
+        label=_("SSH user"), max_length=32, required=False, help_text=_("SFTP only: the user to log in as.")
     )
     password = forms.CharField(
         label=_("Password"),
@@ -40,3 +50,58 @@ class RepositoryForm(forms.Form):
             "Encrypts the repository. The panel keeps it and never shows it again: without it the backups are lost."
         ),
     )
+    ssh_private_key = forms.CharField(
+        label=_("SSH private key"),
+        required=False,
+        max_length=16000,
+        strip=False,
+        widget=SecretTextarea(attrs={"rows": 4}),
+        help_text=_(
+            "SFTP only, optional: this repository's own key (without a passphrase), never shown again. "
+            "Empty: the panel's own key, shown above."
+        ),
+    )
+    known_hosts = forms.CharField(
+        label=_("Host keys (known_hosts)"),
+        required=False,
+        max_length=16000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "SFTP only, optional: the host's known_hosts lines (ssh-keyscan). Empty: its key is recorded on first "
+            "contact and a changed key is refused."
+        ),
+    )
+
+
+WEEKDAYS = [
+    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+    (5, _("Saturday")), (6, _("Sunday")),
+]  # fmt: skip
+
+
+class BackupScheduleForm(forms.Form):
+    """The shape only; apps.backups.schedules.set_schedule decides."""
+
+    frequency = forms.ChoiceField(label=_("How often"), choices=ScheduleFrequency.choices)
+    hour = forms.TypedChoiceField(
+        label=_("At (UTC)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=3
+    )
+    weekday = forms.TypedChoiceField(
+        label=_("On (weekly)"), coerce=int, choices=WEEKDAYS, initial=6, help_text=_("Weekly backups only.")
+    )
+    keep_daily = forms.IntegerField(
+        label=_("Keep daily"), initial=7, help_text=_("The newest scheduled backup of each of the last N days.")
+    )
+    keep_weekly = forms.IntegerField(
+        label=_("Keep weekly"), initial=4, help_text=_("The newest scheduled backup of each of the last N weeks.")
+    )
+    repository = forms.TypedChoiceField(label=_("Repository"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, repositories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = [("", _("The first ready one"))] + [(r.pk, r.name) for r in repositories]
+
+
+class RemoveScheduleForm(forms.Form):
+    """Nothing to fill: the VM is in the URL."""

@@ -97,6 +97,7 @@ class QuotaForm(forms.Form):
             "max_disk_gb": _("Disk, GiB"),
             "max_addresses": _("Public addresses"),
             "max_snapshots": _("Snapshots"),
+            "max_backups": _("Backups"),
         }
         for field, _counted, _unit in LIMITS:
             self.fields[field] = WholeNumberField(

@@ -8,10 +8,18 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from apps.backups import services
-from apps.backups.models import Backup, BackupRepository
+from apps.backups import schedules, services
+from apps.backups.models import Backup, BackupRepository, BackupSchedule
 from apps.ui.access import signed_in, staff_only
-from apps.ui.forms.backups import BackupForm, DeleteBackupForm, RepositoryForm, RestoreBackupForm
+from apps.ui.forms.backups import (
+    WEEKDAYS,
+    BackupForm,
+    BackupScheduleForm,
+    DeleteBackupForm,
+    RemoveScheduleForm,
+    RepositoryForm,
+    RestoreBackupForm,
+)
 from apps.ui.forms.vms import apply_errors
 from apps.ui.views.vm_item_pages import item_job_page
 from apps.ui.views.vms import vm_queryset
@@ -22,7 +30,45 @@ def vm_backups(request, pk):
     """The VM's backups, newest first, with their actions."""
     vm = get_object_or_404(vm_queryset(request.user), pk=pk)
     backups = Backup.objects.filter(vm=vm).select_related("repository")[:200]
-    return render(request, "ui/vms/backups.html", {"vm": vm, "backups": backups})
+    schedule = BackupSchedule.objects.filter(vm=vm).select_related("repository").first()
+    context = {"vm": vm, "backups": backups, "schedule": schedule}
+    if schedule is not None:
+        context["weekday_name"] = dict(WEEKDAYS)[schedule.weekday]
+    return render(request, "ui/vms/backups.html", context)
+
+
+@signed_in
+def vm_backup_schedule(request, pk):
+    """Set the VM's backup schedule (apps.backups.schedules.set_schedule); back to its backups."""
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    current = BackupSchedule.objects.filter(vm=vm).first()
+    initial = {}
+    if current is not None:
+        initial = {f: getattr(current, f) for f in ("frequency", "hour", "weekday", "keep_daily", "keep_weekly")}
+        initial["repository"] = current.repository_id
+    repositories = services.ready_repositories().order_by("pk")
+    form = BackupScheduleForm(request.POST or None, initial=initial, repositories=repositories)
+    if request.method == "POST" and form.is_valid():
+        try:
+            schedules.set_schedule(vm, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Backup schedule saved."))
+            return redirect("ui:vm_backups", vm.pk)
+    return render(request, "ui/vms/backup_schedule.html", {"vm": vm, "form": form, "schedule": current})
+
+
+@signed_in
+def vm_backup_schedule_remove(request, pk):
+    """Stop the VM's scheduled backups (apps.backups.schedules.remove_schedule)."""
+    vm = get_object_or_404(vm_queryset(request.user), pk=pk)
+    form = RemoveScheduleForm(request.POST or None)
+    if request.method == "POST":
+        schedules.remove_schedule(vm, actor=request.user)
+        messages.success(request, _("Scheduled backups stopped; the backups taken are kept."))
+        return redirect("ui:vm_backups", vm.pk)
+    return render(request, "ui/vms/backup_schedule_remove.html", {"vm": vm, "form": form})
 
 
 def _page(request, pk, backup_id, form_class, kind, template, start, **form_kwargs):
@@ -75,4 +121,5 @@ def backup_repository_add(request):
         else:
             messages.success(request, _("Repository %(name)s added; initializing it now.") % {"name": repository.name})
             return redirect("ui:job_detail", job.pk)
-    return render(request, "ui/backups/repository_add.html", {"form": form})
+    context = {"form": form, "panel_key": services.panel_public_key()}
+    return render(request, "ui/backups/repository_add.html", context)
