@@ -103,6 +103,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         self.tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._recheck_forever())]
 
+    async def dispatch(self, message):
+        # Keystrokes go straight to the bridge. Channels' own dispatch first runs Django's
+        # close_old_connections in the thread Django's database calls share, for every message:
+        # a thread hop per key, and a wait behind whatever that thread does. The bytes touch no
+        # database (docs/console.md, "Latency").
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def receive(self, text_data=None, bytes_data=None):
         if self.session is None or not hasattr(self, "writer"):
             return

@@ -26,6 +26,7 @@ from asgiref.sync import sync_to_async
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.virt.errors import VirtError
+from apps.vms.console_pipe import SocketOut, detach
 from apps.vms.console_route import VncConnectFailed, VncUnreachable, open_vnc
 from apps.vms.consoles import KEY_COMBOS, bridge_address, read_bridge_token
 from apps.vms.models import VirtualMachine, VmStatus
@@ -59,29 +60,35 @@ def _writes_to(writer):
 
 
 async def _serial(vm, reader, writer):
+    """The console's bytes go from libvirt's event-loop thread straight to the socket
+    (apps/vms/console_pipe.py), the socket's to the console from this loop."""
     loop = asyncio.get_running_loop()
-    queue = asyncio.Queue()
-    driver = hypervisor_for(vm.host)
+    ended = loop.create_future()
+    out = SocketOut(loop)
+
+    def end(_reason):
+        if not ended.done():
+            ended.set_result(None)
+
     console = await asyncio.to_thread(
-        driver.open_console,
+        hypervisor_for(vm.host).open_console,
         vm.domain_name,
-        lambda data: loop.call_soon_threadsafe(queue.put_nowait, data),
-        lambda reason: loop.call_soon_threadsafe(queue.put_nowait, None),
+        out.write,
+        lambda reason: loop.call_soon_threadsafe(end, reason),
     )
-    await _answer(writer, ok=True)
-
-    async def to_socket():
-        while (data := await queue.get()) is not None:
-            writer.write(data)
-            await writer.drain()
-
-    async def to_console(data):
-        console.send(data)  # a non-blocking stream: returns at once unless the guest is flooded
-
+    sock = detach(writer)  # the consumer sends nothing before the answer
     try:
-        await _first_done(to_socket(), _socket_to(reader, to_console))
+        out.start(sock, json.dumps({"ok": True}).encode() + b"\n")
+
+        async def to_console():
+            while data := await loop.sock_recv(sock, CHUNK):
+                console.send(data)  # a non-blocking stream: returns at once unless the guest is flooded
+
+        await _first_done(ended, to_console())
     finally:
         console.close()
+        out.close()
+        sock.close()
 
 
 async def _vnc(vm, reader, writer):

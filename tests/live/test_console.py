@@ -7,10 +7,12 @@ The real bridge on a real guest is tested in tests/browser/test_real_vm_journey.
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
@@ -119,6 +121,19 @@ async def test_the_owner_types_into_the_console_and_the_session_is_audited(custo
     assert session.address == "198.51.100.7" and session.socket_address == "127.0.0.1"
     assert session.opened_at and session.closed_at and session.duration >= timedelta(0)
     assert session.close_reason == "closed by the browser"
+
+
+async def test_keystrokes_do_not_wait_for_the_thread_of_database_calls(customer, vm, bridge):
+    communicator = socket(vm.pk, await ticket_for(customer, vm), await cookie_of(customer))
+    assert not await refused(communicator)
+    # The one thread that Django's thread-sensitive database calls share is busy for 3 s.
+    busy = asyncio.ensure_future(sync_to_async(time.sleep)(3))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await communicator.send_to(bytes_data=b"a")
+    assert await communicator.receive_from(timeout=2) == b"a"
+    assert time.monotonic() - started < 1, "a keystroke waited for the database thread"
+    await busy
 
 
 async def test_the_reseller_and_staff_open_a_customers_console(reseller, admin_user, vm, bridge):
