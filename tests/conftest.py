@@ -5,6 +5,7 @@ import subprocess
 import uuid
 
 import pytest
+from django.db import transaction
 
 from apps.accounts.models import Role, User
 from apps.hosts.models import DomainType, Host, HostStatus
@@ -41,6 +42,17 @@ def make_ready_image():
         visibility=Visibility.PUBLIC,
         status=ImageStatus.READY,
     )
+
+
+def made_once(django_db_blocker, make, *args):
+    """The body of a module-scoped fixture (`yield from made_once(django_db_blocker, make)`):
+    what make(*args) builds is made once for the module's tests, in a transaction rolled back
+    after the last one; each test runs in a savepoint inside it (django_db), so what a call
+    changes is undone before the next, as with Django's setUpTestData. Request
+    django_db_setup in the fixture."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield make(*args)
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
