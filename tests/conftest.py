@@ -75,8 +75,7 @@ def other_customer(db):
     return make_other_customer()
 
 
-@pytest.fixture
-def test_host(db):
+def make_test_host():
     """A host on libvirt's in-process test driver (state lives as long as this process)."""
     return Host.objects.create(
         name="test-host",
@@ -86,6 +85,11 @@ def test_host(db):
         storage_path="/default-pool",
         status=HostStatus.ONLINE,
     )
+
+
+@pytest.fixture
+def test_host(db):
+    return make_test_host()
 
 
 @pytest.fixture
