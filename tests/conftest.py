@@ -5,6 +5,7 @@ import subprocess
 import uuid
 
 import pytest
+from django.db import transaction
 
 from apps.accounts.models import Role, User
 from apps.hosts.models import DomainType, Host, HostStatus
@@ -43,6 +44,17 @@ def make_ready_image():
     )
 
 
+def made_once(django_db_blocker, make, *args):
+    """The body of a module-scoped fixture (`yield from made_once(django_db_blocker, make)`):
+    what make(*args) builds is made once for the module's tests, in a transaction rolled back
+    after the last one; each test runs in a savepoint inside it (django_db), so what a call
+    changes is undone before the next, as with Django's setUpTestData. Request
+    django_db_setup in the fixture."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield make(*args)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def admin_user(db):
     return make_admin()
@@ -63,8 +75,7 @@ def other_customer(db):
     return make_other_customer()
 
 
-@pytest.fixture
-def test_host(db):
+def make_test_host():
     """A host on libvirt's in-process test driver (state lives as long as this process)."""
     return Host.objects.create(
         name="test-host",
@@ -74,6 +85,11 @@ def test_host(db):
         storage_path="/default-pool",
         status=HostStatus.ONLINE,
     )
+
+
+@pytest.fixture
+def test_host(db):
+    return make_test_host()
 
 
 @pytest.fixture

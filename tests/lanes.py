@@ -46,6 +46,8 @@ HEAVY = {
     "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
     "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
     "tests/test_lanes.py": 40,  # two collections of the whole suite
+    "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
+    "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 6.0

@@ -6,13 +6,16 @@ whole number from 1 or a string, as its schema's oneOf says. A field the body do
 is ignored, as in every other body."""
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
 from apps.backups.models import Backup, BackupRepository
+from apps.images.models import Image
 from apps.ipam.models import Network
 from apps.vms.models import Snapshot, SnapshotState, WarmPool
-from tests.api.conftest import PASSWORD, codes, make_vm, order
+from tests.api.conftest import PASSWORD, client_for, codes, make_roomy_host, make_vm, order
+from tests.conftest import made_once, make_admin, make_customer, make_ready_image, make_reseller
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +143,15 @@ def _put(body, field, value):
     return body
 
 
-@pytest.fixture
-def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Made once for the module's checks (hundreds): tests.conftest.made_once."""
+    yield from made_once(django_db_blocker, make_world, tmp_path_factory.mktemp("strict-bodies"))
+
+
+def make_world(tmp_path):
+    admin_user, reseller = make_admin(), make_reseller()
+    customer, host, ready_image = make_customer(reseller), make_roomy_host(), make_ready_image()
     ready_image.owner = customer
     ready_image.save(update_fields=["owner"])
     vm = make_vm(customer, host)
@@ -167,6 +177,7 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
         vm=vm, vm_name=vm.name, owner=customer, repository=repository, state="ready", restic_snapshot_id="a" * 64
     ).pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
+    clients = {who: client_for(user) for who, user in users.items()}
     right = {
         "image": ready_image.pk,
         "plan": 1,
@@ -183,11 +194,10 @@ def world(api, admin_user, reseller, customer, host, ready_image, tmp_path):
     }
 
     def send(who, method, path, base, body):
-        client = api(users[who])
         url = f"/api/v1/{path.format(**ids)}"
-        return getattr(client, method)(url, body, format="json")
+        return getattr(clients[who], method)(url, body, format="json")
 
-    return send, bases, right
+    return SimpleNamespace(send=send, bases=bases, right=right, clients=clients, users=users, image=ready_image)
 
 
 def _cases():
@@ -206,7 +216,7 @@ def _base(bases, base):
 
 @pytest.mark.parametrize(("who", "method", "path", "base", "field", "kind", "value"), list(_cases()))
 def test_a_value_of_another_json_type_is_a_400_naming_the_field(world, who, method, path, base, field, kind, value):
-    send, bases, _ = world
+    send, bases = world.send, world.bases
     response = send(who, method, path, base, _put(_base(bases, base), field, value))
     assert response.status_code == 400, response.content
     assert (field, CODE[kind]) in codes(response)
@@ -222,7 +232,7 @@ def test_a_value_of_another_json_type_is_a_400_naming_the_field(world, who, meth
 def test_the_right_type_is_not_refused_for_its_type(world, who, method, path, base, field, kind, ok):
     """The service may still refuse the value (a plan that does not exist, a VM that must be
     stopped first): never as a wrong type."""
-    send, bases, right = world
+    send, bases, right = world.send, world.bases, world.right
     value = right[ok] if ok == "host_id" else right.get(field, ok)
     if path.startswith("networks/") and ok is None:
         value = right["host_name"]
@@ -239,18 +249,18 @@ def _messages(response, field):
     return [error["message"] for error in response.json()["errors"] if error["field"] == field]
 
 
-def test_a_well_typed_order_is_accepted_and_an_unknown_field_ignored(api, customer, host, ready_image):
-    body = order(ready_image, full_copy=True, ssh_keys=[], network=None, colour="blue")
-    response = api(customer).post("/api/v1/vms/", body, format="json")
+def test_a_well_typed_order_is_accepted_and_an_unknown_field_ignored(world):
+    body = order(world.image, name="web-2", full_copy=True, ssh_keys=[], network=None, colour="blue")
+    response = world.clients["customer"].post("/api/v1/vms/", body, format="json")
     assert response.status_code == 202, response.content
-    assert response.json()["vm"]["name"] == "web-1"
+    assert response.json()["vm"]["name"] == "web-2"
 
 
-def test_a_well_typed_image_share_is_applied(api, reseller, customer, ready_image):
-    ready_image.owner = reseller
-    ready_image.save(update_fields=["owner"])
-    response = api(reseller).patch(
-        f"/api/v1/images/{ready_image.pk}/", {"visibility": "shared", "shared_with": [customer.pk]}, format="json"
+def test_a_well_typed_image_share_is_applied(world):
+    reseller, customer, image = world.users["reseller"], world.users["customer"], world.image
+    Image.objects.filter(pk=image.pk).update(owner=reseller)
+    response = world.clients["reseller"].patch(
+        f"/api/v1/images/{image.pk}/", {"visibility": "shared", "shared_with": [customer.pk]}, format="json"
     )
     assert response.status_code == 200, response.content
     assert response.json()["shared_with"] == [customer.pk]

@@ -7,7 +7,6 @@ customer-2 (nobody's customer). Another tenant's object is 404, never 403."""
 import re
 
 import pytest
-from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
@@ -24,7 +23,7 @@ from apps.jobs.models import Job
 from apps.vms.models import Snapshot, WarmPool
 from apps.webhooks.models import Delivery, Endpoint, Event
 from tests.api.conftest import SSH_KEY, client_for, make_roomy_host, make_vm
-from tests.conftest import make_admin, make_customer, make_other_customer, make_ready_image, make_reseller
+from tests.conftest import made_once, make_admin, make_customer, make_other_customer, make_ready_image, make_reseller
 
 ROLES = ("admin", "reseller", "customer", "other", "anon")
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -147,12 +146,8 @@ def expected(path, method, role, which):
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    """Made once for the module's checks (hundreds), in a transaction rolled back after the last
-    one; each test runs in a savepoint inside it (django_db), so what a call changes is undone
-    before the next, as with Django's setUpTestData."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield make_world()
-        transaction.set_rollback(True)
+    """Made once for the module's checks (hundreds): tests.conftest.made_once."""
+    yield from made_once(django_db_blocker, make_world)
 
 
 def make_world():

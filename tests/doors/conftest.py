@@ -9,6 +9,7 @@ from apps.accounts.models import User
 from apps.hosts.models import Host
 from apps.images.models import Image
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from tests.conftest import make_admin, make_customer, make_ready_image, make_reseller, make_test_host
 
 
 @dataclass
@@ -29,8 +30,14 @@ def jobs_stay_queued(monkeypatch, settings):
 
 
 @pytest.fixture
-def world(admin_user, reseller, customer, test_host, ready_image):
+def world(db):
+    return make_world()
+
+
+def make_world():
     """tests/conftest.py's users, host and image; the host with room for every order here."""
+    admin, reseller = make_admin(), make_reseller()
+    customer, test_host, ready_image = make_customer(reseller), make_test_host(), make_ready_image()
     test_host.cpus, test_host.memory_mb, test_host.disk_bytes = 64, 131072, 2000 * 2**30
     test_host.save()
     vm = VirtualMachine.objects.create(
@@ -45,4 +52,4 @@ def world(admin_user, reseller, customer, test_host, ready_image):
         disk_gb=10,
         hostname="mine-1",
     )
-    return World(admin_user, reseller, customer, test_host, ready_image, vm)
+    return World(admin, reseller, customer, test_host, ready_image, vm)

@@ -22,9 +22,11 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db import transaction
 from django.test import Client
+from rest_framework.test import APIClient
 
 from apps.jobs.models import Job
 from tests.api.conftest import client_for
@@ -42,11 +44,34 @@ class Outcome:
     detail: str = field(default="", compare=False)  # for assertion messages
 
 
-def doors(user):
-    """(web UI client, API client) signed in as `user` (session; bearer token)."""
+@dataclass(frozen=True)
+class Keys:
+    """What a user's doors are opened with: a session key and an API token."""
+
+    session: str
+    token: str
+
+
+def keys_for(user):
+    """Sign `user` in once (a session; a bearer token) for doors_with."""
     ui = Client()
     ui.force_login(user)
-    return ui, client_for(user)
+    return Keys(ui.session.session_key, client_for(user).raw_token)
+
+
+def doors_with(keys):
+    """(web UI client, API client) signed in with `keys`: new clients, no cookie (messages)
+    of an earlier request."""
+    ui = Client()
+    ui.cookies[settings.SESSION_COOKIE_NAME] = keys.session
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {keys.token}")
+    return ui, api
+
+
+def doors(user):
+    """(web UI client, API client) signed in as `user` (session; bearer token)."""
+    return doors_with(keys_for(user))
 
 
 def _message_reasons(response):

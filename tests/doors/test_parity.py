@@ -7,13 +7,30 @@ from django.db.models import Max
 
 from apps.jobs.models import Job
 from apps.vms.models import VirtualMachine
+from tests.conftest import made_once
 from tests.doors.actions import ACTIONS
-from tests.doors.outcomes import api_outcome, assert_same, doors, ui_outcome
+from tests.doors.conftest import make_world
+from tests.doors.outcomes import api_outcome, assert_same, doors_with, keys_for, ui_outcome
+
+pytestmark = pytest.mark.django_db
 
 REFUSED = [(action, case) for action in ACTIONS for case in action.refused]
 # What a job's parameters may differ in between two doors: salted hashes and the names
 # the accepted orders were told apart by.
 DIFFERS = {"root_password_hash", "hostname"}
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """tests/doors/conftest.py's World made once for the module's rows (tests.conftest.made_once),
+    its users signed in once (`keys`: each knock opens new clients with them)."""
+    yield from made_once(django_db_blocker, make_signed_in_world)
+
+
+def make_signed_in_world():
+    world = make_world()
+    world.keys = {action.actor: keys_for(getattr(world, action.actor)) for action in ACTIONS}
+    return world
 
 
 def fill(value, door):
@@ -29,7 +46,7 @@ def fill(value, door):
 def knock(action, inputs, world, door):
     """Send `inputs`' data through `door` as the action's actor; returns its Outcome."""
     ui_data, api_body = inputs(world)
-    ui_client, api_client = doors(getattr(world, action.actor))
+    ui_client, api_client = doors_with(world.keys[action.actor])
     if door == "ui":
         return ui_outcome(ui_client.post(action.ui_url(world), fill(ui_data, "ui")))
     method, url = action.api_call(world)
