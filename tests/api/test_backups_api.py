@@ -124,3 +124,8 @@ def test_the_backup_schedule_set_read_and_removed(api, customer, other_customer,
     assert response.status_code == 400 and codes(response) == [("keep_daily", "invalid")]
     assert client.delete(url).status_code == 204 and not BackupSchedule.objects.exists()
     assert client.delete(url).status_code == 404
+    # A schedule naming its repository answers with the repository's id, on PUT and GET.
+    repo = BackupRepository.objects.create(name="named", path="/srv/named-repo", password="x" * 10, state="ready")
+    response = client.put(url, {**body, "repository": repo.pk}, format="json")
+    assert response.status_code == 200 and response.json()["repository"] == repo.pk, response.content
+    assert client.get(url).json()["repository"] == repo.pk

@@ -60,10 +60,11 @@ class BackupScheduleSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["next_run_at", "retry_at", "last_run_at", "last_failure_at", "last_failure_reason"]
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["repository"] = instance.repository_id
-        return data
+
+class BackupScheduleOutSerializer(BackupScheduleSerializer):
+    """A schedule as answered: its repository's id (the request's field is an id too)."""
+
+    repository = serializers.IntegerField(source="repository_id", allow_null=True, read_only=True)
 
 
 class BackupCreateSerializer(serializers.Serializer):
@@ -87,7 +88,9 @@ class BackupRestoreSerializer(serializers.Serializer):
 class BackupActions:
     """The backup routes of VmViewSet."""
 
-    @extend_schema(request=None, responses={200: BackupScheduleSerializer}, operation_id="vms_backup_schedule_retrieve")
+    @extend_schema(
+        request=None, responses={200: BackupScheduleOutSerializer}, operation_id="vms_backup_schedule_retrieve"
+    )
     @action(detail=True, methods=["get"], url_path="backup-schedule")
     def backup_schedule(self, request, pk=None):
         """The VM's backup schedule and its last failure (404 when it has none)."""
@@ -95,11 +98,11 @@ class BackupActions:
         schedule = BackupSchedule.objects.filter(vm=vm).first()
         if schedule is None:
             raise Http404("This VM has no backup schedule.")
-        return Response(BackupScheduleSerializer(schedule).data)
+        return Response(BackupScheduleOutSerializer(schedule).data)
 
     @extend_schema(
         request=BackupScheduleSerializer,
-        responses={200: BackupScheduleSerializer},
+        responses={200: BackupScheduleOutSerializer},
         operation_id="vms_backup_schedule_set",
     )
     @backup_schedule.mapping.put
@@ -109,7 +112,7 @@ class BackupActions:
         vm = self.get_object()
         data = self._valid(BackupScheduleSerializer)
         schedule = schedules.set_schedule(vm, actor=request.user, **data)
-        return Response(BackupScheduleSerializer(schedule).data)
+        return Response(BackupScheduleOutSerializer(schedule).data)
 
     @extend_schema(request=None, responses={204: None}, operation_id="vms_backup_schedule_destroy")
     @backup_schedule.mapping.delete
