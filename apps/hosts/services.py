@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.tenancy import is_staff_user
 from apps.hosts.checks import check_host, summary
-from apps.hosts.models import Cluster, Host, HostStatus
+from apps.hosts.models import CLUSTER_SETUP, Cluster, Host, HostStatus
 from apps.hosts.signals import host_status_changed
 
 logger = logging.getLogger("vmmanager.hosts")
@@ -87,8 +87,11 @@ def add_host(actor, *, request_id=None, **settings):
     from apps.jobs import runner
 
     check_may_manage_hosts(actor)
-    host = Host(**_settings(settings))
+    chosen = settings.get("cluster") not in (None, "")
+    host = Host(**_settings({k: v for k, v in settings.items() if chosen or k != "cluster"}))
     with transaction.atomic():
+        if not chosen:
+            host.cluster = _cluster_for_new(host)
         _save(host)
         job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
     return host, job
@@ -172,6 +175,23 @@ def _cluster(value):
     if found is None:
         raise ValidationError({"cluster": ValidationError(_("No such cluster."), code="does_not_exist")})
     return found
+
+
+def _cluster_for_new(host):
+    """No cluster chosen for the new `host`: the default one when the host's setup matches it
+    (or it has no hosts yet), else the oldest cluster of that setup, else a new cluster for it,
+    named after the host, as the clusters' data migration groups hosts (docs/clusters.md)."""
+    default = Cluster.default()
+    setup = {field: getattr(host, field) for field in CLUSTER_SETUP}
+    same = Cluster.objects.filter(**setup).order_by("pk")
+    for cluster in (default, *same):
+        if not cluster.hosts.exists() or all(getattr(cluster, f) == v for f, v in setup.items()):
+            return cluster
+    name, n = host.name[:60], 1
+    while Cluster.objects.filter(name=name).exists():
+        n += 1
+        name = f"{host.name[:56]}-{n}"
+    return Cluster.objects.create(name=name, **setup)
 
 
 def _save(host):

@@ -24,8 +24,14 @@ def test_a_host_goes_to_the_default_cluster_unless_another_is_chosen_and_must_ma
     default = Cluster.default()
     assert test_host.cluster == default and default.name == "default"
     assert (default.domain_type, default.network, default.storage_path) == ("qemu", "default", "/default-pool")
+    # Not chosen: a host whose setup differs from the default cluster's gets a cluster of its
+    # own, named after it (as `manage.py host add`, which names no cluster, needs).
+    own, _job = add_host(admin_user, name="kvm-0", **{**KVM, "uri": "qemu+ssh://root@203.0.113.9/system"})
+    assert own.cluster != default
+    assert (own.cluster.name, own.cluster.domain_type, own.cluster.storage_path) == ("kvm-0", "kvm", "/srv/pool")
+    # Chosen: the host must match it.
     with pytest.raises(ValidationError) as refused:
-        add_host(admin_user, name="kvm-1", **KVM)
+        add_host(admin_user, name="kvm-1", cluster=default, **KVM)
     errors = refused.value.message_dict
     assert set(errors) == {"domain_type", "storage_path"}
     assert errors["domain_type"] == [
