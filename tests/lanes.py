@@ -26,26 +26,26 @@ GROUP_MARKERS = ("multihost", "container")
 # clean-clone CI runs, both lanes busy; test_compose's with the image's
 # package layers already built, as on a machine that has run the suite before).
 HEAVY = {
-    "tests/deploy/test_deploy_cloud_init.py": 300,  # the backups' round trip included (two 3 GiB backups, a restore)
-    "tests/deploy/test_public_addresses.py": 230,  # +15 s: DAD, router adverts, an extra address
-    "tests/multihost/test_outages.py": 150,
-    "tests/api/test_schema.py": 230,
-    "tests/multihost/test_two_hosts.py": 140,
-    "tests/browser/test_real_vm_journey.py": 160,
+    "tests/deploy/test_deploy_cloud_init.py": 340,  # the backups' round trip included (two 3 GiB backups, a restore)
+    "tests/deploy/test_public_addresses.py": 220,  # DAD, router adverts, an extra address included
+    "tests/multihost/test_outages.py": 205,
+    "tests/api/test_schema.py": 240,
+    "tests/multihost/test_two_hosts.py": 145,
+    "tests/browser/test_real_vm_journey.py": 140,
     "tests/container/test_prepare_host.py": 75,
-    "tests/container/test_compose.py": 85,
-    "tests/multihost/test_migrate.py": 70,  # the cluster's baseline CPU job and checks
-    "tests/deploy/test_deploy_plain.py": 215,  # a warm pool standby deployed and taken
-    "tests/deploy/test_worker_killed.py": 65,
+    "tests/container/test_compose.py": 90,
+    "tests/multihost/test_migrate.py": 55,
+    "tests/deploy/test_deploy_plain.py": 300,  # a warm pool standby deployed and taken
+    "tests/deploy/test_worker_killed.py": 70,
     "tests/multihost/test_watch_hosts.py": 35,
-    "tests/test_make_run.py": 35,
+    "tests/test_make_run.py": 25,
     "tests/browser/test_sign_in_security.py": 20,
     "tests/container/test_image.py": 65,  # a worker container removed mid-job
     "tests/deploy/test_suspension_real.py": 15,
     "tests/backups/test_backups.py": 25,  # restic on real repositories
     "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
     "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
-    "tests/test_lanes.py": 40,  # two collections of the whole suite
+    "tests/test_lanes.py": 20,  # two collections of the whole suite
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
     "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
 }
