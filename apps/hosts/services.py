@@ -91,7 +91,7 @@ def add_host(actor, *, request_id=None, **settings):
     host = Host(**_settings({k: v for k, v in settings.items() if chosen or k != "cluster"}))
     with transaction.atomic():
         if not chosen:
-            host.cluster = _cluster_for_new(host)
+            host.cluster = cluster_for_new_host(host)
         _save(host)
         job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
     return host, job
@@ -177,7 +177,7 @@ def _cluster(value):
     return found
 
 
-def _cluster_for_new(host):
+def cluster_for_new_host(host):
     """No cluster chosen for the new `host`: the default one when the host's setup matches it
     (or it has no hosts yet), else the oldest cluster of that setup, else a new cluster for it,
     named after the host, as the clusters' data migration groups hosts (docs/clusters.md)."""

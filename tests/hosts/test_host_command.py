@@ -43,3 +43,17 @@ def test_an_unreachable_host_is_added_as_unreachable_with_the_reason(db):
         host_command("add", "far", "qemu+tcp://127.0.0.1:1/system", "--domain-type", "qemu")
     host = Host.objects.get(name="far")
     assert host.status == HostStatus.UNREACHABLE and host.status_reason
+
+
+def test_a_host_of_another_setup_gets_a_cluster_of_its_own_and_a_refused_one_leaves_none(db, test_host):
+    """`host add` names no cluster: a host whose setup differs from the default cluster's
+    (test_host's) is not refused for it, and one refused for its own input makes no cluster."""
+    from apps.hosts.models import Cluster
+
+    host_command("add", "sim-2", "test:///default?sim-2", "--domain-type", "qemu", "--pool-path", "/other-pool")
+    added = Host.objects.get(name="sim-2")
+    assert added.cluster != test_host.cluster and added.cluster.name == "sim-2"
+    assert added.cluster.storage_path == "/other-pool"
+    with pytest.raises(CommandError, match="uri"):
+        host_command("add", "bad", "http://example.com/", "--pool-path", "/third-pool")
+    assert sorted(Cluster.objects.values_list("name", flat=True)) == sorted([test_host.cluster.name, "sim-2"])

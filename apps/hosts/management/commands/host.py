@@ -1,8 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from apps.hosts import checks, sshkey
 from apps.hosts.models import DomainType, Host
+from apps.hosts.services import cluster_for_new_host
 from apps.jobs.cli import run_with_output
 
 
@@ -44,10 +46,12 @@ class Command(BaseCommand):
         if pool_path:
             host.storage_path = pool_path
         try:
-            host.full_clean()
+            with transaction.atomic():  # a cluster made for the host goes if the host is refused
+                host.cluster = cluster_for_new_host(host)
+                host.full_clean()
+                host.save()
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
-        host.save()
         run_with_output(self, "host_refresh", host, {})
 
     def do_check(self, name, **options):
