@@ -50,7 +50,17 @@ def test_a_host_of_another_setup_gets_a_cluster_of_its_own_and_a_refused_one_lea
     (test_host's) is not refused for it, and one refused for its own input makes no cluster."""
     from apps.hosts.models import Cluster
 
-    host_command("add", "sim-2", "test:///default?sim-2", "--domain-type", "qemu", "--pool-path", "/other-pool")
+    host_command(
+        "add",
+        "sim-2",
+        "test:///default?sim-2",
+        "--domain-type",
+        "qemu",
+        "--pool",
+        "sim2-pool",
+        "--pool-path",
+        "/other-pool",
+    )
     added = Host.objects.get(name="sim-2")
     assert added.cluster != test_host.cluster and added.cluster.name == "sim-2"
     assert added.cluster.storage_path == "/other-pool"
