@@ -100,8 +100,11 @@ def panel_deploys(count, ssh_key):
 
 
 def direct_deploys(count, ssh_key, work, image_path):
-    from apps.virt.tools import GUESTFS_ENV
-    from apps.vms.guest_config import GROW_ROOT
+    from apps.virt.appliance import guestfs_env
+    from apps.vms.guest_config import customize_args
+    from apps.vms.validators import hash_root_password
+
+    password_hash = hash_root_password("Bench-Horse-7")
 
     durations = []
     for i in range(count):
@@ -124,27 +127,14 @@ def direct_deploys(count, ssh_key, work, image_path):
             ],
             check=True,
         )
-        grow = GROW_ROOT  # the same grow as the panel's deploy
+        # The same arguments as the panel's deploy, the password given as a hash.
+        args = customize_args(
+            {"hostname": name, "timezone": "UTC", "root_password_hash": password_hash, "ssh_keys": [ssh_key]}
+        )
         subprocess.run(
-            [
-                "virt-customize",
-                "--no-network",
-                "-q",
-                "-a",
-                str(disk),
-                "--hostname",
-                name,
-                "--timezone",
-                "UTC",
-                "--run-command",
-                grow,
-                "--root-password",
-                "password:Bench-Horse-7",
-                "--ssh-inject",
-                f"root:string:{ssh_key}",
-            ],
+            ["virt-customize", "--no-network", "-q", "-a", str(disk), *args],
             check=True,
-            env={**os.environ, **GUESTFS_ENV},
+            env={**os.environ, **guestfs_env()},
             capture_output=True,
         )
         xml = work / f"{name}.xml"

@@ -14,13 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from .appliance import guestfs_env
 from .errors import OperationFailed
 
 log = logging.getLogger("vmmanager.virt")
-
-# libguestfs boots a small appliance VM; where KVM is advertised but unusable it must use
-# TCG (docs/hypervisor.md). Harmless where KVM works, only slower.
-GUESTFS_ENV = {"LIBGUESTFS_BACKEND": "direct", "LIBGUESTFS_BACKEND_SETTINGS": "force_tcg"}
 
 
 def _die_with_parent() -> None:
@@ -116,7 +113,7 @@ def virt_customize(disk: str | Path, args: list[str], timeout: float = 900) -> s
         ["virt-customize", "--no-network", "-a", str(disk), *args],
         timeout=timeout,
         what="configuring the guest (virt-customize)",
-        env=GUESTFS_ENV,
+        env=guestfs_env(),
     )
 
 
@@ -126,13 +123,13 @@ def virt_sysprep(disk: str | Path, timeout: float = 900) -> str:
         ["virt-sysprep", "-a", str(disk), "--operations", "defaults", "--truncate", "/etc/machine-id"],
         timeout=timeout,
         what="sealing the image (virt-sysprep)",
-        env=GUESTFS_ENV,
+        env=guestfs_env(),
     )
 
 
 def virt_cat(disk: str | Path, path: str, timeout: float = 300) -> str:
     """The content of ``path`` inside the offline ``disk``."""
-    return _run(["virt-cat", "-a", str(disk), path], timeout=timeout, what=f"reading {path}", env=GUESTFS_ENV)
+    return _run(["virt-cat", "-a", str(disk), path], timeout=timeout, what=f"reading {path}", env=guestfs_env())
 
 
 def make_seed_iso(destination: str | Path, user_data: str, meta_data: str, network_config: str | None) -> None:
