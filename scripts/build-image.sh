@@ -30,14 +30,17 @@ META="$OUT/$NAME.json"
 SIZE=$((2 * 1024 * 1024 * 1024))
 PART_START=$((1024 * 1024))   # sector 2048, where sfdisk puts partition 1
 
+# The recipe's revision, kept in the sidecar: an image cached by an older recipe is rebuilt.
+RECIPE=2
 done_() { echo "image=$IMAGE"; echo "meta=$META"; exit 0; }
-[[ -s "$IMAGE" && -s "$META" ]] && { say "$NAME cached"; done_; }
+cached() { [[ -s "$IMAGE" && -s "$META" ]] && grep -q "\"recipe\": $RECIPE," "$META"; }
+cached && { say "$NAME cached"; done_; }
 
 mkdir -p "$OUT"
 # Two concurrent builds of one flavour (e.g. make -j) would do the work twice.
 exec 9>"$OUT/.$NAME.lock"
 flock 9
-[[ -s "$IMAGE" && -s "$META" ]] && { say "$NAME cached"; done_; }
+cached && { say "$NAME cached"; done_; }
 
 apt_ensure debootstrap debian-archive-keyring libguestfs-tools extlinux qemu-utils fdisk e2fsprogs zstd
 
@@ -146,6 +149,25 @@ LABEL debian
 CONF
 [[ -e "$R/vmlinuz" && -e "$R/initrd.img" ]] || die "no /vmlinuz or /initrd.img symlink in the tree"
 
+# A faster boot under TCG, where every boot is slow (docs/deploy.md; measured side by side
+# at load 9-12: the network up 12 s sooner, the login prompt 28 s sooner):
+# - an initramfs with only the disk drivers a VM's root needs (6.5 MB, not 15);
+# - no modules for what a VM does not have or use (a hypervisor inside, the host CPU's
+#   frequency driver, a PC speaker, a floppy, a joystick);
+# - no units that only cost time here (binfmt, e2scrub's reaper, debugfs, tracefs,
+#   huge pages, pstore).
+echo "MODULES=list" > "$R/etc/initramfs-tools/conf.d/vmmanager.conf"
+printf '%s\n' virtio_pci virtio_blk virtio_scsi sd_mod >> "$R/etc/initramfs-tools/modules"
+printf 'blacklist %s\n' kvm kvm_amd kvm_intel powernow_k8 pcspkr floppy joydev serio_raw \
+    > "$R/etc/modprobe.d/vmmanager-vm.conf"
+mount -t proc proc "$R/proc"
+chroot "$R" update-initramfs -u -k all > "$tmp/initramfs.log" 2>&1 \
+    || { umount "$R/proc"; tail -n 20 "$tmp/initramfs.log" >&2; die "update-initramfs failed"; }
+umount "$R/proc"
+chroot "$R" systemctl mask --quiet systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+    proc-sys-fs-binfmt_misc.mount e2scrub_reap.service sys-kernel-debug.mount \
+    sys-kernel-tracing.mount dev-hugepages.mount systemd-pstore.service
+
 # Smaller image: no package cache or lists (the guest runs apt update itself).
 rm -rf "$R"/var/cache/apt/*.bin "$R"/var/cache/apt/archives/*.deb "$R"/var/lib/apt/lists/* "$R"/var/log/*.log
 mkdir -p "$R/var/lib/apt/lists/partial"
@@ -171,6 +193,7 @@ cloud_init=false; [[ $FLAVOUR == cloudinit ]] && cloud_init=true
 cat > "$tmp/$NAME.json" <<JSON
 {
   "name": "$NAME",
+  "recipe": $RECIPE,
   "os_family": "debian",
   "os_version": "12",
   "format": "qcow2",
