@@ -1,8 +1,9 @@
 """Which worker runs a job, and its heartbeat while it does.
 
 A job running records its worker as "<machine>:<pid>". The machine is the host name plus the
-process's PID namespace: two containers may share a host name (`--uts=host`) but never a PID
-namespace, so a process id is only ever looked up where it means the same process.
+process's PID namespace and when that namespace's first process started (machine() below):
+two containers may share a host name (`--uts=host`, host networking) but never a PID namespace
+at the same time, so a process id is only ever looked up where it means the same process.
 
 Every worker process has a row (models.Worker) with its last beat. It beats before it takes a
 job, then a thread of it beats every VMM_WORKER_HEARTBEAT_SECONDS until the job ends. A beat
@@ -15,6 +16,7 @@ removed, the machine was lost), found by the next reconciliation rather than aft
 time limit.
 """
 
+import functools
 import logging
 import os
 import socket
@@ -28,12 +30,25 @@ from django.db.models.functions import Now
 logger = logging.getLogger("vmmanager.jobs")
 
 
+@functools.cache
 def machine():
+    """Where a process id means this process: the host name, the PID namespace and when this
+    boot's first process of that namespace started. The namespace's number alone is not
+    enough: it is reused once the namespace is gone, so a worker container replaced by
+    another (same host name with host networking) would get its predecessor's number, and
+    its processes the same ids, and a dead worker would look alive."""
     try:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:  # no /proc (not Linux): the host name alone
         return socket.gethostname()
-    return f"{socket.gethostname()}~{namespace}"
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot = handle.read().strip()[:8]
+        with open("/proc/1/stat") as handle:
+            first_started = handle.read().rsplit(")", 1)[1].split()[19]  # field 22, clock ticks since boot
+    except (OSError, IndexError):  # /proc mounted with hidepid
+        return f"{socket.gethostname()}~{namespace}"
+    return f"{socket.gethostname()}~{namespace}~{boot}.{first_started}"
 
 
 def worker_id():

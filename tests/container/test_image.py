@@ -114,7 +114,8 @@ def test_the_worker_role_runs_the_jobs_the_web_role_queues(image, web, panel_env
         assert settled["status"] == "failed", settled
         assert "The worker running this job stopped unexpectedly during “Check slowly”" in settled["error"], settled
         # Settled by its heartbeat (the doomed container's process ids mean nothing here).
-        assert re.search(r"\(its worker \S+~\d+:\d+ has not been heard from for \d+ s\)", settled["error"]), settled
+        by_heartbeat = r"\(its worker \S+~\d+~\S+:\d+ has not been heard from for \d+ s\)"
+        assert re.search(by_heartbeat, settled["error"]), settled["error"]
     finally:
         podman("rm", "-f", "-t", "0", doomed.name, check=False, timeout=60)
         podman("exec", web.name, "rm", "-f", override, check=False)
