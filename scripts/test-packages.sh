@@ -33,4 +33,7 @@ if ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok instal
         systemctl disable --now nginx >/dev/null 2>&1 || true
     fi
 fi
+# The reconciler's clock-skew test (tests/jobs/test_reconcile.py) runs it in a process whose
+# clock is set apart with libfaketime.
+apt_ensure faketime
 say "test packages ok"

@@ -48,6 +48,7 @@ HEAVY = {
     "tests/test_lanes.py": 20,  # two collections of the whole suite
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
     "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
+    "tests/jobs/test_reconcile.py": 10,  # the reconciler run twice in a process with a skewed clock
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 6.0

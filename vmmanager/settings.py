@@ -147,11 +147,19 @@ else:
 
 # --- Jobs (django-q2) -----------------------------------------------------------------
 JOB_TIMEOUT = env_int("VMM_JOB_TIMEOUT", 1800, minimum=10)
-# A worker beats on each job it runs every VMM_WORKER_HEARTBEAT_SECONDS; a job whose worker
-# (on another machine) has been silent for VMM_WORKER_SILENT_SECONDS is settled by the next
-# reconciliation (every minute): within two minutes of the worker's death (docs/architecture.md).
-VMM_WORKER_HEARTBEAT_SECONDS = env_int("VMM_WORKER_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
-VMM_WORKER_SILENT_SECONDS = env_int("VMM_WORKER_SILENT_SECONDS", 45, minimum=2, maximum=3600)
+# A worker beats (its row in the jobs' Worker table, by the database's clock) before it takes a
+# job and every VMM_WORKER_HEARTBEAT_SECONDS while it runs one; a job whose worker (on another
+# machine) has been silent for VMM_WORKER_SILENT_SECONDS is settled by the next reconciliation
+# (every minute, up to 30 s late): 30 + 90 s, within two minutes of the worker's death
+# (docs/architecture.md).
+VMM_WORKER_HEARTBEAT_SECONDS = env_int("VMM_WORKER_HEARTBEAT_SECONDS", 10, minimum=1, maximum=300)
+VMM_WORKER_SILENT_SECONDS = env_int("VMM_WORKER_SILENT_SECONDS", 30, minimum=2, maximum=3600)
+if VMM_WORKER_SILENT_SECONDS <= 2 * VMM_WORKER_HEARTBEAT_SECONDS:
+    # A worker alive but a beat or two late (a busy database) must not lose its job.
+    raise ImproperlyConfigured(
+        "VMM_WORKER_SILENT_SECONDS must be more than twice VMM_WORKER_HEARTBEAT_SECONDS"
+        f" ({VMM_WORKER_SILENT_SECONDS} <= 2 x {VMM_WORKER_HEARTBEAT_SECONDS})"
+    )
 Q_CLUSTER = {
     "name": "vmmanager",
     "workers": env_int("VMM_WORKERS", 2, minimum=1, maximum=64),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.jobs.models import Job, JobStep
+from apps.jobs.models import Job, JobStep, Worker
 
 
 class JobStepInline(admin.TabularInline):
@@ -35,4 +35,21 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """Read-only: the job workers' heartbeats, written by the workers alone."""
+
+    list_display = ("name", "machine", "pid", "started_at", "beat_at")
+    search_fields = ("name", "machine")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

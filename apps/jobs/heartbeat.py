@@ -1,16 +1,22 @@
 """Which worker runs a job, and its heartbeat while it does.
 
 A job running records its worker as "<machine>:<pid>". The machine is the host name plus the
-process's PID namespace: two containers may share a host name (`--uts=host`) but never a PID
-namespace, so a process id is only ever looked up where it means the same process.
+process's PID namespace and when that namespace's first process started (machine() below):
+two containers may share a host name (`--uts=host`, host networking) but never a PID namespace
+at the same time, so a process id is only ever looked up where it means the same process.
 
-While a job runs, a thread of its worker sets the job's `heartbeat_at` every
-VMM_WORKER_HEARTBEAT_SECONDS. The reconciler (reconcile.py) asks the process table about a
-worker on its own machine, and the heartbeat about a worker elsewhere: a job whose worker has
-been silent for VMM_WORKER_SILENT_SECONDS is orphaned (the container was removed, the machine
-was lost), found by the next reconciliation rather than after the job time limit.
+Every worker process has a row (models.Worker) with its last beat. It beats before it takes a
+job, then a thread of it beats every VMM_WORKER_HEARTBEAT_SECONDS until the job ends. A beat
+is stamped by the database's clock (never the worker's), and the reconciler (reconcile.py)
+compares it with the same clock, so machines whose clocks disagree neither settle a job that
+is still running nor keep one whose worker is gone. The reconciler asks the process table
+about a worker on its own machine, and the heartbeat about a worker elsewhere: the running
+jobs of a worker silent for VMM_WORKER_SILENT_SECONDS are orphaned (the container was
+removed, the machine was lost), found by the next reconciliation rather than after the job
+time limit.
 """
 
+import functools
 import logging
 import os
 import socket
@@ -18,44 +24,67 @@ import threading
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
 
 logger = logging.getLogger("vmmanager.jobs")
 
 
+@functools.cache
 def machine():
+    """Where a process id means this process: the host name, the PID namespace and when this
+    boot's first process of that namespace started. The namespace's number alone is not
+    enough: it is reused once the namespace is gone, so a worker container replaced by
+    another (same host name with host networking) would get its predecessor's number, and
+    its processes the same ids, and a dead worker would look alive."""
     try:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:  # no /proc (not Linux): the host name alone
         return socket.gethostname()
-    return f"{socket.gethostname()}~{namespace}"
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot = handle.read().strip()[:8]
+        with open("/proc/1/stat") as handle:
+            first_started = handle.read().rsplit(")", 1)[1].split()[19]  # field 22, clock ticks since boot
+    except (OSError, IndexError):  # /proc mounted with hidepid
+        return f"{socket.gethostname()}~{namespace}"
+    return f"{socket.gethostname()}~{namespace}~{boot}.{first_started}"
 
 
 def worker_id():
     return f"{machine()}:{os.getpid()}"
 
 
-@contextmanager
-def beating(job_id, worker):
-    """Beat on job `job_id` (while it is running under `worker`) until the block ends."""
-    from apps.jobs.models import Job, JobStatus
+def beat(worker):
+    """Record that `worker` ("<machine>:<pid>") is alive now, by the database's clock."""
+    from apps.jobs.models import Worker
 
+    if Worker.objects.filter(name=worker).update(beat_at=Now()):
+        return
+    where, _, pid = worker.rpartition(":")
+    try:
+        with transaction.atomic():
+            Worker.objects.create(name=worker, machine=where, pid=int(pid), started_at=Now(), beat_at=Now())
+    except IntegrityError:  # made by a beat of the same process in between
+        Worker.objects.filter(name=worker).update(beat_at=Now())
+
+
+@contextmanager
+def beating(worker):
+    """Beat for `worker` every VMM_WORKER_HEARTBEAT_SECONDS until the block ends."""
     stop = threading.Event()
 
-    def beat():
+    def run():
         try:
             while not stop.wait(settings.VMM_WORKER_HEARTBEAT_SECONDS):
                 try:
-                    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, worker=worker).update(
-                        heartbeat_at=timezone.now()
-                    )
+                    beat(worker)
                 except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
-                    logger.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
+                    logger.warning("worker %s: heartbeat not recorded", worker, exc_info=True)
         finally:
             connection.close()  # this thread's own connection
 
-    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread = threading.Thread(target=run, name="worker-heartbeat", daemon=True)
     thread.start()
     try:
         yield

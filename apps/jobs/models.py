@@ -53,11 +53,10 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     error = models.TextField(blank=True)
-    # "<machine>:<pid>" of the worker process running the job, and the last time that worker
-    # said it was still at it: how the reconciler tells a job whose worker died from one that
-    # is still being worked on (apps/jobs/reconcile.py).
+    # "<machine>:<pid>" of the worker process running the job (its Worker row says when it
+    # last beat): how the reconciler tells a job whose worker died from one that is still
+    # being worked on (apps/jobs/reconcile.py).
     worker = models.CharField(max_length=128, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +81,27 @@ class Job(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class Worker(models.Model):
+    """A job worker process and its heartbeat (apps/jobs/heartbeat.py): where it runs and
+    when it last said it was alive, by the database's clock. A worker beats before it takes a
+    job and every VMM_WORKER_HEARTBEAT_SECONDS while it runs one; the reconciler settles the
+    running jobs of a worker silent for VMM_WORKER_SILENT_SECONDS."""
+
+    # "<machine>:<pid>", as in Job.worker.
+    name = models.CharField(max_length=128, unique=True)
+    # Host name (a container's name) and PID namespace: where `pid` means this process.
+    machine = models.CharField(max_length=120)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-beat_at"]
+
+    def __str__(self):
+        return self.name
 
 
 class JobStep(models.Model):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.core.request_id import get_request_id, new_request_id, request_id_context
 from apps.jobs import registry, signals
-from apps.jobs.heartbeat import beating, worker_id
+from apps.jobs.heartbeat import beat, beating, worker_id
 from apps.jobs.models import Job, JobStatus, JobStep, StepStatus
 from apps.virt import outage
 from apps.virt.errors import VirtError
@@ -160,11 +160,13 @@ def execute(job_id):
         logger.warning("job %s does not exist", job_id)
         return None
     with request_id_context(job.request_id):
-        started = timezone.now()
         worker = worker_id()
+        # The beat comes first: a job must never be running under a worker whose last beat
+        # (from an earlier job of this process, perhaps long ago) looks silent.
+        beat(worker)
         if (
             Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-                status=JobStatus.RUNNING, started_at=started, worker=worker, heartbeat_at=started
+                status=JobStatus.RUNNING, started_at=timezone.now(), worker=worker
             )
             != 1
         ):
@@ -172,7 +174,7 @@ def execute(job_id):
             return job
         job.refresh_from_db()
         _job_changed(job)
-        with beating(job.pk, worker):
+        with beating(worker):
             _run(job)
         return job
 

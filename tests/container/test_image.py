@@ -3,6 +3,7 @@ HEALTHCHECK) and worker (runs jobs) against the local PostgreSQL and Redis; a us
 in over HTTP and lists VMs through the API; a worker container removed mid-job has its job
 settled by the next worker from its silent heartbeat."""
 
+import re
 import time
 
 import pytest
@@ -99,6 +100,7 @@ def test_the_worker_role_runs_the_jobs_the_web_role_queues(image, web, panel_env
 
         wait_for(check_running, 120, "the slow host check running in the worker", interval=1)
         podman("rm", "-f", "-t", "0", doomed.name, timeout=60)
+        removed = time.monotonic()
         time.sleep(int(panel_env["VMM_WORKER_SILENT_SECONDS"]) + 1)
         heir = start(image, "worker", panel_env, volume)  # reconciles when it starts
         try:
@@ -106,8 +108,14 @@ def test_the_worker_role_runs_the_jobs_the_web_role_queues(image, web, panel_env
                                120, "the dead worker's job settled")  # fmt: skip
         finally:
             stop(heir)
+        took = time.monotonic() - removed
+        print(f"the removed worker's job settled {took:.1f} s after the removal")
+        assert took < 120
         assert settled["status"] == "failed", settled
         assert "The worker running this job stopped unexpectedly during “Check slowly”" in settled["error"], settled
+        # Settled by its heartbeat (the doomed container's process ids mean nothing here).
+        by_heartbeat = r"\(its worker \S+~\d+~\S+:\d+ has not been heard from for \d+ s\)"
+        assert re.search(by_heartbeat, settled["error"]), settled["error"]
     finally:
         podman("rm", "-f", "-t", "0", doomed.name, check=False, timeout=60)
         podman("exec", web.name, "rm", "-f", override, check=False)

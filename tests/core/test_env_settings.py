@@ -36,11 +36,23 @@ def test_a_database_url_of_an_unknown_kind_is_refused(monkeypatch):
         env_url("DATABASE_URL", ("postgres", "sqlite"))
 
 
-def test_the_panel_refuses_to_start_with_a_bad_setting(tmp_path):
-    env = {**os.environ, "DEBUG": "sometimes", "VMM_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": ""}
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        ({"DEBUG": "sometimes"}, "DEBUG='sometimes' is not a boolean"),
+        # A worker a beat late would lose its job to the reconciler (apps/jobs/heartbeat.py).
+        (
+            {"VMM_WORKER_HEARTBEAT_SECONDS": "10", "VMM_WORKER_SILENT_SECONDS": "20"},
+            "VMM_WORKER_SILENT_SECONDS must be more than twice VMM_WORKER_HEARTBEAT_SECONDS (20 <= 2 x 10)",
+        ),
+    ],
+    ids=["boolean", "heartbeat"],
+)
+def test_the_panel_refuses_to_start_with_a_bad_setting(tmp_path, variables, says):
+    env = {**os.environ, **variables, "VMM_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": ""}
     env.pop("DJANGO_SETTINGS_MODULE")
     proc = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode != 0
-    assert "DEBUG='sometimes' is not a boolean" in proc.stderr
+    assert says in proc.stderr

@@ -1,11 +1,13 @@
 import logging
+import os
 
 import pytest
 
 from apps.core.request_id import RequestIdLogFilter
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import registry, runner
-from apps.jobs.models import Job, JobStatus, StepStatus
+from apps.jobs.heartbeat import machine
+from apps.jobs.models import Job, JobStatus, StepStatus, Worker
 from apps.vms.models import PowerState
 from apps.vms.services import vm_operation
 from tests.vms.factories import vm_with_domain
@@ -155,7 +157,8 @@ def test_a_broken_override_fails_the_job_and_still_releases_the_vm(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_beats_on_the_job_it_runs_until_it_ends(customer, test_host, tmp_path, settings):
-    """The heartbeat the reconciler reads for a worker on another machine (apps/jobs/heartbeat.py)."""
+    """The heartbeat the reconciler reads for a worker on another machine (apps/jobs/heartbeat.py):
+    a row per worker process, beaten before it takes the job and while it runs it."""
     settings.VMM_WORKER_HEARTBEAT_SECONDS = 1
     settings.VMM_OPERATIONS_DIR = str(tmp_path)
     (tmp_path / "vm_reboot.py").write_text(
@@ -169,5 +172,8 @@ def test_a_worker_beats_on_the_job_it_runs_until_it_ends(customer, test_host, tm
 
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
-    assert (job.heartbeat_at - job.started_at).total_seconds() >= 0.9  # it beat while the step ran
-    assert job.heartbeat_at <= job.finished_at  # and stopped with the job
+    row = Worker.objects.get(name=job.worker)  # the worker's heartbeat, by the database's clock
+    assert (row.machine, row.pid) == (machine(), os.getpid())
+    assert (row.beat_at - job.started_at).total_seconds() >= 0.9  # it beat while the step ran
+    assert row.beat_at <= job.finished_at  # and stopped with the job
+    assert row.started_at <= job.started_at  # its first beat came before it took the job
