@@ -1,16 +1,23 @@
 #!/usr/bin/env python
 """Backups (docs/backups.md): a cloud-init guest with a 4 GiB disk deployed through the panel on
 qemu:///system, a full backup into a local restic repository, 200 MiB of random data written
-in the guest, and a second backup. Incremental backups (checkpoints) are not done yet, so the
-second backup reads the whole disk again; what it adds to the repository shows restic's
-deduplication of the raw data.
+in the guest, and a second backup: incremental (only the blocks written since the first
+backup's checkpoint are copied from the host, completed into the whole disk with the first
+backup's restic data).
+
+How long the guest was frozen is measured inside the guest: a shell loop writes a file on the
+root filesystem (a write blocks while it is frozen) and notes the time after each write in
+/dev/shm, about every 20 ms; the longest gap between two notes during a backup is the longest
+the guest could not write (an upper bound: it includes one turn of the loop). The driver's own
+figure (from asking the freeze to the thaw's answer, which includes the agent's replies) is
+printed before it.
 
     .venv/bin/python bench/backup.py
 
 Uses a throw-away SQLite data directory and its own storage pool, and removes everything it
 made. The last line is the result:
-    backup_full_s=<s> backup_second_s=<s> second_bytes_ratio=<bytes added / bytes changed>
-    guest_frozen_ms=<the longer freeze> backup_incr_s=n/a   (one line)
+    backup_full_s=<s> backup_incr_s=<s> incr_bytes_ratio=<bytes added / bytes changed>
+    guest_frozen_ms=<the longest stall of the guest's writes during either backup>   (one line)
 """
 
 import os
@@ -25,6 +32,14 @@ from deploy import IMAGE, setup_django  # noqa: E402
 
 POOL, POOL_PATH = "vmmbench-backup", "/var/lib/vmmanager/bench-backup-pool"
 CHANGED = 200 * 2**20
+PROBE = (
+    "mkfifo /dev/shm/vmm-tick 2>/dev/null; : > /dev/shm/ticks; "
+    "nohup bash -c 'exec 9<>/dev/shm/vmm-tick; while :; do echo x > /root/probe; "
+    "echo $EPOCHREALTIME >> /dev/shm/ticks; read -t 0.02 -u 9; done' >/dev/null 2>&1 &"
+)
+LONGEST_GAP = (
+    "awk 'NR > 1 { d = $1 - p; if (d > m) m = d } { p = $1 } END { printf \"%.0f\", m * 1000 }' /dev/shm/ticks"
+)
 
 
 def agent(driver, vm, script, timeout=300):
@@ -71,22 +86,34 @@ def main():
             raise RuntimeError("deploy failed")
         vm.refresh_from_db()
         agent(driver, vm, "true")
+        agent(driver, vm, PROBE)
         results = []
         for round_ in range(2):
             if round_:
                 agent(driver, vm, f"head -c {CHANGED} /dev/urandom > /root/changed && sync")
+            agent(driver, vm, ": > /dev/shm/ticks")
             started = time.monotonic()
             job = runner.execute(create_backup(vm).pk)
             if job.status != "succeeded":
                 raise RuntimeError(job.error)
-            results.append((time.monotonic() - started, job.result.get("added_bytes"), job.result.get("frozen_ms")))
+            elapsed = time.monotonic() - started
+            stall = float(agent(driver, vm, LONGEST_GAP) or "nan")
+            results.append((elapsed, job.result, stall))
+            print(
+                f"backup {round_ + 1}: {job.result.get('kind')}, {elapsed:.1f} s, "
+                f"read {job.result.get('read_bytes')} B, "
+                f"added {job.result.get('added_bytes')} B, frozen (driver: freeze asked to thaw answered) "
+                f"{job.result.get('frozen_ms')} ms, longest stall of the guest's writes {stall:.0f} ms",
+                file=sys.stderr,
+            )
             vm.refresh_from_db()
-        (full_s, _full_added, frozen1), (second_s, second_added, frozen2) = results
-        frozen = max(f for f in (frozen1, frozen2) if f is not None) if frozen1 or frozen2 else float("nan")
+        (full_s, full, stall1), (incr_s, incr, stall2) = results
+        if incr.get("kind") != "incremental":
+            raise RuntimeError(f"the second backup was {incr.get('kind')}")
         print(f"backups: {Backup.objects.count()}, disk {vm.disk_gb} GiB", file=sys.stderr)
         print(
-            f"backup_full_s={full_s:.1f} backup_second_s={second_s:.1f} "
-            f"second_bytes_ratio={second_added / CHANGED:.2f} guest_frozen_ms={frozen:.0f} backup_incr_s=n/a"
+            f"backup_full_s={full_s:.1f} backup_incr_s={incr_s:.1f} "
+            f"incr_bytes_ratio={incr['added_bytes'] / CHANGED:.2f} guest_frozen_ms={max(stall1, stall2):.0f}"
         )
     finally:
         if vm is not None:

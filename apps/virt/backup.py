@@ -6,15 +6,19 @@
   the host's pool directory). The guest's filesystems are frozen through its agent only
   around that instant (freeze, begin, thaw). The call waits for the copy to end; a copy that
   fails or times out is aborted, and the target is left for the caller to delete (a volume
-  once the pool is refreshed).
+  once the pool is refreshed). It can begin a checkpoint (a dirty bitmap) at the same
+  instant, and copy only the blocks written since an earlier checkpoint (incremental).
+- ``list_checkpoints`` / ``delete_checkpoint``: the checkpoints the panel's backups began
+  (a failed backup's is deleted; libvirt merges its bitmap into its parent's).
 - ``convert_volume``: a volume's data in another format (libvirt runs ``qemu-img convert`` on
   the host): the backing chain flattened. How a stopped VM's disk is read.
 - ``abort_backup``: a failed job's clean-up stops a backup that still runs.
 
 The copy then travels as a file through the storage API (``download_volume``), so a remote
 host needs nothing but libvirt. Outage contract (see ``driver.py``): ``convert_volume`` starts
-afresh (the partial volume is removed first, as the other volume makers); ``abort_backup`` is
-repeated; ``backup_disk`` is not (a job is begun once; a failed backup is taken again).
+afresh (the partial volume is removed first, as the other volume makers); ``abort_backup``,
+``list_checkpoints`` and ``delete_checkpoint`` are repeated; ``backup_disk`` is not (a job is
+begun once; a failed backup is taken again).
 """
 
 from __future__ import annotations
@@ -101,7 +105,8 @@ class BackupOps(Base):
         the target. Waits for the copy to end. Returns how it was taken and how long the
         guest was frozen (from asking the freeze to the thaw's answer). Raises ``NotFound``,
         ``InvalidState`` (not running; the checkpoint ``incremental`` is not there, or its
-        bitmap is missing or broken: take a full one), ``OperationFailed`` (the copy failed,
+        bitmap is missing or broken: take a full one; the disk cannot keep the checkpoint
+        ``checkpoint``, a qcow2 version 2 say: take one without), ``OperationFailed`` (the copy failed,
         or took longer than ``timeout`` s: aborted)."""
         with self._op("backup_disk", name, target_path) as conn:
             dom = self._domain(conn, name)
@@ -127,6 +132,8 @@ class BackupOps(Base):
                 text = e.get_error_message() or ""
                 if incremental and ("checkpoint" in text or "bitmap" in text):
                     raise InvalidState(f"no incremental copy from checkpoint {incremental}: {text}") from e
+                if checkpoint and "bitmap" in text:
+                    raise InvalidState(f"the disk cannot keep a checkpoint: {text}") from e
                 raise
             finally:
                 begun = time.monotonic()

@@ -68,19 +68,26 @@ def run(ctx, vm, backup_id):
                 running = state in (DomainState.RUNNING, DomainState.BLOCKED)  # a paused guest's agent cannot freeze
                 target = driver.create_volume(pool, scratch, top.capacity_bytes, "qcow2")  # made before the freeze
                 Backup.objects.filter(pk=backup.pk).update(checkpoint=backup.checkpoint_name)
-                try:
-                    taken = driver.backup_disk(
-                        vm.domain_name, target.path, quiesce=running, checkpoint=backup.checkpoint_name,
-                        incremental=base.checkpoint if base else None,
-                    )  # fmt: skip
-                except InvalidState as e:
-                    if base is None:
-                        raise
-                    ctx.note(f"a full copy after all: {e}")
-                    base = None
-                    taken = driver.backup_disk(
-                        vm.domain_name, target.path, quiesce=running, checkpoint=backup.checkpoint_name
-                    )
+                # Incremental from the base, else full with a checkpoint, else full without (a
+                # disk that cannot keep one): each refusal comes before anything was copied.
+                tries = ([(backup.checkpoint_name, base)] if base else []) + [
+                    (backup.checkpoint_name, None),
+                    (None, None),
+                ]
+                for position, (checkpoint, start) in enumerate(tries):
+                    try:
+                        taken = driver.backup_disk(
+                            vm.domain_name, target.path, quiesce=running, checkpoint=checkpoint,
+                            incremental=start.checkpoint if start else None,
+                        )  # fmt: skip
+                        break
+                    except InvalidState as e:
+                        if position == len(tries) - 1 or "not running" in str(e):
+                            raise
+                        ctx.note(f"{e}: a full copy{'' if tries[position + 1][0] else ' without a checkpoint'}")
+                base = start
+                if checkpoint is None:
+                    Backup.objects.filter(pk=backup.pk).update(checkpoint="")
                 driver.refresh_pool(pool)
                 how, frozen_ms = taken.how, taken.frozen_ms
                 reason = taken.reason if running else "the VM is paused"
