@@ -20,6 +20,7 @@ made. The last line is the result:
     guest_frozen_ms=<the longest stall of the guest's writes during either backup>   (one line)
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -67,6 +68,13 @@ def main():
     from apps.images.services import import_image_file
     from apps.jobs import runner
     from apps.vms.create import create_vm
+
+    # The driver's own breakdown of each freeze (freeze, backup begin, thaw's answer).
+    virt_log = logging.getLogger("vmmanager.virt")
+    virt_log.setLevel(logging.DEBUG)
+    breakdown = logging.StreamHandler(sys.stderr)
+    breakdown.addFilter(lambda record: "thaw" in record.getMessage())
+    virt_log.addHandler(breakdown)
 
     cloudinit = IMAGE.with_name("debian-12-cloudinit.qcow2")
     owner = User.objects.create_user("bench")

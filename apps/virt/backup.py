@@ -23,6 +23,7 @@ begun once; a failed backup is taken again).
 
 from __future__ import annotations
 
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -34,6 +35,22 @@ from .domain_xml import build_volume_xml
 from .errors import InvalidState, OperationFailed, Unreachable, translate
 from .storage import _vol_info
 from .types import DiskBackup, VolumeInfo
+
+# The copy's speed (MiB/s) between the backup's begin and the thaw's answer.
+THAW_SPEED_MIB = 1
+
+
+def _set_speed(dom: libvirt.virDomain, target: str, mib_per_s: int) -> bool:
+    """Set the running backup copy's speed (0: unlimited). False when it could not be set
+    while the copy still runs; a copy that has ended already counts as done."""
+    try:
+        dom.blockJobSetSpeed(target, mib_per_s, 0)
+        return True
+    except libvirt.libvirtError:
+        try:
+            return not dom.blockJobInfo(target, 0)
+        except libvirt.libvirtError:
+            return False
 
 
 def backup_xml(target: str, target_path: str, incremental: str | None = None) -> str:
@@ -126,8 +143,14 @@ class BackupOps(Base):
                         raise
                     reason = e.get_error_message()
             frozen_at = time.monotonic()
+            slowed = None
             try:
                 dom.backupBegin(xml, cp_xml, libvirt.VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL)
+                if frozen:
+                    # QEMU's copy starts at once and competes with the guest (its agent must
+                    # answer the thaw): held to a trickle until the thaw has answered.
+                    slowed = threading.Thread(target=_set_speed, args=(dom, target, THAW_SPEED_MIB), daemon=True)
+                    slowed.start()
             except libvirt.libvirtError as e:
                 text = e.get_error_message() or ""
                 if incremental and ("checkpoint" in text or "bitmap" in text):
@@ -147,6 +170,10 @@ class BackupOps(Base):
                             name, (frozen_at - began) * 1000, (begun - frozen_at) * 1000,
                             (time.monotonic() - begun) * 1000,
                         )  # fmt: skip
+                        if slowed is not None:
+                            slowed.join()
+                            if not _set_speed(dom, target, 0):  # full speed again
+                                raise OperationFailed("the disk copy could not be given its full speed again")
             processed = self._wait_for_backup(dom, timeout)
             if frozen:
                 return DiskBackup("frozen", "", frozen_ms, processed)
