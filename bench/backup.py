@@ -21,6 +21,7 @@ made. The last line is the result:
     guest_frozen_ms=<the longer freeze, the driver's figure>   (one line)
 """
 
+import hashlib
 import logging
 import os
 import subprocess
@@ -54,6 +55,37 @@ def agent(driver, vm, script, timeout=300):
     if code != 0:
         raise RuntimeError(output)
     return output
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(driver, vm, work, create_backup, runner):
+    """A third backup, incremental, of the paused guest (its disk does not change), stored
+    whole: the disk read back from restic must be the disk, byte for byte."""
+    from apps.backups import restic
+    from apps.backups.models import Backup
+
+    driver.suspend(vm.domain_name)
+    try:
+        job = runner.execute(create_backup(vm).pk)
+        if job.status != "succeeded" or job.result.get("kind") != "incremental":
+            raise RuntimeError(f"the third backup: {job.status} {job.result.get('kind')} {job.error}")
+        backup = Backup.objects.select_related("repository").get(pk=job.result["backup_id"])
+        restic.dump_to_file(backup.repository, backup.restic_snapshot_id, backup.filename, work / "restored.raw")
+        disk = driver.disk_source(vm.domain_name)
+        subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", disk, str(work / "disk.raw")], check=True)
+        same = sha256_of(work / "restored.raw") == sha256_of(work / "disk.raw")
+    finally:
+        driver.resume(vm.domain_name)
+    print(f"the incremental backup restored is the disk byte for byte: {same}", file=sys.stderr)
+    if not same:
+        raise RuntimeError("the incremental backup is not the disk")
 
 
 def main():
@@ -120,6 +152,7 @@ def main():
         (full_s, full, _stall1), (incr_s, incr, _stall2) = results
         if incr.get("kind") != "incremental":
             raise RuntimeError(f"the second backup was {incr.get('kind')}")
+        verify(driver, vm, work, create_backup, runner)
         print(f"backups: {Backup.objects.count()}, disk {vm.disk_gb} GiB", file=sys.stderr)
         print(
             f"backup_full_s={full_s:.1f} backup_incr_s={incr_s:.1f} "
