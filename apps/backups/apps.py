@@ -14,6 +14,11 @@ class BackupsConfig(AppConfig):
 
         registry.register_housekeeping(schedules.dispatch)  # scheduled backups (docs/backups.md)
 
+        from apps.backups import checkpoints
+
+        # the checkpoints failed backups left on hosts that did not answer then
+        registry.register_housekeeping(checkpoints.remove_failed_checkpoints)
+
         from apps.accounts.quotas import register_owned
         from apps.backups.models import Backup
 

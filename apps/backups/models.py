@@ -91,8 +91,17 @@ class BackupState(models.TextChoices):
 BackupConsistency = SnapshotConsistency
 
 
+class BackupKind(models.TextChoices):
+    """Whether the host copied the whole disk (`full`) or only what changed since the
+    checkpoint of an earlier backup (`incremental`; docs/backups.md). Either way the restic
+    snapshot holds the whole disk's raw data."""
+
+    FULL = "full", pgettext_lazy("backup kind", "Full")
+    INCREMENTAL = "incremental", pgettext_lazy("backup kind", "Incremental")
+
+
 class Backup(models.Model):
-    """One full copy of a VM's disk (its raw data) in a repository: a restic snapshot tagged
+    """One copy of a VM's whole disk (its raw data) in a repository: a restic snapshot tagged
     `vm:<id>` and `backup:<id>`. Kept when the VM is deleted (`vm` empty; its name and owner
     stay); a repository with backups cannot be deleted."""
 
@@ -115,6 +124,16 @@ class Backup(models.Model):
     error = models.TextField(blank=True)
     # Taken by the VM's schedule (tagged `scheduled`): only these are forgotten by its retention.
     scheduled = models.BooleanField(default=False)
+    kind = models.CharField(max_length=11, choices=BackupKind.choices, default=BackupKind.FULL)
+    # The libvirt checkpoint (`vmm-backup-<id>`) begun with this backup's copy: the next
+    # backup copies only what changed since it. Emptied when a failed backup's is removed.
+    checkpoint = models.CharField(max_length=64, blank=True)
+    # An incremental backup's base: the backup whose checkpoint it started from and whose
+    # restic data it completed with the changes.
+    base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What the copy fetched from the host (a full one: the disk's data; an incremental one:
+    # only the changed blocks).
+    read_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -128,6 +147,7 @@ class Backup(models.Model):
             models.CheckConstraint(
                 condition=~Q(state="ready") | ~Q(restic_snapshot_id=""), name="backup_ready_has_snapshot"
             ),
+            models.CheckConstraint(condition=Q(kind__in=BackupKind.values), name="backup_kind_valid"),
         ]
 
     def __str__(self):
@@ -136,6 +156,11 @@ class Backup(models.Model):
     @property
     def tag(self):
         return f"backup:{self.pk}"
+
+    @property
+    def checkpoint_name(self):
+        """The name of the libvirt checkpoint this backup's copy begins (when the VM runs)."""
+        return f"vmm-backup-{self.pk}"
 
 
 class ScheduleFrequency(models.TextChoices):

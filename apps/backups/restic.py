@@ -164,6 +164,10 @@ def backup_file(repository, path, filename, tags, timeout=6 * 3600):
         run(repository, args, timeout=timeout, what="backup", stdin=source, stdout=out)
         out.seek(0)
         lines = out.read().decode(errors="replace").splitlines()
+    return _summary(lines)
+
+
+def _summary(lines):
     for line in reversed(lines):
         try:
             message = json.loads(line)
@@ -172,6 +176,94 @@ def backup_file(repository, path, filename, tags, timeout=6 * 3600):
         if message.get("message_type") == "summary":
             return message
     raise ResticError("restic backup did not report a summary")
+
+
+def backup_patched(repository, base_snapshot_id, filename, changes, extents, tags, *, size, timeout=6 * 3600):
+    """Store as `filename` (tagged `tags`) the data of `filename` in snapshot
+    `base_snapshot_id` with the byte ranges `extents` ([(start, length)], sorted, not
+    overlapping) taken from the local file `changes` instead: `restic dump` of the base piped
+    through the patch into `restic backup --stdin`, so the repository gets the whole disk's
+    raw data (deduplicated: only the changed chunks are new) while only the changes were
+    copied from the host. The base must be `size` bytes long. Returns restic's summary like
+    `backup_file`. Raises ResticError."""
+    dump_args = ["dump", base_snapshot_id, "/" + filename.lstrip("/")]
+    backup_args = ["backup", "--json", "--stdin", "--stdin-filename", filename, "--host", "vmmanager"]
+    for tag in tags:
+        backup_args += ["--tag", tag]
+    deadline = time.monotonic() + timeout
+    with contextlib.ExitStack() as stack:
+        dump_argv, env = stack.enter_context(_command(repository, dump_args))
+        backup_argv, _env2 = stack.enter_context(_command(repository, backup_args))
+        out, dump_err, backup_err = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(3))
+        patch = stack.enter_context(open(changes, "rb"))
+        dump = subprocess.Popen(
+            dump_argv, stdout=subprocess.PIPE, stderr=dump_err, env=env, preexec_fn=_die_with_parent
+        )
+        store = subprocess.Popen(
+            backup_argv, stdin=subprocess.PIPE, stdout=out, stderr=backup_err, env=env, preexec_fn=_die_with_parent
+        )
+        try:
+            try:
+                written = _patch_stream(dump.stdout, store.stdin, patch.fileno(), extents, deadline)
+            except BrokenPipeError:
+                written = None  # restic backup stopped reading: its exit status and words say why
+                dump.kill()
+            dump_code = dump.wait(timeout=max(1, deadline - time.monotonic()))
+            if written is not None and (dump_code != 0 or written != size):
+                store.send_signal(signal.SIGINT)  # before its input ends: no snapshot of a short disk, no lock left
+            with contextlib.suppress(BrokenPipeError):
+                store.stdin.close()
+            store_code = store.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as e:
+            raise ResticError(f"restic backup took longer than {timeout:.0f} s and was stopped") from e
+        finally:
+            for proc in (dump, store):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if store.returncode != 0:
+                with contextlib.suppress(ResticError):
+                    unlock(repository)  # a restic stopped early may leave its lock
+        if written is None:
+            backup_err.seek(0)
+            raise _fail("backup", backup_err.read().decode(errors="replace"), store_code)
+        if dump_code != 0:
+            dump_err.seek(0)
+            raise _fail("dump", dump_err.read().decode(errors="replace"), dump_code)
+        if written != size:
+            raise ResticError(f"the base backup holds {written} bytes, not the disk's {size}")
+        if store_code != 0:
+            backup_err.seek(0)
+            raise _fail("backup", backup_err.read().decode(errors="replace"), store_code)
+        out.seek(0)
+        return _summary(out.read().decode(errors="replace").splitlines())
+
+
+def _patch_stream(source, sink, patch_fd, extents, deadline, chunk=4 << 20):
+    """Copy `source` to `sink`, the bytes of `extents` read from `patch_fd` instead (holes
+    past its end read as zeros). Returns how many bytes went through."""
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    pos, first = 0, 0
+    while True:
+        n = source.readinto(buf)
+        if not n:
+            return pos
+        end = pos + n
+        while first < len(extents) and extents[first][0] + extents[first][1] <= pos:
+            first += 1
+        i = first
+        while i < len(extents) and extents[i][0] < end:
+            lo, hi = max(extents[i][0], pos), min(extents[i][0] + extents[i][1], end)
+            if lo < hi:
+                data = os.pread(patch_fd, hi - lo, lo)
+                view[lo - pos : lo - pos + len(data)] = data
+                view[lo - pos + len(data) : hi - pos] = bytes(hi - lo - len(data))
+            i += 1
+        sink.write(view[:n])
+        pos = end
+        if time.monotonic() > deadline:
+            raise ResticError("restic backup took too long and was stopped")
 
 
 def snapshot_ids(repository, tag):

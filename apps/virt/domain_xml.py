@@ -424,13 +424,18 @@ def build_volume_xml(
     backing_path: str | None = None,
     backing_format: str | None = None,
 ) -> str:
-    """Volume XML; with ``backing_path`` it is a linked clone (copy-on-write overlay)."""
+    """Volume XML; with ``backing_path`` it is a linked clone (copy-on-write overlay). A qcow2
+    is made version 3 (``compat`` 1.1; libvirt's default is 0.10, version 2, which cannot keep
+    the dirty bitmaps of backup checkpoints)."""
     root = ET.Element("volume")
     _sub(root, "name", name)
     _sub(root, "capacity", str(int(capacity_bytes)), unit="bytes")
     # Allocation 0: sparse / no preallocation, creation is instant at any size.
     _sub(root, "allocation", "0", unit="bytes")
-    _sub(_sub(root, "target"), "format", type=format)
+    target = _sub(root, "target")
+    _sub(target, "format", type=format)
+    if format == "qcow2":
+        _sub(target, "compat", "1.1")
     if backing_path:
         backing = _sub(root, "backingStore")
         _sub(backing, "path", backing_path)

@@ -25,6 +25,7 @@ Safe to run again, and why:
   ``network_active``, ``network_state``, ``interface_exists``, ``sweep_stats``, ``agent_ready``,
   ``interface_addresses``, ``interface_bandwidth``, ``host_cpu``, ``baseline_cpu``; ``refresh_pool``;
   ``download_volume`` and ``volume_sha256`` and ``download_volume_sparse`` (read from the start again); ``disk_source``;
+  ``list_checkpoints``;
   ``abort_backup`` (aborts what still runs).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
@@ -37,7 +38,8 @@ Safe to run again, and why:
 - to a state: ``start``, ``shutdown``, ``destroy``, ``suspend``, ``resume``: on a repeated
   call, "already in that state" (``InvalidState``) means the lost call did it: done.
   ``stop`` looks at the state first anyway.
-- deletes: ``delete_volume``, ``undefine``, ``delete_pool``, ``remove_network``: ``NotFound`` on a repeated
+- deletes: ``delete_volume``, ``undefine``, ``delete_pool``, ``remove_network``, ``delete_checkpoint`` (returns
+  False when none was there): ``NotFound`` on a repeated
   call means the lost call did it: done (so a retried delete of something that was never
   there returns instead of raising ``NotFound``).
 - volume makers: ``create_volume``, ``clone_volume_linked``, ``copy_volume``, ``convert_volume``,

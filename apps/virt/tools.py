@@ -107,6 +107,24 @@ def convert(source: str | Path, destination: str | Path, source_format: str, for
     )
 
 
+def written_extents(path: str | Path) -> list[tuple[int, int]]:
+    """The byte ranges ``[(start, length)]`` of the standalone qcow2 at ``path`` that were
+    written (data, or clusters written as zeros), merged and sorted: what an incremental
+    backup copied; the rest of it was not copied."""
+    out = _run(["qemu-img", "map", "--output=json", "-f", "qcow2", str(path)], timeout=600, what="qemu-img map")
+    extents: list[tuple[int, int]] = []
+    for entry in json.loads(out):
+        present = entry.get("present", entry.get("data") or not entry.get("zero"))
+        if not present or not entry["length"]:
+            continue
+        start, length = entry["start"], entry["length"]
+        if extents and extents[-1][0] + extents[-1][1] == start:
+            extents[-1] = (extents[-1][0], extents[-1][1] + length)
+        else:
+            extents.append((start, length))
+    return extents
+
+
 def virt_customize(disk: str | Path, args: list[str], timeout: float = 900) -> str:
     """Run virt-customize on the offline ``disk`` with ``args``; returns its output."""
     return _run(

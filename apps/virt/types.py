@@ -105,6 +105,8 @@ class DiskBackup:
     how: str
     reason: str = ""
     frozen_ms: float | None = None
+    # What QEMU copied (the changed blocks of an incremental copy), when libvirt tells.
+    processed_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,21 @@ is added (each costs the suite a minute or more):
 
 - `back_up_running(...)` (the guest runs, its agent answers): a local restic repository added
   (its `restic init` job), a marker written through the guest agent, a backup of the running
-  VM (libvirt's backup API, the filesystems frozen through the agent), the marker overwritten;
+  VM (libvirt's backup API, the filesystems frozen through the agent, a checkpoint begun), the
+  marker overwritten, a second backup, incremental (only the changed blocks copied from the
+  host: it reads and adds far less than the disk), the marker overwritten again; the snapshot
+  round trip then runs with the checkpoint on the disk;
 - `restore_while_stopped(...)` (called by the snapshot round trip while the VM is stopped and
-  has no snapshots): the backup restored into the same VM (left stopped, as it was; the disk
-  replaced, the domain kept), the first marker read back from the restored disk at the marker
-  file's place (the guest told where its blocks are: no appliance or boot needed);
-  a second backup, of the stopped VM (its disk converted on the host), adds far less than the
-  first (raw data deduplicates); `restic check` passes; both deleted (forget and prune); no
-  scratch volume or work folder left behind."""
+  has no snapshots): the incremental backup restored into the same VM (left stopped, as it
+  was; the disk replaced, the domain kept), its marker read back from the restored disk at
+  the marker file's place (the guest told where its blocks are: no appliance or boot
+  needed): the changes completed with the first backup's data made a whole disk; the next
+  backup would be full (the restore replaced what the checkpoint tracked); `restic check`
+  passes; both deleted (forget and prune); no scratch volume or work folder left behind."""
 
 import subprocess
 
-from apps.backups import restic
+from apps.backups import checkpoints, restic
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
 from apps.backups.services import add_repository, create_backup, delete_backup, restore_backup
 from apps.hosts.hypervisor import hypervisor_for
@@ -64,8 +67,16 @@ def back_up_running(capture, staff, customer, vm, repository_dir, work_dir):
     assert scratch_volumes(driver, vm) == [] and not (work_dir / str(job.pk)).exists()
     # Overwritten in place (not a new file in new blocks), so the old bytes are gone from the disk.
     agent(driver, vm, "printf overwritten-here | dd of=/root/backup-marker conv=notrunc,fsync status=none")
-    backup.marker_at = int(agent(driver, vm, WHERE).strip())
-    return backup
+    job = finished(capture, create_backup, vm, actor=customer)
+    second = Backup.objects.get(pk=job.params["backup_id"])
+    opened = job.steps.get(name="Open the repository").detail
+    assert second.kind == "incremental" and second.base_id == backup.pk, opened
+    assert second.read_bytes < second.size_bytes / 20 and second.added_bytes < backup.added_bytes / 4, (
+        second.read_bytes, second.added_bytes, backup.added_bytes)  # fmt: skip
+    assert driver.list_checkpoints(vm.domain_name) == [second.checkpoint]  # the older one merged away
+    agent(driver, vm, "printf third-state-here | dd of=/root/backup-marker conv=notrunc,fsync status=none")
+    second.marker_at = int(agent(driver, vm, WHERE).strip())
+    return second
 
 
 def restore_while_stopped(capture, customer, vm, first, work_dir):
@@ -74,25 +85,22 @@ def restore_while_stopped(capture, customer, vm, first, work_dir):
     vm.refresh_from_db()
     domain = driver.get_domain(vm.domain_name)
     disk0 = driver.volume_info(vm.host.storage_pool, vm.disk_volume).path
-    assert on_disk(disk0, first.marker_at) == "overwritten-here"
+    assert on_disk(disk0, first.marker_at) == "third-state-here"
     job = finished(capture, restore_backup, vm, first, confirm=True, actor=customer)
     assert job.steps.get(name="Start the VM").detail == "left stopped, as it was"
     disk = driver.volume_info(vm.host.storage_pool, vm.disk_volume)
     assert disk.format == "qcow2" and disk.capacity_bytes == vm.disk_gb * 2**30 and disk.backing_path is None
     assert driver.disk_source(vm.domain_name, inactive=True) == disk.path
     assert driver.get_domain(vm.domain_name).uuid == domain.uuid
-    assert on_disk(disk.path, first.marker_at) == MARKER
+    assert on_disk(disk.path, first.marker_at) == "overwritten-here"
     assert scratch_volumes(driver, vm) == [] and not (work_dir / str(job.pk)).exists()
-
-    job = finished(capture, create_backup, vm, repository=first.repository, actor=customer)
-    second = Backup.objects.filter(vm=vm).order_by("-pk").first()
-    assert second.consistency == "stopped" and second.size_bytes == first.size_bytes
-    assert second.added_bytes < first.added_bytes / 4, (second.added_bytes, first.added_bytes)  # deduplicated
     repository = BackupRepository.objects.get(pk=first.repository_id)
+    base, why = checkpoints.choose_base(vm, repository, driver, first.size_bytes)
+    assert base is None and "vm_backup_restore" in why  # the next backup is full
     restic.check(repository)
 
-    finished(capture, delete_backup, vm, first, actor=customer)
-    finished(capture, delete_backup, vm, second, actor=customer)
+    for backup in Backup.objects.filter(vm=vm):
+        finished(capture, delete_backup, vm, backup, actor=customer)
     assert not Backup.objects.filter(vm=vm).exists()
     assert restic.snapshot_ids(repository, f"vm:{vm.pk}") == []
     assert scratch_volumes(driver, vm) == []

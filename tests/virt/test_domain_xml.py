@@ -204,6 +204,7 @@ def test_volume_xml_with_backing_store():
     assert int(root.findtext("capacity")) == 10 * 2**30
     assert root.findtext("allocation") == "0"
     assert root.find("target/format").get("type") == "qcow2"
+    assert root.findtext("target/compat") == "1.1"  # version 3: it can keep backup checkpoints' bitmaps
     assert root.findtext("backingStore/path") == "/pool/base.qcow2"
     assert root.find("backingStore/format").get("type") == "qcow2"
 
@@ -211,7 +212,7 @@ def test_volume_xml_with_backing_store():
 def test_volume_xml_without_backing_store():
     root = ET.fromstring(build_volume_xml("disk.raw", 2**20, "raw"))
     assert root.find("backingStore") is None
-    assert root.find("target/format").get("type") == "raw"
+    assert root.find("target/format").get("type") == "raw" and root.find("target/compat") is None
 
 
 def test_parse_volume_xml_as_libvirt_writes_it():

@@ -32,12 +32,20 @@ class BackupSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="What the repository grew by (after deduplication and compression)."
     )
     duration_s = serializers.FloatField(read_only=True, allow_null=True, help_text="How long the backup took.")
+    read_bytes = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="What the copy fetched from the host: the disk's data, or only the changed blocks (incremental).",
+    )
+    base = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="An incremental backup's base: the backup it started from."
+    )
 
     class Meta:
         model = Backup
         fields = [
-            "id", "vm", "repository", "state", "consistency", "restic_snapshot_id", "size_bytes", "added_bytes",
-            "duration_s", "error", "scheduled", "created_at", "finished_at",
+            "id", "vm", "repository", "state", "consistency", "kind", "base", "restic_snapshot_id", "size_bytes",
+            "read_bytes", "added_bytes", "duration_s", "error", "scheduled", "created_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 
