@@ -50,6 +50,7 @@ HEAVY = {
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
     "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
     "tests/jobs/test_reconcile.py": 10,  # the reconciler run twice in a process with a skewed clock
+    "tests/backups/test_incremental.py": 30,  # restic streams and real checkpoints on the test driver
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 6.0

@@ -25,7 +25,7 @@ def finished(capture, fn, *args, **kwargs):
     return job
 
 
-def agent(driver, vm, script, timeout=120):
+def agent(driver, vm, script, timeout=240):  # a cloud-init boot under a busy CI lane
     deadline = time.monotonic() + timeout
     while not driver.agent_ready(vm.domain_name):
         assert time.monotonic() < deadline, "the guest agent did not answer"
