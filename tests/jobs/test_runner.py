@@ -177,3 +177,24 @@ def test_a_worker_beats_on_the_job_it_runs_until_it_ends(customer, test_host, tm
     assert (row.beat_at - job.started_at).total_seconds() >= 0.9  # it beat while the step ran
     assert row.beat_at <= job.finished_at  # and stopped with the job
     assert row.started_at <= job.started_at  # its first beat came before it took the job
+
+
+@pytest.mark.timeout(60, method="thread")  # hanging was the bug: end the run, loudly
+def test_a_job_run_inside_a_transaction_ends_though_it_outlasts_a_heartbeat(
+    customer, test_host, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    """A job run at the commit of its caller's transaction (the tests' way) that lasts longer
+    than the heartbeat interval: the beat thread's connection would wait for the worker row
+    this transaction made, and the job's end for the thread (it hung every real test)."""
+    settings.VMM_WORKER_HEARTBEAT_SECONDS = 0.2
+    settings.VMM_OPERATIONS_DIR = str(tmp_path)
+    (tmp_path / "vm_reboot.py").write_text(
+        "import time\nSTEPS = ['Take a while']\n"
+        "def run(ctx, vm, **params):\n    with ctx.step('Take a while'):\n        time.sleep(1)\n"
+    )
+    vm = vm_with_domain(customer, test_host)
+
+    job = run_now(django_capture_on_commit_callbacks, vm, "vm_reboot")
+
+    assert job.status == JobStatus.SUCCEEDED
+    assert Worker.objects.filter(name=job.worker).exists()
