@@ -126,6 +126,7 @@ def main():
     args = parser.parse_args()
     BENCH_DB.create()
     stop = threading.Event()
+    thread = None
     try:
         import django
 
@@ -167,6 +168,8 @@ def main():
         )
     finally:
         stop.set()
+        if thread is not None:
+            thread.join(30)  # it releases its lease in the database before the database goes
         BENCH_DB.drop()
 
 
