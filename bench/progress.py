@@ -5,6 +5,12 @@ subscribed websocket (apps/live), and the clients here time each message against
 its step was committed.
 
     .venv/bin/python bench/progress.py [--clients 200] [--daphnes 1] [--steps 50] [--interval 0.025] [--ramp S]
+        [--client-processes 1]
+
+The clients run in `--client-processes` processes of their own (one Python process reading
+thousands of sockets falls behind the servers and measures itself). Issue #19's size:
+`--clients 2000 --daphnes 2 --client-processes 4 --ramp 60` (docs/sizing.md); give the
+daphnes `DB_CONN_MAX_AGE=60` in the environment, as a production web process would have.
 
 The clients connect over `--ramp` seconds (default: clients/400, at least half a second: a
 crowd opening the page); a websocket whose handshake daphne does not finish within its
