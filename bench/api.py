@@ -9,9 +9,12 @@ time).
 
 Uses its own database (`<DATABASE_URL's name>_bench`), dropped at the end. The last line is
 
-    queries_per_list=<n> list_p50_ms=<n> list_p95_ms=<n> ratio_to_minimal_endpoint=<n>
+    queries_per_list=<n> list_p50_ms=<n> list_p95_ms=<n> me_p95_ms=<n> ratio_to_minimal_endpoint=<n>
+    p95_ratio=<n> ui_queries=<n> ui_list_p50_ms=<n> ui_list_p95_ms=<n>
 
-where the ratio compares the list's p50 with /api/v1/me/ (same auth, one row)."""
+(one line) where `ratio_to_minimal_endpoint` compares the list's p50 with /api/v1/me/'s (same
+auth, one row), `p95_ratio` their p95s, and `ui_*` the web UI's VM list (/vms/, 25 rows, the
+reseller's session) timed alongside /account/."""
 
 import argparse
 import os
@@ -50,9 +53,10 @@ def populate(customers=200, vms_per_customer=50):
         User(username=f"customer-{i:03d}", role=Role.CUSTOMER, reseller=reseller, password="!")
         for i in range(customers)
     )
-    hosts = Host.objects.bulk_create(
-        Host(name=f"kvm-{i}", uri=f"qemu+ssh://root@kvm-{i}/system", status=HostStatus.ONLINE) for i in range(4)
-    )
+    hosts = [  # one by one: save() puts a host into its cluster
+        Host.objects.create(name=f"kvm-{i}", uri=f"qemu+ssh://root@kvm-{i}/system", status=HostStatus.ONLINE)
+        for i in range(4)
+    ]
     image = Image.objects.create(
         name="debian-12", visibility=Visibility.PUBLIC, status=ImageStatus.READY,
         virtual_size_bytes=2**31, checksum_sha256="0" * 64,
@@ -74,24 +78,37 @@ def populate(customers=200, vms_per_customer=50):
         ),
         batch_size=2000,
     )
+    from django.utils import timezone
+
+    from apps.stats.traffic import month_of
+    from apps.traffic.models import TrafficPeriod
+
+    month = month_of(timezone.now())  # a live panel has this month's traffic row for every VM
+    TrafficPeriod.objects.bulk_create(
+        (TrafficPeriod(vm_id=pk, month=month, rx_bytes=pk * 1000, tx_bytes=pk * 10)
+         for pk in VirtualMachine.objects.values_list("pk", flat=True).iterator()),
+        batch_size=5000,
+    )  # fmt: skip
     from django.db import connection
 
     with connection.cursor() as cursor:  # what autovacuum does on a live database
         cursor.execute("ANALYZE")
-    return ApiToken.objects.issue(reseller, "bench")[1]
+    return ApiToken.objects.issue(reseller, "bench")[1], reseller
 
 
 def timed_get(client, url, token):
-    """One request: (milliseconds, queries, response)."""
+    """One request (with the token; None: the client's session): (milliseconds, queries, response)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     with CaptureQueriesContext(connection) as captured:
         began = time.perf_counter()
-        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.get(url, **headers)
         elapsed = (time.perf_counter() - began) * 1000
+        queries = len(captured)  # read now: the next request empties the log
     assert response.status_code == 200, response.content[:300]
-    return elapsed, len(captured), response
+    return elapsed, queries, response
 
 
 def measure(client, urls, token, count):
@@ -140,7 +157,7 @@ def main():
 
         call_command("migrate", verbosity=0)
         began = time.perf_counter()
-        token = populate(customers=args.customers)
+        token, reseller = populate(customers=args.customers)
         took = time.perf_counter() - began
         print(f"populated {args.customers * 50:,} VMs of {args.customers:,} customers in {took:.1f}s")
         client = Client()
@@ -157,9 +174,23 @@ def main():
         if args.profile:
             profile(client, list_url, token, args.profile)
         ratio = statistics.median(list_times) / statistics.median(me_times)
+        ratio_p95 = percentile(list_times, 95) / percentile(me_times, 95)
+        ui = Client()
+        ui.force_login(reseller)
+        ui_url, ui_small = "/vms/", "/account/"
+        measure(ui, [ui_url, ui_small], None, 5)  # warm up
+        ui_results = measure(ui, [ui_url, ui_small], None, max(20, args.requests // 4))
+        ui_times, ui_queries, _ = ui_results[ui_url]
+        small_times = ui_results[ui_small][0]
+        print(
+            f"ui: {ui_url} p50 {statistics.median(ui_times):.2f} ms, "
+            f"{ui_small} p50 {statistics.median(small_times):.2f} ms"
+        )
         print(
             f"queries_per_list={list_queries} list_p50_ms={statistics.median(list_times):.2f} "
-            f"list_p95_ms={percentile(list_times, 95):.2f} ratio_to_minimal_endpoint={ratio:.2f}"
+            f"list_p95_ms={percentile(list_times, 95):.2f} me_p95_ms={percentile(me_times, 95):.2f} "
+            f"ratio_to_minimal_endpoint={ratio:.2f} p95_ratio={ratio_p95:.2f} ui_queries={ui_queries} "
+            f"ui_list_p50_ms={statistics.median(ui_times):.2f} ui_list_p95_ms={percentile(ui_times, 95):.2f}"
         )
     finally:
         BENCH_DB.drop()

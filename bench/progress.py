@@ -5,6 +5,12 @@ subscribed websocket (apps/live), and the clients here time each message against
 its step was committed.
 
     .venv/bin/python bench/progress.py [--clients 200] [--daphnes 1] [--steps 50] [--interval 0.025] [--ramp S]
+        [--client-processes 1]
+
+The clients run in `--client-processes` processes of their own (one Python process reading
+thousands of sockets falls behind the servers and measures itself). Issue #19's size:
+`--clients 2000 --daphnes 2 --client-processes 4 --ramp 60` (docs/sizing.md); give the
+daphnes `DB_CONN_MAX_AGE=60` in the environment, as a production web process would have.
 
 The clients connect over `--ramp` seconds (default: clients/400, at least half a second: a
 crowd opening the page); a websocket whose handshake daphne does not finish within its
@@ -140,25 +146,77 @@ async def watch(port, cookie, job_id, ready, received):
                 return
 
 
-async def run_clients(ports, cookie, job_id, clients, steps, interval, ramp):
+async def connect_clients(ports, cookie, job_id, clients, ramp, first=0):
+    """`clients` browsers (numbered from `first`, spread over `ports` in turn), connected over
+    `ramp` seconds; returns once each has its snapshot: (tasks, received per client)."""
     ready = asyncio.Semaphore(0)
     received = [[] for _ in range(clients)]
     tasks = []
     for i in range(clients):
-        port = ports[i % len(ports)]
+        port = ports[(first + i) % len(ports)]
         tasks.append(asyncio.create_task(watch(port, cookie, job_id, ready, received[i])))
         if i % 20 == 19:
             await asyncio.sleep(ramp * 20 / clients)  # a crowd opening the page within `ramp` seconds
     for _ in range(clients):
         await asyncio.wait_for(ready.acquire(), timeout=60)
-    commits = Path(os.environ["VMM_DATA_DIR"]) / "commits.jsonl"
+    return tasks, received
+
+
+async def finish(tasks, timeout=10):
+    await asyncio.wait(tasks, timeout=timeout)
+    for task in tasks:
+        task.cancel()
+
+
+async def client_process(ports, cookie, job_id, clients, ramp, first, out):
+    """One of `--client-processes`: its share of the browsers; prints "ready" once they all
+    have their snapshot, writes what they received to `out` once the job has ended."""
+    tasks, received = await connect_clients(ports, cookie, job_id, clients, ramp, first)
+    print("ready", flush=True)
+    await finish(tasks, timeout=600)  # each ends with the job's end (the parent has a timeout of its own)
+    Path(out).write_text(json.dumps(received))
+
+
+async def run_clients(ports, cookie, job_id, clients, interval, ramp, processes):
+    """The browsers in `processes` processes of their own (2,000 sockets' frames are more than
+    one Python process can read as fast as the servers send them: the bench's own client side
+    was what lagged), then the job; returns (received per client, commits file)."""
+    data = Path(os.environ["VMM_DATA_DIR"])
+    shares = [clients // processes + (n < clients % processes) for n in range(processes)]
+    children, outs, first = [], [], 0
+    for n, share in enumerate(shares):
+        outs.append(data / f"received-{n}.json")
+        children.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--client-share",
+                ",".join(map(str, ports)),
+                cookie,
+                job_id,
+                str(share),
+                str(ramp),
+                str(first),
+                str(outs[-1]),
+                cwd=ROOT,
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+        )
+        first += share
+    for child in children:
+        line = await asyncio.wait_for(child.stdout.readline(), timeout=ramp + 120)
+        if line.strip() != b"ready":
+            raise SystemExit("a client process failed to connect its browsers")
+    commits = data / "commits.jsonl"
     publisher = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--publish", job_id, "--record", str(commits), "--interval", str(interval), cwd=ROOT
     )
     await publisher.wait()
-    await asyncio.wait(tasks, timeout=10)
-    for task in tasks:
-        task.cancel()
+    for child in children:
+        await child.wait()
+    received = []
+    for out in outs:
+        received += [[tuple(m) for m in messages] for messages in json.loads(out.read_text())]
     return received, commits
 
 
@@ -176,6 +234,12 @@ def publish(job_id, record, interval):
 
         signals.step_changed.connect(committed, weak=False)
         runner.execute(job_id)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(received, commits, clients, steps):
@@ -208,9 +272,18 @@ def main():
     parser.add_argument("--ramp", type=float, help="seconds over which the clients connect (default: clients/400)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--interval", type=float, default=0.025, help="seconds per step, and between steps")
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="processes the clients are spread over (default 1)"
+    )
     parser.add_argument("--publish", help=argparse.SUPPRESS)
     parser.add_argument("--record", help=argparse.SUPPRESS)
+    parser.add_argument("--client-share", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client_share:
+        ports, cookie, job_id, clients, ramp, first, out = args.client_share
+        ports = [int(port) for port in ports.split(",")]
+        asyncio.run(client_process(ports, cookie, job_id, int(clients), float(ramp), int(first), out))
+        return
     setup_django()
     if args.publish:
         publish(args.publish, args.record, args.interval)
@@ -223,8 +296,10 @@ def main():
         daphnes = [start_daphne(port) for port in ports]
         ramp = args.ramp if args.ramp is not None else max(0.5, args.clients / 400)
         received, commits = asyncio.run(
-            run_clients(ports, cookie, job_id, args.clients, args.steps, args.interval, ramp)
+            run_clients(ports, cookie, job_id, args.clients, args.interval, ramp, args.client_processes)
         )
+        cpu = [cpu_seconds(daphne.pid) for daphne in daphnes]
+        print("daphne CPU seconds (handshakes and the job): " + ", ".join(f"{c:.1f}" for c in cpu))
         report(received, commits, args.clients, args.steps)
     finally:
         for daphne in daphnes:

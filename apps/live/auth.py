@@ -12,6 +12,8 @@ from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 
+from apps.accounts.services.two_factor import must_enrol
+
 
 def user_for_session(session_key):
     """The session's signed-in user if not blocked, else AnonymousUser. The same checks as
@@ -26,8 +28,16 @@ def user_for_session(session_key):
     return user
 
 
+def session_user(session_key):
+    """(user_for_session, whether that user must set up two-factor sign-in before anything
+    else): one thread hop and database round per handshake for both."""
+    user = user_for_session(session_key)
+    return user, bool(user.is_authenticated and must_enrol(user))
+
+
 class SessionAuthMiddleware:
-    """ASGI middleware: scope["user"] from the session cookie."""
+    """ASGI middleware: scope["user"] from the session cookie, scope["must_enrol"] whether
+    that user may do nothing but set up two-factor sign-in."""
 
     def __init__(self, app):
         self.app = app
@@ -35,5 +45,5 @@ class SessionAuthMiddleware:
     async def __call__(self, scope, receive, send):
         header = dict(scope.get("headers", ())).get(b"cookie", b"").decode("latin1")
         session_key = parse_cookie(header).get(settings.SESSION_COOKIE_NAME)
-        user = await database_sync_to_async(user_for_session, thread_sensitive=False)(session_key)
-        return await self.app({**scope, "user": user}, receive, send)
+        user, enrol = await database_sync_to_async(session_user, thread_sensitive=False)(session_key)
+        return await self.app({**scope, "user": user, "must_enrol": enrol}, receive, send)

@@ -87,7 +87,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
-        if await db_read(must_enrol)(user):  # staff who must set up two-factor sign-in first
+        enrol = self.scope["must_enrol"] if "must_enrol" in self.scope else await db_read(must_enrol)(user)
+        if enrol:  # staff who must set up two-factor sign-in first (read with the session: auth.py)
             await self.close()
             return
         self.user_id = user.pk

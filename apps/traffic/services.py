@@ -56,13 +56,22 @@ class Usage:
         }
 
 
+def limit_of(limit_gb, action):
+    """(limit in bytes, action) of a plan's `traffic_limit_gb` and `traffic_action`."""
+    return (limit_gb * GIB, action) if limit_gb else (None, "")
+
+
 def plan_limit(vm):
     plan = vm.plan
-    return (plan.traffic_limit_gb * GIB, plan.traffic_action) if plan and plan.traffic_limit_gb else (None, "")
+    return limit_of(plan.traffic_limit_gb, plan.traffic_action) if plan else (None, "")
 
 
 def _usage(vm, month, period):
-    limit, action = plan_limit(vm)
+    return _usage_within(plan_limit(vm), month, period)
+
+
+def _usage_within(plan_limit, month, period):
+    limit, action = plan_limit
     if period is None:
         state = TrafficState.OK if limit else TrafficState.UNLIMITED
         return Usage(month, 0, 0, limit, state, action)
@@ -83,6 +92,15 @@ def usage(vm, now=None, periods=None):
     else:
         period = next((p for p in periods if p.month == month), None)
     return _usage(vm, month, period)
+
+
+def usages(vms, now=None):
+    """{vm id: this month's Usage} of many VMs in one query (a page of a list): `vms` are
+    (vm id, its plan's traffic_limit_gb, its plan's traffic_action), None for both without
+    a plan."""
+    month = month_of(now or timezone.now())
+    periods = {p.vm_id: p for p in TrafficPeriod.objects.filter(vm_id__in=[vm[0] for vm in vms], month=month)}
+    return {vm_id: _usage_within(limit_of(gb, action), month, periods.get(vm_id)) for vm_id, gb, action in vms}
 
 
 def history(vm, now=None):

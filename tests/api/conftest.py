@@ -70,7 +70,7 @@ def api():
 
 
 def make_vm(owner, host, name="web-1", **fields):
-    return VirtualMachine.objects.create(name=name, owner=owner, host=host, status=VmStatus.ACTIVE, **fields)
+    return VirtualMachine.objects.create(name=name, owner=owner, host=host, **{"status": VmStatus.ACTIVE, **fields})
 
 
 def order(image, name="web-1", **extra):

@@ -53,6 +53,26 @@ def test_the_list_is_paged(as_customer, customer, sized_host):
     assert b"Page 1 of 2" in first.content
 
 
+def test_a_long_list_counts_its_rows_only_some_pages_ahead(as_customer, customer, sized_host, monkeypatch):
+    """The count stops PAGES_AHEAD pages past the page shown (here 1: 50 rows), so a page of
+    a huge list never counts the whole table; the page says "more than" and Next is there."""
+    monkeypatch.setattr("apps.ui.paging.PAGES_AHEAD", 1)
+    for i in range(53):
+        make_vm(customer, sized_host, name=f"vm-{i:02d}")
+
+    first = as_customer.get(reverse("ui:vm_list"))
+    third = as_customer.get(reverse("ui:vm_list"), {"page": 3})
+
+    assert b"Page 1 of more than 2" in first.content and b"More than 50 VMs" in first.content
+    assert b'rel="next"' in first.content
+    assert names(third) == ["vm-50", "vm-51", "vm-52"]
+    assert b"Page 3 of 3" in third.content and b"53 VMs" in third.content
+    assert b'rel="next"' not in third.content
+    as_customer.post(reverse("ui:set_language"), {"language": "ru"})
+    russian = as_customer.get(reverse("ui:vm_list")).content.decode()
+    assert "Страница 1 из более чем 2" in russian and "Более 50 ВМ" in russian
+
+
 def test_htmx_asks_for_the_table_alone(as_customer, my_vm):
     response = as_customer.get(reverse("ui:vm_list"), {"q": "mine"}, HTTP_HX_REQUEST="true")
     assert response.content.lstrip().startswith(b'<section class="card card-flush" id="vm-table">')
@@ -74,3 +94,10 @@ def test_the_power_filter_names_the_states_in_the_users_language(client, custome
     client.force_login(customer)
     response = client.get(reverse("ui:vm_list"), HTTP_ACCEPT_LANGUAGE="ru")
     assert '<option value="running">Работает</option>' in response.content.decode()
+
+
+def test_the_owner_menu_lists_the_resellers_customers_and_keeps_the_choice(client, reseller, customer, my_vm):
+    client.force_login(reseller)
+    page = client.get(reverse("ui:vm_list"), {"owner": customer.pk}).content.decode()
+    assert f'<option value="{customer.pk}" selected>{customer.username}</option>' in page
+    assert '<option value="">Any owner</option>' in page and 'name="owner"' in page
