@@ -87,6 +87,20 @@ def set_schedule(vm, *, frequency, hour, weekday=None, keep_daily, keep_weekly, 
     return schedule
 
 
+def from_plan(vm):
+    """A new VM of a plan with a backup schedule gets it as its own (apps.vms.create calls
+    this in the order's transaction; docs/backups.md, "Schedules per plan"). Setting the
+    VM's own schedule replaces it; removing it stops it."""
+    plan = vm.plan
+    if plan is None or not plan.backup_frequency:
+        return None
+    return BackupSchedule.objects.create(
+        vm=vm, frequency=plan.backup_frequency, hour=plan.backup_hour, weekday=plan.backup_weekday,
+        keep_daily=plan.backup_keep_daily, keep_weekly=plan.backup_keep_weekly,
+        next_run_at=next_slot(plan.backup_frequency, plan.backup_hour, plan.backup_weekday, timezone.now()),
+    )  # fmt: skip
+
+
 def remove_schedule(vm, *, actor=None):
     """Stop `vm`'s scheduled backups (the backups taken stay). Http404 when it has none."""
     services.check_actor(vm, actor)
@@ -110,6 +124,8 @@ def dispatch(now=None):
         ).update(**fields)
         if not claimed:
             continue  # another reconciler took it
+        if schedule.vm.status == VmStatus.CREATING:
+            continue  # a new VM (its plan's schedule) still being deployed: from its next slot on
         attempt = 2 if retry else 1
         try:
             services.create_backup(

@@ -227,12 +227,17 @@ def create_backup(vm, *, repository=None, actor=None, request_id=None, scheduled
     with transaction.atomic():
         backup = Backup.objects.create(
             vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw",
-            scheduled=scheduled,
+            scheduled=scheduled, image_id=vm.image_id, guest_config=_guest_config(vm),
         )  # fmt: skip
         quotas.check_and_reserve(vm.owner, 0, 0, 0, vms=0, backups=1)
         kind = "vm_backup_scheduled" if scheduled else "vm_backup_create"
         params = {**(params or {}), "backup_id": backup.pk}
         return vm_operation(vm, kind, actor=actor, params=params, request_id=request_id)
+
+
+def _guest_config(vm):
+    """How the VM's guest was configured: its image's way (empty without an image)."""
+    return vm.image.guest_config if vm.image_id is not None else ""
 
 
 def restore_backup(vm, backup, *, confirm=False, actor=None, request_id=None):
