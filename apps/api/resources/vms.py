@@ -225,7 +225,7 @@ class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.Re
     def destroy(self, request, pk=None):
         """Delete the VM and its disk: 202 with the vm_delete job (204 for a VM never placed)."""
         vm = self.get_object()
-        query = vm_inputs.DeleteQuerySerializer(data=request.query_params)
+        query = vm_inputs.DeleteQuerySerializer(data=request.query_params.dict())  # "" is refused too
         query.is_valid(raise_exception=True)
         keep = query.validated_data["keep_backups"] == "true"
         job = changes.delete_vm(vm, keep_backups=keep, actor=request.user, request_id=self.request_id)

@@ -141,11 +141,13 @@ class PlanForm(forms.Form):
         help_text=_("A VM's own schedule replaces the plan's; a change applies to VMs ordered afterwards."),
     )  # fmt: skip
     backup_hour = forms.TypedChoiceField(
-        label=_("At (UTC)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=3
-    )
+        label=_("At (UTC)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=3, required=False,
+        empty_value=3,
+    )  # fmt: skip
     backup_weekday = forms.TypedChoiceField(
-        label=_("On (weekly)"), coerce=int, choices=WEEKDAYS, initial=6, help_text=_("Weekly backups only.")
-    )
+        label=_("On (weekly)"), coerce=int, choices=WEEKDAYS, initial=6, required=False, empty_value=6,
+        help_text=_("Weekly backups only."),
+    )  # fmt: skip
     backup_keep_daily = WholeNumberField(
         label=_("Keep daily"), initial=7, required=False, min_value=0, max_value=BACKUP_TERMS["backup_keep_daily"][1]
     )

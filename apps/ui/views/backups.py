@@ -139,7 +139,7 @@ def kept_backup_list(request):
 def kept_backup_delete(request, backup_id):
     """Delete a backup of a deleted VM (apps.backups.kept.delete_kept_backup); its job's page opens."""
     backup = kept.kept_backup_of(request.user, backup_id)
-    form = DeleteKeptBackupForm(request.POST or None)
+    form = DeleteKeptBackupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             job = kept.delete_kept_backup(backup, actor=request.user, request_id=request.request_id)
