@@ -16,10 +16,9 @@ doors (API and web UI) call these functions.
   on the VM (runner.submit raises TargetBusy). The repository must be ready; without one
   named the first ready repository is used.
 - Quota: `max_backups` (apps.accounts.quotas), the owner's and its reseller's: every backup
-  of the owner's VMs counts (failed ones too, until deleted; not yet the kept backups of
-  deleted VMs, which their owner cannot see or delete yet),
-  checked in the transaction that makes the new row (ValidationError on `quota`, code
-  `quota_exceeded`, naming `max_backups`).
+  the owner holds counts (failed ones too, until deleted; the kept backups of its deleted
+  VMs too: apps.backups.kept lists them for it), checked in the transaction that makes the
+  new row (ValidationError on `quota`, code `quota_exceeded`, naming `max_backups`).
 - Restore needs `confirm` (the VM's disk is replaced: everything written since the backup is
   lost), a ready backup of this VM, and a VM without snapshots (their layers sit on the disk
   the restore replaces: delete them first).
