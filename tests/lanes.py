@@ -44,6 +44,7 @@ HEAVY = {
     "tests/deploy/test_suspension_real.py": 15,
     "tests/backups/test_backups.py": 25,  # restic on real repositories
     "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
+    "tests/backups/test_kept_and_new_vm.py": 45,  # restic on real repositories (a repository per test)
     "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
     "tests/test_lanes.py": 20,  # two collections of the whole suite
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
