@@ -26,8 +26,9 @@ GROUP_MARKERS = ("multihost", "container")
 # clean-clone CI runs, both lanes busy; test_compose's with the image's
 # package layers already built, as on a machine that has run the suite before).
 HEAVY = {
-    # the backups' round trip included (a full and an incremental backup of 3 GiB, a restore)
-    "tests/deploy/test_deploy_cloud_init.py": 330,
+    # the backups' round trip included (a full and an incremental backup of 3 GiB, a restore,
+    # a restore into a new VM left stopped)
+    "tests/deploy/test_deploy_cloud_init.py": 365,
     "tests/deploy/test_public_addresses.py": 220,  # DAD, router adverts, an extra address included
     "tests/multihost/test_outages.py": 205,
     "tests/api/test_schema.py": 240,
@@ -45,6 +46,7 @@ HEAVY = {
     "tests/deploy/test_suspension_real.py": 15,
     "tests/backups/test_backups.py": 25,  # restic on real repositories
     "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
+    "tests/backups/test_kept_and_new_vm.py": 45,  # restic on real repositories (a repository per test)
     "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
     "tests/test_lanes.py": 20,  # two collections of the whole suite
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module

@@ -336,7 +336,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"VisibilityEnum": "apps.images.models.Visibility"},
+    "ENUM_NAME_OVERRIDES": {
+        "VisibilityEnum": "apps.images.models.Visibility",
+        "BackupScheduleFrequencyEnum": "apps.backups.models.ScheduleFrequency",
+        "BackupStateEnum": "apps.backups.models.BackupState",
+    },
 }
 # Audit log: the request id is the correlation id of every entry (also in workers).
 AUDITLOG_CID_GETTER = "apps.core.audit.current_request_id"

@@ -13,6 +13,7 @@ from apps.api.resources import (
     hosts,
     images,
     jobs,
+    kept_backups,
     networks,
     plans,
     quotas,
@@ -48,6 +49,7 @@ router.register("networks", networks.NetworkViewSet, basename="network")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("warm-pools", warm_pools.WarmPoolViewSet, basename="warmpool")
 router.register("backup-repositories", vm_backups.RepositoryViewSet, basename="backuprepository")
+router.register("kept-backups", kept_backups.KeptBackupViewSet, basename="keptbackup")
 router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [

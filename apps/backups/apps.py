@@ -22,6 +22,13 @@ class BackupsConfig(AppConfig):
         from apps.accounts.quotas import register_owned
         from apps.backups.models import Backup
 
-        # max_backups (docs/backups.md): the backups of the owner's VMs. Kept backups of deleted
-        # VMs are not counted while their owner has no page to delete them from.
-        register_owned("backups", lambda: Backup.objects.filter(vm__isnull=False))
+        # max_backups (docs/backups.md): every backup the owner holds, of its VMs and the kept
+        # backups of its deleted VMs (listed for it, deletable).
+        register_owned("backups", lambda: Backup.objects.all())
+
+        from apps.backups import kept
+        from apps.vms.create import register_order_hook
+        from apps.vms.deletion import register_forget
+
+        register_forget(kept.forget_vm_backups)  # a VM deleted without keeping its backups
+        register_order_hook(schedules.from_plan)  # a new VM of a plan with a backup schedule

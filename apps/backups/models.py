@@ -102,8 +102,9 @@ class BackupKind(models.TextChoices):
 
 class Backup(models.Model):
     """One copy of a VM's whole disk (its raw data) in a repository: a restic snapshot tagged
-    `vm:<id>` and `backup:<id>`. Kept when the VM is deleted (`vm` empty; its name and owner
-    stay); a repository with backups cannot be deleted."""
+    `vm:<id>` and `backup:<id>`. Kept when the VM is deleted with `keep_backups` (`vm` empty;
+    its name and owner stay: a backup of a deleted VM, listed for its owner, restorable into
+    a new VM); a repository with backups cannot be deleted."""
 
     vm = models.ForeignKey(
         "vms.VirtualMachine", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups"
@@ -134,6 +135,12 @@ class Backup(models.Model):
     # What the copy fetched from the host (a full one: the disk's data; an incremental one:
     # only the changed blocks).
     read_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    # The image the VM was made from (a new VM restored from the backup says so too), and how
+    # that image configured its guest when the backup was taken (images.GuestConfig:
+    # `cloud-init` or `customize`; empty: unknown). A new VM restored from the backup is told
+    # its own name and network the same way (docs/backups.md, "Restore into a new VM").
+    image = models.ForeignKey("images.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    guest_config = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

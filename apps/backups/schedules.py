@@ -5,12 +5,15 @@
   `frequency` daily or weekly, `hour` 0-23 (UTC), `weekday` 0-6 (Monday 0; weekly only),
   `keep_daily` 0-365 and `keep_weekly` 0-520 (not both 0), `repository` a ready one or
   none (then the first ready one when it runs). Only an active VM gets a schedule.
+- `from_plan`: a new VM of a plan with a backup schedule gets it as its own, in the order's
+  transaction (registered with apps.vms.create); the VM's own schedule replaces it.
 - `dispatch` (the jobs reconciler's housekeeping, every minute: one periodic dispatcher
   run by django-q2's "reconcile jobs" schedule, not one django-q2 Schedule per VM): each
   schedule whose `next_run_at` (or `retry_at`) has come is claimed (a conditional UPDATE:
   two reconcilers never start it twice), moved to its next slot, and its backup started
   through `services.create_backup` (the same rules: a suspended VM, a busy VM, the quota
-  refuse it like any backup). A refusal or a failed job is retried once, RETRY_AFTER
+  refuse it like any backup; a VM still being deployed is skipped to its next slot). A
+  refusal or a failed job is retried once, RETRY_AFTER
   later; the retry's failure is kept as the schedule's last failure with its reason.
 - `apply_retention` (the last step of the `vm_backup_scheduled` job): restic's own
   `forget --keep-daily N --keep-weekly M --prune` over the VM's scheduled backups only (tag
@@ -87,6 +90,20 @@ def set_schedule(vm, *, frequency, hour, weekday=None, keep_daily, keep_weekly, 
     return schedule
 
 
+def from_plan(vm):
+    """A new VM of a plan with a backup schedule gets it as its own (apps.vms.create calls
+    this in the order's transaction; docs/backups.md, "Schedules per plan"). Setting the
+    VM's own schedule replaces it; removing it stops it."""
+    plan = vm.plan
+    if plan is None or not plan.backup_frequency:
+        return None
+    return BackupSchedule.objects.create(
+        vm=vm, frequency=plan.backup_frequency, hour=plan.backup_hour, weekday=plan.backup_weekday,
+        keep_daily=plan.backup_keep_daily, keep_weekly=plan.backup_keep_weekly,
+        next_run_at=next_slot(plan.backup_frequency, plan.backup_hour, plan.backup_weekday, timezone.now()),
+    )  # fmt: skip
+
+
 def remove_schedule(vm, *, actor=None):
     """Stop `vm`'s scheduled backups (the backups taken stay). Http404 when it has none."""
     services.check_actor(vm, actor)
@@ -110,6 +127,8 @@ def dispatch(now=None):
         ).update(**fields)
         if not claimed:
             continue  # another reconciler took it
+        if schedule.vm.status == VmStatus.CREATING:
+            continue  # a new VM (its plan's schedule) still being deployed: from its next slot on
         attempt = 2 if retry else 1
         try:
             services.create_backup(

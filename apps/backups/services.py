@@ -16,10 +16,9 @@ doors (API and web UI) call these functions.
   on the VM (runner.submit raises TargetBusy). The repository must be ready; without one
   named the first ready repository is used.
 - Quota: `max_backups` (apps.accounts.quotas), the owner's and its reseller's: every backup
-  of the owner's VMs counts (failed ones too, until deleted; not yet the kept backups of
-  deleted VMs, which their owner cannot see or delete yet),
-  checked in the transaction that makes the new row (ValidationError on `quota`, code
-  `quota_exceeded`, naming `max_backups`).
+  the owner holds counts (failed ones too, until deleted; the kept backups of its deleted
+  VMs too: apps.backups.kept lists them for it), checked in the transaction that makes the
+  new row (ValidationError on `quota`, code `quota_exceeded`, naming `max_backups`).
 - Restore needs `confirm` (the VM's disk is replaced: everything written since the backup is
   lost), a ready backup of this VM, and a VM without snapshots (their layers sit on the disk
   the restore replaces: delete them first).
@@ -227,12 +226,17 @@ def create_backup(vm, *, repository=None, actor=None, request_id=None, scheduled
     with transaction.atomic():
         backup = Backup.objects.create(
             vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename=f"vm-{vm.pk}-vda.raw",
-            scheduled=scheduled,
+            scheduled=scheduled, image_id=vm.image_id, guest_config=_guest_config(vm),
         )  # fmt: skip
         quotas.check_and_reserve(vm.owner, 0, 0, 0, vms=0, backups=1)
         kind = "vm_backup_scheduled" if scheduled else "vm_backup_create"
         params = {**(params or {}), "backup_id": backup.pk}
         return vm_operation(vm, kind, actor=actor, params=params, request_id=request_id)
+
+
+def _guest_config(vm):
+    """How the VM's guest was configured: its image's way (empty without an image)."""
+    return vm.image.guest_config if vm.image_id is not None else ""
 
 
 def restore_backup(vm, backup, *, confirm=False, actor=None, request_id=None):

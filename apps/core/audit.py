@@ -23,6 +23,7 @@ EXCLUDED = {
     "images.image": ["updated_at"],
     "traffic.trafficperiod": ["rx_bytes", "tx_bytes", "synced_at", "limit_bytes"],
     "vms.snapshot": ["size_bytes"],
+    "backups.backup": ["size_bytes", "added_bytes", "duration_s", "restic_snapshot_id", "finished_at", "consistency"],
 }
 TRACKED = (
     "accounts.User",
@@ -37,6 +38,7 @@ TRACKED = (
     "traffic.TrafficPeriod",
     "vms.Snapshot",
     "vms.WarmPool",
+    "backups.Backup",
 )
 
 

@@ -44,6 +44,8 @@ OPERATIONS = {
     "vm_backup_scheduled": gettext_lazy("Scheduled backup"),
     "vm_backup_restore": gettext_lazy("Restore a backup"),
     "vm_backup_delete": gettext_lazy("Delete a backup"),
+    "vm_backup_restore_new": gettext_lazy("Restore a backup into a new VM"),
+    "backup_delete": gettext_lazy("Delete a backup of a deleted VM"),
     "backup_repository_init": gettext_lazy("Initialize a backup repository"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
@@ -124,6 +126,8 @@ STEP_NAMES = {
     "Fetch the backup": gettext_lazy("Fetch the backup"),
     "Replace the disk": gettext_lazy("Replace the disk"),
     "Forget the backup": gettext_lazy("Forget the backup"),
+    "Forget its backups": gettext_lazy("Forget its backups"),
+    "Define the VM": gettext_lazy("Define the VM"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.

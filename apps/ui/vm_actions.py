@@ -90,7 +90,7 @@ def change(request, vm, kind, form):
         "vm_resize": lambda: changes.resize_vm(
             vm, vcpus=data["vcpus"], memory_mb=data["memory_mb"], disk_gb=data["disk_gb"], **who
         ),
-        "vm_delete": lambda: changes.delete_vm(vm, **who),
+        "vm_delete": lambda: changes.delete_vm(vm, keep_backups=data["keep_backups"], **who),
         "vm_make_image": lambda: changes.make_image(vm, data["name"], visibility=data["visibility"], **who),
         "vm_recover": lambda: recovery.recover_vm(vm, confirm_host_down=data["confirm_host_down"], **who),
         "vm_migrate": lambda: migration.migrate_vm(vm, host=data["host"] or None, **who),

@@ -167,13 +167,19 @@ def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_i
     return _submit(vm, "vm_make_image", {"name": name, "visibility": visibility}, actor, request_id)
 
 
-def delete_vm(vm, *, actor=None, request_id=None):
+def delete_vm(vm, *, keep_backups=True, actor=None, request_id=None):
     """Delete `vm` and its disk: returns the vm_delete job, or None for a VM never placed
-    (then only its row existed, and it is gone)."""
+    (then only its row existed, and it is gone). `keep_backups` (default true: nothing is
+    lost by default): its backups stay its owner's (listed as backups of deleted VMs,
+    counted in max_backups); false: the job forgets them in their repositories first
+    (docs/backups.md)."""
     _check_actor(vm, actor)
+    if not isinstance(keep_backups, bool):
+        raise ValidationError({"keep_backups": _("Give true or false.")})
     if vm.host_id is None:
         with transaction.atomic():
             release(vm)
             vm.delete()
         return None
-    return runner.submit("vm_delete", vm, actor=actor, request_id=request_id)
+    params = {"keep_backups": keep_backups}
+    return runner.submit("vm_delete", vm, actor=actor, params=params, request_id=request_id)

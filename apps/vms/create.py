@@ -197,11 +197,88 @@ def create_vm(
                     **sizes,
                 )
             _assign_addresses(vm, chosen, owner, params)
+            ordered(vm)
             job = runner.submit("vm_create", vm, actor=actor or owner, params=params, request_id=request_id)
             if standby is not None:
                 warm_pool.queue_top_up(params["warm_pool"]["pool"])  # after the order's job, once committed
     except IntegrityError as exc:
         # Two orders for the same name at once: the database's unique constraint decided.
+        if not VirtualMachine.objects.filter(owner=owner, name=name).exists():
+            raise
+        raise ValidationError({"name": ValidationError(_name_taken(name), code="unique")}) from exc
+    return vm, job
+
+
+# Called with each new VM inside its order's transaction (apps above the VMs register here:
+# apps.backups gives a VM of a plan with a backup schedule its own schedule).
+_order_hooks = []
+
+
+def register_order_hook(hook):
+    """Call `hook(vm)` for every VM ordered, in the order's transaction. From AppConfig.ready()."""
+    if hook not in _order_hooks:
+        _order_hooks.append(hook)
+
+
+def ordered(vm):
+    for hook in _order_hooks:
+        hook(vm)
+
+
+def order_vm_from_disk(
+    owner, *, name, kind, params, image=None, min_disk_bytes=0, vcpus=None, memory_mb=None, disk_gb=None, plan=None,
+    hostname="", host=None, cluster=None, actor=None, request_id=None,
+):  # fmt: skip
+    """Order a new VM whose disk does not come from an image (a backup's: apps.backups): the
+    same rules as `create_vm` for the owner, name, sizes or plan, host and cluster (staff),
+    the quota, placement and public addresses, and a disk of at least `min_disk_bytes`; the
+    job `kind` (with `params`, the hostname and `host_pinned` added) fills the disk. `image`:
+    the image the disk once came from, recorded as the VM's (None: unknown). Returns
+    (vm, job); raises ValidationError keyed by field, nothing made then."""
+    errors = {}
+    owner = _owner(errors, actor, owner)
+    if owner is not None and owner.suspended_at is not None:
+        raise ValidationError({"owner": _("This account is suspended: it cannot order VMs.")}, code="suspended")
+    given = {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
+    if disk_gb is None and (plan is None or plan == ""):
+        given["disk_gb"] = max(1, -(-min_disk_bytes // 2**30))
+    sizes, plan = _sizes(errors, plan, given)
+    if "disk_gb" not in errors and "disk_gb" in sizes and sizes["disk_gb"] * 2**30 < min_disk_bytes:
+        errors["disk_gb"] = _("The disk must be at least the backup's size (%(size)d GiB).") % {
+            "size": -(-min_disk_bytes // 2**30)
+        }
+    host = _pinned_host(errors, actor, host)
+    cluster = _chosen_cluster(errors, actor, cluster)
+    if not name or not NAME_RE.match(name):
+        errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores, starting with a letter or digit.")
+    elif owner is not None and VirtualMachine.objects.filter(owner=owner, name=name).exists():
+        errors["name"] = _name_taken(name)
+    hostname = hostname or (name if name and validators.HOSTNAME_RE.match(name) else "")
+    try:
+        validators.validate_hostname(hostname)
+    except ValidationError as exc:
+        errors["hostname"] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+    params = {**params, "hostname": hostname, "host_pinned": host is not None}
+    try:
+        with transaction.atomic():
+            quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
+            try:
+                chosen = placement.choose_host(
+                    sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
+                )
+            except placement.NoCapacity as exc:
+                field = "cluster" if cluster is not None and host is None else "host"
+                raise ValidationError({field: str(exc)}) from exc
+            vm = VirtualMachine.objects.create(
+                name=name, owner=owner, host=chosen, image=image, hostname=hostname, mac_address=new_mac(),
+                status=VmStatus.CREATING, plan=plan, **sizes,
+            )  # fmt: skip
+            _assign_addresses(vm, chosen, owner, params)
+            ordered(vm)
+            job = runner.submit(kind, vm, actor=actor or owner, params=params, request_id=request_id)
+    except IntegrityError as exc:
         if not VirtualMachine.objects.filter(owner=owner, name=name).exists():
             raise
         raise ValidationError({"name": ValidationError(_name_taken(name), code="unique")}) from exc

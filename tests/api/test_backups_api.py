@@ -129,3 +129,54 @@ def test_the_backup_schedule_set_read_and_removed(api, customer, other_customer,
     response = client.put(url, {**body, "repository": repo.pk}, format="json")
     assert response.status_code == 200 and response.json()["repository"] == repo.pk, response.content
     assert client.get(url).json()["repository"] == repo.pk
+
+
+def test_deleting_a_vm_keeps_its_backups_unless_asked_and_the_parameter_is_checked(api, customer, host, tmp_path):
+    from drf_spectacular.generators import SchemaGenerator
+
+    vm = make_vm(customer, host)
+    client = api(customer)
+    for bad in ("yes", "True", "1", ""):
+        response = client.delete(f"/api/v1/vms/{vm.pk}/?keep_backups={bad}")
+        assert response.status_code == 400 and ("keep_backups", "invalid_choice") in codes(response), bad
+    assert not Job.objects.filter(kind="vm_delete").exists()
+    response = client.delete(f"/api/v1/vms/{vm.pk}/?keep_backups=false")
+    assert response.status_code == 202, response.content
+    assert Job.objects.get(kind="vm_delete").params == {"keep_backups": False}
+    Job.objects.all().delete()
+    vm.__class__.objects.filter(pk=vm.pk).update(current_job=None)
+    assert client.delete(f"/api/v1/vms/{vm.pk}/").status_code == 202
+    assert Job.objects.get(kind="vm_delete").params == {"keep_backups": True}
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    (parameter,) = [p for p in schema["paths"]["/api/v1/vms/{id}/"]["delete"]["parameters"] if p["in"] == "query"]
+    assert parameter["name"] == "keep_backups" and parameter["schema"]["type"] == "boolean"
+
+
+def test_the_backups_of_deleted_vms_are_listed_deleted_and_restored_into_new_vms(api, customer, host, tmp_path):
+    from apps.vms.models import VirtualMachine
+
+    vm = make_vm(customer, host)
+    repo = BackupRepository.objects.create(name="local", path=str(tmp_path), password="x" * 10, state="ready")
+    fields = {"vm_name": "gone", "owner": customer, "repository": repo, "filename": "d.raw", "size_bytes": 3 * 2**30}
+    kept = Backup.objects.create(vm=None, state=BackupState.READY, restic_snapshot_id="c" * 64, **fields)
+    Backup.objects.create(vm=vm, state=BackupState.READY, restic_snapshot_id="d" * 64, **fields)
+    client = api(customer)
+    body = client.get("/api/v1/kept-backups/").json()
+    assert [(row["id"], row["vm"], row["vm_name"], row["owner"]) for row in body["results"]] == [
+        (kept.pk, None, "gone", customer.pk)
+    ]
+    response = client.post(f"/api/v1/kept-backups/{kept.pk}/new-vm/", {"name": "again", "vcpus": 1}, format="json")
+    assert response.status_code == 400 and ("memory_mb", "required") in codes(response)
+    response = client.post(
+        f"/api/v1/kept-backups/{kept.pk}/new-vm/", {"name": "again", "vcpus": 1, "memory_mb": 512}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert answer["job"]["kind"] == "vm_backup_restore_new"
+    assert (answer["vm"]["name"], answer["vm"]["disk_gb"], answer["vm"]["status"]) == ("again", 3, "creating")
+    assert VirtualMachine.objects.get(pk=answer["vm"]["id"]).owner == customer
+    response = client.delete(f"/api/v1/kept-backups/{kept.pk}/")  # being read by the restore
+    assert response.status_code == 400 and ("backup", "invalid") in codes(response)
+    Backup.objects.filter(pk=kept.pk).update(state="ready")
+    response = client.delete(f"/api/v1/kept-backups/{kept.pk}/")
+    assert response.status_code == 202 and response.json()["job"]["kind"] == "backup_delete"

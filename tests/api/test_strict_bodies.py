@@ -101,6 +101,17 @@ BODIES = [
     ("admin", "post", "hosts/{host}/maintenance/", {}, "on", "boolean", True),
     ("customer", "post", "vms/{vm}/backups/", {}, "repository", "integer", 1),
     ("customer", "post", "vms/{vm}/backups/{backup}/restore/", {}, "confirm", "boolean", True),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "name", "string", "copy-2"),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "plan", "integer", None),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "vcpus", "integer", 2),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "memory_mb", "integer", 1024),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "disk_gb", "integer", 10),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "hostname", "string", "copy"),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "host", "integer", None),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "cluster", "integer", None),
+    ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "start", "boolean", False),
+    ("customer", "post", "kept-backups/{kept}/new-vm/", "new_vm", "name", "string", "copy-3"),
+    ("customer", "post", "kept-backups/{kept}/new-vm/", "new_vm", "start", "boolean", True),
     ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
     ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),
@@ -166,6 +177,7 @@ def make_world(tmp_path):
         "repository": {"name": "second", "path": str(tmp_path / "second"), "password": "long enough"},
         "warm_pool": {"image": ready_image.pk, "host": host.pk},
         "schedule": {"frequency": "daily", "hour": 3, "keep_daily": 7, "keep_weekly": 4},
+        "new_vm": {"name": "copy", "vcpus": 1, "memory_mb": 512},
     }
     snapshot = Snapshot.objects.create(vm=vm, name="old", overlay_volume="old.qcow2", state=SnapshotState.READY)
     ids = {"vm": vm.pk, "customer": customer.pk, "image": ready_image.pk, "network": network.pk, "host": host.pk}
@@ -175,6 +187,9 @@ def make_world(tmp_path):
     repository = BackupRepository.objects.create(name="r", path=str(tmp_path / "r"), password="x" * 8, state="ready")
     ids["backup"] = Backup.objects.create(
         vm=vm, vm_name=vm.name, owner=customer, repository=repository, state="ready", restic_snapshot_id="a" * 64
+    ).pk
+    ids["kept"] = Backup.objects.create(
+        vm=None, vm_name="gone", owner=customer, repository=repository, state="ready", restic_snapshot_id="b" * 64
     ).pk
     users = {"admin": admin_user, "reseller": reseller, "customer": customer}
     clients = {who: client_for(user) for who, user in users.items()}

@@ -47,6 +47,7 @@ RESOURCES = {
     "networks": "staff",  # list, read, set up on a host: staff only
     "warm-pools": "staff",  # docs/warm-pool.md
     "addresses": "tenant",
+    "kept-backups": "tenant",  # backups of deleted VMs: their owner's (docs/backups.md)
     "plans": "catalog",
     "me": "self",
     "webhooks": "hooks",
@@ -193,6 +194,16 @@ def make_world():
                 state="ready",
                 restic_snapshot_id="a" * 64,
                 filename="d.raw",
+            ).pk,  # fmt: skip
+            "kept-backups": Backup.objects.create(
+                vm=None,
+                vm_name=f"gone-{which}",
+                owner=owner,
+                repository=repository,
+                state="ready",
+                restic_snapshot_id="b" * 64,
+                filename="d.raw",
+                size_bytes=2**30,
             ).pk,  # fmt: skip
         }
         BackupSchedule.objects.create(vm=vm, next_run_at="2030-01-01T03:00Z")  # its backup-schedule/ route

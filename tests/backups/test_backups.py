@@ -165,23 +165,23 @@ def test_the_backup_quota_of_the_customer_and_of_its_reseller(vm, ready_row, cus
     from apps.accounts.quotas import Quota
     from apps.vms.quotas import usage
 
-    Quota.objects.create(user=customer, max_backups=2)
+    Quota.objects.create(user=customer, max_backups=3)
     ready_backup(vm, ready_row)
     Backup.objects.filter(pk=ready_backup(vm, ready_row).pk).update(state=BackupState.FAILED)  # counts too
     gone = ready_backup(vm, ready_row)
-    Backup.objects.filter(pk=gone.pk).update(vm=None)  # left by a deleted VM: not counted (not listed yet)
+    Backup.objects.filter(pk=gone.pk).update(vm=None)  # kept when its VM was deleted: counts too
     with pytest.raises(ValidationError) as caught:
         create_backup(vm, actor=customer)
     error = caught.value.error_dict["quota"][0]
-    assert error.code == "quota_exceeded" and "max_backups" in error.message and "2 in use" in error.message
+    assert error.code == "quota_exceeded" and "max_backups" in error.message and "3 in use" in error.message
     assert Backup.objects.count() == 3
     Quota.objects.filter(user=customer).update(max_backups=None)
-    Quota.objects.create(user=reseller, max_backups=2)
+    Quota.objects.create(user=reseller, max_backups=3)
     with pytest.raises(ValidationError) as caught:
         create_backup(vm, actor=customer)
     assert "reseller" in caught.value.message_dict["quota"][0]
-    assert usage(reseller)["backups"] == 2 and usage(customer)["backups"] == 2
-    Quota.objects.filter(user=reseller).update(max_backups=3)
+    assert usage(reseller)["backups"] == 3 and usage(customer)["backups"] == 3
+    Quota.objects.filter(user=reseller).update(max_backups=4)
     assert create_backup(vm, actor=customer).kind == "vm_backup_create"
 
 

@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 
 from apps.backups import restic
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryKind, RepositoryState
+from apps.backups.restore_new import restore_into_new_vm
 from apps.backups.services import add_repository, authorized_key, create_backup, delete_backup, restore_backup
 from apps.hosts import sshkey
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
-from apps.vms.deploy.steps import domain_spec
+from apps.vms.changes import delete_vm
+from apps.vms.deploy.steps import domain_spec, seed_volume
 from apps.vms.models import VirtualMachine, VmStatus
 from tests.backups import sshd as throwaway
 from tests.deploy import conftest as deploy
@@ -143,7 +145,8 @@ def test_a_vm_backed_up_to_and_restored_from_an_sftp_repository(
     django_capture_on_commit_callbacks,
 ):
     """The panel's jobs with the repository over SFTP, on a stopped VM of the local libvirtd
-    (never booted): its disk's data backed up, overwritten, restored, checked, deleted."""
+    (never booted): its disk's data backed up, overwritten, restored, checked, restored into a
+    new VM (left stopped, its disk read offline, then deleted), deleted."""
     capture = django_capture_on_commit_callbacks
     server.authorize(sshkey.public_key())
     repository, _job = initialized(capture, admin_user, "remote", **sftp_fields(server, tmp_path / "remote"))
@@ -181,6 +184,27 @@ def test_a_vm_backed_up_to_and_restored_from_an_sftp_repository(
         restored = driver.volume_info(local_host.storage_pool, vm.disk_volume).path
         assert "Pattern verification failed" not in qemu_io("read -P 0x5a 8M 1M", restored)
         restic.check(repository)
+
+        # Into a new VM (as a cloud-init VM's backup: a seed, no appliance), left stopped.
+        Backup.objects.filter(pk=backup.pk).update(guest_config="cloud-init")
+        with capture(execute=True):
+            copy, job = restore_into_new_vm(backup, name="sftp-copy", vcpus=1, memory_mb=256, start=False,
+                                            actor=customer)  # fmt: skip
+        job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, (job.error, [(s.name, s.detail) for s in job.steps.all()])
+        copy.refresh_from_db()
+        assert (copy.status, copy.power_state, copy.disk_gb) == (VmStatus.ACTIVE, "stopped", 1)
+        new_disk = driver.volume_info(local_host.storage_pool, copy.disk_volume)
+        assert new_disk.capacity_bytes == 2**30 and new_disk.backing_path is None
+        assert driver.disk_source(copy.domain_name, inactive=True) == new_disk.path
+        assert "Pattern verification failed" not in qemu_io("read -P 0x5a 8M 1M", new_disk.path)
+        driver.volume_info(local_host.storage_pool, seed_volume(copy))
+        assert Backup.objects.get(pk=backup.pk).state == BackupState.READY
+        with capture(execute=True):
+            gone = delete_vm(copy, actor=customer)
+        gone.refresh_from_db()
+        assert gone.status == JobStatus.SUCCEEDED, gone.error
+        assert not [v for v in driver.list_volumes(local_host.storage_pool) if v.name.startswith(f"vmm-{copy.uuid}")]
 
         finished(delete_backup, vm, backup, actor=customer)
         assert not Backup.objects.exists() and restic.snapshot_ids(repository, f"vm:{vm.pk}") == []

@@ -14,14 +14,23 @@ is added (each costs the suite a minute or more):
   the marker file's place (the guest told where its blocks are: no appliance or boot
   needed): the changes completed with the first backup's data made a whole disk; the next
   backup would be full (the restore replaced what the checkpoint tracked); `restic check`
-  passes; both deleted (forget and prune); no scratch volume or work folder left behind."""
+  passes; the first backup restored into a new VM (ordered like any VM, left stopped: no
+  boot added), the marker read off the new VM's disk the same way, the new VM deleted; both
+  backups deleted (forget and prune); no scratch volume or work folder left behind."""
 
 import subprocess
+import time
 
 from apps.backups import checkpoints, restic
 from apps.backups.models import Backup, BackupRepository, BackupState, RepositoryState
+from apps.backups.restore_new import restore_into_new_vm
 from apps.backups.services import add_repository, create_backup, delete_backup, restore_backup
 from apps.hosts.hypervisor import hypervisor_for
+from apps.jobs.models import JobStatus
+from apps.virt.errors import NotFound
+from apps.vms.changes import delete_vm
+from apps.vms.deploy.steps import seed_volume
+from apps.vms.models import PowerState, VmStatus
 from tests.deploy.snapshot_round_trip import agent, finished
 
 MARKER = "backed-up-marker"
@@ -98,9 +107,44 @@ def restore_while_stopped(capture, customer, vm, first, work_dir):
     base, why = checkpoints.choose_base(vm, repository, driver, first.size_bytes)
     assert base is None and "vm_backup_restore" in why  # the next backup is full
     restic.check(repository)
+    new_vm_from(capture, customer, vm, first, work_dir)
 
     for backup in Backup.objects.filter(vm=vm):
         finished(capture, delete_backup, vm, backup, actor=customer)
     assert not Backup.objects.filter(vm=vm).exists()
     assert restic.snapshot_ids(repository, f"vm:{vm.pk}") == []
     assert scratch_volumes(driver, vm) == []
+
+
+def new_vm_from(capture, customer, vm, first, work_dir):
+    """The first backup restored into a new VM, not started; its disk read offline; deleted."""
+    driver = hypervisor_for(vm.host)
+    began = time.monotonic()
+    with capture(execute=True):
+        copy, job = restore_into_new_vm(first, name="ci-restored", vcpus=1, memory_mb=512, start=False, actor=customer)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, (job.error, [(s.name, s.detail) for s in job.steps.all()])
+    restored_s = time.monotonic() - began
+    copy.refresh_from_db()
+    assert (copy.status, copy.power_state, copy.image_id, copy.disk_gb) == (
+        VmStatus.ACTIVE, PowerState.STOPPED, vm.image_id, vm.disk_gb,
+    )  # fmt: skip
+    assert "new instance id" in job.steps.get(name="Configure the guest").detail
+    disk = driver.volume_info(copy.host.storage_pool, copy.disk_volume)
+    assert disk.format == "qcow2" and disk.capacity_bytes == vm.disk_gb * 2**30 and disk.backing_path is None
+    assert driver.disk_source(copy.domain_name, inactive=True) == disk.path
+    assert driver.get_domain(copy.domain_name).state in ("shutoff", "shutdown")
+    driver.volume_info(copy.host.storage_pool, seed_volume(copy))  # its cloud-init seed is there
+    assert on_disk(disk.path, first.marker_at) == MARKER
+    assert Backup.objects.get(pk=first.pk).state == BackupState.READY
+    assert not (work_dir / str(job.pk)).exists()
+    with capture(execute=True):
+        gone = delete_vm(copy, actor=customer)
+    gone.refresh_from_db()
+    assert gone.status == JobStatus.SUCCEEDED, gone.error
+    try:
+        driver.get_domain(copy.domain_name)
+        raise AssertionError("the new VM's domain is still defined")
+    except NotFound:
+        pass
+    print(f"restore into a new VM: {restored_s:.1f} s, with its checks and deletion: {time.monotonic() - began:.1f} s")

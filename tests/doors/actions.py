@@ -273,6 +273,19 @@ DELETE = vm_change(
     refused=[Case("a busy VM", lambda w: ({"name": w.vm.name}, {}), setup=vm_busy)],
 )
 
+# The same page and route, its backups not kept (docs/backups.md): the API's query parameter.
+DELETE_WITH_BACKUPS = Action(
+    name="delete a VM and its backups",
+    actor="customer",
+    ui_route="vm_delete",
+    ui_url=vm_url("ui:vm_delete"),
+    api_route=("vm", "destroy"),
+    api_call=lambda w: ("delete", f"/api/v1/vms/{w.vm.pk}/?keep_backups=false"),
+    job_kind="vm_delete",
+    accepted=Case("its backups forgotten", lambda w: ({"name": w.vm.name, "keep_backups": "false"}, {})),
+    refused=[Case("a busy VM", lambda w: ({"name": w.vm.name, "keep_backups": "false"}, {}), setup=vm_busy)],
+)
+
 
 def vm_suspended(with_owner=False):
     def setup(w):
@@ -580,6 +593,7 @@ ACTIONS = [
     PASSWORD,
     MAKE_IMAGE,
     DELETE,
+    DELETE_WITH_BACKUPS,
     *BILLING,
     *WEBHOOKS,
     TRAFFIC,
@@ -614,6 +628,7 @@ UI_READ_ONLY = {
     "webhook_detail": "a page (an endpoint and its delivery log)",
     "vm_backups": "a list (the VM's backups; its actions: tests/doors/test_backup_parity.py)",
     "backup_repository_list": "a list",
+    "kept_backup_list": "a list (backups of deleted VMs; their actions: tests/doors/test_backup_parity.py)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {

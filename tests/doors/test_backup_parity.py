@@ -23,6 +23,8 @@ UI_ROUTES = {
     "backup_repository_add": "add repository",
     "vm_backup_schedule": "set schedule",
     "vm_backup_schedule_remove": "remove schedule",
+    "backup_new_vm": "restore into a new VM",
+    "kept_backup_delete": "delete a kept backup",
 }
 API_ROUTES = {
     ("vm", "create_backup"): "create",
@@ -31,6 +33,9 @@ API_ROUTES = {
     ("backuprepository", "create"): "add repository",
     ("vm", "set_backup_schedule"): "set schedule",
     ("vm", "remove_backup_schedule"): "remove schedule",
+    ("vm", "backup_new_vm"): "restore into a new VM",
+    ("keptbackup", "new_vm"): "restore into a new VM",
+    ("keptbackup", "destroy"): "delete a kept backup",
 }
 
 
@@ -48,10 +53,17 @@ def world(admin_user, reseller, customer, other_customer, test_host, tmp_path):
             restic_snapshot_id="a" * 64, filename=f"vm-{vm.pk}-vda.raw", size_bytes=2**30,
         )  # fmt: skip
 
+    def left_by_a_deleted_vm(owner):
+        return Backup.objects.create(
+            vm=None, vm_name="gone", owner=owner, repository=repository, state=BackupState.READY,
+            restic_snapshot_id="b" * 64, filename="vm-0-vda.raw", size_bytes=2**30,
+        )  # fmt: skip
+
     users = {"admin": admin_user, "reseller": reseller, "customer": customer, "other": other_customer}
     return SimpleNamespace(
-        users=users, vm=mine, their_vm=theirs, kept=backup(mine), foreign=backup(theirs), repository=repository
-    )
+        users=users, vm=mine, their_vm=theirs, kept=backup(mine), foreign=backup(theirs), repository=repository,
+        orphan=left_by_a_deleted_vm(customer), their_orphan=left_by_a_deleted_vm(other_customer), host=test_host,
+    )  # fmt: skip
 
 
 def create_ui(client, vm, repository=""):
@@ -80,7 +92,7 @@ def delete_api(client, vm, backup):
 
 
 def rows():
-    return sorted(Backup.objects.values_list("vm_id", "repository_id", "state"))
+    return sorted(Backup.objects.values_list("vm_id", "repository_id", "state"), key=repr)  # vm_id None: kept
 
 
 def no_repository(world):
@@ -308,3 +320,113 @@ def test_both_doors_set_and_remove_a_schedule_alike(world, actor):
     assert ui_outcome(other_ui.post(reverse("ui:vm_backup_schedule_remove", args=[world.vm.pk]))).verdict == "forbidden"
     assert api_outcome(other_api.delete(f"/api/v1/vms/{world.vm.pk}/backup-schedule/")).verdict == "forbidden"
     assert len(schedule_rows()) == 1
+
+
+def new_vm_ui(client, backup, **data):
+    return client.post(reverse("ui:backup_new_vm", args=[backup.pk]), {"start": "on", **data})
+
+
+def new_vm_api(client, backup, **data):
+    if backup.vm_id is None:
+        return client.post(f"/api/v1/kept-backups/{backup.pk}/new-vm/", data, format="json")
+    return client.post(f"/api/v1/vms/{backup.vm_id}/backups/{backup.pk}/new-vm/", data, format="json")
+
+
+def vm_rows():
+    return sorted(VirtualMachine.objects.values_list("name", "owner_id", "vcpus", "memory_mb", "disk_gb", "status"))
+
+
+NEW_VM = {"name": "copy", "vcpus": 1, "memory_mb": 512}
+
+
+@pytest.mark.parametrize("which", ["kept", "orphan"])
+@pytest.mark.parametrize("actor", ["customer", "reseller", "admin"])
+def test_both_doors_restore_a_backup_into_a_new_vm_with_the_same_job(world, roomy, actor, which):
+    ui_client, api_client = doors(world.users[actor])
+    backup = getattr(world, which)
+    answers, after = {}, {}
+    for door, send in (("ui", new_vm_ui), ("api", new_vm_api)):
+        with rolled_back():
+            answers[door] = (ui_outcome if door == "ui" else api_outcome)(send(
+                ui_client if door == "ui" else api_client, backup, **NEW_VM
+            ))  # fmt: skip
+            after[door] = (vm_rows(), rows())
+    assert answers["ui"].verdict == "accepted", answers["ui"].detail
+    assert answers["ui"].job_kind == "vm_backup_restore_new"
+    assert_same(answers["ui"], answers["api"])
+    assert after["ui"] == after["api"]
+    customer = world.users["customer"]
+    assert ("copy", customer.pk, 1, 512, 1, "creating") in after["ui"][0]
+    assert (backup.vm_id, world.repository.pk, "restoring") in after["ui"][1]
+
+
+@pytest.fixture
+def roomy(world):
+    type(world.host).objects.filter(pk=world.host.pk).update(cpus=64, memory_mb=131072, disk_bytes=2**41)
+
+
+@pytest.mark.parametrize(
+    ("actor", "which", "data", "verdict", "fields"),
+    [
+        ("customer", "orphan", {"name": "web-1"}, "refused", {"name"}),
+        ("customer", "kept", {"disk_gb": 2}, "refused", {"disk_gb"}),
+        ("customer", "orphan", {"vcpus": 1000}, "refused", {"vcpus"}),
+        ("customer", "orphan", {}, "refused", {"quota"}),
+        ("customer", "their_orphan", {}, "forbidden", None),
+        ("reseller", "their_orphan", {}, "forbidden", None),
+        ("other", "kept", {}, "forbidden", None),
+    ],
+)
+def test_both_doors_refuse_a_new_vm_from_a_backup_alike(world, roomy, actor, which, data, verdict, fields):
+    if fields == {"quota"}:
+        Quota.objects.create(user=world.users["customer"], max_vms=1)
+    Backup.objects.filter(pk=world.kept.pk).update(size_bytes=3 * 2**30)  # a 3 GiB disk's
+    ui_client, api_client = doors(world.users[actor])
+    backup, before = getattr(world, which), (vm_rows(), rows())
+    ui_answer = ui_outcome(new_vm_ui(ui_client, backup, **{**NEW_VM, **data}))
+    api_answer = api_outcome(new_vm_api(api_client, backup, **{**NEW_VM, **data}))
+    assert (vm_rows(), rows()) == before
+    assert ui_answer.verdict == verdict, ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    if fields:
+        assert {field for field, _message in api_answer.reasons} == fields
+
+
+def kept_delete_ui(client, backup):
+    return client.post(reverse("ui:kept_backup_delete", args=[backup.pk]))
+
+
+def kept_delete_api(client, backup):
+    return client.delete(f"/api/v1/kept-backups/{backup.pk}/")
+
+
+def test_both_doors_delete_a_kept_backup_alike(world):
+    ui_client, api_client = doors(world.users["customer"])
+    answers, after = {}, {}
+    for door, send, client in (("ui", kept_delete_ui, ui_client), ("api", kept_delete_api, api_client)):
+        with rolled_back():
+            answers[door] = (ui_outcome if door == "ui" else api_outcome)(send(client, world.orphan))
+            after[door] = rows()
+    assert answers["ui"].verdict == "accepted", answers["ui"].detail
+    assert answers["ui"].job_kind == "backup_delete"
+    assert_same(answers["ui"], answers["api"])
+    assert after["ui"] == after["api"] and (None, world.repository.pk, "deleting") in after["ui"]
+
+    before = rows()
+    for actor, backup, verdict in (("other", "orphan", "forbidden"), ("customer", "their_orphan", "forbidden"),
+                                   ("customer", "kept", "forbidden")):  # fmt: skip
+        ui_client, api_client = doors(world.users[actor])
+        ui_answer = ui_outcome(kept_delete_ui(ui_client, getattr(world, backup)))
+        api_answer = api_outcome(kept_delete_api(api_client, getattr(world, backup)))
+        assert ui_answer.verdict == verdict, ui_answer.detail
+        assert_same(ui_answer, api_answer)
+    assert rows() == before
+    Backup.objects.filter(pk=world.orphan.pk).update(state=BackupState.RESTORING)
+    before = rows()
+    ui_client, api_client = doors(world.users["customer"])
+    ui_answer = ui_outcome(kept_delete_ui(ui_client, world.orphan))
+    api_answer = api_outcome(kept_delete_api(api_client, world.orphan))
+    assert ui_answer.verdict == "refused", ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    assert {field for field, _message in api_answer.reasons} == {"backup"}
+    assert rows() == before

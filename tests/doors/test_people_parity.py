@@ -112,6 +112,10 @@ def plan_fields(**extra):
     }  # fmt: skip
 
 
+PLAN_BACKUPS = {"backup_frequency": "weekly", "backup_hour": 4, "backup_weekday": 2, "backup_keep_daily": 3,
+                "backup_keep_weekly": 0}  # fmt: skip
+
+
 def names(user, **extra):
     return {"username": user.username, "email": user.email, "first_name": "", "last_name": "", **extra}
 
@@ -163,6 +167,10 @@ ROWS = [
     Row("plan_create", "admin", lambda w: {"data": plan_fields(name=w.plan.name)}, "refused", "name", "name-taken"),
     Row("plan_create", "reseller", lambda w: {"data": plan_fields()}, "forbidden"),
     Row("plan_create", "admin", lambda w: {"data": plan_fields()}, "accepted"),
+    Row("plan_create", "admin", lambda w: {"data": plan_fields(name="backed-up", **PLAN_BACKUPS)}, "accepted",
+        note="with-backups"),
+    Row("plan_create", "admin", lambda w: {"data": plan_fields(**{**PLAN_BACKUPS, "backup_keep_daily": 0})}, "refused",
+        "backup_keep_daily", "keeps-nothing"),
     Row("plan_update", "admin", lambda w: {"plan": w.plan, "data": plan_fields(name="medium", vcpus=4)}, "accepted"),
     Row("plan_update", "admin", lambda w: {"plan": w.plan, "data": plan_fields(traffic_limit_gb=0)}, "refused",
         "traffic_limit_gb", "no-traffic"),

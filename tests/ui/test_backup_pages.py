@@ -152,3 +152,58 @@ def test_a_backup_schedule_set_shown_in_russian_and_stopped(as_customer, my_vm, 
     response = as_customer.post(reverse("ui:vm_backup_schedule_remove", args=[my_vm.pk]))
     assert response.status_code == 302
     assert "Backed up weekly" not in as_customer.get(response.url).content.decode()
+
+
+def test_the_delete_page_asks_whether_to_keep_the_backups_and_keeping_is_the_default(as_customer, my_vm, tmp_path):
+    backup(my_vm, repository(tmp_path))
+    url = reverse("ui:vm_delete", args=[my_vm.pk])
+    page = as_customer.get(url).content.decode()
+    assert "It has 1 backup: keep it or delete it below." in page
+    assert 'value="true"' in page and 'value="false"' in page and "Delete them with the VM" in page
+    as_customer.post(url, {"name": my_vm.name})
+    assert Job.objects.get(kind="vm_delete").params == {"keep_backups": True}
+    Job.objects.all().delete()
+    type(my_vm).objects.filter(pk=my_vm.pk).update(current_job=None)
+    as_customer.post(url, {"name": my_vm.name, "keep_backups": "false"})
+    assert Job.objects.get(kind="vm_delete").params == {"keep_backups": False}
+    as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
+    page = as_customer.get(url).content.decode()
+    assert "Удалить их вместе с ВМ" in page
+
+
+def test_the_backups_of_deleted_vms_page_lists_them_for_their_owner_with_new_vm_and_delete(
+    as_customer, my_vm, their_vm, tmp_path, client, other_customer
+):
+    repo = repository(tmp_path)
+    mine = backup(my_vm, repo, size_bytes=2**30)
+    theirs = backup(their_vm, repo)
+    Backup.objects.filter(pk__in=[mine.pk, theirs.pk]).update(vm=None)
+    page = as_customer.get(reverse("ui:vm_list")).content.decode()
+    assert reverse("ui:kept_backup_list") in page  # in the menu
+    page = as_customer.get(reverse("ui:kept_backup_list")).content.decode()
+    assert f'data-kept-backup="{mine.pk}"' in page and f'data-kept-backup="{theirs.pk}"' not in page
+    assert reverse("ui:backup_new_vm", args=[mine.pk]) in page
+    assert reverse("ui:kept_backup_delete", args=[mine.pk]) in page
+    page = as_customer.get(reverse("ui:backup_new_vm", args=[mine.pk])).content.decode()
+    assert "A new VM with the disk of mine-1" in page and 'name="start"' in page and 'name="host"' not in page
+    assert as_customer.get(reverse("ui:backup_new_vm", args=[theirs.pk])).status_code == 404
+    assert as_customer.get(reverse("ui:kept_backup_delete", args=[theirs.pk])).status_code == 404
+    response = as_customer.post(reverse("ui:kept_backup_delete", args=[mine.pk]))
+    job = Job.objects.get(kind="backup_delete")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk])
+    as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
+    page = as_customer.get(reverse("ui:kept_backup_list")).content.decode()
+    assert "Резервные копии удалённых ВМ" in page
+
+
+def test_a_plan_page_sets_the_backup_schedule_of_its_new_vms(as_admin):
+    from apps.accounts.plans import Plan
+
+    page = as_admin.get(reverse("ui:plan_create")).content.decode()
+    assert 'name="backup_frequency"' in page and "No scheduled backups" in page
+    data = {"name": "nightly", "vcpus": 1, "memory_mb": 1024, "disk_gb": 10, "is_active": "on",
+            "backup_frequency": "daily", "backup_hour": 2, "backup_weekday": 6, "backup_keep_daily": 5,
+            "backup_keep_weekly": 0}  # fmt: skip
+    assert as_admin.post(reverse("ui:plan_create"), data).status_code == 302
+    plan = Plan.objects.get(name="nightly")
+    assert (plan.backup_frequency, plan.backup_hour, plan.backup_keep_daily) == ("daily", 2, 5)

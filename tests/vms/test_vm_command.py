@@ -56,7 +56,7 @@ def test_deleting_a_vm_removes_its_domain_and_the_row_and_the_job_records_it(cus
 
     out = vm_command("vm_delete", vm.name)
 
-    assert "[ok] 2. Forget the VM" in out
+    assert "[ok] 1. Forget its backups" in out and "[ok] 3. Forget the VM" in out
     assert not VirtualMachine.objects.filter(pk=vm.pk).exists()
     job = Job.objects.get()
     assert job.status == JobStatus.SUCCEEDED and job.target_repr == "web-1"

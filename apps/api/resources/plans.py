@@ -4,7 +4,7 @@ apps.accounts.services.plans."""
 from rest_framework import viewsets
 
 from apps.accounts.filtersets import PlanFilterSet
-from apps.accounts.plans import SIZES, TRAFFIC_LIMITS, Plan
+from apps.accounts.plans import BACKUP_TERMS, SIZES, TRAFFIC_LIMITS, Plan
 from apps.accounts.services import plans as service
 from apps.accounts.tenancy import is_staff_user
 from apps.api.base import ApiViewMixin
@@ -17,13 +17,15 @@ class PlanSerializer(StrictModelSerializer):
         model = Plan
         fields = [
             "id", "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active",
-            "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit", "created_at",
+            "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit", "backup_frequency", "backup_hour",
+            "backup_weekday", "backup_keep_daily", "backup_keep_weekly", "created_at",
         ]  # fmt: skip
         extra_kwargs = {
             # The shape only: whether the name is free is the service's to say (by the insert).
             "name": {"min_length": 1, "validators": []},
             **{field: {"min_value": low, "max_value": high} for field, (low, high) in SIZES.items()},
             **{field: {"min_value": low, "max_value": high} for field, (low, high) in TRAFFIC_LIMITS.items()},
+            **{field: {"min_value": low, "max_value": high} for field, (low, high) in BACKUP_TERMS.items()},
         }
 
     def create(self, validated_data):

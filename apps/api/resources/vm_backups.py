@@ -17,7 +17,8 @@ from apps.api.base import ApiViewSet, JobLinkSerializer, accepted, job_link
 from apps.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
-from apps.backups import schedules, services
+from apps.api.resources.vm_inputs import NewVmFromBackupSerializer
+from apps.backups import restore_new, schedules, services
 from apps.backups.models import Backup, BackupRepository, BackupSchedule, RepositoryKind, ScheduleFrequency
 
 JobAccepted = inline_serializer("BackupJobAccepted", {"job": serializers.DictField()})
@@ -48,6 +49,22 @@ class BackupSerializer(serializers.ModelSerializer):
             "read_bytes", "added_bytes", "duration_s", "error", "scheduled", "created_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class KeptBackupSerializer(BackupSerializer):
+    """A backup of a deleted VM: its VM's name and owner stay."""
+
+    vm_name = serializers.CharField(read_only=True, help_text="The deleted VM's name.")
+    owner = serializers.IntegerField(source="owner_id", read_only=True)
+
+    class Meta(BackupSerializer.Meta):
+        fields = [*BackupSerializer.Meta.fields, "vm_name", "owner"]
+        read_only_fields = fields
+
+
+NewVmAccepted = inline_serializer(
+    "NewVmFromBackupAccepted", {"vm": serializers.DictField(), "job": serializers.DictField()}
+)
 
 
 class BackupScheduleSerializer(serializers.ModelSerializer):
@@ -173,6 +190,18 @@ class BackupActions:
         data = self._valid(BackupRestoreSerializer)
         job = services.restore_backup(vm, int(backup_id), confirm=data["confirm"], **self._who(request))
         return accepted(request, job)
+
+    @extend_schema(request=NewVmFromBackupSerializer, responses={202: NewVmAccepted}, operation_id="vms_backups_new_vm")
+    @action(detail=True, methods=["post"], url_path=BACKUP_ID + "/new-vm")
+    @idempotent
+    def backup_new_vm(self, request, pk=None, backup_id=None):
+        """Restore a backup into a new VM, ordered like any VM: 202 with the VM and its
+        vm_backup_restore_new job."""
+        vm = self.get_object()
+        backup = services.backup_of(vm, int(backup_id))
+        data = self._valid(NewVmFromBackupSerializer)
+        new_vm, job = restore_new.restore_into_new_vm(backup, **data, **self._who(request))
+        return accepted(request, job, vm=self._vm_body(new_vm))
 
 
 class RepositorySerializer(serializers.ModelSerializer):

@@ -124,3 +124,28 @@ class AddAddressSerializer(serializers.Serializer):
 
 class ConsoleSerializer(serializers.Serializer):
     kind = StrictChoiceField(choices=["serial", "vnc"], default="serial")
+
+
+class DeleteQuerySerializer(serializers.Serializer):
+    """DELETE /api/v1/vms/<id>/'s query: whether the VM's backups are kept (docs/backups.md)."""
+
+    keep_backups = StrictChoiceField(
+        choices=["true", "false"],
+        required=False,
+        default="true",
+        help_text="true (the default): its backups stay its owner's; false: they are forgotten with it.",
+    )
+
+
+class NewVmFromBackupSerializer(serializers.Serializer):
+    """A new VM from a backup (apps.backups.restore_new decides): ordered like any VM."""
+
+    name = StrictCharField(max_length=64)
+    plan = id_field(required=False, help_text="A plan's id: its sizes by default.")
+    vcpus = size_field("vcpus")
+    memory_mb = size_field("memory_mb")
+    disk_gb = size_field("disk_gb")
+    hostname = StrictCharField(max_length=253, required=False, allow_blank=True, default="")
+    host = id_field(required=False, help_text="Staff only: pin the host.")
+    cluster = id_field(required=False, help_text="Staff only: placement chooses among this cluster's hosts.")
+    start = StrictBooleanField(required=False, default=True, help_text="Start the VM once its disk is restored.")

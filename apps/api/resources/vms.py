@@ -7,7 +7,7 @@ apps.vms.changes), which the web UI calls too; this module parses shapes and ans
 from django.db.models import Prefetch
 from django.urls import get_script_prefix
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -275,11 +275,27 @@ class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.Re
     def resume(self, request, pk=None):
         return self._power(request, "resume")
 
-    @POWER
+    @extend_schema(
+        request=None,
+        responses={202: JobAccepted, 204: None},
+        parameters=[
+            OpenApiParameter(
+                "keep_backups",
+                bool,
+                required=False,
+                description="true (the default): the VM's backups stay its owner's, listed as backups of deleted "
+                "VMs (GET /api/v1/kept-backups/); false: the delete job forgets them in their repositories.",
+            )
+        ],
+    )
     @idempotent
     def destroy(self, request, pk=None):
         """Delete the VM and its disk: 202 with the vm_delete job (204 for a VM never placed)."""
-        job = changes.delete_vm(self.get_object(), actor=request.user, request_id=self.request_id)
+        vm = self.get_object()
+        query = vm_inputs.DeleteQuerySerializer(data=request.query_params.dict())  # "" is refused too
+        query.is_valid(raise_exception=True)
+        keep = query.validated_data["keep_backups"] == "true"
+        job = changes.delete_vm(vm, keep_backups=keep, actor=request.user, request_id=self.request_id)
         return accepted(request, job) if job else Response(status=204)
 
     @extend_schema(request=vm_inputs.ReinstallSerializer, responses={202: JobAccepted})
@@ -436,6 +452,11 @@ class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.Re
         if session.kind == "vnc":
             body["vnc_password"] = consoles.vnc_password(vm)
         return Response(body, status=201)
+
+    def _vm_body(self, vm):
+        """The VM as the API shows it (a new VM from a backup, apps/api/resources/vm_backups.py)."""
+        vm = self.get_queryset().get(pk=vm.pk)
+        return VmSerializer(vm, context=self.get_serializer_context()).data
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())

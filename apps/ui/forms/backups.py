@@ -1,8 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.plans import Plan
+from apps.accounts.tenancy import is_staff_user
 from apps.backups.models import RepositoryKind, ScheduleFrequency
 from apps.core.widgets import SecretTextarea
+from apps.hosts.models import Cluster, Host, HostStatus
+from apps.vms.create import LIMITS
 
 
 class BackupForm(forms.Form):
@@ -105,3 +109,58 @@ class BackupScheduleForm(forms.Form):
 
 class RemoveScheduleForm(forms.Form):
     """Nothing to fill: the VM is in the URL."""
+
+
+class NewVmFromBackupForm(forms.Form):
+    """A new VM from a backup: what the API's body takes (NewVmFromBackupSerializer), the
+    shape only; apps.backups.restore_new decides (sizes or a plan, the quota, the host)."""
+
+    name = forms.CharField(label=_("Name of the new VM"), max_length=64)
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=None, required=False, empty_label=_("None: the sizes below")
+    )
+    vcpus = forms.IntegerField(
+        label=_("vCPUs"), required=False, min_value=LIMITS["vcpus"][0], max_value=LIMITS["vcpus"][1]
+    )
+    memory_mb = forms.IntegerField(
+        label=_("Memory, MiB"), required=False, min_value=LIMITS["memory_mb"][0], max_value=LIMITS["memory_mb"][1]
+    )
+    disk_gb = forms.IntegerField(
+        label=_("Disk, GiB"), required=False, min_value=LIMITS["disk_gb"][0], max_value=LIMITS["disk_gb"][1],
+        help_text=_("Empty: the backup's size (or the plan's). At least the backup's size."),
+    )  # fmt: skip
+    hostname = forms.CharField(
+        label=_("Host name"), max_length=253, required=False, help_text=_("Empty: the same as the name.")
+    )
+    host = forms.ModelChoiceField(
+        label=_("Host"), queryset=None, required=False, empty_label=_("Automatic (the best fit)")
+    )
+    cluster = forms.ModelChoiceField(
+        label=_("Cluster"), queryset=None, required=False, empty_label=_("Any (placement chooses)")
+    )
+    start = forms.BooleanField(label=_("Start it once restored"), required=False, initial=True)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        plans = Plan.objects.filter(is_active=True)
+        if plans.exists():
+            self.fields["plan"].queryset = plans
+        else:
+            del self.fields["plan"]
+        if is_staff_user(user):
+            self.fields["host"].queryset = Host.objects.filter(status=HostStatus.ONLINE).order_by("name")
+            self.fields["cluster"].queryset = Cluster.objects.order_by("name")
+        else:
+            del self.fields["host"]
+            del self.fields["cluster"]
+
+    def order(self):
+        """The cleaned data as restore_into_new_vm's keyword arguments."""
+        data = dict(self.cleaned_data)
+        for field in ("plan", "host", "cluster"):
+            data[field] = data.get(field).pk if data.get(field) is not None else None
+        return data
+
+
+class DeleteKeptBackupForm(forms.Form):
+    """Nothing to fill: the backup is in the URL."""

@@ -7,11 +7,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role, User
-from apps.accounts.plans import SIZES, TRAFFIC_LIMITS, TrafficAction
+from apps.accounts.plans import BACKUP_TERMS, SIZES, TRAFFIC_LIMITS, BackupFrequency, TrafficAction
 from apps.accounts.quotas import LIMITS
 from apps.accounts.services.quotas import LIMIT_MAX
 from apps.accounts.services.users import PASSWORD_MAX_LENGTH
 from apps.core.filtersets import WholeNumberField
+from apps.ui.forms.backups import WEEKDAYS
 
 STATES = [("", _("Any state")), ("true", _("Active")), ("false", _("Blocked"))]
 
@@ -135,8 +136,35 @@ class PlanForm(forms.Form):
         help_text=_("Each way, until the month ends."),
     )
 
+    backup_frequency = forms.ChoiceField(
+        label=_("Scheduled backups of its new VMs"), choices=BackupFrequency.choices, required=False,
+        help_text=_("A VM's own schedule replaces the plan's; a change applies to VMs ordered afterwards."),
+    )  # fmt: skip
+    backup_hour = forms.TypedChoiceField(
+        label=_("At (UTC)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=3, required=False,
+        empty_value=3,
+    )  # fmt: skip
+    backup_weekday = forms.TypedChoiceField(
+        label=_("On (weekly)"), coerce=int, choices=WEEKDAYS, initial=6, required=False, empty_value=6,
+        help_text=_("Weekly backups only."),
+    )  # fmt: skip
+    backup_keep_daily = WholeNumberField(
+        label=_("Keep daily"), initial=7, required=False, min_value=0, max_value=BACKUP_TERMS["backup_keep_daily"][1]
+    )
+    backup_keep_weekly = WholeNumberField(
+        label=_("Keep weekly"), initial=4, required=False, min_value=0, max_value=BACKUP_TERMS["backup_keep_weekly"][1]
+    )
+
     def clean_traffic_action(self):
         return self.cleaned_data["traffic_action"] or TrafficAction.THROTTLE
+
+    def clean_backup_keep_daily(self):
+        value = self.cleaned_data["backup_keep_daily"]
+        return 7 if value is None else value
+
+    def clean_backup_keep_weekly(self):
+        value = self.cleaned_data["backup_keep_weekly"]
+        return 4 if value is None else value
 
     def clean_traffic_throttle_mbit(self):
         value = self.cleaned_data["traffic_throttle_mbit"]

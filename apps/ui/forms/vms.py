@@ -221,6 +221,18 @@ class MakeImageForm(forms.Form):
 
 class DeleteForm(forms.Form):
     name = forms.CharField(label=_("Type the VM's name to confirm"), max_length=64)
+    keep_backups = forms.TypedChoiceField(
+        label=_("Its backups"),
+        choices=[
+            ("true", _("Keep them (listed under Backups of deleted VMs, restorable into a new VM)")),
+            ("false", _("Delete them with the VM")),
+        ],  # fmt: skip
+        coerce=lambda value: value == "true",
+        empty_value=True,
+        required=False,
+        initial="true",
+        widget=forms.RadioSelect,
+    )
 
     def __init__(self, *args, vm, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,14 +8,17 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from apps.backups import schedules, services
+from apps.backups import kept, restore_new, schedules, services
 from apps.backups.models import Backup, BackupRepository, BackupSchedule
+from apps.jobs.runner import TargetBusy
 from apps.ui.access import signed_in, staff_only
 from apps.ui.forms.backups import (
     WEEKDAYS,
     BackupForm,
     BackupScheduleForm,
     DeleteBackupForm,
+    DeleteKeptBackupForm,
+    NewVmFromBackupForm,
     RemoveScheduleForm,
     RepositoryForm,
     RestoreBackupForm,
@@ -123,3 +126,48 @@ def backup_repository_add(request):
             return redirect("ui:job_detail", job.pk)
     context = {"form": form, "panel_key": services.panel_public_key()}
     return render(request, "ui/backups/repository_add.html", context)
+
+
+@signed_in
+def kept_backup_list(request):
+    """The backups of deleted VMs the user may see (kept when their VM was deleted)."""
+    backups = kept.kept_backups(request.user).order_by("-created_at", "-pk")[:200]
+    return render(request, "ui/backups/kept.html", {"backups": backups})
+
+
+@signed_in
+def kept_backup_delete(request, backup_id):
+    """Delete a backup of a deleted VM (apps.backups.kept.delete_kept_backup); its job's page opens."""
+    backup = kept.kept_backup_of(request.user, backup_id)
+    form = DeleteKeptBackupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = kept.delete_kept_backup(backup, actor=request.user, request_id=request.request_id)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/backups/kept_delete.html", {"backup": backup, "form": form})
+
+
+@signed_in
+def backup_new_vm(request, backup_id):
+    """Restore a backup (of a live or a deleted VM) into a new VM
+    (apps.backups.restore_new.restore_into_new_vm); the new VM's job page opens."""
+    backup = restore_new.backup_for(request.user, backup_id)
+    source = backup.vm
+    initial = {"vcpus": source.vcpus, "memory_mb": source.memory_mb} if source else {"vcpus": 1, "memory_mb": 1024}
+    initial["disk_gb"] = max(1, -(-(backup.size_bytes or 0) // 2**30))
+    form = NewVmFromBackupForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _vm, job = restore_new.restore_into_new_vm(
+                backup, **form.order(), actor=request.user, request_id=request.request_id
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except TargetBusy as exc:  # cannot happen for a new VM; said plainly if it ever does
+            messages.error(request, str(exc))
+        else:
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/backups/new_vm.html", {"backup": backup, "form": form})

@@ -16,7 +16,8 @@ from apps.ui.forms.vms import apply_errors
 
 FIELDS = [
     "name", "vcpus", "memory_mb", "disk_gb", "price_code", "is_active",
-    "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit",
+    "traffic_limit_gb", "traffic_action", "traffic_throttle_mbit", "backup_frequency", "backup_hour",
+    "backup_weekday", "backup_keep_daily", "backup_keep_weekly",
 ]  # fmt: skip
 
 

@@ -1,6 +1,8 @@
 """Delete a VM: power it off, remove its domain and volumes from the host, then the row
 (its public addresses are released, to be handed out again after the cool-down).
-Whatever is already gone (a domain removed behind the panel's back) is fine.
+Whatever is already gone (a domain removed behind the panel's back) is fine. Unless its
+backups are kept (`keep_backups`, the default), they are forgotten first (apps.vms.deletion:
+registered by apps.backups), so a repository that fails leaves the VM as it was.
 
 A VM whose host is unreachable (lost) is deleted at once: what is on the host is recorded as
 a clean-up owed to it (apps.vms.cleanup, OwedCleanup), which the host watcher carries out
@@ -11,12 +13,18 @@ from django.db import transaction
 from apps.hosts.models import HostStatus
 from apps.ipam.allocation import release
 from apps.vms.cleanup import owe, remove_from_host
+from apps.vms.deletion import forget_left_behind
 from apps.vms.models import VirtualMachine, VmStatus
 
-STEPS = ["Remove the VM from the host", "Forget the VM"]
+STEPS = ["Forget its backups", "Remove the VM from the host", "Forget the VM"]
 
 
-def run(ctx, vm):
+def run(ctx, vm, keep_backups=True):
+    with ctx.step("Forget its backups"):
+        if keep_backups:
+            ctx.note("kept: they stay the owner's, listed as backups of deleted VMs")
+        else:
+            forget_left_behind(ctx, vm)
     VirtualMachine.objects.filter(pk=vm.pk).update(status=VmStatus.DELETING)
     with ctx.step("Remove the VM from the host"):
         if vm.host is not None and vm.host.status == HostStatus.UNREACHABLE:
