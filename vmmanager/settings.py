@@ -340,6 +340,7 @@ SPECTACULAR_SETTINGS = {
         "VisibilityEnum": "apps.images.models.Visibility",
         "BackupScheduleFrequencyEnum": "apps.backups.models.ScheduleFrequency",
         "BackupStateEnum": "apps.backups.models.BackupState",
+        "BackupKindEnum": "apps.backups.models.BackupKind",
     },
 }
 # Audit log: the request id is the correlation id of every entry (also in workers).

@@ -14,8 +14,8 @@ is added (each costs the suite a minute or more):
   the marker file's place (the guest told where its blocks are: no appliance or boot
   needed): the changes completed with the first backup's data made a whole disk; the next
   backup would be full (the restore replaced what the checkpoint tracked); `restic check`
-  passes; the first backup restored into a new VM (ordered like any VM, left stopped: no
-  boot added), the marker read off the new VM's disk the same way, the new VM deleted; both
+  passes; the incremental backup restored into a new VM too (ordered like any VM, left
+  stopped: no boot added), its marker read off the new VM's disk the same way, the new VM deleted; both
   backups deleted (forget and prune); no scratch volume or work folder left behind."""
 
 import subprocess
@@ -105,7 +105,9 @@ def restore_while_stopped(capture, customer, vm, first, work_dir):
     assert scratch_volumes(driver, vm) == [] and not (work_dir / str(job.pk)).exists()
     repository = BackupRepository.objects.get(pk=first.repository_id)
     base, why = checkpoints.choose_base(vm, repository, driver, first.size_bytes)
-    assert base is None and "vm_backup_restore" in why  # the next backup is full
+    # The next backup is full: the disk was replaced (by the snapshots' revert, earlier, and
+    # by this restore) since the incremental backup's checkpoint.
+    assert base is None and why.startswith("the disk was changed by vm_"), why
     restic.check(repository)
     new_vm_from(capture, customer, vm, first, work_dir)
 
@@ -117,7 +119,8 @@ def restore_while_stopped(capture, customer, vm, first, work_dir):
 
 
 def new_vm_from(capture, customer, vm, first, work_dir):
-    """The first backup restored into a new VM, not started; its disk read offline; deleted."""
+    """The incremental backup `first` (completed with its base's data in restic) restored into
+    a new VM, not started; its disk read offline; deleted."""
     driver = hypervisor_for(vm.host)
     began = time.monotonic()
     with capture(execute=True):
@@ -135,7 +138,7 @@ def new_vm_from(capture, customer, vm, first, work_dir):
     assert driver.disk_source(copy.domain_name, inactive=True) == disk.path
     assert driver.get_domain(copy.domain_name).state in ("shutoff", "shutdown")
     driver.volume_info(copy.host.storage_pool, seed_volume(copy))  # its cloud-init seed is there
-    assert on_disk(disk.path, first.marker_at) == MARKER
+    assert on_disk(disk.path, first.marker_at) == "overwritten-here"  # the state it backed up
     assert Backup.objects.get(pk=first.pk).state == BackupState.READY
     assert not (work_dir / str(job.pk)).exists()
     with capture(execute=True):
