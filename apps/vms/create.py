@@ -178,13 +178,7 @@ def create_vm(
                 order = {"name": name, "owner": owner, "hostname": hostname, "plan": plan, **sizes}
                 vm, chosen = _from_standby(standby, params, **order)
             else:
-                try:
-                    chosen = placement.choose_host(
-                        sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
-                    )
-                except placement.NoCapacity as exc:
-                    field = "cluster" if cluster is not None and host is None else "host"
-                    raise ValidationError({field: str(exc)}) from exc
+                chosen = _choose_host(sizes, host, cluster)
                 vm = VirtualMachine.objects.create(
                     name=name,
                     owner=owner,
@@ -264,13 +258,7 @@ def order_vm_from_disk(
     try:
         with transaction.atomic():
             quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
-            try:
-                chosen = placement.choose_host(
-                    sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster
-                )
-            except placement.NoCapacity as exc:
-                field = "cluster" if cluster is not None and host is None else "host"
-                raise ValidationError({field: str(exc)}) from exc
+            chosen = _choose_host(sizes, host, cluster)
             vm = VirtualMachine.objects.create(
                 name=name, owner=owner, host=chosen, image=image, hostname=hostname, mac_address=new_mac(),
                 status=VmStatus.CREATING, plan=plan, **sizes,
@@ -389,3 +377,13 @@ def _saved_keys(errors, owner, ids):
         errors["ssh_key_ids"] = ValidationError(_("No such saved key."), code="does_not_exist")
         return []
     return [saved[pk] for pk in ids]
+
+
+def _choose_host(sizes, host, cluster):
+    """The host for an order of `sizes` (placement.choose_host), or a ValidationError on the
+    field the order named: `cluster` when it named only a cluster, else `host`."""
+    try:
+        return placement.choose_host(sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"], host=host, cluster=cluster)
+    except placement.NoCapacity as exc:
+        field = "cluster" if cluster is not None and host is None else "host"
+        raise ValidationError({field: str(exc)}) from exc
