@@ -263,7 +263,9 @@ def test_an_outage_longer_than_the_window_fails_the_order_and_leaves_nothing_onc
         wait_for(lambda: OwedCleanup.objects.get(pk=debt.pk).done_at, 90)
 
     debt.refresh_from_db()
-    assert debt.outcome == "removed", debt.outcome
+    # Settled by whichever of the watcher's two passes gets there first once the host is back:
+    # the owed clean-up itself, or the host reconciliation removing the order's leftovers.
+    assert debt.outcome in ("removed", "removed by the host reconciliation"), debt.outcome
     driver = hypervisor_for(host)
     assert vm.domain_name not in [d.name for d in driver.list_domains()]
     assert not [v.name for v in driver.list_volumes(host.storage_pool) if v.name.startswith(f"vmm-{vm.uuid}")]
