@@ -81,6 +81,11 @@ SET_HOSTNAME = (
 )
 
 
+def hostname_script(hostname):
+    """Shell lines that give the guest's tree `hostname` (SET_HOSTNAME)."""
+    return f"new={shlex.quote(hostname)}\n{SET_HOSTNAME}"
+
+
 def customize_script(params):
     """The one shell command, run in the guest's tree, that sets the hostname, the root
     password and SSH keys and grows the root filesystem.
@@ -88,7 +93,7 @@ def customize_script(params):
     Not virt-customize's own --hostname and --ssh-inject: both go through augeas, which
     loads all its lenses in the appliance, and under TCG they took 7 s and 11 s of a deploy
     (docs/deploy.md)."""
-    lines = ["set -e", f"new={shlex.quote(params['hostname'])}", SET_HOSTNAME]
+    lines = ["set -e", hostname_script(params["hostname"])]
     if params.get("root_password_hash"):
         lines.append(f"usermod -p {shlex.quote(params['root_password_hash'])} root")
     keys = params.get("ssh_keys") or ()

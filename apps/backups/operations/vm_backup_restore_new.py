@@ -19,7 +19,6 @@ from apps.ipam.guest import guest_network
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.domain_xml import DUAL_STACK_FILTER
-from apps.virt.errors import NotFound
 from apps.vms import cleanup, guest_config
 from apps.vms.deploy import steps
 from apps.vms.deploy.host_wait import host_for_deploy
@@ -92,19 +91,14 @@ def configure_with_cloud_init(ctx, driver, vm, hostname, network):
     user_data = "#cloud-config\n" + json.dumps(config, indent=2) + "\n"
     meta_data = json.dumps({"instance-id": f"vmm-{vm.uuid}", "local-hostname": hostname}) + "\n"
     network_config = json.dumps(guest_config.network_config(network, vm.mac_address)) if network else None
-    iso = steps.work_dir(ctx) / steps.seed_volume(vm)
-    tools.make_seed_iso(iso, user_data, meta_data, network_config)
-    try:
-        driver.delete_volume(vm.host.storage_pool, steps.seed_volume(vm))
-    except NotFound:
-        pass
-    driver.upload_volume(vm.host.storage_pool, steps.seed_volume(vm), str(iso), "raw")
+    steps.upload_seed(ctx, driver, vm, user_data, meta_data, network_config)
     ctx.note("cloud-init seed with a new instance id: the hostname and network are set again at boot")
 
 
 def configure_offline(ctx, disk, hostname, network):
     """The hostname, and the static address unit written (public addresses) or removed (DHCP)."""
-    args = ["--hostname", hostname]
+    # Not virt-customize's --hostname: it goes through augeas (guest_config.customize_script).
+    args = ["--run-command", "set -e\n" + guest_config.hostname_script(hostname)]
     if network:
         args += ["--write", f"{STATIC_UNIT}:{guest_config.static_network_unit(network)}"]
     else:

@@ -137,8 +137,8 @@ def configure_offline(ctx, disk, params):
     )
 
 
-def configure_with_cloud_init(ctx, driver, vm, params):
-    user_data, meta_data, network_config = guest_config.cloud_init_seed(vm, params)
+def upload_seed(ctx, driver, vm, user_data, meta_data, network_config):
+    """The VM's NoCloud seed made in the job's folder and put on its host (replacing one there)."""
     iso = work_dir(ctx) / seed_volume(vm)
     tools.make_seed_iso(iso, user_data, meta_data, network_config)
     try:
@@ -146,6 +146,10 @@ def configure_with_cloud_init(ctx, driver, vm, params):
     except NotFound:
         pass
     driver.upload_volume(vm.host.storage_pool, seed_volume(vm), str(iso), "raw")
+
+
+def configure_with_cloud_init(ctx, driver, vm, params):
+    upload_seed(ctx, driver, vm, *guest_config.cloud_init_seed(vm, params))
     ctx.note("cloud-init seed attached: hostname, password, keys and network are set at first boot")
 
 
