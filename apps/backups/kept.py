@@ -53,17 +53,22 @@ def delete_kept_backup(backup, *, actor=None, request_id=None):
         return runner.submit(DELETE_OPERATION, backup, actor=actor, params=params, request_id=request_id)
 
 
-def forget_backup(ctx, backup):
-    """Forget `backup`'s restic snapshot(s) (pruned) and delete its row (a job's step)."""
-    repository = backup.repository
+def _forget_tagged(repository, tag):
+    """Forget (and prune) the repository's restic snapshots tagged `tag`: (their ids, bytes freed)."""
     restic.unlock(repository)
-    ids = restic.snapshot_ids(repository, backup.tag)
-    if backup.restic_snapshot_id and backup.restic_snapshot_id not in ids:
-        ctx.note(f"restic snapshot {backup.restic_snapshot_id[:8]} is no longer in {repository.name}")
+    ids = restic.snapshot_ids(repository, tag)
     before = restic.stored_bytes(repository)
     if ids:
         restic.forget(repository, ids, prune=True)
-    freed = before - restic.stored_bytes(repository)
+    return ids, before - restic.stored_bytes(repository)
+
+
+def forget_backup(ctx, backup):
+    """Forget `backup`'s restic snapshot(s) (pruned) and delete its row (a job's step)."""
+    repository = backup.repository
+    ids, freed = _forget_tagged(repository, backup.tag)
+    if backup.restic_snapshot_id and backup.restic_snapshot_id not in ids:
+        ctx.note(f"restic snapshot {backup.restic_snapshot_id[:8]} is no longer in {repository.name}")
     backup.delete()
     ctx.note(f"{len(ids)} restic snapshot(s) forgotten, {max(freed, 0) / 2**20:.1f} MiB freed in {repository.name}")
 
@@ -76,12 +81,7 @@ def forget_vm_backups(ctx, vm):
         ctx.note("the VM had no backups")
         return
     for repository in repositories:
-        restic.unlock(repository)
-        ids = restic.snapshot_ids(repository, f"vm:{vm.pk}")
-        before = restic.stored_bytes(repository)
-        if ids:
-            restic.forget(repository, ids, prune=True)
-        freed = before - restic.stored_bytes(repository)
+        ids, freed = _forget_tagged(repository, f"vm:{vm.pk}")
         count, _rows = Backup.objects.filter(vm=vm, repository=repository).delete()
         ctx.note(
             f"{count} backup(s) forgotten in {repository.name} ({len(ids)} restic snapshot(s)), "
