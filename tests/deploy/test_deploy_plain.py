@@ -135,6 +135,11 @@ def test_deploy_inspect_image_redeploy_and_delete(
     steps = list(clone_job.steps.all())
     assert [s.status for s in steps] == [StepStatus.SUCCEEDED] * 7
     assert all("taken from the warm pool" in s.detail for s in steps), [s.detail for s in steps]
+    # Served by the standby itself, not by the fall-back deploy from the image (whose steps
+    # would keep the notes above and add their own).
+    assert not any("personalising it failed" in s.detail for s in steps), [s.detail for s in steps]
+    assert "personalised live through the guest agent" in steps[3].detail, steps[3].detail
+    assert "virt-customize" not in steps[3].detail, steps[3].detail
     assert clone.power_state == PowerState.RUNNING and clone.ip_addresses
     assert clone.ip_addresses != vm.ip_addresses
     assert inside(driver, clone, "cat /etc/hostname") == "web-2.example.test"

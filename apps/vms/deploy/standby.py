@@ -100,6 +100,7 @@ def take_over(ctx, vm, params):
         return True
     except Exception as exc:  # whatever failed (the step says what): the image's path still serves the order
         reason = str(exc) or type(exc).__name__
+        ctx.logger.warning("personalising standby %s failed; deploying from the image", vm.domain_name, exc_info=True)
     _fall_back(ctx, vm, reason)
     return False
 
@@ -151,7 +152,8 @@ def _personalise(ctx, vm, params):
         ctx.note(f"{TAKEN}: running; {vm.vcpus} vCPU ({online.strip()} online), {vm.memory_mb} MiB set live")
     with ctx.step("Wait for the guest to come up"):
         ctx.note(f"{TAKEN}: up since before the order")
-        addresses_now = wait_for_guest(ctx, driver, vm, agent_only=public is not None)
+        # Its lease (if any) is this very system's: no earlier system's to wait out.
+        addresses_now = wait_for_guest(ctx, driver, vm, old_leases={}, agent_only=public is not None)
     mark_active(vm, addresses_now)
 
 
