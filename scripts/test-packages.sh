@@ -24,8 +24,8 @@ if ! dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok instal
     echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 fi
 apt_ensure slapd ldap-utils
-# The reverse-proxy test (tests/browser/test_prefix_proxy.py) starts a throw-away nginx of its
-# own in front of the panel; the packaged service is not wanted, so one this script installs
+# The reverse-proxy tests (tests/browser/test_prefix_proxy.py, test_real_vm_journey.py) start a
+# throw-away nginx of their own in front of the panel; the packaged service is not wanted, so one this script installs
 # is stopped and disabled again where systemd started it.
 if ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok installed"; then
     apt_ensure nginx

@@ -11,10 +11,12 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser import processes
+from tests.browser.proxy import start_nginx
 
 # The real host and demo image of the deploy tests, for the journey on a real VM.
 from tests.deploy.conftest import image_store, local_host, plain_image  # noqa: F401
 
+PREFIX = "/panel"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -81,6 +83,23 @@ def console_bridge_address(monkeypatch):
 def start_console_bridge(console_bridge_address, panel):
     """Call to start the console bridge for the panel (stopped after the test)."""
     yield from _starter(panel, processes.start_console_bridge, stop_timeout=5)
+
+
+@pytest.fixture
+def url_prefix(monkeypatch):
+    """The panel's processes run under PREFIX (VMM_URL_PREFIX): request it before `panel`."""
+    monkeypatch.setenv("VMM_URL_PREFIX", PREFIX)
+    return PREFIX
+
+
+@pytest.fixture
+def proxied(url_prefix, panel, tmp_path):
+    """The panel under PREFIX behind a throw-away nginx configured as docs/containers.md says
+    (tests/browser/proxy.py): its base URL as nginx serves it, http://127.0.0.1:<port>/panel."""
+    upstream = panel[0].removeprefix("http://")
+    nginx, url = start_nginx(tmp_path, upstream, url_prefix)
+    yield url + url_prefix
+    nginx.stop(timeout=5)
 
 
 @pytest.fixture(scope="module")

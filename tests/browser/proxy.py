@@ -1,4 +1,5 @@
-"""A throw-away nginx (Debian's package) in front of the browser tests' panel, configured as
+"""A throw-away nginx (Debian's package) in front of the browser tests' panel (the `proxied`
+fixture: test_prefix_proxy.py and the real-VM journey), configured as
 docs/containers.md#behind-nginx-under-a-path-prefix says: its own config and files in a temporary
 folder, on a free loopback port, in the foreground (no systemd, no pid file outside it)."""
 

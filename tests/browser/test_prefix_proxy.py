@@ -1,9 +1,10 @@
 """The panel under a path prefix (VMM_URL_PREFIX=/panel) behind a real nginx (Debian's
 package) that terminates the websockets, as docs/containers.md configures it: a customer signs
 in under /panel/, the pages' styles and scripts load, a VM page's live websocket connects
-through nginx and redraws a power change, and the console page's websocket reaches the
-console consumer under the prefix (no bridge runs: it closes saying the console is not
-available, the 4503 answer)."""
+through nginx and redraws a power change.
+
+The consoles through nginx under the prefix, on a real guest, are in the customer's real-VM
+journey (tests/browser/test_real_vm_journey.py)."""
 
 import threading
 
@@ -13,30 +14,9 @@ from playwright.sync_api import expect
 
 from apps.live.publish import publish_vm
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
-from tests.browser import processes
-from tests.browser.conftest import sign_in
-from tests.browser.proxy import start_nginx
+from tests.browser.conftest import PREFIX, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PREFIX = "/panel"
-
-
-@pytest.fixture
-def url_prefix(monkeypatch):
-    """The panel's processes run under PREFIX: request it before `panel`. The console bridge
-    address is a free port where nothing listens."""
-    monkeypatch.setenv("VMM_URL_PREFIX", PREFIX)
-    monkeypatch.setenv("VMM_CONSOLE_BRIDGE", f"127.0.0.1:{processes.free_port()}")
-    return PREFIX
-
-
-@pytest.fixture
-def proxied(url_prefix, panel, tmp_path):
-    """The base URL of the panel as nginx serves it: http://127.0.0.1:<port>/panel."""
-    upstream = panel[0].removeprefix("http://")
-    nginx, url = start_nginx(tmp_path, upstream, url_prefix)
-    yield url + url_prefix
-    nginx.stop(timeout=5)
 
 
 def publish_in_thread(vm):
@@ -87,11 +67,4 @@ def test_the_panel_under_a_prefix_behind_nginx(proxied, page, customer, test_hos
     expect(page.locator("[data-vm-field=power_state]")).to_contain_text("Stopped")
     assert not live.is_closed()
 
-    # The console page asks a ticket under the prefix and opens its socket there; the
-    # consumer answers that the console is not available (no bridge listens).
-    page.click("[data-console-link]")
-    page.wait_for_url(f"{proxied}/vms/{vm.pk}/console/")
-    console = page.wait_for_event("websocket", lambda ws: "/ws/console/" in ws.url)
-    assert console.url.startswith(f"{proxied.replace('http', 'ws', 1)}/ws/console/{vm.pk}/serial/?ticket=")
-    expect(page.locator("[data-console-status]")).to_have_text("The console is not available now. Retrying…")
-    screenshot(page, "console-under-prefix")
+    screenshot(page, "vm-under-prefix")

@@ -1,16 +1,19 @@
-"""A customer in a real browser orders a real VM on this machine's libvirtd (a TCG guest
-from the demo image `make images` builds), watches its deploy step by step without a
-reload, sees the VM's badge turn running live, shuts it down and sees it stopped live, and
-uses its web consoles: a serial console opened while the VM is stopped connects by itself
-once the VM is started (xterm.js through daphne, the consumer and the console bridge to
-libvirt's console stream); Enter brings the login prompt and the ordered password a root
-shell that runs a command; the graphical console (noVNC through the same path to the VNC
-display) shows the guest. A `virsh destroy` made behind the panel's back reaches the open
-VM page (through the host watcher), the serial console comes back when the VM is started
-again, and deleting the VM under the open console closes it saying so. Nothing of the VM is
-left on the host, and every console session is in the audit record.
+"""A customer in a real browser, through nginx with the panel under a path prefix
+(VMM_URL_PREFIX=/panel, the proxy block of docs/containers.md), orders a real VM on this
+machine's libvirtd (a TCG guest from the demo image `make images` builds), watches its
+deploy step by step without a reload, sees the VM's badge turn running live, shuts it down
+and sees it stopped live, and uses its web consoles: a serial console opened while the VM is
+stopped says it is not available (the 4503 answer) and connects by itself once the VM is
+started (xterm.js through nginx, daphne, the consumer and the console bridge to libvirt's
+console stream); Enter brings the login prompt and the ordered password a root shell that
+runs a command; the graphical console (noVNC through the same path to the VNC display)
+shows the guest. A `virsh destroy` made behind the panel's back reaches the open VM page
+(through the host watcher), the serial console comes back when the VM is started again, and
+deleting the VM under the open console closes it saying so. Nothing of the VM is left on the
+host, and every console session is in the audit record.
 
-One guest for all of it: each real guest costs a minute or more of the suite's time.
+One guest for all of it, and nginx under the prefix for all of it (as production runs,
+rather than a second guest): each real guest costs a minute or more of the suite's time.
 Markers `libvirt` and `browser`."""
 
 import re
@@ -70,7 +73,7 @@ def patient_boot(monkeypatch):
 def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_deletes_it(
     patient_boot,
     console_bridge_address,
-    panel,
+    proxied,
     customer,
     local_host,
     plain_image,
@@ -81,7 +84,7 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
     start_console_bridge,
     screenshot,
 ):
-    base = panel[0]
+    base = proxied  # http://127.0.0.1:<nginx port>/panel
     start_console_bridge()
     sign_in(page, base, "customer-1", "pw-customer-1")
     screenshot(page, "dashboard-customer")
@@ -144,9 +147,14 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
     # The serial console, opened while the VM is stopped, connects by itself once it starts.
     console = page.context.new_page()
     console.set_default_timeout(10000)
+    console_sockets, console_responses = [], []
+    console.on("websocket", lambda ws: console_sockets.append(ws.url))
+    console.on("response", lambda response: console_responses.append((response.url, response.status)))
     console.goto(f"{base}/vms/{vm.pk}/")
     console.click("[data-console-link]")
-    expect(console.locator("[data-console-status]")).not_to_have_text("Connected.")
+    console.wait_for_url(f"{base}/vms/{vm.pk}/console/")
+    # The bridge cannot open a stopped VM's console: the page says so and keeps asking.
+    expect(console.locator("[data-console-status]")).to_have_text("The console is not available now. Retrying…")
     press_power(page, base, vm, "start", "Running")
     expect(page.locator("[data-vm-field=current_job]")).to_be_hidden()  # the start job has ended
     expect(console.locator("[data-console-status]")).to_have_text("Connected.", timeout=60000)
@@ -181,6 +189,14 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
     ).json_value()
     assert lit > 500
     screenshot(console, "console-vnc")
+    # Both consoles went through nginx under the prefix: their pages, scripts (xterm.js, noVNC's
+    # modules), tickets and websockets.
+    assert all(url.startswith(f"{base.replace('http', 'ws', 1)}/ws/") for url in console_sockets), console_sockets
+    consoles_base = f"{base.replace('http', 'ws', 1)}/ws/console/{vm.pk}/"
+    kinds = {url.removeprefix(consoles_base).split("/?ticket=")[0] for url in console_sockets if "/ws/console/" in url}
+    assert kinds == {"serial", "vnc"}, console_sockets
+    assert any("/static/vendor/novnc/" in url for url, _ in console_responses)
+    assert [(url, status) for url, status in console_responses if not url.startswith(base + "/") or status >= 400] == []
     console.goto(f"{base}/vms/{vm.pk}/console/")
     expect(console.locator("[data-console-status]")).to_have_text("Connected.", timeout=20000)
 

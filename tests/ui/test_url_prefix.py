@@ -1,7 +1,7 @@
 """The panel under a path prefix (VMM_URL_PREFIX, docs/containers.md#behind-nginx-under-a-path-prefix):
 pages link, redirect and point their live websocket under it, the websocket routing takes it
 off, and a prefix that is not a plain path is a startup error. Through a real nginx:
-tests/browser/test_prefix_proxy.py."""
+tests/browser/test_prefix_proxy.py and tests/browser/test_real_vm_journey.py."""
 
 import os
 import subprocess
