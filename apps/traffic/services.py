@@ -6,6 +6,7 @@ PermissionDenied for non-staff, runner.TargetBusy when the VM runs another opera
 
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.plans import TrafficAction
 from apps.accounts.tenancy import is_staff_user
 from apps.stats.traffic import month_of
-from apps.traffic.models import GIB, TrafficPeriod, TrafficState
+from apps.traffic.models import GIB, STATE_COLUMNS, TrafficPeriod, TrafficState, period_state
 from apps.vms.models import VirtualMachine
 from apps.vms.selectors import visible_vms
 from apps.vms.services import vm_operation
@@ -75,7 +76,7 @@ def _usage_within(plan_limit, month, period):
     if period is None:
         state = TrafficState.OK if limit else TrafficState.UNLIMITED
         return Usage(month, 0, 0, limit, state, action)
-    state = period.state
+    state = period_state(period)
     if state in (TrafficState.UNLIMITED, TrafficState.OK, TrafficState.WARNING):
         # Not acted on: as the plan says now (a limit set or removed since the last check).
         state = (TrafficState.WARNING if period.warned_at else TrafficState.OK) if limit else TrafficState.UNLIMITED
@@ -99,7 +100,12 @@ def usages(vms, now=None):
     (vm id, its plan's traffic_limit_gb, its plan's traffic_action), None for both without
     a plan."""
     month = month_of(now or timezone.now())
-    periods = {p.vm_id: p for p in TrafficPeriod.objects.filter(vm_id__in=[vm[0] for vm in vms], month=month)}
+    rows = (
+        TrafficPeriod.objects.filter(vm_id__in=[vm[0] for vm in vms], month=month)
+        .order_by()
+        .values("vm_id", "rx_bytes", "tx_bytes", "synced_at", *STATE_COLUMNS)
+    )  # values, not model instances: 0.1 to 0.3 ms less of a page's 1.2 ms here (docs/api.md)
+    periods = {row["vm_id"]: SimpleNamespace(**row) for row in rows}
     return {vm_id: _usage_within(limit_of(gb, action), month, periods.get(vm_id)) for vm_id, gb, action in vms}
 
 
