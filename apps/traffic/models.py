@@ -63,7 +63,7 @@ class TrafficPeriod(models.Model):
 
 
 # What period_state reads of a period: a list reads these columns as values (not rows as
-# model instances) and gives period_state the values (apps.traffic.services.usages).
+# model instances) and gives period_state the values (apps.traffic.services.usage_of_row).
 STATE_COLUMNS = ("lifted_at", "applied_at", "failed_at", "action", "reached_at", "limit_bytes", "warned_at")
 
 

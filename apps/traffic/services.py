@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import FilteredRelation, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -95,18 +96,29 @@ def usage(vm, now=None, periods=None):
     return _usage(vm, month, period)
 
 
-def usages(vms, now=None):
-    """{vm id: this month's Usage} of many VMs in one query (a page of a list): `vms` are
-    (vm id, its plan's traffic_limit_gb, its plan's traffic_action), None for both without
-    a plan."""
-    month = month_of(now or timezone.now())
-    rows = (
-        TrafficPeriod.objects.filter(vm_id__in=[vm[0] for vm in vms], month=month)
-        .order_by()
-        .values("vm_id", "rx_bytes", "tx_bytes", "synced_at", *STATE_COLUMNS)
-    )  # values, not model instances: 0.1 to 0.3 ms less of a page's 1.2 ms here (docs/api.md)
-    periods = {row["vm_id"]: SimpleNamespace(**row) for row in rows}
-    return {vm_id: _usage_within(limit_of(gb, action), month, periods.get(vm_id)) for vm_id, gb, action in vms}
+# A VM list's page reads this month's traffic row in its own query: joined by
+# with_current_traffic under this name, its columns read as values (CURRENT_COLUMNS), the
+# usage made of them by usage_of_row. One query for the page instead of a second one for its
+# traffic: Django builds and runs it for about 0.8 ms less than the two (docs/api.md).
+CURRENT = "current_traffic"
+PERIOD_COLUMNS = ("id", "rx_bytes", "tx_bytes", "synced_at", *STATE_COLUMNS)
+CURRENT_COLUMNS = tuple(f"{CURRENT}__{column}" for column in PERIOD_COLUMNS)
+
+
+def with_current_traffic(vms, month):
+    """`vms` (VirtualMachine rows) with their traffic row of `month` joined: a LEFT JOIN on
+    the row's unique (vm, month), so still one row per VM."""
+    return vms.annotate(**{CURRENT: FilteredRelation("traffic_periods", condition=Q(traffic_periods__month=month))})
+
+
+def usage_of_row(row, month):
+    """`month`'s Usage of a VM read as values: CURRENT_COLUMNS of with_current_traffic, and
+    its plan's `plan__traffic_limit_gb` and `plan__traffic_action` (None without a plan)."""
+    if row[f"{CURRENT}__id"] is None:
+        period = None
+    else:
+        period = SimpleNamespace(**{column: row[f"{CURRENT}__{column}"] for column in PERIOD_COLUMNS})
+    return _usage_within(limit_of(row["plan__traffic_limit_gb"], row["plan__traffic_action"]), month, period)
 
 
 def history(vm, now=None):
