@@ -2,10 +2,11 @@
 DRF, serializers) against PostgreSQL holding 100,000 VMs of 2,000 customers (`--customers`,
 50 VMs each).
 
-    .venv/bin/python bench/api.py [--requests 200] [--customers 2000] [--profile 50]
+    .venv/bin/python bench/api.py [--requests 200] [--customers 2000] [--profile 50] [--prepared-statements]
 
 `--profile N` also prints where N list requests spend their time (cProfile, by cumulative
-time).
+time). `--prepared-statements` runs the panel with `DB_PREPARED_STATEMENTS=true` (both
+endpoints alike; the bench's client keeps its connection, as `DB_CONN_MAX_AGE` does).
 
 Uses its own database (`<DATABASE_URL's name>_bench`), dropped at the end. The last line is
 
@@ -146,7 +147,10 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--prepared-statements", action="store_true")
     args = parser.parse_args()
+    if args.prepared_statements:
+        os.environ["DB_PREPARED_STATEMENTS"] = "true"
     BENCH_DB.create()
     try:
         import django
@@ -171,6 +175,13 @@ def main():
         small, big = (sizes[size][f"/api/v1/vms/?page_size={size}"][1] for size in (5, 200))
         print(f"queries: page_size=5 -> {small}, 50 -> {list_queries}, 200 -> {big}; /api/v1/me/ -> {me_queries}")
         print(f"me_p50_ms={statistics.median(me_times):.2f}")
+        if args.prepared_statements:
+            from django.db import connection
+
+            with connection.cursor() as cursor:  # what the requests above left prepared
+                cursor.execute("SELECT count(*), coalesce(sum(generic_plans), 0) FROM pg_prepared_statements")
+                prepared, generic = cursor.fetchone()
+            print(f"prepared statements: {prepared} ({generic} runs on a generic plan: not planned again)")
         if args.profile:
             profile(client, list_url, token, args.profile)
         ratio = statistics.median(list_times) / statistics.median(me_times)

@@ -107,6 +107,17 @@ if DATABASE_URL:
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+        if env_bool("DB_PREPARED_STATEMENTS", False):
+            # Parameters sent apart from the SQL (Django's server-side binding), and psycopg
+            # prepares a statement its connection has run 5 times (its default threshold):
+            # PostgreSQL then skips parsing it and, once its generic plan is chosen, planning
+            # it. Pays with kept connections (DB_CONN_MAX_AGE); not behind PgBouncer in
+            # transaction mode (docs/configuration.md, docs/api.md "Performance").
+            DATABASES["default"]["OPTIONS"] = {
+                **DATABASES["default"].get("OPTIONS", {}),
+                "server_side_binding": True,
+                "prepare_threshold": 5,
+            }
 else:
     DATABASES = {
         "default": {
@@ -307,7 +318,7 @@ REST_FRAMEWORK = {
         "apps.api.permissions.ReadOnlyTokenPermission",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.api.filtering.FilterBackend",
         "apps.api.search.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

@@ -59,14 +59,24 @@ class TrafficPeriod(models.Model):
 
     @property
     def state(self):
-        if self.lifted_at is not None:
-            return TrafficState.LIFTED
-        if self.applied_at is not None and self.failed_at is not None:
-            return TrafficState.FAILED
-        if self.applied_at is not None:
-            return TrafficState.SUSPENDED if self.action == TrafficAction.SUSPEND else TrafficState.THROTTLED
-        if self.reached_at is not None:
-            return TrafficState.REACHED
-        if self.limit_bytes is None:
-            return TrafficState.UNLIMITED
-        return TrafficState.WARNING if self.warned_at is not None else TrafficState.OK
+        return period_state(self)
+
+
+# What period_state reads of a period: a list reads these columns as values (not rows as
+# model instances) and gives period_state the values (apps.traffic.services.usage_of_row).
+STATE_COLUMNS = ("lifted_at", "applied_at", "failed_at", "action", "reached_at", "limit_bytes", "warned_at")
+
+
+def period_state(period):
+    """The state of a TrafficPeriod, or of anything with its STATE_COLUMNS as attributes."""
+    if period.lifted_at is not None:
+        return TrafficState.LIFTED
+    if period.applied_at is not None and period.failed_at is not None:
+        return TrafficState.FAILED
+    if period.applied_at is not None:
+        return TrafficState.SUSPENDED if period.action == TrafficAction.SUSPEND else TrafficState.THROTTLED
+    if period.reached_at is not None:
+        return TrafficState.REACHED
+    if period.limit_bytes is None:
+        return TrafficState.UNLIMITED
+    return TrafficState.WARNING if period.warned_at is not None else TrafficState.OK

@@ -6,9 +6,11 @@ PermissionDenied for non-staff, runner.TargetBusy when the VM runs another opera
 
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import FilteredRelation, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.plans import TrafficAction
 from apps.accounts.tenancy import is_staff_user
 from apps.stats.traffic import month_of
-from apps.traffic.models import GIB, TrafficPeriod, TrafficState
+from apps.traffic.models import GIB, STATE_COLUMNS, TrafficPeriod, TrafficState, period_state
 from apps.vms.models import VirtualMachine
 from apps.vms.selectors import visible_vms
 from apps.vms.services import vm_operation
@@ -75,7 +77,7 @@ def _usage_within(plan_limit, month, period):
     if period is None:
         state = TrafficState.OK if limit else TrafficState.UNLIMITED
         return Usage(month, 0, 0, limit, state, action)
-    state = period.state
+    state = period_state(period)
     if state in (TrafficState.UNLIMITED, TrafficState.OK, TrafficState.WARNING):
         # Not acted on: as the plan says now (a limit set or removed since the last check).
         state = (TrafficState.WARNING if period.warned_at else TrafficState.OK) if limit else TrafficState.UNLIMITED
@@ -94,13 +96,29 @@ def usage(vm, now=None, periods=None):
     return _usage(vm, month, period)
 
 
-def usages(vms, now=None):
-    """{vm id: this month's Usage} of many VMs in one query (a page of a list): `vms` are
-    (vm id, its plan's traffic_limit_gb, its plan's traffic_action), None for both without
-    a plan."""
-    month = month_of(now or timezone.now())
-    periods = {p.vm_id: p for p in TrafficPeriod.objects.filter(vm_id__in=[vm[0] for vm in vms], month=month)}
-    return {vm_id: _usage_within(limit_of(gb, action), month, periods.get(vm_id)) for vm_id, gb, action in vms}
+# A VM list's page reads this month's traffic row in its own query: joined by
+# with_current_traffic under this name, its columns read as values (CURRENT_COLUMNS), the
+# usage made of them by usage_of_row. One query for the page instead of a second one for its
+# traffic: Django builds and runs it for about 0.8 ms less than the two (docs/api.md).
+CURRENT = "current_traffic"
+PERIOD_COLUMNS = ("id", "rx_bytes", "tx_bytes", "synced_at", *STATE_COLUMNS)
+CURRENT_COLUMNS = tuple(f"{CURRENT}__{column}" for column in PERIOD_COLUMNS)
+
+
+def with_current_traffic(vms, month):
+    """`vms` (VirtualMachine rows) with their traffic row of `month` joined: a LEFT JOIN on
+    the row's unique (vm, month), so still one row per VM."""
+    return vms.annotate(**{CURRENT: FilteredRelation("traffic_periods", condition=Q(traffic_periods__month=month))})
+
+
+def usage_of_row(row, month):
+    """`month`'s Usage of a VM read as values: CURRENT_COLUMNS of with_current_traffic, and
+    its plan's `plan__traffic_limit_gb` and `plan__traffic_action` (None without a plan)."""
+    if row[f"{CURRENT}__id"] is None:
+        period = None
+    else:
+        period = SimpleNamespace(**{column: row[f"{CURRENT}__{column}"] for column in PERIOD_COLUMNS})
+    return _usage_within(limit_of(row["plan__traffic_limit_gb"], row["plan__traffic_action"]), month, period)
 
 
 def history(vm, now=None):

@@ -17,10 +17,3 @@ def with_cleanup_pending(vms):
     """`vms` annotated with `cleanup_pending`: a failed operation still owes the VM's host a
     clean-up (apps.vms.cleanup). A subquery, so a list costs no query per VM."""
     return vms.annotate(cleanup_pending=Exists(OwedCleanup.objects.filter(vm=OuterRef("pk"), done_at__isnull=True)))
-
-
-def pending_cleanups(vm_ids):
-    """Which of `vm_ids` a failed operation still owes a clean-up (what `with_cleanup_pending`
-    says per VM), in one small query for a page of a list."""
-    owed = OwedCleanup.objects.filter(vm_id__in=vm_ids, done_at__isnull=True).order_by()
-    return set(owed.values_list("vm_id", flat=True).distinct())

@@ -2,8 +2,14 @@
 hottest call, bench/api.py), and must say exactly what the VM's own answer says, at a cost
 that does not grow with the page or the table."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,6 +21,8 @@ from apps.stats.traffic import month_of
 from apps.traffic.models import TrafficPeriod
 from apps.vms.models import OwedCleanup, VmStatus
 from tests.api.conftest import make_vm
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def listed(client, url="/api/v1/vms/?page_size=200"):
@@ -93,7 +101,7 @@ def test_a_page_costs_the_same_queries_for_200_vms_as_for_one(api, reseller, hos
     with CaptureQueriesContext(connection) as small_page:
         assert len(listed(client, "/api/v1/vms/?page_size=5&ordering=name")["results"]) == 5
 
-    assert one == many == len(small_page) == 4  # the token with its user, the page, its traffic, its clean-ups
+    assert one == many == len(small_page) == 2  # the token with its user; the page with its traffic and clean-ups
 
 
 def test_cursors_walk_every_ordering_without_gaps_or_repeats(api, customer, host):
@@ -108,3 +116,35 @@ def test_cursors_walk_every_ordering_without_gaps_or_repeats(api, customer, host
             url = page["next"]
         assert len(seen) == 7
         assert seen == sorted(seen, reverse=ordering != "&ordering=name"), ordering
+
+
+def prepared_statements_after_repeats(extra_env):
+    """How many statements a fresh panel process has prepared on its connection after
+    running one query six times, against the test database."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    url = f"postgres://{quote(db['USER'])}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    code = (
+        "from django.db import connection\n"
+        "from apps.accounts.models import User\n"
+        "for _ in range(6): User.objects.filter(username='nobody').exists()\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('SELECT count(*) FROM pg_prepared_statements')\n"
+        "    print('prepared', cursor.fetchone()[0])\n"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "vmmanager.settings"}
+    env.pop("DB_PREPARED_STATEMENTS", None)
+    env.update(extra_env)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split("prepared")[-1])
+
+
+@pytest.mark.django_db
+def test_db_prepared_statements_has_postgresql_prepare_a_repeated_query():
+    """DB_PREPARED_STATEMENTS=true (docs/configuration.md): a query a kept connection runs
+    again and again is prepared, so PostgreSQL does not parse and plan it each time."""
+    assert prepared_statements_after_repeats({"DB_PREPARED_STATEMENTS": "true"}) >= 1
+    assert prepared_statements_after_repeats({}) == 0

@@ -24,7 +24,7 @@ from apps.vms import addresses, changes, consoles, migration, recovery, suspensi
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
-from apps.vms.selectors import pending_cleanups, visible_vms, with_cleanup_pending
+from apps.vms.selectors import visible_vms, with_cleanup_pending
 
 
 class TrafficSerializer(serializers.Serializer):
@@ -105,23 +105,27 @@ class VmSerializer(serializers.ModelSerializer):
 
 # The list's columns, read as plain values (`QuerySet.values`): no model instances, which
 # were five per VM (with its owner, host, image and plan) and the larger part of a page's
-# time (docs/api.md, "Performance"). "pk" is what the cursor's default ordering reads.
+# time (docs/api.md, "Performance"). "pk" is what the cursor's default ordering reads; the
+# clean-ups owed (with_cleanup_pending's EXISTS) and this month's traffic row
+# (traffic_service.with_current_traffic's LEFT JOIN) come in the same query.
 ROW_COLUMNS = (
     "pk", "id", "uuid", "name", "owner", "owner__username", "host", "host__name", "host__status", "image",
     "image__name", "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
     "current_job", "state_synced_at", "created_at", "updated_at", "suspended_at", "suspension_reason", "plan",
-    "plan__traffic_limit_gb", "plan__traffic_action",
+    "plan__traffic_limit_gb", "plan__traffic_action", "cleanup_pending", *traffic_service.CURRENT_COLUMNS,
 )  # fmt: skip
 
 
-def vm_rows(rows):
-    """The list's answer for a page of `rows` (dicts of ROW_COLUMNS): the same fields as
-    VmSerializer's, with two small queries for the whole page (this month's traffic, the
-    clean-ups owed), whatever its size. Folding them into the page's query (an EXISTS and a
-    filtered LEFT JOIN) was measured slower: Django's compiling and PostgreSQL's planning of
-    the bigger query cost more than the two round trips (docs/api.md, "Performance")."""
-    usages = traffic_service.usages([(r["id"], r["plan__traffic_limit_gb"], r["plan__traffic_action"]) for r in rows])
-    pending = pending_cleanups([row["id"] for row in rows]) if rows else set()
+def listed_vms(user, month):
+    """The VMs `user` sees, ready to be read as ROW_COLUMNS: one query for a whole page."""
+    return traffic_service.with_current_traffic(with_cleanup_pending(visible_vms(user)), month)
+
+
+def vm_rows(rows, month):
+    """The list's answer for a page of `rows` (dicts of ROW_COLUMNS, read from listed_vms
+    with the same `month`): the same fields as VmSerializer's, with no further query. Two
+    small queries for the page's traffic and clean-ups were measured dearer than the bigger
+    page query once it was read as values (docs/api.md, "Performance")."""
     stamp = _stamper()
     return [
         {
@@ -145,11 +149,11 @@ def vm_rows(rows):
             "state_synced_at": stamp(row["state_synced_at"]),
             "created_at": stamp(row["created_at"]),
             "updated_at": stamp(row["updated_at"]),
-            "cleanup_pending": row["id"] in pending,
+            "cleanup_pending": row["cleanup_pending"],
             "suspended_at": stamp(row["suspended_at"]),
             "suspension_reason": row["suspension_reason"],
             "plan": row["plan"],
-            "traffic": _traffic(usages[row["id"]], stamp),
+            "traffic": _traffic(traffic_service.usage_of_row(row, month), stamp),
             "host_state": row["host__status"],
         }
         for row in rows
@@ -223,8 +227,9 @@ class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.Re
     def list(self, request):
         """A page of VMs read as plain values (vm_rows), not as model instances through the
         serializer (bench/api.py, docs/api.md "Performance")."""
-        vms = self.filter_queryset(visible_vms(request.user)).values(*ROW_COLUMNS)
-        return self.get_paginated_response(vm_rows(self.paginate_queryset(vms)))
+        month = month_of(timezone.now())
+        vms = self.filter_queryset(listed_vms(request.user, month)).values(*ROW_COLUMNS)
+        return self.get_paginated_response(vm_rows(self.paginate_queryset(vms), month))
 
     def _power(self, request, action):
         job = changes.power_vm(self.get_object(), action, actor=request.user, request_id=self.request_id)
