@@ -116,7 +116,9 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
 
     start_worker()
 
-    expect(steps).to_have_count(7)  # the whole plan, fetched once the runner planned it
+    # The whole plan, fetched once the runner planned it (the worker's start takes seconds
+    # on a busy machine: a CI run at load 10 saw none within the default 5 s).
+    expect(steps).to_have_count(7, timeout=60000)
     expect(steps.first).to_contain_text("Choose a host")
     expect(job_card.locator("li.step-running")).to_have_count(1, timeout=60000)  # a step seen while it runs
     expect(job_card.locator("[data-job-status]")).to_contain_text("Succeeded", timeout=DEPLOY_SECONDS * 1000)
