@@ -19,6 +19,10 @@ class BackupsConfig(AppConfig):
         # the checkpoints failed backups left on hosts that did not answer then
         registry.register_housekeeping(checkpoints.remove_failed_checkpoints)
 
+        from apps.backups import files
+
+        registry.register_housekeeping(files.remove_expired)  # files taken out of backups, once expired
+
         from apps.accounts.quotas import register_owned
         from apps.backups.models import Backup
 
