@@ -62,7 +62,7 @@ class KeptBackupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
     def files(self, request, pk=None):
         """Take one file out of the backup (its owner only): 202 with the file and its
         backup_file_extract job."""
-        backup = self.get_object()
+        backup, _owner = files.backup_for_owner(request.user, self.get_object())
         serializer = BackupFileRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         backup_file, job = files.extract_file(backup, path=serializer.validated_data["path"], **self._who(request))

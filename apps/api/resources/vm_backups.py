@@ -211,7 +211,7 @@ class BackupActions:
         """Take one file out of a backup (the VM's owner only): 202 with the file (download it
         from /api/v1/backup-files/<id>/download/ once ready) and its backup_file_extract job."""
         vm = self.get_object()
-        backup = services.backup_of(vm, int(backup_id))
+        backup, _owner = files.backup_for_owner(request.user, services.backup_of(vm, int(backup_id)))
         data = self._valid(BackupFileRequestSerializer)
         backup_file, job = files.extract_file(backup, path=data["path"], **self._who(request))
         return accepted(request, job, file=BackupFileSerializer(backup_file).data)
