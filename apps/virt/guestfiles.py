@@ -71,8 +71,11 @@ class _Fish:
     def ask(self, command: str) -> tuple[list[str], list[str]]:
         """Run `command` (its errors do not end guestfish: the leading dash); returns (the
         lines it printed, its error lines)."""
-        self.proc.stdin.write(f"-{command}\necho {self.marker}\n".encode())
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(f"-{command}\necho {self.marker}\n".encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise OperationFailed("guestfish ended early") from None
         lines = []
         while True:
             line = self._line()
