@@ -100,7 +100,8 @@ def extract_file(backup, *, path, actor=None, request_id=None):
     if backup.state != BackupState.READY:
         raise ValidationError({"backup": _("Only a ready backup can be read.")})
     with transaction.atomic():
-        held = BackupFile.objects.select_for_update().filter(owner=owner, state__in=LIVE)
+        type(owner).objects.select_for_update().filter(pk=owner.pk).first()  # one request of the owner at a time
+        held = BackupFile.objects.filter(owner=owner, state__in=LIVE)
         live = [f for f in held if f.state == BackupFileState.EXTRACTING or not _expired(f)]
         limit = settings.VMM_BACKUP_FILES_PER_USER
         if len(live) >= limit:
