@@ -53,6 +53,9 @@ HEAVY = {
     "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
     "tests/jobs/test_reconcile.py": 10,  # the reconciler run twice in a process with a skewed clock
     "tests/backups/test_incremental.py": 30,  # restic streams and real checkpoints on the test driver
+    # a file taken out of a real restic backup twice (two libguestfs launches under TCG; 94 s
+    # measured at load average 8 on 2 cores)
+    "tests/backups/test_file_real.py": 95,
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 6.0

@@ -416,6 +416,13 @@ INSTALLED_APPS += ["apps.traffic"]
 # repository metadata lives here (safe to delete: restic reads it back).
 INSTALLED_APPS += ["apps.backups"]
 VMM_RESTIC_CACHE_DIR = Path(env_str("VMM_RESTIC_CACHE_DIR", str(DATA_DIR / "restic-cache")))
+# A single file taken out of a backup (docs/backups.md): kept for its owner to download in
+# this private directory, at most VMM_BACKUP_FILE_MAX_MB large, for VMM_BACKUP_FILE_TTL_HOURS;
+# a user holds at most VMM_BACKUP_FILES_PER_USER of them (being taken out or downloadable).
+VMM_BACKUP_FILES_DIR = Path(env_str("VMM_BACKUP_FILES_DIR", str(DATA_DIR / "backup-files")))
+VMM_BACKUP_FILE_MAX_MB = env_int("VMM_BACKUP_FILE_MAX_MB", 512, minimum=1, maximum=1024 * 1024)
+VMM_BACKUP_FILE_TTL_HOURS = env_int("VMM_BACKUP_FILE_TTL_HOURS", 24, minimum=1, maximum=24 * 30)
+VMM_BACKUP_FILES_PER_USER = env_int("VMM_BACKUP_FILES_PER_USER", 5, minimum=1, maximum=1000)
 # Networks webhooks may be sent to besides public addresses (SSRF: private, loopback and
 # link-local addresses are refused unless listed here), e.g. "10.1.2.0/24,127.0.0.1/32".
 VMM_WEBHOOK_ALLOWED_NETWORKS = env_list("VMM_WEBHOOK_ALLOWED_NETWORKS")

@@ -27,15 +27,26 @@ LIMITS = (
     ("max_addresses", "addresses", "public addresses"),
     ("max_snapshots", "snapshots", "snapshots"),
     ("max_backups", "backups", "backups"),
+    ("max_backup_gb", "backup_gb", "GiB of backups"),
 )
 
 # what it counts -> a callable returning the queryset of the rows counted (each with an `owner`)
 OWNED = {}
+# what it sums -> (a callable returning the rows' queryset, the field summed in bytes): shown
+# and limited in GiB, rounded up (backup_gb: what the owner's backups added to their
+# repositories)
+OWNED_BYTES = {}
 
 
 def register_owned(counted, rows):
     """Count the rows of `rows()` by their `owner` as `counted` (apps.vms.quotas)."""
     OWNED[counted] = rows
+
+
+def register_owned_bytes(counted, rows, field):
+    """Sum `field` (bytes) of the rows of `rows()` by their `owner` as `counted`, in GiB
+    rounded up (apps.vms.quotas)."""
+    OWNED_BYTES[counted] = (rows, field)
 
 
 class Quota(models.Model):
@@ -47,6 +58,9 @@ class Quota(models.Model):
     max_addresses = models.PositiveIntegerField(null=True, blank=True)
     max_snapshots = models.PositiveIntegerField(null=True, blank=True)
     max_backups = models.PositiveIntegerField(null=True, blank=True)
+    # GiB the owner's backups may hold in their repositories (the sum of what each added when
+    # taken); a backup is refused once they hold more (docs/backups.md).
+    max_backup_gb = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -25,6 +25,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class QuotaAdmin(admin.ModelAdmin):
     list_display = (
         "user", "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "max_backups",
+        "max_backup_gb",
         "updated_at",
     )  # fmt: skip
     search_fields = ("user__username",)

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from apps.api.resources import (
     addresses,
     audit,
+    backup_files,
     clusters,
     hosts,
     images,
@@ -50,6 +51,7 @@ router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 router.register("warm-pools", warm_pools.WarmPoolViewSet, basename="warmpool")
 router.register("backup-repositories", vm_backups.RepositoryViewSet, basename="backuprepository")
 router.register("kept-backups", kept_backups.KeptBackupViewSet, basename="keptbackup")
+router.register("backup-files", backup_files.BackupFileViewSet, basename="backupfile")
 router.register("webhook-deliveries", webhooks.WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [

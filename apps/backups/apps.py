@@ -19,12 +19,18 @@ class BackupsConfig(AppConfig):
         # the checkpoints failed backups left on hosts that did not answer then
         registry.register_housekeeping(checkpoints.remove_failed_checkpoints)
 
-        from apps.accounts.quotas import register_owned
+        from apps.backups import files
+
+        registry.register_housekeeping(files.remove_expired)  # files taken out of backups, once expired
+
+        from apps.accounts.quotas import register_owned, register_owned_bytes
         from apps.backups.models import Backup
 
         # max_backups (docs/backups.md): every backup the owner holds, of its VMs and the kept
         # backups of its deleted VMs (listed for it, deletable).
         register_owned("backups", lambda: Backup.objects.all())
+        # max_backup_gb: what those backups added to their repositories (restic's data_added)
+        register_owned_bytes("backup_gb", lambda: Backup.objects.all(), "added_bytes")
 
         from apps.backups import kept
         from apps.vms.create import register_order_hook

@@ -210,3 +210,43 @@ class BackupSchedule(models.Model):
 
     def __str__(self):
         return f"backup schedule of {self.vm}"
+
+
+class BackupFileState(models.TextChoices):
+    EXTRACTING = "extracting", _("Being taken out")
+    READY = "ready", pgettext_lazy("backup file state", "Ready to download")
+    FAILED = "failed", pgettext_lazy("backup file state", "Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class BackupFile(models.Model):
+    """One file taken out of a backup for its owner to download (docs/backups.md, "A single
+    file from a backup"): the `backup_file_extract` job restores the backup's disk to a
+    scratch file, takes `path` out of it with libguestfs and keeps it in the panel's private
+    download area (`VMM_BACKUP_FILES_DIR/<id>/`) until `expires_at`; then the jobs
+    reconciler's housekeeping deletes it (`expired`). Only `owner` (the VM's owner) sees it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_files")
+    # Kept when the backup is deleted: the file taken out stays downloadable until it expires.
+    backup = models.ForeignKey(Backup, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    vm_name = models.CharField(max_length=64)
+    path = models.CharField(max_length=1024)
+    state = models.CharField(max_length=10, choices=BackupFileState.choices, default=BackupFileState.EXTRACTING)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=BackupFileState.values), name="backup_file_state_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.path} from a backup of {self.vm_name}"
+
+    @property
+    def name(self):
+        """The file's own name (what a download is saved as)."""
+        return os.path.basename(self.path) or "file"

@@ -2,7 +2,12 @@
 
 from django.urls import reverse
 
-TARGET_PAGES = {"vms.virtualmachine": "ui:vm_detail", "hosts.host": "ui:host_detail", "images.image": "ui:image_detail"}
+TARGET_PAGES = {
+    "vms.virtualmachine": "ui:vm_detail",
+    "hosts.host": "ui:host_detail",
+    "images.image": "ui:image_detail",
+    "backups.backupfile": "ui:backup_file_detail",  # a file taken out of a backup: its download
+}
 
 
 def target_url(job):

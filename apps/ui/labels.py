@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.accounts.models import Role
-from apps.backups.models import BackupState, RepositoryState
+from apps.backups.models import BackupFileState, BackupState, RepositoryState
 from apps.hosts.models import HostStatus
 from apps.images.models import ImageStatus, Visibility
 from apps.jobs.models import JobStatus, StepStatus
@@ -46,6 +46,7 @@ OPERATIONS = {
     "vm_backup_delete": gettext_lazy("Delete a backup"),
     "vm_backup_restore_new": gettext_lazy("Restore a backup into a new VM"),
     "backup_delete": gettext_lazy("Delete a backup of a deleted VM"),
+    "backup_file_extract": gettext_lazy("Take a file out of a backup"),
     "backup_repository_init": gettext_lazy("Initialize a backup repository"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),
@@ -128,6 +129,10 @@ STEP_NAMES = {
     "Forget the backup": gettext_lazy("Forget the backup"),
     "Forget its backups": gettext_lazy("Forget its backups"),
     "Define the VM": gettext_lazy("Define the VM"),
+    "Fetch the backup's disk": gettext_lazy("Fetch the backup's disk"),
+    "Take the file out": gettext_lazy("Take the file out"),
+    "Remove the scratch disk": gettext_lazy("Remove the scratch disk"),
+    "Keep it for download": gettext_lazy("Keep it for download"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.
@@ -145,6 +150,7 @@ TABLES = {
     "consistency": dict(SnapshotConsistency.choices),
     "backup": dict(BackupState.choices),
     "repository": dict(RepositoryState.choices),
+    "backupfile": dict(BackupFileState.choices),
     "operation": OPERATIONS,
     "stepname": STEP_NAMES,
 }
@@ -187,6 +193,11 @@ TONES = {
         BackupState.FAILED: "bad",
     },
     "repository": {RepositoryState.READY: "ok", RepositoryState.INITIALIZING: "busy", RepositoryState.FAILED: "bad"},
+    "backupfile": {
+        BackupFileState.READY: "ok",
+        BackupFileState.EXTRACTING: "busy",
+        BackupFileState.FAILED: "bad",
+    },
     "consistency": {
         SnapshotConsistency.FROZEN: "ok",
         SnapshotConsistency.STOPPED: "ok",

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role
-from apps.accounts.quotas import LIMITS, OWNED, Quota
+from apps.accounts.quotas import LIMITS, OWNED, OWNED_BYTES, Quota
 from apps.ipam.models import Address
 from apps.vms.models import Snapshot, VirtualMachine
 
@@ -34,7 +34,14 @@ def usage(user):
     held["snapshots"] = Snapshot.objects.filter(vm__in=VirtualMachine.objects.filter(scope)).count()
     for counted, rows in OWNED.items():
         held[counted] = rows().filter(scope).count()
+    for counted, (rows, field) in OWNED_BYTES.items():
+        held[counted] = _gib(rows().filter(scope).aggregate(total=Coalesce(Sum(field), 0))["total"])
     return held
+
+
+def _gib(size):
+    """Bytes as GiB, rounded up (more than the limit in GiB: more than its bytes)."""
+    return -(-size // 2**30)
 
 
 def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, snapshots=0, backups=0):
@@ -68,6 +75,10 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, s
         used["backups"] -= backups
         for field, counted, unit in LIMITS:
             limit = getattr(quota, field)
+            if counted in OWNED_BYTES:
+                if limit is not None and backups > 0 and used[counted] > limit:
+                    _refuse_stored(quota, owner, field, limit, used[counted])
+                continue
             if limit is not None and wanted[counted] > 0 and used[counted] + wanted[counted] > limit:
                 numbers = {
                     "field": field,
@@ -88,6 +99,20 @@ def check_and_reserve(owner, vcpus, memory_mb, disk_gb, *, vms=1, addresses=0, s
                         "%(used)s in use, %(asked)s asked."
                     )
                 raise ValidationError({"quota": ValidationError(text % numbers, code="quota_exceeded")})
+
+
+def _refuse_stored(quota, owner, field, limit, used):
+    """A new backup while the backups already hold more than `field` allows."""
+    numbers = {"field": field, "limit": limit, "used": used}
+    if quota.user_id == owner.pk:
+        text = _("The order exceeds your quota %(field)s: at most %(limit)s GiB of backups, %(used)s GiB held.")
+    else:
+        numbers["reseller"] = quota.user.username
+        text = _(
+            "The order exceeds your reseller's (%(reseller)s) quota %(field)s: at most %(limit)s GiB of backups, "
+            "%(used)s GiB held."
+        )
+    raise ValidationError({"quota": ValidationError(text % numbers, code="quota_exceeded")})
 
 
 def room(owner):
@@ -120,6 +145,7 @@ def usages(users):
     users = list(users)
     empty = {"vms": 0, "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "addresses": 0, "snapshots": 0}
     empty.update(dict.fromkeys(OWNED, 0))
+    empty.update(dict.fromkeys(OWNED_BYTES, 0))
     totals = {user.pk: dict(empty) for user in users}
     sums = {"vms": Count("pk"), "vcpus": Sum("vcpus"), "memory_mb": Sum("memory_mb"), "disk_gb": Sum("disk_gb")}
     resellers = [user.pk for user in users if user.role == Role.RESELLER]
@@ -136,4 +162,10 @@ def usages(users):
         for counted, rows in OWNED.items():
             for row in rows().filter(scope).values(key).annotate(held=Count("pk")).order_by():
                 totals[row[key]][counted] += row["held"]
+        for counted, (rows, field) in OWNED_BYTES.items():
+            for row in rows().filter(scope).values(key).annotate(held=Sum(field)).order_by():
+                totals[row[key]][counted] += row["held"] or 0
+    for total in totals.values():
+        for counted in OWNED_BYTES:
+            total[counted] = _gib(total[counted])
     return totals

@@ -112,6 +112,8 @@ BODIES = [
     ("customer", "post", "vms/{vm}/backups/{backup}/new-vm/", "new_vm", "start", "boolean", False),
     ("customer", "post", "kept-backups/{kept}/new-vm/", "new_vm", "name", "string", "copy-3"),
     ("customer", "post", "kept-backups/{kept}/new-vm/", "new_vm", "start", "boolean", True),
+    ("customer", "post", "vms/{vm}/backups/{backup}/files/", {}, "path", "string", "/etc/hosts"),
+    ("customer", "post", "kept-backups/{kept}/files/", {}, "path", "string", "/etc/hosts"),
     ("admin", "post", "backup-repositories/", "repository", "name", "string", "second"),
     ("admin", "post", "backup-repositories/", "repository", "path", "string", "/srv/second"),
     ("admin", "post", "backup-repositories/", "repository", "password", "string", "long enough"),

@@ -14,7 +14,7 @@ from apps.accounts.plans import Plan
 from apps.accounts.quotas import Quota
 from apps.accounts.sshkeys import SshKey, fingerprint
 from apps.accounts.tokens import ApiToken
-from apps.backups.models import Backup, BackupRepository, BackupSchedule
+from apps.backups.models import Backup, BackupFile, BackupRepository, BackupSchedule
 from apps.hosts.models import Cluster
 from apps.images.models import Image, ImageStatus, Visibility
 from apps.ipam.models import Address, Network
@@ -48,6 +48,7 @@ RESOURCES = {
     "warm-pools": "staff",  # docs/warm-pool.md
     "addresses": "tenant",
     "kept-backups": "tenant",  # backups of deleted VMs: their owner's (docs/backups.md)
+    "backup-files": "token",  # files taken out of backups: their owner's only, staff included
     "plans": "catalog",
     "me": "self",
     "webhooks": "hooks",
@@ -135,6 +136,8 @@ def expected(path, method, role, which):
     if path.endswith(("/billing-suspend/", "/billing-unsuspend/")) or path.startswith("/api/v1/vms/{id}/addresses/"):
         # staff or the owner's reseller (suspension; extra addresses of a VM)
         return OK if manages else 403
+    if path.endswith("/files/"):  # a file out of a backup: its owner only (the reseller and staff see the backup)
+        return OK if role in ("customer", "other") else 403
     if path.endswith("/reset-two-factor/"):  # a lost phone: staff only, whoever manages the user
         return OK if role == "admin" else 403
     if path.endswith(("/lift-traffic-limit/", "/recover/", "/migrate/")):  # staff only; the owner and reseller see it
@@ -206,6 +209,9 @@ def make_world():
                 size_bytes=2**30,
             ).pk,  # fmt: skip
         }
+        ids[which]["backup-files"] = BackupFile.objects.create(
+            owner=owner, vm_name=vm.name, path="/etc/hosts", state="ready", expires_at="2030-01-01T03:00Z"
+        ).pk  # no data stored: its download is 410 for its owner (404 for anyone else)
         BackupSchedule.objects.create(vm=vm, next_run_at="2030-01-01T03:00Z")  # its backup-schedule/ route
     for which, owner in (("own", reseller), ("other", admin_user)):
         endpoint = Endpoint.objects.create(owner=owner, url="https://203.0.113.5/", events=["vm.created"])

@@ -629,6 +629,9 @@ UI_READ_ONLY = {
     "vm_backups": "a list (the VM's backups; its actions: tests/doors/test_backup_parity.py)",
     "backup_repository_list": "a list",
     "kept_backup_list": "a list (backups of deleted VMs; their actions: tests/doors/test_backup_parity.py)",
+    "backup_file_list": "a list (the files the user took out of backups)",
+    "backup_file_detail": "a page (a file taken out of a backup, its download link)",
+    "backup_file_download": "a download (GET /api/v1/backup-files/{id}/download/ in the API)",
 }
 # Actions one door has and the other has not yet, with the reason.
 UI_ONLY = {

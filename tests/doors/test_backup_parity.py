@@ -11,7 +11,15 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.quotas import Quota
-from apps.backups.models import Backup, BackupRepository, BackupSchedule, BackupState, RepositoryState
+from apps.backups.models import (
+    Backup,
+    BackupFile,
+    BackupFileState,
+    BackupRepository,
+    BackupSchedule,
+    BackupState,
+    RepositoryState,
+)
 from apps.vms.models import Snapshot, VirtualMachine, VmStatus
 from tests.doors.outcomes import api_outcome, assert_same, doors, rolled_back, ui_outcome
 from tests.doors.vm_setups import busy, host_lost, suspended
@@ -25,6 +33,7 @@ UI_ROUTES = {
     "vm_backup_schedule_remove": "remove schedule",
     "backup_new_vm": "restore into a new VM",
     "kept_backup_delete": "delete a kept backup",
+    "backup_file_extract": "take a file out",
 }
 API_ROUTES = {
     ("vm", "create_backup"): "create",
@@ -36,6 +45,8 @@ API_ROUTES = {
     ("vm", "backup_new_vm"): "restore into a new VM",
     ("keptbackup", "new_vm"): "restore into a new VM",
     ("keptbackup", "destroy"): "delete a kept backup",
+    ("vm", "backup_file"): "take a file out",
+    ("keptbackup", "files"): "take a file out",
 }
 
 
@@ -430,3 +441,75 @@ def test_both_doors_delete_a_kept_backup_alike(world):
     assert_same(ui_answer, api_answer)
     assert {field for field, _message in api_answer.reasons} == {"backup"}
     assert rows() == before
+
+
+def file_ui(client, backup, path):
+    return client.post(reverse("ui:backup_file_extract", args=[backup.pk]), {"path": path})
+
+
+def file_api(client, backup, path):
+    if backup.vm_id is None:
+        return client.post(f"/api/v1/kept-backups/{backup.pk}/files/", {"path": path}, format="json")
+    return client.post(f"/api/v1/vms/{backup.vm_id}/backups/{backup.pk}/files/", {"path": path}, format="json")
+
+
+def file_rows():
+    return sorted(BackupFile.objects.values_list("owner_id", "backup_id", "path", "state"), key=repr)
+
+
+@pytest.mark.parametrize("which", ["kept", "orphan"])
+def test_both_doors_take_a_file_out_of_a_backup_with_the_same_job(world, which):
+    ui_client, api_client = doors(world.users["customer"])
+    backup = getattr(world, which)
+    answers, after = {}, {}
+    for door, send, client, outcome in (("ui", file_ui, ui_client, ui_outcome), ("api", file_api, api_client,
+                                                                               api_outcome)):  # fmt: skip
+        with rolled_back():
+            answers[door] = outcome(send(client, backup, "/etc/nginx/nginx.conf"))
+            after[door] = (file_rows(), rows())
+    assert answers["ui"].verdict == "accepted", answers["ui"].detail
+    assert answers["ui"].job_kind == "backup_file_extract"
+    assert_same(answers["ui"], answers["api"])
+    assert after["ui"] == after["api"]
+    customer = world.users["customer"]
+    assert after["ui"][0] == [(customer.pk, backup.pk, "/etc/nginx/nginx.conf", "extracting")]
+    assert (backup.vm_id, world.repository.pk, "restoring") in after["ui"][1]
+
+
+def five_held(world):
+    for n in range(5):
+        BackupFile.objects.create(owner=world.users["customer"], vm_name="web-1", path=f"/f{n}")
+
+
+def not_ready(world):
+    Backup.objects.filter(pk__in=[world.kept.pk, world.orphan.pk]).update(state=BackupState.CREATING)
+
+
+@pytest.mark.parametrize(
+    ("actor", "which", "path", "setup", "verdict", "fields"),
+    [
+        ("customer", "kept", "etc/hosts", None, "refused", {"path"}),
+        ("customer", "orphan", "/etc/../etc/hosts", None, "refused", {"path"}),
+        ("customer", "kept", "/etc/hosts/", None, "refused", {"path"}),
+        ("customer", "kept", "/etc/hosts", not_ready, "refused", {"backup"}),
+        ("customer", "orphan", "/etc/hosts", five_held, "refused", {"quota"}),
+        ("reseller", "kept", "/etc/hosts", None, "forbidden", None),  # sees it: not the owner
+        ("admin", "orphan", "/etc/hosts", None, "forbidden", None),
+        ("other", "kept", "/etc/hosts", None, "forbidden", None),
+        ("customer", "foreign", "/etc/hosts", None, "forbidden", None),
+        ("customer", "their_orphan", "/etc/hosts", None, "forbidden", None),
+    ],
+)
+def test_both_doors_refuse_taking_a_file_out_alike(world, actor, which, path, setup, verdict, fields):
+    if setup:
+        setup(world)
+    ui_client, api_client = doors(world.users[actor])
+    backup, before = getattr(world, which), (file_rows(), rows())
+    ui_answer = ui_outcome(file_ui(ui_client, backup, path))
+    api_answer = api_outcome(file_api(api_client, backup, path))
+    assert (file_rows(), rows()) == before
+    assert ui_answer.verdict == verdict, ui_answer.detail
+    assert_same(ui_answer, api_answer)
+    if fields:
+        assert {field for field, _message in api_answer.reasons} == fields
+    assert BackupFile.objects.filter(state=BackupFileState.EXTRACTING).count() == (5 if setup is five_held else 0)

@@ -207,3 +207,26 @@ def test_a_plan_page_sets_the_backup_schedule_of_its_new_vms(as_admin):
     assert as_admin.post(reverse("ui:plan_create"), data).status_code == 302
     plan = Plan.objects.get(name="nightly")
     assert (plan.backup_frequency, plan.backup_hour, plan.backup_keep_daily) == ("daily", 2, 5)
+
+
+def test_the_owner_is_offered_a_file_out_of_a_ready_backup_in_english_and_russian(
+    as_customer, my_vm, tmp_path, admin_user, client
+):
+    repo = repository(tmp_path)
+    ready = backup(my_vm, repo)
+    busy = backup(my_vm, repo, state=BackupState.CREATING)
+    page = as_customer.get(reverse("ui:vm_backups", args=[my_vm.pk])).content.decode()
+    assert reverse("ui:backup_file_extract", args=[ready.pk]) in page
+    assert reverse("ui:backup_file_extract", args=[busy.pk]) not in page
+    assert reverse("ui:backup_file_list") in page
+    form = as_customer.get(reverse("ui:backup_file_extract", args=[ready.pk])).content.decode()
+    assert "Path of the file" in form and "Only regular files are taken out." in form
+    as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
+    form = as_customer.get(reverse("ui:backup_file_extract", args=[ready.pk])).content.decode()
+    assert "Извлечь файл из резервной копии" in form and "Путь к файлу" in form
+    listing = as_customer.get(reverse("ui:backup_file_list")).content.decode()
+    assert "Нет файлов, извлечённых из резервных копий." in listing
+    client.force_login(admin_user)  # staff see the backups, not the files' action
+    page = client.get(reverse("ui:vm_backups", args=[my_vm.pk])).content.decode()
+    assert reverse("ui:backup_file_extract", args=[ready.pk]) not in page
+    assert client.get(reverse("ui:backup_file_extract", args=[ready.pk])).status_code == 403

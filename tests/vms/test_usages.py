@@ -1,5 +1,5 @@
-"""apps.vms.quotas.usages: what many users hold, in eight queries, equal to usage() per user
-(a reseller counts its customers' VMs, addresses, snapshots and backups)."""
+"""apps.vms.quotas.usages: what many users hold, in ten queries, equal to usage() per user
+(a reseller counts its customers' VMs, addresses, snapshots, backups and the GiB they hold)."""
 
 from apps.accounts.models import User
 from apps.backups.models import Backup, BackupRepository
@@ -10,7 +10,7 @@ from apps.vms.quotas import usage, usages
 from tests.ui.conftest import make_vm
 
 
-def test_usages_of_many_users_equal_usage_of_each_in_eight_queries(
+def test_usages_of_many_users_equal_usage_of_each_in_ten_queries(
     reseller, customer, other_customer, admin_user, test_host, django_assert_num_queries
 ):
     c1 = make_vm(customer, test_host, name="c-1", vcpus=2, memory_mb=2048, disk_gb=20)
@@ -27,17 +27,20 @@ def test_usages_of_many_users_equal_usage_of_each_in_eight_queries(
     users = list(User.objects.all())
 
     repository = BackupRepository.objects.create(name="r", path="/srv/r", password="x" * 8)
-    for vm in (c1, r1):
-        Backup.objects.create(vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename="d.raw")
+    for vm, added in ((c1, 3 * 2**29), (r1, 2**30)):
+        Backup.objects.create(
+            vm=vm, vm_name=vm.name, owner=vm.owner, repository=repository, filename="d.raw", added_bytes=added
+        )
     Backup.objects.create(
-        vm=None, vm_name="gone", owner=customer, repository=repository, filename="d.raw"
+        vm=None, vm_name="gone", owner=customer, repository=repository, filename="d.raw", added_bytes=1
     )  # kept when its VM was deleted: counted too
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         many = usages(users)
 
     assert many == {user.pk: usage(user) for user in users}
     assert many[reseller.pk] == {"vms": 3, "vcpus": 7, "memory_mb": 7168, "disk_gb": 70, "addresses": 3, "snapshots": 2,
-                                 "backups": 3}  # fmt: skip
+                                 "backups": 3, "backup_gb": 3}  # fmt: skip
+    assert many[customer.pk]["backup_gb"] == 2  # 1.5 GiB and 1 byte: rounded up
     assert many[other_customer.pk]["snapshots"] == 1
     assert many[customer.pk]["addresses"] == 2 and many[other_customer.pk]["addresses"] == 1

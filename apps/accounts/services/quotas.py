@@ -32,8 +32,9 @@ def set_quota(
     max_addresses: int | None = None,
     max_snapshots: int | None = None,
     max_backups: int | None = None,
+    max_backup_gb: int | None = None,
 ) -> Quota:
-    """Set all seven limits of `user` (None: no limit), creating its quota row if needed."""
+    """Set all eight limits of `user` (None: no limit), creating its quota row if needed."""
     check_may_set_quota(actor, user)
     limits = {
         "max_vms": max_vms,
@@ -43,6 +44,7 @@ def set_quota(
         "max_addresses": max_addresses,
         "max_snapshots": max_snapshots,
         "max_backups": max_backups,
+        "max_backup_gb": max_backup_gb,
     }
     errors = {
         field: _("Give a whole number from 0 to %(high)d, or nothing for no limit.") % {"high": LIMIT_MAX}

@@ -10,10 +10,11 @@ from rest_framework.decorators import action
 
 from apps.api.base import ApiViewSet, accepted
 from apps.api.idempotency import idempotent
+from apps.api.resources.backup_files import BackupFileRequestSerializer, BackupFileSerializer, FileAccepted
 from apps.api.resources.vm_backups import JobAccepted, KeptBackupSerializer, NewVmAccepted
 from apps.api.resources.vm_inputs import NewVmFromBackupSerializer
 from apps.api.resources.vms import VmSerializer
-from apps.backups import kept, restore_new
+from apps.backups import files, kept, restore_new
 from apps.backups.models import Backup
 from apps.vms.selectors import visible_vms
 
@@ -54,3 +55,15 @@ class KeptBackupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         vm, job = restore_new.restore_into_new_vm(backup, **serializer.validated_data, **self._who(request))
         body = VmSerializer(visible_vms(request.user).get(pk=vm.pk), context=self.get_serializer_context()).data
         return accepted(request, job, vm=body)
+
+    @extend_schema(request=BackupFileRequestSerializer, responses={202: FileAccepted})
+    @action(detail=True, methods=["post"], url_path="files")
+    @idempotent
+    def files(self, request, pk=None):
+        """Take one file out of the backup (its owner only): 202 with the file and its
+        backup_file_extract job."""
+        backup, _owner = files.backup_for_owner(request.user, self.get_object())
+        serializer = BackupFileRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        backup_file, job = files.extract_file(backup, path=serializer.validated_data["path"], **self._who(request))
+        return accepted(request, job, file=BackupFileSerializer(backup_file).data)

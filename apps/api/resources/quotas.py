@@ -17,7 +17,10 @@ from apps.api.base import ApiViewSet
 from apps.api.fields import StrictModelSerializer
 from apps.vms.quotas import usage
 
-LIMIT_FIELDS = ["max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "max_backups"]
+LIMIT_FIELDS = [
+    "max_vms", "max_vcpus", "max_memory_mb", "max_disk_gb", "max_addresses", "max_snapshots", "max_backups",
+    "max_backup_gb",
+]  # fmt: skip
 
 
 class QuotaSerializer(StrictModelSerializer):
@@ -38,6 +41,7 @@ class UsageSerializer(serializers.Serializer):
     addresses = serializers.IntegerField()
     snapshots = serializers.IntegerField()
     backups = serializers.IntegerField()
+    backup_gb = serializers.IntegerField(help_text="GiB the backups added to their repositories, rounded up.")
 
 
 class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):

@@ -17,8 +17,9 @@ from apps.api.base import ApiViewSet, JobLinkSerializer, accepted, job_link
 from apps.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from apps.api.idempotency import idempotent
 from apps.api.permissions import IsStaff
+from apps.api.resources.backup_files import BackupFileRequestSerializer, BackupFileSerializer, FileAccepted
 from apps.api.resources.vm_inputs import NewVmFromBackupSerializer
-from apps.backups import restore_new, schedules, services
+from apps.backups import files, restore_new, schedules, services
 from apps.backups.models import Backup, BackupRepository, BackupSchedule, RepositoryKind, ScheduleFrequency
 
 JobAccepted = inline_serializer("BackupJobAccepted", {"job": serializers.DictField()})
@@ -202,6 +203,18 @@ class BackupActions:
         data = self._valid(NewVmFromBackupSerializer)
         new_vm, job = restore_new.restore_into_new_vm(backup, **data, **self._who(request))
         return accepted(request, job, vm=self._vm_body(new_vm))
+
+    @extend_schema(request=BackupFileRequestSerializer, responses={202: FileAccepted}, operation_id="vms_backups_files")
+    @action(detail=True, methods=["post"], url_path=BACKUP_ID + "/files")
+    @idempotent
+    def backup_file(self, request, pk=None, backup_id=None):
+        """Take one file out of a backup (the VM's owner only): 202 with the file (download it
+        from /api/v1/backup-files/<id>/download/ once ready) and its backup_file_extract job."""
+        vm = self.get_object()
+        backup, _owner = files.backup_for_owner(request.user, services.backup_of(vm, int(backup_id)))
+        data = self._valid(BackupFileRequestSerializer)
+        backup_file, job = files.extract_file(backup, path=data["path"], **self._who(request))
+        return accepted(request, job, file=BackupFileSerializer(backup_file).data)
 
 
 class RepositorySerializer(serializers.ModelSerializer):

@@ -164,3 +164,14 @@ class NewVmFromBackupForm(forms.Form):
 
 class DeleteKeptBackupForm(forms.Form):
     """Nothing to fill: the backup is in the URL."""
+
+
+class BackupFileForm(forms.Form):
+    """The shape only; apps.backups.files.extract_file decides (the path's rules, the quota)."""
+
+    path = forms.CharField(
+        label=_("Path of the file"),
+        max_length=1024,
+        strip=False,
+        help_text=_("Its absolute path in the backed-up system, e.g. /etc/nginx/nginx.conf."),
+    )

@@ -99,6 +99,7 @@ class QuotaForm(forms.Form):
             "max_addresses": _("Public addresses"),
             "max_snapshots": _("Snapshots"),
             "max_backups": _("Backups"),
+            "max_backup_gb": _("Backups, GiB stored"),
         }
         for field, _counted, _unit in LIMITS:
             self.fields[field] = WholeNumberField(

@@ -5,15 +5,17 @@ not see is 404."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from apps.backups import kept, restore_new, schedules, services
+from apps.backups import files, kept, restore_new, schedules, services
 from apps.backups.models import Backup, BackupRepository, BackupSchedule
 from apps.jobs.runner import TargetBusy
 from apps.ui.access import signed_in, staff_only
 from apps.ui.forms.backups import (
     WEEKDAYS,
+    BackupFileForm,
     BackupForm,
     BackupScheduleForm,
     DeleteBackupForm,
@@ -171,3 +173,52 @@ def backup_new_vm(request, backup_id):
         else:
             return redirect("ui:job_detail", job.pk)
     return render(request, "ui/backups/new_vm.html", {"backup": backup, "form": form})
+
+
+@signed_in
+def backup_file_extract(request, backup_id):
+    """Take one file out of a backup (of a live or a deleted VM; its owner only:
+    apps.backups.files.extract_file); the job's page opens, which links the file's page."""
+    backup, _owner = files.backup_for_owner(request.user, backup_id)
+    form = BackupFileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _file, job = files.extract_file(
+                backup, path=form.cleaned_data["path"], actor=request.user, request_id=request.request_id
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("ui:job_detail", job.pk)
+    return render(request, "ui/backups/file_extract.html", {"backup": backup, "form": form})
+
+
+@signed_in
+def backup_file_list(request):
+    """The files the user took out of backups (its own only), newest first."""
+    rows = files.files_of(request.user)[:200]
+    return render(request, "ui/backups/files.html", {"files": rows})
+
+
+@signed_in
+def backup_file_detail(request, file_id):
+    """One file taken out of a backup: its state, and the download while it has not expired."""
+    backup_file = files.file_of(request.user, file_id)
+    return render(request, "ui/backups/file.html", {"file": backup_file, "expired": files.is_gone(backup_file)})
+
+
+@signed_in
+def backup_file_download(request, file_id):
+    """The file's bytes as an attachment (its owner only; 410 once it expired)."""
+    try:
+        backup_file, data = files.open_download(request.user, file_id)
+    except files.FileGone as exc:
+        page = render(request, "ui/backups/file.html", {"file": exc.backup_file, "expired": True})
+        page.status_code = 410
+        return page
+    response = FileResponse(
+        data, as_attachment=True, filename=backup_file.name, content_type="application/octet-stream"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,95 @@
+"""A single file from a backup, for real (docs/backups.md, "A single file from a backup"): a
+small raw disk with an ext4 filesystem (mkfs.ext4 -d: no VM booted, no libguestfs to make
+it) stored in a real local restic repository the way vm_backup_create stores a disk (restic
+--stdin as `vm-<id>-vda.raw`, tagged), then the owner asks for a file through the API: the
+backup_file_extract job restores the disk from restic, takes the file out with libguestfs
+(its appliance under TCG: the slow part) and keeps it; the API download gives the same
+bytes, and the scratch disk is gone. A directory is refused by the job with the reason.
+About 60-90 s (two libguestfs launches) on a loaded machine."""
+
+import os
+import subprocess
+
+import pytest
+
+from apps.backups import files, restic
+from apps.backups.models import Backup, BackupFile, BackupFileState, BackupState, RepositoryState
+from apps.backups.services import add_repository
+from apps.jobs import runner
+from apps.jobs.models import Job, JobStatus
+from apps.vms.models import VirtualMachine, VmStatus
+from tests.api.conftest import client_for
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+
+
+@pytest.fixture
+def repository(admin_user, tmp_path, settings, django_capture_on_commit_callbacks):
+    settings.VMM_RESTIC_CACHE_DIR = tmp_path / "cache"
+    settings.VMM_WORK_DIR = tmp_path / "work"
+    settings.VMM_BACKUP_FILES_DIR = tmp_path / "files"
+    with django_capture_on_commit_callbacks(execute=False):
+        repository, job = add_repository(admin_user, name="local", path=str(tmp_path / "repo"), password="pw" * 6)
+    runner.execute(job.pk)
+    repository.refresh_from_db()
+    assert repository.state == RepositoryState.READY, repository.state_reason
+    return repository
+
+
+def small_disk(tmp_path, marker):
+    """A 16 MiB raw disk: one ext4 filesystem (no partition table, no operating system)
+    holding /etc/app/marker.bin."""
+    source = tmp_path / "root"
+    (source / "etc" / "app").mkdir(parents=True)
+    (source / "etc" / "app" / "marker.bin").write_bytes(marker)
+    disk = tmp_path / "disk.raw"
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(source), str(disk), "16M"], check=True)
+    return disk
+
+
+def extract(client, vm, backup, path):
+    response = client.post(f"/api/v1/vms/{vm.pk}/backups/{backup.pk}/files/", {"path": path}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    runner.execute(body["job"]["id"])
+    return BackupFile.objects.get(pk=body["file"]["id"]), Job.objects.get(pk=body["job"]["id"])
+
+
+def test_the_owner_downloads_a_file_taken_out_of_a_real_backup(repository, customer, test_host, tmp_path):
+    marker = os.urandom(70_000) + b"the marker's end\n"
+    disk = small_disk(tmp_path, marker)
+    vm = VirtualMachine.objects.create(name="files", owner=customer, host=test_host, status=VmStatus.ACTIVE)
+    backup = Backup.objects.create(
+        vm=vm, vm_name=vm.name, owner=customer, repository=repository, filename=f"vm-{vm.pk}-vda.raw"
+    )
+    summary = restic.backup_file(repository, disk, backup.filename, [f"vm:{vm.pk}", backup.tag])
+    Backup.objects.filter(pk=backup.pk).update(
+        state=BackupState.READY, restic_snapshot_id=summary["snapshot_id"], size_bytes=disk.stat().st_size
+    )
+    disk.unlink()
+    client = client_for(customer)
+
+    backup_file, job = extract(client, vm, backup, "/etc/app/marker.bin")
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert backup_file.state == BackupFileState.READY and backup_file.size_bytes == len(marker)
+    assert not (tmp_path / "work" / str(job.pk)).exists()  # the scratch disk is gone
+    detail = job.steps.get(name="Take the file out").detail
+    assert "no operating system found" in detail, detail
+    response = client.get(f"/api/v1/backup-files/{backup_file.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == marker
+    assert response["Content-Disposition"] == 'attachment; filename="marker.bin"'
+    assert files.stored_path(backup_file).stat().st_mode & 0o777 == 0o600
+    backup.refresh_from_db()
+    assert backup.state == BackupState.READY
+
+    refused, job = extract(client, vm, backup, "/etc/app")
+    assert job.status == JobStatus.FAILED
+    assert "/etc/app is a directory, not a regular file" in job.error
+    assert job.steps.get(name="Take the file out").status == "failed"
+    assert job.steps.get(name="Remove the scratch disk").status == "succeeded"
+    refused.refresh_from_db()
+    assert refused.state == BackupFileState.FAILED and "directory" in refused.error
+    assert not (tmp_path / "work" / str(job.pk)).exists()
+    backup.refresh_from_db()
+    assert backup.state == BackupState.READY
