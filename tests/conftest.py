@@ -27,6 +27,25 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+_tests_since_freeze = {"count": 0, "module": None}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """What the tests keep alive grows too (caches, reports, long-lived threads): once 50 tests
+    have run, at the next test file (the previous file's fixtures are gone by then) the
+    garbage is collected and the survivors frozen as well, so a full collection stays cheap
+    to the end of the run instead of walking a few hundred thousand objects again."""
+    state = _tests_since_freeze
+    state["count"] += 1
+    if item.module is not state["module"]:
+        state["module"] = item.module
+        if state["count"] >= 50:
+            state["count"] = 0
+            gc.collect()
+            gc.freeze()
+
+
 def make_admin():
     return User.objects.create_superuser("root-admin", "admin@example.com", "pw-admin-1", role=Role.ADMIN)
 
