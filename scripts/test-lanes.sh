@@ -19,6 +19,11 @@ if [[ ! "$lanes" =~ ^[1-9]$ ]]; then
     echo "VMM_TEST_LANES must be a number from 1 to 9, not '$lanes'" >&2
     exit 2
 fi
+# Bytecode is cached (__pycache__, ignored by git) even where the environment says not to:
+# without it every pytest process and every Python subprocess a test starts (manage.py, daphne,
+# child pytest runs) compiles the apps again, and pytest rewrites every test module's asserts
+# again (measured: a collection of the suite 30 s -> 13 s wall at load 10, 9.5 -> 4.3 s CPU).
+unset PYTHONDONTWRITEBYTECODE
 if ((lanes == 1 || $# > 0)); then
     DATABASE_URL="$db_url" REDIS_URL="$redis_url" exec .venv/bin/pytest "$@"
 fi
