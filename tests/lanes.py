@@ -37,7 +37,7 @@ HEAVY = {
     "tests/container/test_prepare_host.py": 75,
     "tests/container/test_compose.py": 90,
     "tests/multihost/test_migrate.py": 55,
-    "tests/deploy/test_deploy_plain.py": 300,  # a warm pool standby deployed and taken
+    "tests/deploy/test_deploy_plain.py": 240,  # a warm pool standby deployed and taken (live, no second deploy)
     "tests/deploy/test_worker_killed.py": 70,
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 25,
