@@ -27,17 +27,6 @@ POOL = "default-pool"
 
 
 @pytest.fixture
-def repository(admin_user, tmp_path, settings, django_capture_on_commit_callbacks):
-    settings.VMM_RESTIC_CACHE_DIR = tmp_path / "cache"
-    with django_capture_on_commit_callbacks(execute=False):
-        repository, job = add_repository(admin_user, name="local", path=str(tmp_path / "repo"), password="pw" * 6)
-    runner.execute(job.pk)
-    repository.refresh_from_db()
-    assert repository.state == RepositoryState.READY, repository.state_reason
-    return repository
-
-
-@pytest.fixture
 def ready_row(tmp_path):
     """A repository row marked ready, for the rules (no restic run)."""
     return BackupRepository.objects.create(

@@ -13,27 +13,13 @@ import subprocess
 import pytest
 
 from apps.backups import files, restic
-from apps.backups.models import Backup, BackupFile, BackupFileState, BackupState, RepositoryState
-from apps.backups.services import add_repository
+from apps.backups.models import Backup, BackupFile, BackupFileState, BackupState
 from apps.jobs import runner
 from apps.jobs.models import Job, JobStatus
 from apps.vms.models import VirtualMachine, VmStatus
 from tests.api.conftest import client_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
-
-
-@pytest.fixture
-def repository(admin_user, tmp_path, settings, django_capture_on_commit_callbacks):
-    settings.VMM_RESTIC_CACHE_DIR = tmp_path / "cache"
-    settings.VMM_WORK_DIR = tmp_path / "work"
-    settings.VMM_BACKUP_FILES_DIR = tmp_path / "files"
-    with django_capture_on_commit_callbacks(execute=False):
-        repository, job = add_repository(admin_user, name="local", path=str(tmp_path / "repo"), password="pw" * 6)
-    runner.execute(job.pk)
-    repository.refresh_from_db()
-    assert repository.state == RepositoryState.READY, repository.state_reason
-    return repository
 
 
 def small_disk(tmp_path, marker):

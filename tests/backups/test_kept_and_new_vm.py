@@ -14,9 +14,9 @@ from apps.accounts.plans import Plan
 from apps.accounts.quotas import Quota
 from apps.accounts.services import plans as plan_service
 from apps.backups import kept, restic, schedules
-from apps.backups.models import Backup, BackupSchedule, BackupState, RepositoryState
+from apps.backups.models import Backup, BackupSchedule, BackupState
 from apps.backups.restore_new import restore_into_new_vm
-from apps.backups.services import add_repository, create_backup
+from apps.backups.services import create_backup
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host
 from apps.images.models import GuestConfig
@@ -27,18 +27,6 @@ from apps.vms.create import create_vm
 from apps.vms.models import VirtualMachine, VmStatus
 
 POOL = "default-pool"
-
-
-@pytest.fixture
-def repository(admin_user, tmp_path, settings, django_capture_on_commit_callbacks):
-    settings.VMM_RESTIC_CACHE_DIR = tmp_path / "cache"
-    settings.VMM_WORK_DIR = tmp_path / "work"
-    with django_capture_on_commit_callbacks(execute=False):
-        repository, job = add_repository(admin_user, name="local", path=str(tmp_path / "repo"), password="pw" * 6)
-    runner.execute(job.pk)
-    repository.refresh_from_db()
-    assert repository.state == RepositoryState.READY, repository.state_reason
-    return repository
 
 
 @pytest.fixture
