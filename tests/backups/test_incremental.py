@@ -23,7 +23,7 @@ from tests.backups import test_backups
 MiB = 2**20
 
 
-repository, vm = test_backups.repository, test_backups.vm  # the fixtures
+vm = test_backups.vm  # the fixture (the repository fixture is in tests/backups/conftest.py)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from apps.jobs.models import Job, JobStatus
 from apps.jobs.reconcile import reconcile
 from tests.backups import test_backups as shared
 
-vm, repository = shared.vm, shared.repository  # the fixtures: a stopped VM on the test driver, a local repository
+vm = shared.vm  # the fixture: a stopped VM on the test driver (a local repository: tests/backups/conftest.py)
 
 UTC = datetime.UTC
 
