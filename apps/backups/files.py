@@ -102,9 +102,9 @@ def extract_file(backup, *, path, actor=None, request_id=None):
     with transaction.atomic():
         type(owner).objects.select_for_update().filter(pk=owner.pk).first()  # one request of the owner at a time
         held = BackupFile.objects.filter(owner=owner, state__in=LIVE)
-        live = [f for f in held if f.state == BackupFileState.EXTRACTING or not _expired(f)]
+        live = held.exclude(state=BackupFileState.READY, expires_at__lte=timezone.now()).count()
         limit = settings.VMM_BACKUP_FILES_PER_USER
-        if len(live) >= limit:
+        if live >= limit:
             raise ValidationError(
                 {
                     "quota": ValidationError(
@@ -112,7 +112,7 @@ def extract_file(backup, *, path, actor=None, request_id=None):
                             "At most %(max)d files taken out of backups at once (VMM_BACKUP_FILES_PER_USER), "
                             "%(used)d held: wait for one to expire."
                         )
-                        % {"max": limit, "used": len(live)},
+                        % {"max": limit, "used": live},
                         code="quota_exceeded",
                     )
                 }

@@ -6,7 +6,6 @@ outcome. The job's target is the BackupFile; the backup is `ready` again afterwa
 
 import os
 import shutil
-from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,19 +14,15 @@ from apps.backups import files, restic
 from apps.backups.models import Backup, BackupFile, BackupFileState, BackupState
 from apps.jobs.runner import OperationError
 from apps.virt import guestfiles
+from apps.vms.deploy.steps import remove_work_dir, work_dir
 
 STEPS = ["Fetch the backup's disk", "Take the file out", "Remove the scratch disk", "Keep it for download"]
-
-
-def scratch_dir(ctx):
-    return Path(settings.VMM_WORK_DIR) / str(ctx.job.pk)
 
 
 def run(ctx, backup_file, backup_id):
     backup_file = BackupFile.objects.get(pk=backup_file.pk)
     backup = Backup.objects.select_related("repository").get(pk=backup_id)
-    work = scratch_dir(ctx)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir(ctx)
     disk = work / "disk.raw"
     partial = work / "file"
     max_bytes = settings.VMM_BACKUP_FILE_MAX_MB * 2**20
@@ -60,13 +55,13 @@ def run(ctx, backup_file, backup_id):
             state=BackupFileState.READY, size_bytes=got["size"], expires_at=expires
         )
         ctx.note(f"downloadable by its owner until {expires:%Y-%m-%d %H:%M} UTC")
-    shutil.rmtree(work, ignore_errors=True)
+    remove_work_dir(ctx)
     Backup.objects.filter(pk=backup.pk, state=BackupState.RESTORING).update(state=BackupState.READY)
     ctx.job.result = {"backup_id": backup.pk, "file_id": backup_file.pk, "size_bytes": got["size"]}
 
 
 def on_failure(ctx, backup_file):
-    shutil.rmtree(scratch_dir(ctx), ignore_errors=True)
+    remove_work_dir(ctx)
     files.remove_data(backup_file.pk)
     BackupFile.objects.filter(pk=backup_file.pk).update(
         state=BackupFileState.FAILED, error=(ctx.job.error or "")[:2000], expires_at=timezone.now()
