@@ -5,6 +5,7 @@ the step with the reason (apps/vms/deploy/host_wait.py; libvirt's test driver).
 The deploys here stop at "Copy the image to the host" (the image has no file): what is
 tested is the step before it."""
 
+import re
 import threading
 import time
 
@@ -72,7 +73,9 @@ def test_a_deploy_waits_for_its_host_to_come_back_within_the_window(customer, te
 
     step = choose_step(job)
     assert step.status == StepStatus.SUCCEEDED, step.detail
-    assert "waited 2 s for test-host to be online again" in step.detail
+    waited = re.search(r"waited (\d+) s for test-host to be online again", step.detail)
+    assert waited, step.detail
+    assert 2 <= int(waited.group(1)) < 10  # the host was away 2 s; a loaded machine polls a little late
     assert time.monotonic() - started < 10
     vm.refresh_from_db()
     assert vm.host == test_host
@@ -93,7 +96,9 @@ def test_a_deploy_whose_host_stays_lost_fails_after_the_window_with_the_reason(
     assert job.status == JobStatus.FAILED
     step = choose_step(job)
     assert step.status == StepStatus.FAILED
-    assert step.detail == "Host test-host is unreachable (waited 2 s): host stopped answering keepalive probes"
+    assert re.fullmatch(
+        r"Host test-host is unreachable \(waited [23] s\): host stopped answering keepalive probes", step.detail
+    ), step.detail
     vm.refresh_from_db()
     assert vm.status == VmStatus.FAILED
 
