@@ -113,7 +113,12 @@ def main():
     cloudinit = IMAGE.with_name("debian-12-cloudinit.qcow2")
     owner = User.objects.create_user("bench")
     host = Host.objects.create(
-        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=POOL, storage_path=POOL_PATH
+        name="bench",
+        uri="qemu:///system",
+        domain_type="qemu",
+        storage_pool=POOL,
+        storage_path=POOL_PATH,
+        network="vmm-test",  # isolated (scripts/host.sh): the guest reaches nothing beyond this machine
     )
     refresh_host(host)
     driver = hypervisor_for(host)

@@ -163,7 +163,7 @@ def main():
 
     user = User.objects.create_user("bench", password="x", role=Role.CUSTOMER)
     host = Host.objects.create(
-        name="local", uri="qemu:///system", domain_type=DomainType.QEMU, status=HostStatus.ONLINE
+        name="local", uri="qemu:///system", domain_type=DomainType.QEMU, status=HostStatus.ONLINE, network="vmm-test"
     )
     vm = VirtualMachine.objects.create(
         name="bench-console", owner=user, host=host, status=VmStatus.ACTIVE, power_state=PowerState.RUNNING,

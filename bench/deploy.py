@@ -63,7 +63,12 @@ def bench_world(pool=POOL, pool_path=POOL_PATH):
 
     owner = User.objects.create_user("bench")
     host = Host.objects.create(
-        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=pool, storage_path=pool_path
+        name="bench",
+        uri="qemu:///system",
+        domain_type="qemu",
+        storage_pool=pool,
+        storage_path=pool_path,
+        network="vmm-test",  # isolated (scripts/host.sh): the guests reach nothing beyond this machine
     )
     refresh_host(host)
     return owner, host, import_image_file(IMAGE, name="debian-12", os_family="debian")
@@ -141,7 +146,7 @@ def direct_deploys(count, ssh_key, work, image_path):
         xml.write_text(f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>768</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os><features><acpi/><apic/></features>
 <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{disk}'/>
-<target dev='vda' bus='virtio'/></disk><interface type='network'><source network='default'/><model type='virtio'/>
+<target dev='vda' bus='virtio'/></disk><interface type='network'><source network='vmm-test'/><model type='virtio'/>
 </interface><serial type='pty'/><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
 </devices></domain>""")
         virsh("define", str(xml))

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prove an OS image boots under libvirt (TCG): start a throwaway VM on a
-# linked clone and wait for a DHCP lease on network "default" or a login
+# linked clone and wait for a DHCP lease on the isolated network "vmm-test" or a login
 # prompt on the serial console; then destroy and undefine it, delete the clone.
 #
 # Usage: check-image.sh plain|cloudinit [IMAGE]
 #   IMAGE defaults to $VMM_CACHE/images/debian-12-FLAVOUR.qcow2.
 #   cloudinit: a NoCloud seed (cloud-localds) is attached as a read-only cdrom.
-# Needs libvirtd running with network "default" active (scripts/host.sh).
+# Needs libvirtd running with network "vmm-test" active (scripts/host.sh).
 # Env: VMM_CHECK_TIMEOUT seconds (default 90; 150 for cloudinit, whose Python
 #      start-up under TCG on a busy 2-core machine took 48 s to the lease).
 # Exit 0 if the guest came up in time, 1 otherwise (serial tail on stderr).
@@ -67,7 +67,7 @@ mkdir -p /var/log/libvirt/qemu
     </disk>
     $seed_xml
     <interface type='network'>
-      <source network='default'/><mac address='$mac'/><model type='virtio'/>
+      <source network='vmm-test'/><mac address='$mac'/><model type='virtio'/>
     </interface>
     <serial type='file'><source path='$log'/><target port='0'/></serial>
     <console type='file'><source path='$log'/><target type='serial' port='0'/></console>
@@ -80,8 +80,8 @@ say "booting $name from $(basename "$IMAGE") (TCG, up to $TIMEOUT s)"
 start=$SECONDS
 seen=""
 until [[ -n "$seen" ]]; do
-    if "${VIRSH[@]}" net-dhcp-leases default --mac "$mac" 2>/dev/null | grep -q "$mac"; then
-        seen="DHCP lease $("${VIRSH[@]}" net-dhcp-leases default --mac "$mac" | awk '{ print $5 }')"
+    if "${VIRSH[@]}" net-dhcp-leases vmm-test --mac "$mac" 2>/dev/null | grep -q "$mac"; then
+        seen="DHCP lease $("${VIRSH[@]}" net-dhcp-leases vmm-test --mac "$mac" | awk '{ print $5 }')"
     elif grep -q 'login:' "$log" 2>/dev/null; then
         seen="login prompt on the serial console"
     elif ((SECONDS - start >= TIMEOUT)); then

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make this machine a hypervisor host for the panel, idempotently:
 # packages, virtlogd + libvirtd (no systemd here, so we start them ourselves),
-# NAT network "default" and the dir storage pool "vmmanager".
+# NAT network "default" (the guests of a panel run here with `make run`), the isolated network
+# "vmm-test" (no forwarding, no DNS, DHCP in the documentation prefix 203.0.113.0/24: every
+# guest the tests, the benches and the image checks boot is on it, so none reaches anything
+# beyond this machine) and the dir storage pool "vmmanager".
 # stdout: one summary line. Exit 1 with a message if anything is wrong.
 set -euo pipefail
 here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
@@ -69,6 +72,31 @@ if [[ "$("${VIRSH[@]}" net-info default | awk '$1 == "Active:" { print $2 }')" !
 fi
 "${VIRSH[@]}" net-autostart default >/dev/null
 
+# The tests' guests' network. No <forward>: libvirt rejects the bridge's traffic to and from
+# anywhere but the host; DNS off, so dnsmasq (DHCP only) forwards no guest's query either.
+TEST_NET=vmm-test
+if ! "${VIRSH[@]}" net-info "$TEST_NET" >/dev/null 2>&1; then
+    say "defining network $TEST_NET (isolated, 203.0.113.0/24)"
+    xml="$(mktemp)"
+    cat >"$xml" <<XML
+<network>
+  <name>$TEST_NET</name>
+  <bridge name='vmmtest0' stp='off' delay='0'/>
+  <dns enable='no'/>
+  <ip address='203.0.113.1' prefix='24'>
+    <dhcp><range start='203.0.113.10' end='203.0.113.250'/></dhcp>
+  </ip>
+</network>
+XML
+    "${VIRSH[@]}" net-define "$xml" >/dev/null
+    rm -f "$xml"
+fi
+if [[ "$("${VIRSH[@]}" net-info "$TEST_NET" | awk '$1 == "Active:" { print $2 }')" != yes ]]; then
+    say "starting network $TEST_NET"
+    "${VIRSH[@]}" net-start "$TEST_NET" >/dev/null || die "cannot start network $TEST_NET (bridge vmmtest0 free?)"
+fi
+"${VIRSH[@]}" net-autostart "$TEST_NET" >/dev/null
+
 if ! "${VIRSH[@]}" pool-info "$POOL" >/dev/null 2>&1; then
     say "defining storage pool $POOL at $POOL_DIR"
     "${VIRSH[@]}" pool-define-as "$POOL" dir --target "$POOL_DIR" >/dev/null
@@ -87,5 +115,8 @@ qemu_version="$(qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }')"
 pool_path="$("${VIRSH[@]}" pool-dumpxml "$POOL" | sed -n 's:.*<path>\(.*\)</path>.*:\1:p')"
 [[ "$pool_path" == "$POOL_DIR" ]] || die "pool $POOL points at '$pool_path', expected $POOL_DIR"
 [[ "$("${VIRSH[@]}" pool-info "$POOL" | awk '$1 == "State:" { print $2 }')" == running ]] || die "pool $POOL is not running"
-[[ "$("${VIRSH[@]}" net-info default | awk '$1 == "Active:" { print $2 }')" == yes ]] || die "network default is not active"
-echo "libvirt $libvirt_version (QEMU $qemu_version), pool $POOL at $pool_path, network default active"
+for net in default "$TEST_NET"; do
+    [[ "$("${VIRSH[@]}" net-info "$net" | awk '$1 == "Active:" { print $2 }')" == yes ]] || die "network $net is not active"
+done
+"${VIRSH[@]}" net-dumpxml "$TEST_NET" | grep -q '<forward' && die "network $TEST_NET forwards: it must be isolated"
+echo "libvirt $libvirt_version (QEMU $qemu_version), pool $POOL at $pool_path, networks default and $TEST_NET active"

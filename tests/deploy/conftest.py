@@ -17,6 +17,9 @@ from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
 
 IMAGES = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images"
+# The isolated network scripts/host.sh makes (no forwarding, no DNS, 203.0.113.0/24): the
+# tests' guests reach nothing beyond this machine.
+TEST_NETWORK = "vmm-test"
 # One pool per test process: concurrent test runs on one machine never touch each other's
 # volumes, and a panel running beside them keeps its own pool.
 TEST_POOL = f"vmmtest-{os.getpid()}"
@@ -31,7 +34,7 @@ def local_host(db):
         domain_type=DomainType.QEMU,
         storage_pool=TEST_POOL,
         storage_path=TEST_POOL_PATH,
-        network="default",
+        network=TEST_NETWORK,
         status=HostStatus.UNREACHABLE,
     )
     refresh_host(host)
