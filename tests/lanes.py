@@ -39,6 +39,7 @@ HEAVY = {
     "tests/multihost/test_migrate.py": 55,
     "tests/deploy/test_deploy_plain.py": 240,  # a warm pool standby deployed and taken (live, no second deploy)
     "tests/deploy/test_worker_killed.py": 70,
+    "tests/backups/test_worker_killed_real.py": 65,  # a real worker killed twice mid-backup (no guest boot)
     "tests/multihost/test_watch_hosts.py": 35,
     "tests/test_make_run.py": 25,
     "tests/browser/test_sign_in_security.py": 20,

@@ -13,12 +13,13 @@
   (a failed backup's is deleted; libvirt merges its bitmap into its parent's).
 - ``convert_volume``: a volume's data in another format (libvirt runs ``qemu-img convert`` on
   the host): the backing chain flattened. How a stopped VM's disk is read.
-- ``abort_backup``: a failed job's clean-up stops a backup that still runs.
+- ``abort_backup``: a failed job's clean-up stops a backup that still runs; ``thaw_guest``
+  thaws a guest its killed worker left frozen.
 
 The copy then travels as a file through the storage API (``download_volume``), so a remote
 host needs nothing but libvirt. Outage contract (see ``driver.py``): ``convert_volume`` starts
 afresh (the partial volume is removed first, as the other volume makers); ``abort_backup``,
-``list_checkpoints`` and ``delete_checkpoint`` are repeated; ``backup_disk`` is not (a job is
+``thaw_guest``, ``list_checkpoints`` and ``delete_checkpoint`` are repeated; ``backup_disk`` is not (a job is
 begun once; a failed backup is taken again).
 """
 
@@ -245,6 +246,25 @@ class BackupOps(Base):
         if done.get("type") != libvirt.VIR_DOMAIN_JOB_COMPLETED and not done.get("success", False):
             raise OperationFailed(f"the disk copy failed: {done.get('errmsg') or 'the backup job did not complete'}")
         return done.get("disk_processed")
+
+    @retried()
+    def thaw_guest(self, name: str) -> int:
+        """Thaw the filesystems of the running domain ``name``'s guest (a failed backup's
+        clean-up: a worker killed between the freeze and the thaw leaves the guest frozen, and
+        its agent never thaws by itself). Best effort: a stopped domain or an agent that does
+        not answer is left as it is. Returns how many filesystems were thawed (0 when none
+        was frozen). Raises ``NotFound``, ``Unreachable``."""
+        with self._op("thaw_guest", name) as conn:
+            dom = self._domain(conn, name)
+            if not dom.isActive():
+                return 0
+            try:
+                return dom.fsThaw()
+            except libvirt.libvirtError as e:
+                if isinstance(translate(e, uri=self.uri), Unreachable):
+                    raise
+                log.debug("%s: no thaw: %s", name, e.get_error_message())
+                return 0
 
     @retried()
     def abort_backup(self, name: str) -> bool:

@@ -26,7 +26,7 @@ Safe to run again, and why:
   ``interface_addresses``, ``interface_bandwidth``, ``host_cpu``, ``baseline_cpu``; ``refresh_pool``;
   ``download_volume`` and ``volume_sha256`` and ``download_volume_sparse`` (read from the start again); ``disk_source``;
   ``list_checkpoints``;
-  ``abort_backup`` (aborts what still runs).
+  ``abort_backup`` (aborts what still runs); ``thaw_guest`` (thaws what is frozen).
 - set to a value: ``define`` (same name and UUID redefines), ``ensure_pool``,
   ``define_network`` (a network that is there is kept), ``start_network`` (starts what does
   not run), ``ensure_dual_stack_filter``, ``update_interface_filter`` (to the same parameters),

@@ -141,8 +141,9 @@ def test_a_backup_removes_the_checkpoints_earlier_ones_left_and_keeps_its_base(r
 def test_a_killed_backups_checkpoint_is_removed_by_its_clean_up_or_later_by_the_reconciler(
     running, repository, customer, settings
 ):
-    """A worker killed after the copy began: its checkpoint would make the next incremental
-    start from a copy that was never stored. The reconciler's settling removes it; a host
+    """A worker killed after the copy began: the guest it froze is thawed (its agent never
+    thaws by itself), and its checkpoint would make the next incremental start from a copy
+    that was never stored. The reconciler's settling removes it; a host
     that did not answer then has it removed by the housekeeping once it does."""
     vm, driver = running, hypervisor_for(running.host)
     base = ready(vm, repository, checkpoint="vmm-backup-1")
@@ -151,12 +152,15 @@ def test_a_killed_backups_checkpoint_is_removed_by_its_clean_up_or_later_by_the_
     backup = Backup.objects.get(pk=job.params["backup_id"])
     Backup.objects.filter(pk=backup.pk).update(checkpoint=backup.checkpoint_name)
     make_checkpoint(vm, backup.checkpoint_name)  # what backupBegin made before the worker died
+    guest = connection.get(vm.host.uri).lookupByName(vm.domain_name)
+    assert guest.fsFreeze() > 0  # ... and the freeze it held when killed, before the thaw
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, worker="gone:1")
     job.refresh_from_db()
 
     assert runner.settle_dead_job(job, "the worker running it died")
     backup.refresh_from_db()
     assert backup.state == BackupState.FAILED and backup.checkpoint == ""
+    assert guest.fsThaw() == 0  # the clean-up thawed the guest: nothing was left frozen
     assert driver.list_checkpoints(vm.domain_name) == ["vmm-backup-1"]
     assert checkpoints.choose_base(vm, repository, driver, 2**30) == (base, "")
 

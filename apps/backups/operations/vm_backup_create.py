@@ -10,6 +10,7 @@ other backups. The host's copy, a failed backup's checkpoint and the local files
 removed in every outcome; a host that did not answer leaves its copy to the VM's next
 backup job (or its deletion) and the checkpoint to the reconciler's housekeeping."""
 
+import logging
 import os
 import time
 
@@ -25,6 +26,8 @@ from apps.virt.errors import InvalidState, VirtError
 from apps.virt.types import INACTIVE_STATES, DomainState
 from apps.vms import snapshot_work
 from apps.vms.deploy.steps import remove_work_dir, work_dir
+
+logger = logging.getLogger("vmmanager.backups")
 
 STEPS = ["Open the repository", "Copy the disk", "Store it in the repository"]
 
@@ -163,6 +166,11 @@ def run(ctx, vm, backup_id):
 
 def on_failure(ctx, vm):
     driver = hypervisor_for(vm.host)
+    try:  # first: a worker killed between the freeze and the thaw left the guest frozen
+        if driver.thaw_guest(vm.domain_name):
+            logger.warning("%s: the guest's filesystems were left frozen: thawed", vm.name)
+    except VirtError:
+        pass
     try:
         driver.abort_backup(vm.domain_name)  # a copy still running (the worker died waiting for it)
     except VirtError:
