@@ -2,7 +2,7 @@
 # Make this machine a hypervisor host for the panel, idempotently:
 # packages, virtlogd + libvirtd (no systemd here, so we start them ourselves),
 # NAT network "default" (the guests of a panel run here with `make run`), the isolated network
-# "vmm-test" (no forwarding, no DNS, DHCP in the documentation prefix 203.0.113.0/24: every
+# "vmm-test" (no forwarding, no DNS, DHCP in the documentation prefix 198.51.100.128/25: every
 # guest the tests, the benches and the image checks boot is on it, so none reaches anything
 # beyond this machine) and the dir storage pool "vmmanager".
 # stdout: one summary line. Exit 1 with a message if anything is wrong.
@@ -74,17 +74,27 @@ fi
 
 # The tests' guests' network. No <forward>: libvirt rejects the bridge's traffic to and from
 # anywhere but the host; DNS off, so dnsmasq (DHCP only) forwards no guest's query either.
+# 198.51.100.128/25: a documentation prefix (203.0.113.0/24 is where this machine's package
+# registries answer, so it cannot be a network of the host's own). An older definition of
+# it (another prefix) is replaced.
 TEST_NET=vmm-test
+TEST_NET_HOST=198.51.100.129
+if "${VIRSH[@]}" net-info "$TEST_NET" >/dev/null 2>&1 \
+    && ! "${VIRSH[@]}" net-dumpxml "$TEST_NET" | grep -q "address='$TEST_NET_HOST' prefix='25'"; then
+    say "replacing network $TEST_NET (an older definition)"
+    "${VIRSH[@]}" net-destroy "$TEST_NET" >/dev/null 2>&1 || true
+    "${VIRSH[@]}" net-undefine "$TEST_NET" >/dev/null
+fi
 if ! "${VIRSH[@]}" net-info "$TEST_NET" >/dev/null 2>&1; then
-    say "defining network $TEST_NET (isolated, 203.0.113.0/24)"
+    say "defining network $TEST_NET (isolated, 198.51.100.128/25)"
     xml="$(mktemp)"
     cat >"$xml" <<XML
 <network>
   <name>$TEST_NET</name>
   <bridge name='vmmtest0' stp='off' delay='0'/>
   <dns enable='no'/>
-  <ip address='203.0.113.1' prefix='24'>
-    <dhcp><range start='203.0.113.10' end='203.0.113.250'/></dhcp>
+  <ip address='$TEST_NET_HOST' prefix='25'>
+    <dhcp><range start='198.51.100.130' end='198.51.100.254'/></dhcp>
   </ip>
 </network>
 XML

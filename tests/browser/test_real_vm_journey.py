@@ -128,7 +128,7 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
     screenshot(page, "job-view")
 
     expect(power).to_contain_text("Running", timeout=30000)
-    expect(vm_page.locator("[data-vm-field=ip_addresses]")).to_contain_text("203.0.113.")  # the isolated test network
+    expect(vm_page.locator("[data-vm-field=ip_addresses]")).to_contain_text("198.51.100.")  # the isolated test network
     assert vm_page.evaluate("window.stillTheSamePage") is True
     screenshot(vm_page, "vm-running")
     vm_page.close()

@@ -17,7 +17,7 @@ from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
 
 IMAGES = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "images"
-# The isolated network scripts/host.sh makes (no forwarding, no DNS, 203.0.113.0/24): the
+# The isolated network scripts/host.sh makes (no forwarding, no DNS, 198.51.100.128/25): the
 # tests' guests reach nothing beyond this machine.
 TEST_NETWORK = "vmm-test"
 # One pool per test process: concurrent test runs on one machine never touch each other's

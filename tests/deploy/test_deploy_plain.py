@@ -79,7 +79,7 @@ def test_deploy_inspect_image_redeploy_and_delete(
     assert [s.status for s in job.steps.all()] == [StepStatus.SUCCEEDED] * 7
     assert vm.status == VmStatus.ACTIVE and vm.power_state == PowerState.RUNNING
     assert vm.current_job is None
-    assert vm.ip_addresses and vm.ip_addresses[0].startswith("203.0.113.")  # the isolated test network
+    assert vm.ip_addresses and vm.ip_addresses[0].startswith("198.51.100.")  # the isolated test network
     driver = hypervisor_for(local_host)
     assert driver.get_domain(vm.domain_name).state == "running"
     disk = driver.volume_info(local_host.storage_pool, vm.disk_volume)
