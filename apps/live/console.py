@@ -30,9 +30,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from apps.live.consumers import BLOCKED, recheck_seconds
+from apps.live.consumers import BLOCKED
 from apps.live.fanout import fanout
 from apps.live.publish import user_group
+from apps.live.recheck import recheck_seconds
 from apps.vms import consoles
 
 DELETED, TAKEN_OVER, ENDED, UNREACHABLE, UNAVAILABLE = 4404, 4409, 4410, 4502, 4503

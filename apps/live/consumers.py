@@ -16,31 +16,26 @@ Protocol (JSON both ways):
 A job or VM the user may not see is `not_found`, exactly like one that does not exist.
 Anonymous handshakes are refused (auth.SessionAuthMiddleware); a blocked user's socket is
 closed with code 4403 on its next message, on a `user.blocked` event
-(publish.disconnect_user) and by a re-check every VMM_WS_RECHECK_SECONDS (default 30).
+(publish.disconnect_user) and by the process's re-check of its sockets' users every
+VMM_WS_RECHECK_SECONDS (default 30; one query for them all: recheck.py).
 Events reach sockets through the process's Fanout (fanout.py), not a channel per socket.
 """
 
-import asyncio
-import contextlib
 import uuid
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.services.two_factor import must_enrol
 from apps.jobs.selectors import visible_jobs
 from apps.live.fanout import fanout
 from apps.live.publish import job_group, job_snapshot, step_snapshot, user_group, vm_group, vm_snapshot
+from apps.live.recheck import recheck
 from apps.vms.selectors import visible_vms
 
 BLOCKED = 4403
 MAX_SUBSCRIPTIONS = 500
-
-
-def recheck_seconds():
-    return getattr(settings, "VMM_WS_RECHECK_SECONDS", 30)
 
 
 def db_read(func):
@@ -95,17 +90,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions = set()  # groups whose events this socket forwards
         self.pending = {}  # group -> events held back until the group's snapshot is sent
         self.fanout = fanout()
-        self.watchdog = None
         await self.accept()
         await self._join(user_group(self.user_id))
         self.subscriptions.add(user_group(self.user_id))
-        self.watchdog = asyncio.create_task(self._recheck_forever())
+        recheck().watch(self.user_id, self)
 
     async def disconnect(self, code):
         if getattr(self, "user_id", None) is None:
             return
-        if self.watchdog is not None:
-            self.watchdog.cancel()
+        recheck().forget(self.user_id, self)
         for group in {*self.subscriptions, *self.pending}:
             await self.fanout.leave(group, self)
 
@@ -196,10 +189,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         elif group in self.subscriptions:
             await self.send(text_data=text)
 
-    async def _recheck_forever(self):
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:
-                await asyncio.sleep(recheck_seconds())
-                if await fresh_user(self.user_id) is None:
-                    await self.close(code=BLOCKED)
-                    return
+    async def blocked(self):
+        """The process's re-check found the user gone or blocked (recheck.py)."""
+        await self.close(code=BLOCKED)

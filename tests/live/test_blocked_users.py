@@ -1,12 +1,14 @@
 """A blocked user's open sockets are closed: on a `user.blocked` event, on their next
-message, and by the consumer's own periodic re-check."""
+message, and by the process's periodic re-check of its sockets' users (one query for all)."""
 
 import pytest
 from channels.db import database_sync_to_async
 
 from apps.accounts.models import User
+from apps.live import recheck
 from apps.live.consumers import BLOCKED
 from apps.live.publish import disconnect_user
+from apps.live.recheck import still_allowed
 from tests.live.conftest import connected, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -81,3 +83,50 @@ async def test_saving_a_user_as_blocked_closes_their_sockets_at_once(customer_co
     await block_by_saving()
 
     assert await closed_with(communicator, timeout=2) == BLOCKED
+
+
+async def test_the_recheck_asks_once_for_all_sockets_and_closes_only_the_blocked_ones(
+    customer, other_customer, reseller, monkeypatch
+):
+    """One database read per process and sweep, however many sockets: a customer whose
+    reseller was blocked without an event, and a deleted user, lose theirs; the others keep
+    them."""
+
+    class Socket:
+        def __init__(self):
+            self.closed = False
+
+        async def blocked(self):
+            self.closed = True
+
+    reads = []
+
+    async def counted(user_ids):
+        reads.append(sorted(user_ids))
+        return await still_allowed(user_ids)
+
+    monkeypatch.setattr(recheck, "still_allowed", counted)
+    gone = await database_sync_to_async(User.objects.create_user)("gone-soon")
+    checks = recheck.Recheck()
+    sockets = {user.pk: [Socket(), Socket()] for user in (customer, other_customer, reseller, gone)}
+    for user_id, pair in sockets.items():
+        for socket in pair:
+            checks.watch(user_id, socket)
+    await block(reseller)
+    await database_sync_to_async(User.objects.filter(pk=gone.pk).delete)()
+
+    assert await checks.sweep() == 6
+    assert reads == [sorted(sockets)]
+    assert [s.closed for s in sockets[other_customer.pk]] == [False, False]
+    assert all(s.closed for pk in (customer.pk, reseller.pk, gone.pk) for s in sockets[pk])
+    assert set(checks.sockets) == {other_customer.pk}  # the closed ones are no longer watched
+    for socket in sockets[other_customer.pk]:
+        checks.forget(other_customer.pk, socket)
+    assert checks.task is None  # nothing left to watch: no sweeps
+
+
+@pytest.mark.django_db
+def test_the_users_still_allowed_are_read_in_one_query(customer, other_customer, reseller, django_assert_num_queries):
+    User.objects.filter(pk=reseller.pk).update(is_active=False)
+    with django_assert_num_queries(1):
+        assert recheck._still_allowed([customer.pk, other_customer.pk, reseller.pk, 10**6]) == {other_customer.pk}
