@@ -18,7 +18,6 @@ is added (each costs the suite a minute or more):
   stopped: no boot added), its marker read off the new VM's disk the same way, the new VM deleted; both
   backups deleted (forget and prune); no scratch volume or work folder left behind."""
 
-import subprocess
 import time
 
 from apps.backups import checkpoints, restic
@@ -31,26 +30,17 @@ from apps.virt.errors import NotFound
 from apps.vms.changes import delete_vm
 from apps.vms.deploy.steps import seed_volume
 from apps.vms.models import PowerState, VmStatus
+from tests.deploy import guest_disk
+from tests.deploy.guest_disk import where
 from tests.deploy.snapshot_round_trip import agent, finished
 
 MARKER = "backed-up-marker"
-# Where the marker file's data lies on the disk, in bytes: the root partition's start plus
-# the file's first physical extent (filefrag, in 512-byte units).
-WHERE = (
-    "part=$(basename $(findmnt -no SOURCE /)); start=$(cat /sys/class/block/$part/start); "
-    "phys=$(filefrag -e -b512 /root/backup-marker | awk '$1 == \"0:\" {print $4}' | tr -d .); "
-    "echo $(( (start + phys) * 512 ))"
-)
+WHERE = where("/root/backup-marker")
 
 
 def on_disk(path, offset):
-    """The marker's length of bytes at `offset` of the qcow2 disk `path` (qemu-io, read-only)."""
-    out = subprocess.run(
-        ["qemu-io", "-r", "-U", "-f", "qcow2", "-c", f"read -v {offset} {len(MARKER)}", path],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    hexdump = [line.split(":", 1)[1][:49].split() for line in out.splitlines() if line[:8].isalnum() and ": " in line]
-    return bytes(int(byte, 16) for line in hexdump for byte in line).decode(errors="replace")
+    """The marker's length of bytes at `offset` of the qcow2 disk `path`."""
+    return guest_disk.on_disk(path, offset, len(MARKER))
 
 
 def scratch_volumes(driver, vm):

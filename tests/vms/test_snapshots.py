@@ -1,7 +1,8 @@
 """VM snapshots (apps.vms.snapshots, docs/snapshots.md) on libvirt's test driver: the rules
 (tenancy, state, input, quota), and the jobs as far as the test driver goes: a stopped VM's
 snapshot and revert (the domain's disk and the volumes' backing files read back), a running
-VM's snapshot the test driver cannot take and a merge it cannot do (the jobs fail and leave
+VM reverted and started again, a running VM's snapshot the test driver cannot take and a
+merge it cannot do (the jobs fail and leave
 the VM as it was), and a deleted VM taking its snapshots' files with it. The real thing
 (frozen guest, revert, merge while running) is tests/deploy/snapshot_round_trip.py."""
 
@@ -88,6 +89,27 @@ def test_a_stopped_vm_is_snapshotted_then_reverted_and_later_snapshots_go(vm, cu
     assert disks[first.overlay_volume].backing_path == disks[vm.disk_volume].path
     assert "1 later snapshot(s) discarded" in job.steps.get(name="Go back to the snapshot").detail
     assert job.steps.get(name="Start the VM").detail == "left stopped, as it was"
+
+
+def test_a_running_vm_is_reverted_and_started_again(vm, customer):
+    """A revert powers the VM off, puts the snapshot back and starts it again if it ran (the
+    real guest's revert, left stopped there to spare a boot, is tests/deploy/snapshot_round_trip.py)."""
+    snapshot = run(create_snapshot(vm, "clean", actor=customer))
+    assert snapshot.status == JobStatus.SUCCEEDED, snapshot.error
+    snapshot = Snapshot.objects.get(vm=vm, name="clean")
+    driver = hypervisor_for(vm.host)
+    driver.start(vm.domain_name)
+    VirtualMachine.objects.filter(pk=vm.pk).update(power_state="running")
+    old_overlay = snapshot.overlay_volume
+
+    job = run(revert_snapshot(vm, snapshot.pk, confirm=True, actor=customer))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.steps.get(name="Start the VM").detail == "started"
+    assert driver.get_domain(vm.domain_name).state == "running"
+    snapshot.refresh_from_db()
+    assert snapshot.overlay_volume != old_overlay and top(vm) == volumes(vm)[snapshot.overlay_volume].path
+    vm.refresh_from_db()
+    assert vm.power_state == "running" and vm.current_job is None
 
 
 def test_a_running_vm_the_driver_cannot_snapshot_is_left_as_it_was(vm, customer):
