@@ -1,6 +1,7 @@
 """Deploy the cloud-init flavour of the demo image with a NoCloud seed on the real local
-libvirtd; reset the root password through the guest agent; resize (the root filesystem
-grows); reinstall and keep the address; then a backup of the running guest, snapshots on the
+libvirtd; reset the root password through the guest agent; grow the disk online (the root
+filesystem grows, the guest keeps running); stopped, fewer vCPUs; reinstall (it boots with
+them) and keep the address; then a backup of the running guest, snapshots on the
 same guest (tests/deploy/snapshot_round_trip.py) and, while it is stopped there, the backup
 restored (tests/deploy/backup_round_trip.py); the snapshots' part ends by deleting it."""
 
@@ -11,6 +12,7 @@ from apps.jobs.models import JobStatus
 from apps.vms.changes import reinstall_vm, reset_password, resize_vm
 from apps.vms.create import create_vm
 from apps.vms.models import PowerState, VmStatus
+from apps.vms.services import vm_operation
 from tests.deploy.backup_round_trip import back_up_running, restore_while_stopped
 from tests.deploy.snapshot_round_trip import snapshots_round_trip
 
@@ -80,16 +82,23 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     reset = finished(run(capture, reset_password, vm, "Another-Horse-8", actor=customer))
     assert shadow_hash(driver, vm) == reset.params["root_password_hash"]
 
+    # Only the disk grows: online, the guest kept running (no boot), its root grown live.
     before = root_size(driver, vm)
-    finished(run(capture, resize_vm, vm, vcpus=1, disk_gb=3, actor=customer))
+    grown = finished(run(capture, resize_vm, vm, disk_gb=3, actor=customer))
+    assert grown.steps.get(name="Stop the VM").detail == "not needed: only the disk grows, online"
     vm.refresh_from_db()
-    assert (vm.vcpus, vm.disk_gb, vm.power_state) == (1, 3, PowerState.RUNNING)
-    assert driver.get_domain(vm.domain_name).vcpus == 1
+    assert (vm.disk_gb, vm.power_state) == (3, PowerState.RUNNING)
     assert root_size(driver, vm) > before + 0.8 * 2**30  # the root filesystem grew with the disk
+    # Fewer vCPUs: a stopped VM is redefined and left stopped; the reinstall below boots it.
+    finished(run(capture, vm_operation, vm, "vm_stop"))
+    fewer = finished(run(capture, resize_vm, vm, vcpus=1, actor=customer))
+    assert fewer.steps.get(name="Start the VM").detail == "left stopped, as it was"
+    assert driver.get_domain(vm.domain_name).vcpus == 1
 
     again = finished(run(capture, reinstall_vm, vm, password="Third-Horse-9", actor=customer))
     vm.refresh_from_db()
     assert vm.status == VmStatus.ACTIVE and vm.ip_addresses == first_address  # same MAC, same lease
+    assert (vm.vcpus, vm.disk_gb) == (1, 3) and driver.get_domain(vm.domain_name).vcpus == 1
     # ... which the new system asked for again: the job waited for its boot, not the old lease.
     up = again.steps.get(name="Wait for the guest to come up")
     assert (up.finished_at - up.started_at).total_seconds() > 5, up.detail
