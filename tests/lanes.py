@@ -23,40 +23,39 @@ import pytest
 GROUP_MARKERS = ("multihost", "container")
 
 # Seconds measured for the longest files (real TCG guests, container hosts and images, 2 cores;
-# clean-clone CI runs, both lanes busy; test_compose's with the image's
-# package layers already built, as on a machine that has run the suite before).
+# clean-clone CI runs, both lanes busy; test_compose's and the container hosts' with their
+# images already built, as on a machine that has run the suite before: a first run builds them,
+# about 200 s more for compose and 70 s for the hosts).
 HEAVY = {
-    # the backups' round trip included (a full and an incremental backup of 3 GiB, a restore,
-    # a restore into a new VM left stopped)
-    "tests/deploy/test_deploy_cloud_init.py": 365,
-    "tests/deploy/test_public_addresses.py": 220,  # DAD, router adverts, an extra address included
-    "tests/multihost/test_outages.py": 205,
-    "tests/api/test_schema.py": 240,
-    "tests/multihost/test_two_hosts.py": 145,
-    "tests/browser/test_real_vm_journey.py": 140,
-    "tests/container/test_prepare_host.py": 75,
-    "tests/container/test_compose.py": 90,
-    "tests/multihost/test_migrate.py": 55,
-    "tests/deploy/test_deploy_plain.py": 240,  # a warm pool standby deployed and taken (live, no second deploy)
-    "tests/deploy/test_worker_killed.py": 70,
-    "tests/backups/test_worker_killed_real.py": 65,  # a real worker killed twice mid-backup (no guest boot)
-    "tests/multihost/test_watch_hosts.py": 35,
-    "tests/test_make_run.py": 25,
-    "tests/browser/test_sign_in_security.py": 20,
-    "tests/container/test_image.py": 65,  # a worker container removed mid-job
-    "tests/deploy/test_suspension_real.py": 15,
+    # two boots (the deploy, the reinstall); the backups' round trip and the snapshots'
+    # included (a full and an incremental backup of 3 GiB, restores; no boot of their own)
+    "tests/deploy/test_deploy_cloud_init.py": 230,
+    "tests/deploy/test_public_addresses.py": 185,  # DAD, router adverts, an extra address included
+    "tests/multihost/test_outages.py": 165,
+    "tests/api/test_schema.py": 245,
+    "tests/multihost/test_two_hosts.py": 95,
+    "tests/browser/test_real_vm_journey.py": 120,
+    "tests/container/test_prepare_host.py": 55,
+    "tests/container/test_compose.py": 75,
+    "tests/multihost/test_migrate.py": 65,
+    "tests/deploy/test_deploy_plain.py": 200,  # a warm pool standby deployed and taken (live, no second deploy)
+    "tests/deploy/test_worker_killed.py": 45,
+    "tests/backups/test_worker_killed_real.py": 40,  # a real worker killed twice mid-backup (no guest boot)
+    "tests/multihost/test_watch_hosts.py": 25,
+    "tests/test_make_run.py": 35,
+    "tests/browser/test_sign_in_security.py": 30,
+    "tests/container/test_image.py": 55,  # a worker container removed mid-job
+    "tests/deploy/test_suspension_real.py": 10,
     "tests/backups/test_backups.py": 25,  # restic on real repositories
-    "tests/backups/test_schedules.py": 30,  # restic's retention on a real repository
-    "tests/backups/test_kept_and_new_vm.py": 45,  # restic on real repositories (a repository per test)
-    "tests/backups/test_sftp.py": 40,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
-    "tests/test_lanes.py": 20,  # two collections of the whole suite
+    "tests/backups/test_schedules.py": 15,  # restic's retention on a real repository
+    "tests/backups/test_kept_and_new_vm.py": 20,  # restic on real repositories (a repository per test)
+    "tests/backups/test_sftp.py": 35,  # restic over a real sshd; a stopped VM's backup and restore on libvirtd
+    "tests/test_lanes.py": 10,  # two collections of the whole suite
     "tests/api/test_tenancy_matrix.py": 60,  # 511 checks on one world per module
     "tests/api/test_strict_bodies.py": 20,  # 357 checks on one world per module
     "tests/jobs/test_reconcile.py": 10,  # the reconciler run twice in a process with a skewed clock
-    "tests/backups/test_incremental.py": 30,  # restic streams and real checkpoints on the test driver
-    # a file taken out of a real restic backup twice (two libguestfs launches under TCG; 94 s
-    # measured at load average 8 on 2 cores)
-    "tests/backups/test_file_real.py": 95,
+    "tests/backups/test_incremental.py": 15,  # restic streams and real checkpoints on the test driver
+    "tests/backups/test_file_real.py": 35,  # a file taken out of a real restic backup twice (two libguestfs launches)
 }
 SLOW_MARKERS = ("libvirt", "slow", "browser", "multihost", "container")
 SLOW_TEST = 6.0
