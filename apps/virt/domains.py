@@ -352,6 +352,7 @@ class DomainOps(Base):
             try:
                 pid = json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(request), 10, 0))["return"]["pid"]
                 deadline = time.monotonic() + timeout
+                pause = 0.05  # most commands end in well under a second: asked soon, then less often
                 while time.monotonic() < deadline:
                     status = {"execute": "guest-exec-status", "arguments": {"pid": pid}}
                     result = json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(status), 10, 0))["return"]
@@ -360,7 +361,8 @@ class DomainOps(Base):
                             result.get("err-data", "")
                         )
                         return result.get("exitcode", -1), output.decode("utf-8", "replace")
-                    time.sleep(0.5)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.5)
             except libvirt.libvirtError as e:
                 raise InvalidState(f"the guest agent of {name} does not answer: {e.get_error_message()}") from e
         raise InvalidState(f"{argv[0]} did not finish inside {name} within {timeout:.0f} s")
