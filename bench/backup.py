@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deploy import IMAGE, setup_django  # noqa: E402
+from deploy import IMAGE, bench_host, setup_django  # noqa: E402
 
 POOL, POOL_PATH = "vmmbench-backup", "/var/lib/vmmanager/bench-backup-pool"
 CHANGED = 200 * 2**20
@@ -91,12 +91,9 @@ def verify(driver, vm, work, create_backup, runner):
 def main():
     work = Path(tempfile.mkdtemp(prefix="vmm-bench-backup-"))
     setup_django(work / "data")
-    from apps.accounts.models import User
     from apps.backups.models import Backup
     from apps.backups.services import add_repository, create_backup
     from apps.hosts.hypervisor import hypervisor_for
-    from apps.hosts.models import Host
-    from apps.hosts.services import refresh_host
     from apps.images.models import GuestConfig
     from apps.images.services import import_image_file
     from apps.jobs import runner
@@ -111,16 +108,7 @@ def main():
     virt_log.propagate = False
 
     cloudinit = IMAGE.with_name("debian-12-cloudinit.qcow2")
-    owner = User.objects.create_user("bench")
-    host = Host.objects.create(
-        name="bench",
-        uri="qemu:///system",
-        domain_type="qemu",
-        storage_pool=POOL,
-        storage_path=POOL_PATH,
-        network="vmm-test",  # isolated (scripts/host.sh): the guest reaches nothing beyond this machine
-    )
-    refresh_host(host)
+    owner, host = bench_host(POOL, POOL_PATH)
     driver = hypervisor_for(host)
     vm = None
     try:

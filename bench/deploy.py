@@ -54,23 +54,27 @@ def wait_for_lease(domain, timeout=300):
     raise RuntimeError(f"{domain} got no address")
 
 
-def bench_world(pool=POOL, pool_path=POOL_PATH):
-    """(owner, the local host with its own storage pool, the demo image imported)."""
+def bench_host(pool=POOL, pool_path=POOL_PATH):
+    """(owner, the local host with its own storage pool, its guests on the isolated network
+    vmm-test that scripts/host.sh makes: they reach nothing beyond this machine)."""
     from apps.accounts.models import User
     from apps.hosts.models import Host
     from apps.hosts.services import refresh_host
-    from apps.images.services import import_image_file
 
     owner = User.objects.create_user("bench")
     host = Host.objects.create(
-        name="bench",
-        uri="qemu:///system",
-        domain_type="qemu",
-        storage_pool=pool,
-        storage_path=pool_path,
-        network="vmm-test",  # isolated (scripts/host.sh): the guests reach nothing beyond this machine
-    )
+        name="bench", uri="qemu:///system", domain_type="qemu", storage_pool=pool, storage_path=pool_path,
+        network="vmm-test",
+    )  # fmt: skip
     refresh_host(host)
+    return owner, host
+
+
+def bench_world(pool=POOL, pool_path=POOL_PATH):
+    """(owner, the local host with its own storage pool, the demo image imported)."""
+    from apps.images.services import import_image_file
+
+    owner, host = bench_host(pool, pool_path)
     return owner, host, import_image_file(IMAGE, name="debian-12", os_family="debian")
 
 
