@@ -83,6 +83,7 @@ def run(rounds, ssh_key):
             instant.append(seconds)
             steps = ", ".join(f"{step.name}: {step.duration.total_seconds():.1f}" for step in job.steps.all())
             print(f"from the pool: {seconds:.1f} s ({steps})", flush=True)
+            print(f"  configured: {job.steps.get(name='Configure the guest').detail}", flush=True)
         warm_pool.delete_pool(None, pool)  # its standby is deleted: the next orders are deployed
         normal = []
         for i in range(rounds):
