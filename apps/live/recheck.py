@@ -12,7 +12,6 @@ Sockets implement `blocked()` (an async close with 4403). One Recheck per event 
 the Fanout (fanout.py)."""
 
 import asyncio
-import contextlib
 import logging
 import weakref
 
@@ -40,7 +39,8 @@ still_allowed = database_sync_to_async(_still_allowed, thread_sensitive=False)
 class Recheck:
     def __init__(self):
         self.sockets = {}  # user id -> set of sockets
-        self.task = None
+        self.task = None  # the sweeps, while there are sockets to watch
+        self.sweeping = False
 
     def watch(self, user_id, socket):
         self.sockets.setdefault(user_id, set()).add(socket)
@@ -49,20 +49,28 @@ class Recheck:
 
     def forget(self, user_id, socket):
         members = self.sockets.get(user_id)
-        if members is None:
-            return
-        members.discard(socket)
-        if not members:
-            del self.sockets[user_id]
-        if not self.sockets and self.task is not None:
+        if members is not None:
+            members.discard(socket)
+            if not members:
+                del self.sockets[user_id]
+        # Nothing left to watch: no more sweeps. Never in the middle of one (a socket it
+        # closes forgets itself): the sweep's loop ends by itself once it finds none left.
+        if not self.sockets and self.task is not None and not self.sweeping:
             self.task.cancel()
             self.task = None
 
     async def _run(self):
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             while True:
                 await asyncio.sleep(recheck_seconds())
                 await self.sweep()
+                if not self.sockets:
+                    return
+        except asyncio.CancelledError:
+            pass
+        finally:
+            if self.task is asyncio.current_task():
+                self.task = None
 
     async def sweep(self):
         """Close the sockets of every user gone or blocked now; returns how many were closed."""
@@ -74,17 +82,19 @@ class Recheck:
         except Exception:  # the database away for a moment: the next sweep asks again
             logger.warning("live updates: could not re-check %d user(s)", len(ids), exc_info=True)
             return 0
+        doomed = [(uid, socket) for uid in ids if uid not in allowed for socket in self.sockets.get(uid, ())]
         closed = 0
-        for user_id in ids:
-            if user_id in allowed:
-                continue
-            for socket in list(self.sockets.get(user_id, ())):
+        self.sweeping = True
+        try:
+            for user_id, socket in doomed:
                 self.forget(user_id, socket)
                 try:
                     await socket.blocked()
                     closed += 1
                 except Exception:
                     logger.debug("live updates: could not close a socket of user %s", user_id, exc_info=True)
+        finally:
+            self.sweeping = False
         return closed
 
 

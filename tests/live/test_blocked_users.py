@@ -1,6 +1,8 @@
 """A blocked user's open sockets are closed: on a `user.blocked` event, on their next
 message, and by the process's periodic re-check of its sockets' users (one query for all)."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -130,3 +132,29 @@ def test_the_users_still_allowed_are_read_in_one_query(customer, other_customer,
     User.objects.filter(pk=reseller.pk).update(is_active=False)
     with django_assert_num_queries(1):
         assert recheck._still_allowed([customer.pk, other_customer.pk, reseller.pk, 10**6]) == {other_customer.pk}
+
+
+async def test_the_periodic_sweep_closes_every_socket_of_a_lone_blocked_user_then_stops(settings, customer):
+    """The last sockets a sweep closes end the sweeps, but only once all of them are closed
+    (each close may wait on the network, and a closed socket forgets itself)."""
+    settings.VMM_WS_RECHECK_SECONDS = 0.05
+    checks = recheck.Recheck()
+
+    class Socket:
+        closed = False
+
+        async def blocked(self):
+            await asyncio.sleep(0.01)  # the close frame on its way
+            checks.forget(customer.pk, self)  # as the consumer's disconnect does
+            self.closed = True
+
+    sockets = [Socket(), Socket(), Socket()]
+    for socket in sockets:
+        checks.watch(customer.pk, socket)
+    await block(customer)
+    for _ in range(200):
+        if checks.task is None:
+            break
+        await asyncio.sleep(0.02)
+    assert [socket.closed for socket in sockets] == [True, True, True]
+    assert checks.task is None and checks.sockets == {}
