@@ -21,17 +21,17 @@ def run(ctx, vm, vcpus=None, memory_mb=None, disk_gb=None):
     driver = hypervisor_for(vm.host)
     vcpus, memory_mb, disk_gb = vcpus or vm.vcpus, memory_mb or vm.memory_mb, disk_gb or vm.disk_gb
     with ctx.step("Stop the VM"):
-        online = (vcpus, memory_mb) == (vm.vcpus, vm.memory_mb) and _runs(driver, vm)
+        top = top_volume(vm)  # disk0, or the newest snapshot's overlay (docs/snapshots.md)
+        disk = driver.volume_info(vm.host.storage_pool, top)
+        grow = disk_gb * 2**30 > disk.capacity_bytes
+        online = grow and (vcpus, memory_mb) == (vm.vcpus, vm.memory_mb) and _runs(driver, vm)
         if online:
             was_running = True
             ctx.note("not needed: only the disk grows, online")
         else:
             was_running = stop_if_running(ctx, vm)
     with ctx.step("Resize"):
-        top = top_volume(vm)  # disk0, or the newest snapshot's overlay (docs/snapshots.md)
-        disk = driver.volume_info(vm.host.storage_pool, top)
-        grow = disk_gb * 2**30 > disk.capacity_bytes
-        if online and grow:
+        if online:
             try:
                 driver.resize_disk_live(vm.domain_name, "vda", disk_gb * 2**30)
             except (InvalidState, OperationFailed) as e:
