@@ -87,14 +87,24 @@ def add_host(actor, *, request_id=None, **settings):
     from apps.jobs import runner
 
     check_may_manage_hosts(actor)
+    with transaction.atomic():
+        host = new_host(**settings)
+        job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
+    return host, job
+
+
+def new_host(**settings):
+    """The host `settings` describe, checked and saved in a cluster (the one named, else
+    one its setup fits, made if need be: a refused host makes none). Both add_host and the
+    console's `manage.py host add` (its admin is trusted, and sees the check run) come here.
+    Raises ValidationError naming the field."""
     chosen = settings.get("cluster") not in (None, "")
     host = Host(**_settings({k: v for k, v in settings.items() if chosen or k != "cluster"}))
     with transaction.atomic():
         if not chosen:
             host.cluster = cluster_for_new_host(host)
         _save(host)
-        job = runner.submit(REFRESH_OPERATION, host, actor=actor, request_id=request_id)
-    return host, job
+    return host
 
 
 def update_host(actor, host, **settings):

@@ -67,3 +67,10 @@ def test_a_host_of_another_setup_gets_a_cluster_of_its_own_and_a_refused_one_lea
     with pytest.raises(CommandError, match="uri"):
         host_command("add", "bad", "http://example.com/", "--pool-path", "/third-pool")
     assert sorted(Cluster.objects.values_list("name", flat=True)) == sorted([test_host.cluster.name, "sim-2"])
+
+
+def test_a_taken_name_is_refused_like_the_panel_refuses_it(db, test_host):
+    """`host add` goes through the same service as the web UI and the API (new_host)."""
+    with pytest.raises(CommandError, match="^name: Host with this Name already exists"):
+        host_command("add", test_host.name, "test:///default?other", "--domain-type", "qemu")
+    assert Host.objects.count() == 1

@@ -1,10 +1,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from apps.hosts import checks, sshkey
 from apps.hosts.models import DomainType, Host
-from apps.hosts.services import cluster_for_new_host
+from apps.hosts.services import new_host
 from apps.jobs.cli import run_with_output
 
 
@@ -38,20 +37,13 @@ class Command(BaseCommand):
             )
 
     def do_add(self, name, uri, domain_type, pool, pool_path, network, **options):
-        host = Host(name=name, uri=uri, domain_type=domain_type)
-        if network is not None:
-            host.network = network
-        if pool:
-            host.storage_pool = pool
-        if pool_path:
-            host.storage_path = pool_path
+        given = {"network": network, "storage_pool": pool or None, "storage_path": pool_path or None}
+        settings = {k: v for k, v in given.items() if v is not None}
         try:
-            with transaction.atomic():  # a cluster made for the host goes if the host is refused
-                host.cluster = cluster_for_new_host(host)
-                host.full_clean()
-                host.save()
+            host = new_host(name=name, uri=uri, domain_type=domain_type, **settings)
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"name": exc.messages}  # a race's refusal
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())) from exc
         run_with_output(self, "host_refresh", host, {})
 
     def do_check(self, name, **options):
