@@ -362,7 +362,7 @@ class DomainOps(Base):
                         )
                         return result.get("exitcode", -1), output.decode("utf-8", "replace")
                     time.sleep(pause)
-                    pause = min(pause * 2, 0.5)
+                    pause = min(pause * 2, 0.2)
             except libvirt.libvirtError as e:
                 raise InvalidState(f"the guest agent of {name} does not answer: {e.get_error_message()}") from e
         raise InvalidState(f"{argv[0]} did not finish inside {name} within {timeout:.0f} s")

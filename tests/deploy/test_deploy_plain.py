@@ -6,6 +6,8 @@ hostname, new machine id and SSH host keys, disk grown online, vCPUs and memory 
 delete everything: nothing is left on the host. The first VM is a full copy of the image, the
 standby a linked clone of the image made of it."""
 
+import subprocess
+
 import pytest
 
 from apps.hosts.hypervisor import hypervisor_for
@@ -43,6 +45,13 @@ def machine_id(driver, vm):
 
 def host_key(driver, vm):
     return inside(driver, vm, "cat /etc/ssh/ssh_host_ed25519_key.pub")
+
+
+def served_host_key(vm):
+    """[type, key] of the Ed25519 host key the guest's sshd offers on its address."""
+    scan = ["ssh-keyscan", "-T", "5", "-t", "ed25519", vm.ip_addresses[0]]
+    found = subprocess.run(scan, capture_output=True, text=True, timeout=30).stdout.split()
+    return found[1:3]
 
 
 def disk_of(driver, host, vm):
@@ -109,8 +118,8 @@ def test_deploy_inspect_image_redeploy_and_delete(
     assert disk_of(driver, local_host, standby).backing_path is not None  # a linked clone of the image
     standby_id = machine_id(driver, standby)
     assert len(standby_id) == 32 and standby_id != first_id
-    wait_until(lambda: host_key(driver, standby), 120)  # made as ssh.service starts
-    standby_host_key = host_key(driver, standby)
+    standby_host_key = host_key(driver, standby)  # made as ssh.service started: its boot is over
+    assert standby_host_key.startswith("ssh-ed25519 ")
     assert inside(driver, standby, "nproc") == "1"
     # Staff stop topping the pool up (the fast tests see a take queue the top-up, which deploys
     # a standby as above): the standby it holds still serves the next order.
@@ -143,13 +152,16 @@ def test_deploy_inspect_image_redeploy_and_delete(
     assert clone.power_state == PowerState.RUNNING and clone.ip_addresses
     assert clone.ip_addresses != vm.ip_addresses
     assert inside(driver, clone, "cat /etc/hostname") == "web-2.example.test"
+    assert inside(driver, clone, "hostname") == "web-2.example.test"  # the running system's too
+    assert inside(driver, clone, "grep '^127.0.1.1' /etc/hosts") == "127.0.1.1\tweb-2.example.test web-2"
     assert inside(driver, clone, "getent shadow root | cut -d: -f2") == clone_job.params["root_password_hash"]
     assert ssh_key in inside(driver, clone, "cat /root/.ssh/authorized_keys")
     clone_id = machine_id(driver, clone)
     assert len(clone_id) == 32 and clone_id not in (first_id, standby_id)  # a machine id of its own
-    # New host keys (a clean-clone CI run once found the file missing right after the job: the
-    # guest's ssh restart regenerating them is waited out; they must differ from the standby's).
-    wait_until(lambda: host_key(driver, clone) not in ("", standby_host_key), 60)
+    # New host keys, and the ones its sshd serves (reloaded in place).
+    clone_host_key = host_key(driver, clone)
+    assert clone_host_key.startswith("ssh-ed25519 ") and clone_host_key != standby_host_key
+    wait_until(lambda: served_host_key(clone) == clone_host_key.split()[:2], 30)
     assert disk_of(driver, local_host, clone).capacity_bytes == 5 * 2**30  # grown online
     assert int(inside(driver, clone, "df --output=size -B1 / | tail -1")) > 4.5 * 2**30
     assert inside(driver, clone, "nproc") == "2"

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs.runner import OperationError
+from apps.virt.errors import InvalidState
 from apps.virt.types import INACTIVE_STATES, DomainState
 
 
@@ -31,3 +32,16 @@ def start_and_wait_for_agent(ctx, vm, timeout=None):
             return
         time.sleep(1)
     raise OperationError(f"The guest agent did not answer within {timeout} s (is qemu-guest-agent installed?).")
+
+
+def wait_for_boot_to_finish(vm, timeout=None):
+    """Wait (through the guest agent) until the guest's init says its boot is over; what it
+    says ("running", "degraded", ...), or why it could not tell. A guest still booting
+    (first-boot units, SSH host keys being made) would make whatever runs in it next slow."""
+    driver = hypervisor_for(vm.host)
+    argv = ["/bin/systemctl", "is-system-running", "--wait"]
+    try:
+        _code, output = driver.agent_exec(vm.domain_name, argv, timeout=timeout or settings.VMM_BOOT_TIMEOUT)
+    except InvalidState as exc:  # no systemd, or still booting at the deadline: it serves as it is
+        return f"not known ({exc})"
+    return output.strip() or "not known"

@@ -9,8 +9,8 @@ names, each saying it was taken from the pool:
    keys and machine-id, static addresses (when the VM has public ones), the root
    partition and filesystem grown (apps.vms.guest_grow).
 5. Put the disk on the host: already there.
-6. Define and start the VM: vCPUs and memory set live (the standby was defined with the
-   pool's maximums), the new vCPUs brought online in the guest.
+6. Define and start the VM: the new vCPUs brought online in the guest (vCPUs and memory
+   were set live as step 4 began: the standby was defined with the pool's maximums).
 7. Wait for the guest to come up.
 
 `take_over(ctx, vm, params)` returns True when the VM is ready. When any of it fails the
@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from apps.hosts.hypervisor import hypervisor_for
@@ -43,45 +44,71 @@ AGENT_WAIT = 30  # s: a ready standby's agent answered before; a moment's silenc
 # authorized_keys file, then (type, private key, public key) for each new SSH host key
 # (made by the panel: an RSA key takes seconds to make in an emulated guest). A new
 # machine-id from the kernel's random source (not from the firmware's UUID, which is the
-# standby's).
+# standby's). Written by the shell itself wherever it can: every program started costs about
+# a quarter of a second in an emulated guest (the hostname through /proc, /etc/hosts
+# rewritten line by line); usermod stays, for /etc/shadow's locking and atomic rename.
 PERSONALISE = r"""set -e
-h="$1"; short="${h%%.*}"
+h="$1"; short="${h%%.*}"; mine="127.0.1.1<TAB>$h $short"
 printf '%s\n' "$h" > /etc/hostname
-hostname "$h"
-if grep -q '^127\.0\.1\.1' /etc/hosts; then
-  sed -i "s/^127\.0\.1\.1.*/127.0.1.1\t$h $short/" /etc/hosts
-else
-  printf '127.0.1.1\t%s %s\n' "$h" "$short" >> /etc/hosts
-fi
+printf '%s' "$h" > /proc/sys/kernel/hostname
+hosts=""; found=""
+while IFS= read -r line || [ -n "$line" ]; do
+  case "$line" in "127.0.1.1 "*|"127.0.1.1<TAB>"*) line=$mine; found=1 ;; esac
+  hosts="$hosts$line
+"
+done < /etc/hosts
+if [ -z "$found" ]; then hosts="$hosts$mine
+"; fi
+printf '%s' "$hosts" > /etc/hosts
 if [ -n "$2" ]; then usermod -p "$2" root; else passwd -l root >/dev/null; fi
-install -d -m 700 /root/.ssh
+umask 077
+if [ ! -d /root/.ssh ]; then mkdir /root/.ssh; fi
+if [ -e /root/.ssh/authorized_keys ]; then chmod 600 /root/.ssh/authorized_keys; fi
 printf '%s' "$4" > /root/.ssh/authorized_keys
-chmod 600 /root/.ssh/authorized_keys
-if [ -e "/usr/share/zoneinfo/$3" ]; then
+umask 022
+zone=""; if [ -r /etc/timezone ]; then read -r zone < /etc/timezone || true; fi
+if [ "$zone" != "$3" ] && [ -e "/usr/share/zoneinfo/$3" ]; then
   ln -sf "/usr/share/zoneinfo/$3" /etc/localtime; printf '%s\n' "$3" > /etc/timezone
 fi
-tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id
+IFS=- read -r u1 u2 u3 u4 u5 < /proc/sys/kernel/random/uuid
+printf '%s%s%s%s%s\n' "$u1" "$u2" "$u3" "$u4" "$u5" > /etc/machine-id
 d=/var/lib/dbus/machine-id
-if [ -f "$d" ] && [ ! -L "$d" ]; then cp /etc/machine-id "$d"; fi
+if [ -f "$d" ] && [ ! -L "$d" ]; then printf '%s%s%s%s%s\n' "$u1" "$u2" "$u3" "$u4" "$u5" > "$d"; fi
 if [ -d /etc/ssh ] && [ -n "$5" ]; then
-  rm -f /etc/ssh/ssh_host_*
   shift 4
+  made=" "
   while [ $# -ge 3 ]; do
-    (umask 077; printf '%s' "$2" > "/etc/ssh/ssh_host_$1_key")
-    printf '%s' "$3" > "/etc/ssh/ssh_host_$1_key.pub"
-    shift 3
+    umask 077; printf '%s' "$2" > "/etc/ssh/ssh_host_$1_key"
+    umask 022; printf '%s' "$3" > "/etc/ssh/ssh_host_$1_key.pub"
+    made="$made$1 "; shift 3
   done
-  systemctl try-restart ssh.service >/dev/null 2>&1 || true
+  for f in /etc/ssh/ssh_host_*_key*; do  # the key types the panel did not make go
+    kind=${f#/etc/ssh/ssh_host_}; kind=${kind%%_key*}
+    case "$made" in *" $kind "*) ;; *) rm -f "$f" ;; esac
+  done
+  # sshd reads its host keys as it starts: a SIGHUP makes it start again in place (what
+  # "systemctl reload ssh" sends, without the unit's config test and systemd's round trip)
+  if [ -s /run/sshd.pid ]; then read -r pid < /run/sshd.pid; kill -HUP "$pid" || true
+  else systemctl try-reload-or-restart ssh.service >/dev/null 2>&1 || true; fi
 fi
-echo personalised"""
+echo personalised
+""".replace("<TAB>", "\t")
 HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
-# $1 the number of vCPUs: bring the hot-plugged ones online, wait until the guest has them.
-ONLINE_CPUS = r"""for i in $(seq 40); do
-  for c in /sys/devices/system/cpu/cpu[0-9]*/online; do [ "$(cat "$c")" = 1 ] || echo 1 > "$c" 2>/dev/null || true; done
-  [ "$(nproc)" -ge "$1" ] && break
-  sleep 0.25
+# $1 the number of vCPUs: bring the hot-plugged ones online (cpu0 always is), until the
+# guest has them; only the shell's own commands unless it has to wait.
+ONLINE_CPUS = r"""n=1; i=0
+while :; do
+  n=1
+  for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+    v=0; read -r v 2>/dev/null < "$c" || true
+    if [ "$v" != 1 ] && { echo 1 > "$c"; } 2>/dev/null; then v=1; fi
+    if [ "$v" = 1 ]; then n=$((n + 1)); fi
+  done
+  if [ "$n" -ge "$1" ] || [ "$i" -ge 40 ]; then break; fi
+  i=$((i + 1)); sleep 0.25
 done
-nproc"""
+echo "$n"
+"""
 # $1 MAC, $2 the systemd-networkd unit, then the CIDRs; GW4/GW6 lines added per VM.
 STATIC = r"""dev=""; for d in /sys/class/net/*; do [ "$(cat "$d/address")" = "$1" ] && dev=${d##*/}; done
 [ -n "$dev" ] || { echo "no interface with MAC $1"; exit 3; }
@@ -106,6 +133,13 @@ def take_over(ctx, vm, params):
 
 
 def _personalise(ctx, vm, params):
+    # The new host keys are made while the first steps run (an RSA key takes the panel's
+    # machine about half a second).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-keys") as keygen:
+        _personalise_with(ctx, vm, params, keygen.submit(host_keys, params["hostname"]))
+
+
+def _personalise_with(ctx, vm, params, new_host_keys):
     from apps.vms.deploy.steps import mark_active, wait_for_guest
 
     taken = params["warm_pool"]
@@ -118,38 +152,47 @@ def _personalise(ctx, vm, params):
     driver = hypervisor_for(host)
     with ctx.step("Copy the image to the host"):
         ctx.note(f"not needed: {TAKEN} (deployed from {vm.image.name} ahead of the order)")
+    grows = vm.disk_gb > taken["disk_gb"]
     with ctx.step("Create the disk"):
-        if vm.disk_gb > taken["disk_gb"]:
+        if grows:
             driver.resize_disk_live(vm.domain_name, "vda", vm.disk_gb * 2**30)
             ctx.note(f"{TAKEN}: its {taken['disk_gb']} GiB disk grown online to {vm.disk_gb} GiB")
         else:
             ctx.note(f"{TAKEN}: its {vm.disk_gb} GiB disk")
     with ctx.step("Configure the guest"):
         start_and_wait_for_agent(ctx, vm, timeout=AGENT_WAIT)
+        # The ordered vCPUs and memory first: the guest takes them in while it is personalised.
+        driver.set_vcpus(vm.domain_name, vm.vcpus)
+        driver.set_memory(vm.domain_name, vm.memory_mb)
         started = time.monotonic()
         keys = "".join(f"{key}\n" for key in params.get("ssh_keys") or ())
-        argv = ["/bin/sh", "-c", PERSONALISE, "sh", params["hostname"], params.get("root_password_hash") or ""]
-        argv += [params.get("timezone") or "UTC", keys, *host_keys(params["hostname"])]
-        _run(driver, vm, argv, "personalising the guest")
+        # One round trip: personalised, the root grown if the disk was (whatever that says,
+        # the sizes measured next judge it), and measured.
+        script = PERSONALISE + ("set +e\n" + guest_grow.GROW if grows else "") + guest_grow.MEASURE
+        argv = ["/bin/sh", "-c", script, "sh", params["hostname"], params.get("root_password_hash") or ""]
+        argv += [params.get("timezone") or "UTC", keys, *new_host_keys.result()]
+        measured = guest_grow.GrowSizes.parse(_run(driver, vm, argv, "personalising the guest"))
         ctx.note(
             f"{TAKEN}, personalised live through the guest agent: hostname {params['hostname']}, "
             f"{'password set' if params.get('root_password_hash') else 'password login locked'}, "
-            f"{len(params.get('ssh_keys') or [])} SSH key(s), new SSH host keys and machine-id "
-            f"({time.monotonic() - started:.1f}s)"
+            f"{len(params.get('ssh_keys') or [])} SSH key(s), new SSH host keys and machine-id"
+            f"{', the root partition and filesystem grown' if grows else ''} ({time.monotonic() - started:.1f}s)"
         )
-        started = time.monotonic()
-        guest_grow.grow_root(driver, vm.domain_name, ctx.note)
-        ctx.note(f"root filesystem checked and grown in {time.monotonic() - started:.1f}s")
+        if measured.reached:
+            ctx.note(f"{measured}: {'grown' if grows else 'already grown'}")
+        else:  # tried again (e.g. the guest's own resize2fs was busy), then refused
+            guest_grow.grow_root(driver, vm.domain_name, ctx.note, measured=measured)
         public = guest_network(addresses_of(vm))
         if public is not None:
             _static_addresses(ctx, driver, vm, public)
     with ctx.step("Put the disk on the host"):
         ctx.note(f"already there: {TAKEN}")
     with ctx.step("Define and start the VM"):
-        driver.set_vcpus(vm.domain_name, vm.vcpus)
-        driver.set_memory(vm.domain_name, vm.memory_mb)
         online = _run(driver, vm, ["/bin/sh", "-c", ONLINE_CPUS, "sh", str(vm.vcpus)], "bringing vCPUs online")
-        ctx.note(f"{TAKEN}: running; {vm.vcpus} vCPU ({online.strip()} online), {vm.memory_mb} MiB set live")
+        ctx.note(
+            f"{TAKEN}: running; {vm.vcpus} vCPU ({online.strip()} online), "
+            f"{vm.memory_mb} MiB set live (as its configuration began)"
+        )
     with ctx.step("Wait for the guest to come up"):
         ctx.note(f"{TAKEN}: up since before the order")
         # Its lease (if any) is this very system's: no earlier system's to wait out.

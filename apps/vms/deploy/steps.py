@@ -27,7 +27,7 @@ from apps.vms.cleanup import panel_volumes
 from apps.vms.consoles import vnc_password
 from apps.vms.deploy import standby
 from apps.vms.deploy.host_wait import host_for_deploy
-from apps.vms.deploy.power import start_and_wait_for_agent
+from apps.vms.deploy.power import start_and_wait_for_agent, wait_for_boot_to_finish
 from apps.vms.models import PowerState, VirtualMachine, VmStatus
 from apps.vms.signals import notify_vm_changed
 
@@ -106,8 +106,9 @@ def deploy(ctx, vm, params):
             agent_only = standby_on_managed_network(vm, params)
             addresses = wait_for_guest(ctx, driver, vm, old_leases, agent_only=agent_only)
             if params.get("standby"):
-                start_and_wait_for_agent(ctx, vm)  # a standby is ready once it can be personalised
-                ctx.note("standby of a warm pool: its guest agent answers, ready for an order")
+                start_and_wait_for_agent(ctx, vm)  # a standby is ready once it can be personalised,
+                booted = wait_for_boot_to_finish(vm)  # and has finished booting (nothing left to slow it)
+                ctx.note(f"standby of a warm pool: its guest agent answers, its boot is over ({booted}), ready")
     finally:
         remove_work_dir(ctx)
     mark_active(vm, addresses)
