@@ -1,7 +1,9 @@
 """A throw-away OpenSSH server for the SFTP repositories' tests (Debian's openssh-server,
 scripts/test-packages.sh): its own config, host key and authorized keys in a temporary
 directory, listening on a free port of 127.0.0.1, started without systemd and stopped at
-the end. It logs in the user the tests run as, with the keys given."""
+the end. It logs in the user the tests run as, with the keys given. `UsePAM yes`: without
+PAM, sshd refuses every login, keys included, to an account whose password is locked ("!"
+in /etc/shadow, as root's is on some of our machines); PAM's account check does not."""
 
 import getpass
 import os
@@ -46,7 +48,7 @@ def start(directory):
     port = free_port()
     (directory / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {directory}/host_key\nPidFile none\n"
-        f"AuthorizedKeysFile {directory}/authorized_keys\nStrictModes no\nUsePAM no\n"
+        f"AuthorizedKeysFile {directory}/authorized_keys\nStrictModes no\nUsePAM yes\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         "Subsystem sftp internal-sftp\nLogLevel ERROR\n"
     )
