@@ -42,7 +42,7 @@ class Command(BaseCommand):
         try:
             host = new_host(name=name, uri=uri, domain_type=domain_type, **settings)
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"name": exc.messages}  # a race's refusal
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"host": exc.messages}  # a race: name or URI
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())) from exc
         run_with_output(self, "host_refresh", host, {})
 
