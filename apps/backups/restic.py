@@ -80,20 +80,22 @@ def _command(repository, args):
 
 
 def _explained(error, command):
-    """`error` with ssh's own reason when restic could not start its SFTP session and did not
-    pass ssh's words on (restic 0.14 drops them when ssh exits first): ssh is run once more,
-    alone, to hear them."""
+    """`error` with ssh's own reason when restic could not start its SFTP session: restic
+    0.14 passes ssh's words on only while it runs, and drops what ssh says after restic has
+    given up (all of it, or all but the first line of a changed host key's banner). ssh is
+    run once more, alone, to hear them; its reason is added unless restic passed it on."""
     text = str(error)
-    if SFTP_FAILED not in text or SSH_SAYS in text:
+    if SFTP_FAILED not in text:
         return error
     reason = sftp.why_not(command)
-    return ResticError(f"{text}\n{SSH_SAYS}{reason}") if reason else error
+    return ResticError(f"{text}\n{SSH_SAYS}{reason}") if reason and reason not in text else error
 
 
 def _fail(what, proc_stderr, code):
     # ssh's own last words (restic prefixes each line of its error output), then restic's.
     lines = (proc_stderr or "").strip().splitlines()
-    ssh = [line for line in lines if line.startswith(SSH_SAYS) and line.strip() != SSH_SAYS.strip()]
+    # A changed host key's banner lines ("@@@...") say nothing: its reason comes after them.
+    ssh = [line for line in lines if line.startswith(SSH_SAYS) and line[len(SSH_SAYS) :].strip("@ ")]
     tail = "\n".join(ssh[-2:] + [line for line in lines if not line.startswith(SSH_SAYS)][-5:])
     return ResticError(f"restic {what} failed: {tail or f'exit status {code}'}")
 

@@ -7,6 +7,7 @@ and forget over SFTP; and, on the local libvirtd (marker `libvirt`, no guest boo
 defined, stopped VM with a small disk), the panel's backup, restore and delete jobs with the
 repository over SFTP."""
 
+import shlex
 import subprocess
 
 import pytest
@@ -133,6 +134,29 @@ def test_an_sftp_repository_with_its_own_key_and_known_hosts(
     )
     assert repository.state == RepositoryState.FAILED and "Permission denied" in repository.state_reason
     assert PASSWORD not in repository.state_reason + job.error
+
+
+def test_ssh_s_reason_is_heard_when_restic_passed_on_only_the_first_line_of_a_changed_key_s_banner():
+    """restic 0.14 relays ssh's error lines only while it runs: with a changed host key it
+    may give up after the banner's first line ("@@@..."). The reason is then asked of ssh
+    itself (here a stand-in printing what ssh prints in that case)."""
+    said_by_restic = (
+        "restic cat config failed: subprocess ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+        "Fatal: unable to open repository at sftp://root@127.0.0.1:2222//srv/x: "
+        "unable to start the sftp session, error: read |0: file already closed"
+    )
+    ssh = "printf '@@@@@@@@@@@\\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\\n" \
+          "Host key for [127.0.0.1]:2222 has changed and you have requested strict checking.\\n" \
+          "Host key verification failed.\\n' >&2; exit 255"  # fmt: skip
+    explained = str(restic._explained(restic.ResticError(said_by_restic), shlex.join(["sh", "-c", ssh])))
+    assert explained.startswith(said_by_restic)
+    assert explained.endswith("subprocess ssh: Host key for [127.0.0.1]:2222 has changed and you have requested "
+                              "strict checking. Host key verification failed.")  # fmt: skip
+    # The banner's own lines are no reason: they are not kept as ssh's last words.
+    failed = restic._fail("init", "subprocess ssh: @@@@@@@@\nsubprocess ssh: Permission denied (publickey).\n"
+                                  "Fatal: unable to start the sftp session", 1)  # fmt: skip
+    assert str(failed) == ("restic init failed: subprocess ssh: Permission denied (publickey).\n"
+                           "Fatal: unable to start the sftp session")  # fmt: skip
 
 
 @pytest.mark.libvirt
