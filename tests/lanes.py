@@ -31,15 +31,15 @@ HEAVY = {
     # included (a full and an incremental backup of 3 GiB, restores; no boot of their own)
     "tests/deploy/test_deploy_cloud_init.py": 230,
     "tests/deploy/test_public_addresses.py": 185,  # DAD, router adverts, an extra address included
-    "tests/multihost/test_outages.py": 165,
-    "tests/api/test_schema.py": 245,
+    "tests/multihost/test_outages.py": 130,  # the long outage on a blank image (no guest boot)
+    "tests/api/test_schema.py": 215,  # SQLite with schema-valid input only
     "tests/multihost/test_two_hosts.py": 95,
     "tests/browser/test_real_vm_journey.py": 120,
     "tests/container/test_prepare_host.py": 55,
     "tests/container/test_compose.py": 75,
     "tests/multihost/test_migrate.py": 65,
     "tests/deploy/test_deploy_plain.py": 200,  # a warm pool standby deployed and taken (live, no second deploy)
-    "tests/deploy/test_worker_killed.py": 45,
+    "tests/deploy/test_worker_killed.py": 20,  # the wait on a blank image
     "tests/backups/test_worker_killed_real.py": 40,  # a real worker killed twice mid-backup (no guest boot)
     "tests/multihost/test_watch_hosts.py": 25,
     "tests/test_make_run.py": 35,

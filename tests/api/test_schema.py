@@ -1,8 +1,9 @@
 """The OpenAPI schema and its docs page, and Schemathesis against a live panel: no 5xx,
-every response (errors included) matches the schema, on the embedded default (SQLite, as
-`make run` starts it) and on PostgreSQL as staff (every operation), and as a customer with
-writes on PostgreSQL (what differs between the databases, integer ranges, unique names,
-locking, is in the staff run's writes too; the customer's run is about what a tenant may do).
+every response (errors included) matches the schema, as staff (every operation) on
+PostgreSQL and, with schema-valid input, on the embedded default (SQLite, as `make run`
+starts it), and as a customer with writes on PostgreSQL (what differs between the databases,
+integer ranges, unique names, locking, is in the staff run's writes too; the customer's run
+is about what a tenant may do).
 
 All three phases run (examples, coverage, fuzzing) with every check but the one that
 judges whether each schema-valid input is accepted (`positive_data_acceptance`): a name
@@ -45,7 +46,7 @@ CUSTOMER_RUN = [
 ]
 
 
-def start_schemathesis(base_url, secret, report_dir, *, staff):
+def start_schemathesis(base_url, secret, report_dir, *, staff, positive_only=False):
     report_dir.mkdir()
     command = [
         str(SCHEMATHESIS), "run", f"{base_url}/api/schema/",
@@ -57,6 +58,8 @@ def start_schemathesis(base_url, secret, report_dir, *, staff):
     ]  # fmt: skip
     if not staff:
         command += CUSTOMER_RUN
+    if positive_only:
+        command += ["--mode", "positive"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=report_dir)
 
 
@@ -69,7 +72,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch_on_sqlite_and
     """Both databases at once for staff: the embedded panel (SQLite), and daphne in a process of
     its own on the PostgreSQL test database (jobs are queued for a worker that never comes, on
     a queue of this run's own), keeping its connections as deployed. The customer on
-    PostgreSQL."""
+    PostgreSQL. SQLite gets the schema-valid input only: that is what reaches a database (the
+    boundaries, 2**63-1 ids, unique names); schema-invalid input is refused by the same
+    serializers and filters before any query, and PostgreSQL's run proves that (it was 60 % of
+    the requests, 2,900 of them 400s)."""
     monkeypatch.setenv("DB_CONN_MAX_AGE", "60")
     secret = seed()[role]
     server, url = processes.start_server(tmp_path, processes.new_queue())
@@ -79,7 +85,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch_on_sqlite_and
     try:
         runs["PostgreSQL"] = start_schemathesis(url, secret, tmp_path / "postgresql", staff=staff)
         if staff:
-            runs["SQLite"] = start_schemathesis(embedded_url, embedded_secrets[role], tmp_path / "sqlite", staff=staff)
+            runs["SQLite"] = start_schemathesis(
+                embedded_url, embedded_secrets[role], tmp_path / "sqlite", staff=staff, positive_only=True
+            )
         outputs = {name: run.communicate(timeout=400)[0] for name, run in runs.items()}
     finally:
         for run in runs.values():

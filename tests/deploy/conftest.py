@@ -12,7 +12,7 @@ import pytest
 from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.hosts.services import refresh_host
-from apps.images.models import GuestConfig, Visibility
+from apps.images.models import GuestConfig, OsFamily, Visibility
 from apps.images.services import import_image_file
 from apps.virt.errors import NotFound
 
@@ -102,6 +102,22 @@ def plain_image(db, image_store):
 @pytest.fixture
 def cloudinit_image(db, image_store):
     return demo_image("cloudinit")
+
+
+@pytest.fixture
+def blank_image(db, image_store, tmp_path):
+    """An image with nothing on it, deployed the cloud-init way (a seed, no virt-customize):
+    for tests about what happens around a deploy that never needs its guest to come up. Its
+    VM starts and sits in the BIOS finding nothing to boot: no guest boot to pay for."""
+    path = tmp_path / "blank.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "1G"], check=True)
+    return import_image_file(
+        path,
+        name="blank",
+        os_family=OsFamily.OTHER_LINUX,
+        guest_config=GuestConfig.CLOUD_INIT,
+        visibility=Visibility.PUBLIC,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -76,8 +76,8 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     # cloud-init applies the seed during boot, after the address is leased: wait for it.
     from tests.deploy.waiting import wait_until
 
-    wait_until(lambda: hostname_inside(driver, vm) == "ci-1", 120)
-    wait_until(lambda: shadow_hash(driver, vm) == job.params["root_password_hash"], 120)
+    wait_until(lambda: hostname_inside(driver, vm) == "ci-1", 240)
+    wait_until(lambda: shadow_hash(driver, vm) == job.params["root_password_hash"], 240)
 
     reset = finished(run(capture, reset_password, vm, "Another-Horse-8", actor=customer))
     assert shadow_hash(driver, vm) == reset.params["root_password_hash"]
@@ -102,7 +102,7 @@ def test_cloud_init_deploy_password_reset_and_reinstall(
     # ... which the new system asked for again: the job waited for its boot, not the old lease.
     up = again.steps.get(name="Wait for the guest to come up")
     assert (up.finished_at - up.started_at).total_seconds() > 5, up.detail
-    wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 120)
+    wait_until(lambda: shadow_hash(driver, vm) == again.params["root_password_hash"], 240)
 
     vm.refresh_from_db()
     work = settings.VMM_WORK_DIR

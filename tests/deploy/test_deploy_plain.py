@@ -39,7 +39,7 @@ def inside(driver, vm, command):
 
 def machine_id(driver, vm):
     """The guest's machine id, once its agent answers (it starts after the network)."""
-    wait_until(lambda: inside(driver, vm, "cat /etc/machine-id"), 120)
+    wait_until(lambda: inside(driver, vm, "cat /etc/machine-id"), 240)
     return inside(driver, vm, "cat /etc/machine-id")
 
 

@@ -10,7 +10,7 @@ import pytest
 from apps.hosts.models import DomainType, Host, HostStatus
 from apps.hosts.services import refresh_host
 from apps.virt import connection
-from tests.deploy.conftest import image_store, plain_image, remove_everything_of  # noqa: F401 (fixtures)
+from tests.deploy.conftest import blank_image, image_store, plain_image, remove_everything_of  # noqa: F401 (fixtures)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "testhosts.sh"
 

@@ -19,7 +19,7 @@ from apps.virt import outage
 from apps.virt.errors import Unreachable
 from apps.vms.changes import delete_vm
 from apps.vms.create import create_vm
-from apps.vms.deploy.steps import CREATE_STEPS
+from apps.vms.deploy.steps import CREATE_STEPS, seed_volume
 from apps.vms.models import OwedCleanup, PowerState, VirtualMachine, VmStatus
 from apps.vms.selectors import with_cleanup_pending
 from tests.health.conftest import running_watcher, wait_for
@@ -214,12 +214,13 @@ def test_an_outage_longer_than_the_window_fails_the_order_and_leaves_nothing_onc
     podman_env,  # noqa: F811
     customer,
     admin_user,
-    plain_image,
+    blank_image,
     settings,
 ):
-    """libvirtd stopped for 25 s as the guest boots, with a 5 s window: the order fails with
-    the reason, the clean-up is owed (the VM says so), and once the host is back the
-    watcher removes the running domain and the disk: nothing of the order is left."""
+    """libvirtd stopped for 25 s as the deploy waits for the guest, with a 5 s window: the
+    order fails with the reason, the clean-up is owed (the VM says so), and once the host is
+    back the watcher removes the running domain, the disk and the seed: nothing of the order
+    is left. The image is blank (tests/deploy/conftest.py): the guest never has to come up."""
     settings.VMM_HOST_OUTAGE_WINDOW = 5
     outages = []
 
@@ -235,7 +236,7 @@ def test_an_outage_longer_than_the_window_fails_the_order_and_leaves_nothing_onc
                 actor=admin_user,
                 host=host,
                 name="too-long",
-                image=plain_image,
+                image=blank_image,
                 password="Correct-Horse-7",
                 vcpus=1,
                 memory_mb=512,
@@ -257,7 +258,7 @@ def test_an_outage_longer_than_the_window_fails_the_order_and_leaves_nothing_onc
         assert "host host-1 unreachable for 5 s" in step.detail + job.error, (step.detail, job.error)
         assert vm.status == VmStatus.FAILED
         assert pending_while_down and debt.done_at is None
-        assert debt.domain_name == vm.domain_name and vm.disk_volume in debt.volumes
+        assert debt.domain_name == vm.domain_name and {vm.disk_volume, seed_volume(vm)} <= set(debt.volumes)
 
         # Back: the watcher reconnects, reconciles and settles what is owed.
         wait_for(lambda: OwedCleanup.objects.get(pk=debt.pk).done_at, 90)
