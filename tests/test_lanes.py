@@ -1,7 +1,7 @@
 """`make test` runs the suite in lanes at once (tests/lanes.py): every test must run in
-exactly one lane, or a failure could hide in a test that no lane runs. One collection per
-lane (each costs seconds): `--lane-report` prints every test's lane before the lane's own
-tests are kept."""
+exactly one lane, or a failure could hide in a test that no lane runs. Each collection costs
+seconds, so two of the three lanes are collected: `--lane-report` prints every test's lane
+before the lane's own tests are kept."""
 
 import subprocess
 import sys
