@@ -12,8 +12,8 @@ os.environ.setdefault("VMM_DATA_DIR", tempfile.mkdtemp(prefix="vmm-test-data-"))
 # Jobs fail at once on a lost host, as before the outage window existed: the tests about
 # outages (tests/outages, tests/multihost/test_outages.py) set their own window.
 os.environ.setdefault("VMM_HOST_OUTAGE_WINDOW", "0")
-# Up to three lanes' guests boot at once on two cores (scripts/test-lanes.sh): the deploys
-# wait longer for a guest than the 180 s a panel's own host gives it.
+# Several lanes' guests boot at once on two cores (scripts/test-lanes.sh): the deploys wait
+# longer for a guest than the 180 s a panel's own host gives it.
 os.environ.setdefault("VMM_BOOT_TIMEOUT", "400")
 
 from vmmanager.settings import *  # noqa: E402, F403

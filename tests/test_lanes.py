@@ -1,7 +1,7 @@
 """`make test` runs the suite in lanes at once (tests/lanes.py): every test must run in
-exactly one lane, or a failure could hide in a test that no lane runs. Each collection costs
-seconds, so two of the three lanes are collected: `--lane-report` prints every test's lane
-before the lane's own tests are kept."""
+exactly one lane, or a failure could hide in a test that no lane runs. One collection per
+lane (each costs seconds): `--lane-report` prints every test's lane before the lane's own
+tests are kept."""
 
 import subprocess
 import sys
@@ -33,15 +33,12 @@ def collect_lane(k, n):
 
 
 def test_the_lanes_share_out_every_test_once_and_keep_shared_resources_together():
-    # Three lanes, as `make test` runs them (scripts/test-lanes.sh); two lanes' collections
-    # (the third lane keeps what the plan gives it, as the first two are shown to).
-    (plan, first), (same_plan, second) = collect_lane(1, 3), collect_lane(2, 3)
+    (plan, first), (same_plan, second) = collect_lane(1, 2), collect_lane(2, 2)
     assert plan == same_plan  # the same plan in every lane's process
     assert len(plan) > 1000  # the whole suite was planned
-    assert {lane for lane, _ in plan.values()} == {1, 2, 3}, "a lane with no tests"
+    assert sorted(first + second) == sorted(plan)  # every test in exactly one lane
+    assert first and second, "a lane with no tests"
     assert {t for t, (lane, _) in plan.items() if lane == 1} == set(first)
-    assert {t for t, (lane, _) in plan.items() if lane == 2} == set(second)
-    assert len(first) == len(set(first)) and len(second) == len(set(second))
     for marker in ("multihost", "container"):
         holding = {lane for lane, groups in plan.values() if marker in groups}
         assert len(holding) == 1, f"{marker} tests are split over lanes {holding}"
