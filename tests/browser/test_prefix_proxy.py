@@ -39,7 +39,7 @@ def test_the_panel_under_a_prefix_behind_nginx(proxied, page, customer, test_hos
     )
     sockets, failed, responses = [], [], []
     page.on("websocket", lambda ws: sockets.append(ws))
-    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("requestfailed", lambda request: failed.append((request.url, request.failure)))
     page.on("response", lambda response: responses.append(response))
 
     page.goto(f"{proxied}/vms/")  # signed out: sent to the sign-in page under the prefix
@@ -48,8 +48,11 @@ def test_the_panel_under_a_prefix_behind_nginx(proxied, page, customer, test_hos
     page.click("nav >> text=Virtual machines")
     page.click("#vm-table >> text=proxied-1")
     page.wait_for_url(f"{proxied}/vms/{vm.pk}/")
-    # Every request the pages made stayed under the prefix and succeeded.
-    assert not failed
+    # Every request the pages made stayed under the prefix and succeeded. A request the
+    # browser itself gave up as the test clicked on (a page's favicon, net::ERR_ABORTED; seen
+    # in CI) is no failure of the panel's, but it too must have asked under the prefix.
+    assert all(url.startswith(proxied + "/") for url, _ in failed), failed
+    assert not [(url, why) for url, why in failed if "ERR_ABORTED" not in (why or "")]
     assert all(r.url.startswith(proxied + "/") and r.status < 400 for r in responses), [
         (r.url, r.status) for r in responses if not r.url.startswith(proxied + "/") or r.status >= 400
     ]
