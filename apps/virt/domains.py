@@ -46,6 +46,10 @@ _UNDEFINE_FLAG_SETS = (
 
 
 _SHUTDOWN_REPEAT = 10.0
+# A live filter change whose new rules libvirt could not put in place (it then puts the old
+# ones back) is tried again after these pauses: the firewall tools can trip over another
+# interface's rules being rebuilt at the same moment (ebtables-nft, many guests starting).
+FILTER_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
 
 
 def _ask_to_shut_down(dom: libvirt.virDomain) -> None:
@@ -68,6 +72,27 @@ def _is_inactive(dom: libvirt.virDomain) -> bool:
         if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return True
         raise
+
+
+def _rules_not_added(e: libvirt.libvirtError) -> bool:
+    """libvirt's refusal of a live filter change whose new rules it could not instantiate
+    (qemuDomainChangeNetFilter: it has then restored the interface's old rules)."""
+    return e.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED and "failed to add new filter rules" in str(
+        e.get_error_message()
+    )
+
+
+def _update_filter_live(dom: libvirt.virDomain, iface_xml: str) -> None:
+    """Swap the running interface's filter, trying again (FILTER_RETRY_DELAYS) while libvirt
+    says it could not add the new rules; the last refusal is raised."""
+    for delay in (*FILTER_RETRY_DELAYS, None):
+        try:
+            dom.updateDeviceFlags(iface_xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            return
+        except libvirt.libvirtError as e:
+            if delay is None or not _rules_not_added(e):
+                raise
+            time.sleep(delay)
 
 
 class DomainOps(Base):
@@ -298,8 +323,10 @@ class DomainOps(Base):
         (its anti-spoofing addresses), in the persistent config and, while it runs, live
         (update-device: the new rules apply at once). Returns True when the running domain
         got them live, False when only the config changed (domain not running, or a driver
-        without update-device, such as the test driver: then at its next start). Raises
-        ``NotFound`` (no domain, or no interface with ``mac``), ``OperationFailed``."""
+        without update-device, such as the test driver: then at its next start). A live change
+        whose new rules libvirt could not add (it keeps the old ones) is tried again for a few
+        seconds (FILTER_RETRY_DELAYS). Raises ``NotFound`` (no domain, or no interface with
+        ``mac``), ``OperationFailed`` (then neither the running interface nor the config changed)."""
         with self._op("update_interface_filter", name, mac) as conn:
             dom = self._domain(conn, name)
             config = dom.XMLDesc(PERSISTENT_XML)
@@ -311,7 +338,7 @@ class DomainOps(Base):
                 if dom.isActive():
                     live_iface = with_interface_filter(dom.XMLDesc(0), mac, filter_name, params)
                     if live_iface is not None:
-                        dom.updateDeviceFlags(live_iface, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                        _update_filter_live(dom, live_iface)
                         live = True
                 dom.updateDeviceFlags(config_iface, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
             except libvirt.libvirtError as e:

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
 
+import libvirt
 import pytest
 
 from apps.virt.domain_xml import cpu_model_name, parse_domain_xml, with_cpu
@@ -275,6 +276,67 @@ def test_the_interface_filter_changes_live_and_in_the_config(hv, sandbox):
         for inactive in (False, True):
             nic = parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0]
             assert (nic.filter, nic.filter_params) == ("clean-traffic", params)
+
+
+def define_nwfilter(xml):
+    subprocess.run(["virsh", "-c", URI, "nwfilter-define", "/dev/stdin"], input=xml, text=True, check=True)
+
+
+@contextmanager
+def nwfilters(names, *xmls):
+    """Filters defined for a test; `names` (referring ones first) undefined after it."""
+    try:
+        for xml in xmls:
+            define_nwfilter(xml)
+        yield
+    finally:
+        for name in names:
+            subprocess.run(["virsh", "-c", URI, "nwfilter-undefine", name], capture_output=True, check=False)
+
+
+def test_a_live_filter_change_libvirt_could_not_apply_at_first_is_applied_when_it_can(hv, sandbox, monkeypatch):
+    """libvirt refuses a live filter change whose new rules it cannot add at that moment (on a
+    busy host, ebtables-nft tripping over another interface's rules; here, deterministically, a
+    filter whose sub-filter is defined only a moment later) and puts the old rules back: the
+    driver tries again for a few seconds, and the change is made live and in the config. A
+    change that keeps failing fails with libvirt's reason, the interface and its config as they
+    were."""
+    prefix, _workdir = sandbox
+    mac = "52:54:00:5e:00:45"
+    outer, inner, never = f"{prefix}-outer", f"{prefix}-inner", f"{prefix}-never"
+    filterref = "<filterref filter='clean-traffic'><parameter name='IP' value='198.51.100.20'/></filterref>"
+    with nwfilters(
+        (outer, never, inner),
+        f"<filter name='{outer}' chain='root'><filterref filter='{inner}'/></filter>",
+        f"<filter name='{never}' chain='root'><filterref filter='{prefix}-missing'/></filter>",
+    ):
+        with diskless_guest_on_own_network(hv, prefix, f"{prefix}-refilter", mac, filterref) as name:
+            old = (("IP", "198.51.100.20"),)
+            with pytest.raises(OperationFailed, match="failed to add new filter rules"):
+                hv.update_interface_filter(name, mac, never, ())
+            for inactive in (False, True):
+                nic = parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0]
+                assert (nic.filter, nic.filter_params) == ("clean-traffic", old)
+
+            # The sub-filter appears right after libvirt's first refusal (a spy on the real
+            # call, so that the moment does not depend on how long libvirt takes to refuse).
+            refusals, update = [], libvirt.virDomain.updateDeviceFlags
+
+            def update_then_define(dom, xml, flags=0):
+                try:
+                    return update(dom, xml, flags)
+                except libvirt.libvirtError:
+                    if not refusals:
+                        rule = "<rule action='accept' direction='out' priority='500'><ip/></rule>"
+                        define_nwfilter(f"<filter name='{inner}' chain='ipv4'>{rule}</filter>")
+                    refusals.append(flags)
+                    raise
+
+            monkeypatch.setattr(libvirt.virDomain, "updateDeviceFlags", update_then_define)
+            assert hv.update_interface_filter(name, mac, outer, ()) is True
+            assert refusals == [libvirt.VIR_DOMAIN_AFFECT_LIVE]
+            for inactive in (False, True):
+                assert parse_domain_xml(hv.domain_xml(name, inactive=inactive)).nics[0].filter == outer
 
 
 def tap_tc(tap):
