@@ -4,7 +4,11 @@ VMs (default 1,000: libvirt test-driver node files), PostgreSQL holding the pane
 size of issue #19.
 
     .venv/bin/python bench/stats.py [--hosts 50] [--vms-per-host 1000] [--collectors 2]
-        [--phase 5] [--cycles 24] [--interval 10] [--profile]
+        [--phase 5] [--cycles 24] [--interval 10] [--profile] [--apart]
+
+``--apart`` confines the collectors and the PostgreSQL backends serving them (found by their
+application_name) to the machine's last core, as if the statistics had a machine of their
+own; the API's side is left as it is.
 
 1. One full sweep of all hosts by ONE in-process collector, storage included
    (``Collector.sweep``: the bulk stats call per host, rates, one COPY of all VM rows and
@@ -173,13 +177,32 @@ def profile_sweep(collector, hosts):
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
 
 
+COLLECTOR_APP = "vmm-bench-collector"  # the collectors' application_name in pg_stat_activity (PGAPPNAME)
+
+
+def confine(processes, cpu):
+    """``--apart``: the collectors and the PostgreSQL backends serving them on core ``cpu``
+    only, as if they had a machine of their own; the rest of the machine is as it was."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [COLLECTOR_APP])
+        backends = [pid for (pid,) in cursor.fetchall()]
+    for pid in [process.pid for process in processes.values()] + backends:
+        try:
+            os.sched_setaffinity(pid, {cpu})
+        except ProcessLookupError:
+            pass  # a backend that has just ended
+    return len(backends)
+
+
 def start_collectors(count, interval, log_dir: Path, nice=None):
     """``count`` collector processes, once each holds hosts and has stored two sweeps of them."""
     from apps.hosts.models import Host
     from apps.stats.models import Lease
     from apps.stats.sharding import host_key
 
-    env = {**os.environ, "VMM_STATS_INTERVAL": str(interval), "LOG_LEVEL": "DEBUG"}
+    env = {**os.environ, "VMM_STATS_INTERVAL": str(interval), "LOG_LEVEL": "DEBUG", "PGAPPNAME": COLLECTOR_APP}
     if nice is not None:
         env["VMM_STATS_NICE"] = str(nice)
     names = [f"bench-{n}-{time.monotonic_ns()}" for n in range(count)]
@@ -281,6 +304,11 @@ def main():
     parser.add_argument("--interval", type=int, default=10, help="the collectors' interval (default: the product's)")
     parser.add_argument("--nice", type=int, help="the collectors' VMM_STATS_NICE (default: the product's, 10)")
     parser.add_argument("--profile", action="store_true", help="profile one steady sweep and the bulk calls")
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="the collectors and their PostgreSQL backends on one core of their own (the machine's last)",
+    )
     args = parser.parse_args()
     total = args.hosts * args.vms_per_host
     BENCH_DB.create()
@@ -315,6 +343,9 @@ def main():
         log_dir = Path(tempfile.mkdtemp(prefix="vmm-bench-collectors-"))
         processes, logs, split = start_collectors(args.collectors, args.interval, log_dir, args.nice)
         print(f"{args.collectors} collectors hold {sorted(split.values(), reverse=True)} hosts")
+        stats_cpu = max(os.sched_getaffinity(0)) if args.apart else None
+        if args.apart:
+            print(f"--apart: the collectors and {confine(processes, stats_cpu)} PostgreSQL backends on CPU {stats_cpu}")
         off, on, sweeps, stopped_at, resumed_at = [], [], 0, [], []
         measured_from = datetime.now(tz=UTC)
         cpu_before = sum(cpu_seconds(p) for p in processes.values())
@@ -326,6 +357,8 @@ def main():
                 off += timed_requests(client, token, seconds=args.phase)
                 rows = host_rows()
                 resumed_at.append(time.time())
+                if args.apart:
+                    confine(processes, stats_cpu)  # a connection the collectors opened since
                 for process in processes.values():  # on: each sweeps at once if its interval passed
                     process.send_signal(signal.SIGCONT)
                 on += timed_requests(client, token, seconds=args.phase)
