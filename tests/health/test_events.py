@@ -1,6 +1,8 @@
 """Lifecycle events from the driver: what libvirt's codes mean, and that they arrive."""
 
 import queue
+import threading
+import time
 
 import libvirt
 import pytest
@@ -101,13 +103,40 @@ def test_a_watch_is_dead_once_its_connection_is_gone():
 def test_closing_a_watched_connection_really_closes_it():
     hv = Hypervisor(URI)
     hv.watch_lifecycle(lambda event: None)  # never cancelled: the connection goes first
-    hv.destroy("test")
 
     # A registration left on it would keep the connection open inside libvirt for the life
     # of the process (and, for test:///, its state). libvirt says how many references remain;
     # asking that, rather than whether test:///default's state was reset, holds whatever other
-    # connections to it this process has open.
+    # connections to it this process has open. No event is being delivered here: see below.
     assert connection.close_all() == 0
+
+
+def test_a_watched_connection_closed_while_an_event_is_delivered_is_released_once_it_is():
+    hv = Hypervisor(URI)
+    delivering, release = threading.Event(), threading.Event()
+
+    def slow(event):
+        delivering.set()
+        release.wait(10)
+
+    hv.watch_lifecycle(slow)
+    hv.destroy("test")
+    assert delivering.wait(5)
+    # libvirt holds the connection while its event loop delivers to the registration (it
+    # only marks it deleted), so the close leaves one reference: it cannot say 0 yet.
+    assert connection.close_all() == 1
+    release.set()
+
+    def reset():
+        """test:///default's state reset: the closed connection went with the delivery"""
+        state = Hypervisor(URI).get_domain("test").state
+        connection.close_all()
+        return state == DomainState.RUNNING
+
+    deadline = time.monotonic() + 5
+    while not reset():
+        assert time.monotonic() < deadline, "the connection closed mid-delivery was never released"
+        time.sleep(0.05)
 
 
 def test_one_listing_gives_every_domains_state():
