@@ -89,8 +89,8 @@ def move(ctx, vm, target, step):
     with step("Switch the VM to the target"):
         with transaction.atomic():
             moved = VirtualMachine.objects.select_for_update().get(pk=vm.pk)
-            moved.host = target
-            moved.save(update_fields=["host", "updated_at"])  # save(): the audit log has it
+            moved.host, moved.moving_to = target, None
+            moved.save(update_fields=["host", "moving_to", "updated_at"])  # save(): the audit log has it
         ctx.note(f"{vm.name} now lives on {target.name}")
     with step("Remove the VM from the source"):
         try:
@@ -111,7 +111,7 @@ def _check(ctx, vm, source, target, src, dst):
         raise OperationError(problem)
     with transaction.atomic():
         Host.objects.select_for_update().get(pk=target.pk)
-        room = placement.free(target)
+        room = placement.free(target, moving=vm)  # its own room there is held for it
         if room["vcpus"] < vm.vcpus or room["memory_mb"] < vm.memory_mb or room["disk_gb"] < vm.disk_gb:
             raise OperationError(f"Host {target.name} has no room for {vm.name} any more.")
     state = src.get_domain(vm.domain_name).state
@@ -246,6 +246,7 @@ def undo(ctx, vm, target):
     on `target` (domain, disk, seed; the image copy stays, it is shared) or owe it to
     `target`. Never raises for the hypervisor's trouble."""
     remove_work_dir(ctx)
+    VirtualMachine.objects.filter(pk=vm.pk, moving_to=target).update(moving_to=None)  # its room there is free again
     vm = VirtualMachine.objects.select_related("host").filter(pk=vm.pk).first()
     if vm is None or vm.host_id == target.pk:
         return  # moved already: nothing on the target is a leftover

@@ -132,10 +132,12 @@ def migrate_vm(vm, *, host=None, actor=None, request_id=None):
     check_movable(vm)
     with transaction.atomic():
         target = choose_target(vm, host)
-        return runner.submit(
+        job = runner.submit(
             "vm_migrate",
             vm,
             actor=actor,
             params={"target_host_id": target.pk, "target_pinned": host is not None and host != ""},
             request_id=request_id,
         )
+        placement.hold_room(vm, target)  # until the job ends: no order takes the room meanwhile
+        return job

@@ -68,6 +68,9 @@ class VirtualMachine(models.Model):
     status = models.CharField(max_length=8, choices=VmStatus.choices, default=VmStatus.CREATING, db_index=True)
     # The running operation; claimed with a conditional UPDATE so there is one at a time.
     current_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The host a migration or an evacuation is moving the VM to: its room there is held while
+    # that move is the VM's current job (apps/vms/placement.py), so no order takes it meanwhile.
+    moving_to = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state_synced_at = models.DateTimeField(null=True, blank=True)
     # Suspended for non-payment (apps/vms/suspension.py, docs/billing.md): why, since when,
     # whether with its whole customer, and the power state to bring back when it is lifted.

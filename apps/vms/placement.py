@@ -2,9 +2,10 @@
 cluster when asked (a VM stays in its cluster: docs/clusters.md).
 
 Capacity is what the host reported (CPUs, memory, storage pool) times the overcommit
-ratios; allocation is the sum of the VMs placed there. Callers run this inside a
-transaction: the candidate hosts are locked so two placements cannot both take the last
-room on a host."""
+ratios; allocation is the sum of the VMs placed there and of those a migration or an
+evacuation is moving there (their room is held from the moment the move is decided until it
+ends, whichever way). Callers run this inside a transaction: the candidate hosts are locked
+so two placements cannot both take the last room on a host."""
 
 from datetime import timedelta
 
@@ -20,17 +21,34 @@ class NoCapacity(Exception):
     pass
 
 
-def allocation(host):
+# The jobs that move a VM to another host: while one is the VM's current job, the VM's
+# `moving_to` host holds its room (the migration's own check excludes it: `moving`).
+MOVING_JOBS = ("vm_migrate", "host_evacuate")
+
+
+def allocation(host, *, moving=None):
+    """What the VMs on `host` take, and the VMs on their way there (module docstring);
+    `moving` (a VM) left out."""
     from apps.vms.models import VirtualMachine
 
-    totals = VirtualMachine.objects.filter(host=host).aggregate(
-        vcpus=Sum("vcpus"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb")
-    )
+    placed = Q(host=host) | Q(moving_to=host, current_job__kind__in=MOVING_JOBS)
+    vms = VirtualMachine.objects.filter(placed)
+    if moving is not None:
+        vms = vms.exclude(pk=moving.pk)
+    totals = vms.aggregate(vcpus=Sum("vcpus"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb"))
     return {key: value or 0 for key, value in totals.items()}
 
 
-def free(host):
-    used = allocation(host)
+def hold_room(vm, host):
+    """Hold `vm`'s room on `host` while it moves there (the caller's transaction has `host`
+    locked, as `choose_host` leaves it, and claims the VM for the moving job)."""
+    from apps.vms.models import VirtualMachine
+
+    VirtualMachine.objects.filter(pk=vm.pk).update(moving_to=host)
+
+
+def free(host, *, moving=None):
+    used = allocation(host, moving=moving)
     return {
         "vcpus": int(host.cpus * settings.VMM_CPU_OVERCOMMIT) - used["vcpus"],
         "memory_mb": int(host.memory_mb * settings.VMM_MEMORY_OVERCOMMIT) - used["memory_mb"],

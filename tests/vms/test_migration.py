@@ -6,6 +6,7 @@ target); a move that succeeds is tests/multihost/test_migrate.py's."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.test import Client
 from django.urls import reverse
@@ -17,8 +18,10 @@ from apps.images.hostcopy import volume_name
 from apps.images.models import CopyStatus, ImageCopy
 from apps.ipam.models import Address, Network
 from apps.ipam.pools import create_pool
+from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.virt.errors import NotFound
+from apps.vms import placement
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.evacuation import evacuate_host
 from apps.vms.migration import migrate_vm
@@ -157,6 +160,36 @@ def test_a_move_that_fails_leaves_the_vm_on_its_host_and_nothing_on_the_target(
     assert hypervisor_for(alpha).get_domain(vm.domain_name).state == "shutoff"
     assert vm_things(beta) == []
     assert not vm.owed_cleanups.exists()
+
+
+def test_the_room_a_vm_moves_into_is_held_until_its_move_ends(admin_user, customer, hosts, ready_image):
+    """Between the decision and the switch a move takes minutes (a disk copied, a live
+    migration): an order, or another move, must not take the room it goes to meanwhile."""
+    alpha, beta = hosts
+    Host.objects.filter(pk=beta.pk).update(memory_mb=768)  # room for one VM of 512 MiB
+    vm = stopped_vm(customer, alpha, ready_image)
+    other = stopped_vm(customer, alpha, ready_image, name="other")
+    size = (vm.vcpus, vm.memory_mb, vm.disk_gb)
+
+    job = migrate_vm(vm, host=beta.name, actor=admin_user)  # decided: its job waits for a worker
+    vm.refresh_from_db()
+    assert vm.moving_to == beta and vm.host == alpha
+    with transaction.atomic(), pytest.raises(placement.NoCapacity, match="Host beta has no room"):
+        placement.choose_host(*size, host=beta)  # a pinned order
+    with transaction.atomic():
+        assert placement.choose_host(*size) == alpha  # an order placed anywhere
+    assert "Host beta has no room" in refused(vm=other, host=beta.pk, actor=admin_user)["host"][0]
+
+    # The move itself passes its check of the target (its own room there is its own); the
+    # test driver then cannot copy the disk: it fails, and the room is free again.
+    job = runner.execute(job.pk)
+    assert job.status == JobStatus.FAILED
+    assert job.steps.get(name="Check the target").status == "succeeded"
+    assert job.steps.get(name="Copy the disk to the target").status == "failed"
+    vm.refresh_from_db()
+    assert vm.host == alpha and vm.moving_to is None
+    with transaction.atomic():
+        assert placement.choose_host(*size, host=beta) == beta
 
 
 def test_a_running_vm_whose_live_migration_fails_keeps_running_on_its_host(

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.jobs.runner import OperationError, reason
-from apps.vms import migrate_work
+from apps.vms import migrate_work, placement
 from apps.vms.migration import check_movable, choose_target
 from apps.vms.models import VirtualMachine
 from apps.vms.services import refresh_vm_state
@@ -52,6 +52,7 @@ def _move(ctx, vm):
                 check_movable(vm)
                 with transaction.atomic():
                     target = choose_target(vm)
+                    placement.hold_room(vm, target)  # while this job moves it: no order takes it
             except ValidationError as exc:
                 return " ".join(exc.messages)
             try:
