@@ -21,7 +21,7 @@ from apps.ipam.pools import create_pool
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.virt.errors import NotFound
-from apps.vms import placement
+from apps.vms import migrate_work, placement
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.evacuation import evacuate_host
 from apps.vms.migration import migrate_vm
@@ -211,7 +211,7 @@ def test_a_running_vm_whose_live_migration_fails_keeps_running_on_its_host(
 
 
 def test_emptying_a_host_moves_what_can_move_and_names_what_stays(
-    admin_user, customer, hosts, ready_image, django_capture_on_commit_callbacks
+    admin_user, customer, hosts, ready_image, django_capture_on_commit_callbacks, monkeypatch
 ):
     alpha, beta = hosts
     with pytest.raises(ValidationError) as not_yet:
@@ -223,9 +223,20 @@ def test_emptying_a_host_moves_what_can_move_and_names_what_stays(
     stopped = stopped_vm(customer, alpha, ready_image, name="quiet-one")
     VirtualMachine.objects.filter(pk=stopped.pk).update(mac_address="52:54:00:12:34:57")
     Host.objects.filter(pk=alpha.pk).update(status=HostStatus.MAINTENANCE)
+    # While quiet-one is being moved, beta's room is held for it: seen as its image is copied.
+    held = []
+    copy_image = migrate_work.ensure_on_host
+
+    def watching(image, host, **kwargs):
+        held.append((host.name, placement.allocation(host)["memory_mb"]))
+        return copy_image(image, host, **kwargs)
+
+    monkeypatch.setattr(migrate_work, "ensure_on_host", watching)
 
     job = run(django_capture_on_commit_callbacks, lambda: evacuate_host(admin_user, alpha))
 
+    assert held == [("beta", stopped.memory_mb)]
+    assert placement.allocation(beta)["memory_mb"] == 0  # the failed move freed it
     assert job.status == JobStatus.FAILED
     listed = job.steps.get(name="List the VMs on the host").detail
     assert "busy-one (paused)" in listed and "quiet-one (stopped)" in listed
