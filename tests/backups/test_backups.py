@@ -224,6 +224,28 @@ def test_a_backup_the_host_cannot_copy_fails_and_leaves_nothing_behind(vm, repos
     assert not Backup.objects.exists()
 
 
+def test_a_failed_backup_leaves_no_snapshot_of_its_own_in_the_repository(vm, repository, customer, tmp_path):
+    """A restic that read the end of its input as its worker was killed can store a snapshot
+    (of a disk cut short) before its own kill reaches it: the failed backup's clean-up forgets
+    whatever is stored under its tag, and nothing else."""
+    restic.ensure(repository)
+    job = create_backup(vm, actor=customer)
+    backup = Backup.objects.get(pk=job.params["backup_id"])
+    cut_short = tmp_path / "disk.raw"
+    cut_short.write_bytes(b"\x5a" * 4096)
+    restic.backup_file(repository, cut_short, backup.filename, [backup.tag])  # as if its restic had
+    restic.backup_file(repository, cut_short, "another.raw", ["someone-else"])
+    assert len(restic.snapshot_ids(repository, backup.tag)) == 1
+
+    job = runner.execute(job.pk)  # fails at "Copy the disk": the test driver has no volume streams
+
+    assert job.status == JobStatus.FAILED
+    assert Backup.objects.get(pk=backup.pk).state == BackupState.FAILED
+    assert restic.snapshot_ids(repository, backup.tag) == []
+    assert len(restic.snapshot_ids(repository, "someone-else")) == 1  # only its own
+    restic.check(repository)
+
+
 def test_a_scratch_volume_an_earlier_job_left_is_removed_and_goes_with_the_vm(vm, repository, customer):
     driver = hypervisor_for(vm.host)
     leftover = f"vmm-{vm.uuid}-backup-0123456789ab.qcow2"

@@ -181,3 +181,22 @@ def on_failure(ctx, vm):
     Backup.objects.filter(pk=ctx.params["backup_id"], state=BackupState.CREATING).update(
         state=BackupState.FAILED, error=ctx.job.error or "failed", finished_at=timezone.now()
     )
+    _forget_stored(ctx.params["backup_id"])
+
+
+def _forget_stored(backup_id):
+    """Forget what a failed backup stored. A restic that read the end of its input as its
+    worker was killed can store a snapshot (of a disk cut short) before its own kill reaches
+    it; the backup's tag is its own, so its snapshots are found by it. Quiet: a repository
+    that does not answer keeps it (logged)."""
+    backup = Backup.objects.select_related("repository").filter(pk=backup_id, state=BackupState.FAILED).first()
+    if backup is None:
+        return
+    try:
+        restic.unlock(backup.repository)  # the killed restic's lock
+        stored = restic.snapshot_ids(backup.repository, backup.tag)
+        if stored:
+            restic.forget(backup.repository, stored, wait=60)
+            logger.warning("failed backup %s had stored %d snapshot(s): forgotten", backup.tag, len(stored))
+    except restic.ResticError as exc:
+        logger.warning("failed backup %s: its repository was not checked for a snapshot it stored: %s", backup.tag, exc)
