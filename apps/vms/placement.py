@@ -41,7 +41,8 @@ def allocation(host, *, moving=None):
 
 def hold_room(vm, host):
     """Hold `vm`'s room on `host` while it moves there (the caller's transaction has `host`
-    locked, as `choose_host` leaves it, and claims the VM for the moving job)."""
+    locked, as `choose_host` leaves it, and claims the VM for the moving job); `None` lets
+    go of any hold."""
     from apps.vms.models import VirtualMachine
 
     VirtualMachine.objects.filter(pk=vm.pk).update(moving_to=host)

@@ -51,6 +51,7 @@ def _move(ctx, vm):
             try:
                 check_movable(vm)
                 with transaction.atomic():
+                    placement.hold_room(vm, None)  # a hold an earlier, killed move left is not this one's
                     target = choose_target(vm)
                     placement.hold_room(vm, target)  # while this job moves it: no order takes it
             except ValidationError as exc:
