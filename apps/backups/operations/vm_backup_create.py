@@ -196,7 +196,9 @@ def _forget_stored(backup_id):
         restic.unlock(backup.repository)  # the killed restic's lock
         stored = restic.snapshot_ids(backup.repository, backup.tag)
         if stored:
-            restic.forget(backup.repository, stored, wait=60)
+            # No prune here (on a large repository it takes long, and this runs as the job
+            # fails or the reconciler settles it): its data goes with the repository's next prune.
+            restic.forget(backup.repository, stored, prune=False, wait=60)
             logger.warning("failed backup %s had stored %d snapshot(s): forgotten", backup.tag, len(stored))
     except restic.ResticError as exc:
         logger.warning("failed backup %s: its repository was not checked for a snapshot it stored: %s", backup.tag, exc)
