@@ -20,6 +20,7 @@ from apps.backups import checkpoints, restic
 from apps.backups.models import Backup, BackupKind, BackupState
 from apps.backups.work import remove_leftovers, remove_quietly, scratch_volume
 from apps.hosts.hypervisor import hypervisor_for
+from apps.jobs.models import StepStatus
 from apps.jobs.runner import OperationError
 from apps.virt import tools
 from apps.virt.errors import InvalidState, VirtError
@@ -181,7 +182,9 @@ def on_failure(ctx, vm):
     Backup.objects.filter(pk=ctx.params["backup_id"], state=BackupState.CREATING).update(
         state=BackupState.FAILED, error=ctx.job.error or "failed", finished_at=timezone.now()
     )
-    _forget_stored(ctx.params["backup_id"])
+    # Only once the repository answered: a repository that did not is not asked again here.
+    if ctx.job.steps.filter(name="Open the repository", status=StepStatus.SUCCEEDED).exists():
+        _forget_stored(ctx.params["backup_id"])
 
 
 def _forget_stored(backup_id):
