@@ -3,25 +3,12 @@ number of rows (list pages are tested for it)."""
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from apps.jobs.models import JobStatus
 from apps.jobs.selectors import visible_jobs
-from apps.vms.models import VirtualMachine
+from apps.vms.placement import RESOURCES, allocations, capacity
 from apps.vms.selectors import visible_vms
-
-RESOURCES = ("vcpus", "memory_mb", "disk_gb")
-
-
-def capacity(host):
-    """What placement may hand out on `host`: what it reported times the overcommit ratios
-    (the same arithmetic as apps.vms.placement.free, without its per-host query)."""
-    return {
-        "vcpus": int(host.cpus * settings.VMM_CPU_OVERCOMMIT),
-        "memory_mb": int(host.memory_mb * settings.VMM_MEMORY_OVERCOMMIT),
-        "disk_gb": int(host.disk_bytes / 2**30 * settings.VMM_DISK_OVERCOMMIT),
-    }
 
 
 @dataclass
@@ -30,6 +17,7 @@ class HostUsage:
     used: dict
     capacity: dict
     vm_count: int = 0
+    incoming: int = 0  # VMs on their way in (counted in `used`)
     bars: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -41,21 +29,16 @@ class HostUsage:
 
 
 def host_usage(hosts):
-    """[HostUsage] for `hosts` in order: allocation (sum of the VMs placed there) against
-    capacity, in one grouped query."""
+    """[HostUsage] for `hosts` in order: allocation (the VMs placed there and those a
+    migration or an evacuation is moving there, as placement counts them) against capacity,
+    in a fixed number of queries."""
     hosts = list(hosts)
-    totals = {
-        row["host"]: row
-        for row in VirtualMachine.objects.filter(host__in=hosts)
-        .values("host")
-        .annotate(vcpus=Sum("vcpus"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb"), n=Count("id"))
-        .order_by()
-    }
+    totals = allocations(hosts)
     usages = []
     for host in hosts:
-        row = totals.get(host.pk, {})
-        used = {name: row.get(name) or 0 for name in RESOURCES}
-        usages.append(HostUsage(host, used, capacity(host), row.get("n", 0)))
+        row = totals[host.pk]
+        used = {name: row[name] for name in RESOURCES}
+        usages.append(HostUsage(host, used, capacity(host), vm_count=row["vms"], incoming=row["incoming"]))
     return usages
 
 

@@ -10,7 +10,7 @@ so two placements cannot both take the last room on a host."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,17 @@ class NoCapacity(Exception):
 # The jobs that move a VM to another host: while one is the VM's current job, the VM's
 # `moving_to` host holds its room (the migration's own check excludes it: `moving`).
 MOVING_JOBS = ("vm_migrate", "host_evacuate")
+
+RESOURCES = ("vcpus", "memory_mb", "disk_gb")
+
+
+def capacity(host):
+    """What placement may hand out on `host`: what it reported times the overcommit ratios."""
+    return {
+        "vcpus": int(host.cpus * settings.VMM_CPU_OVERCOMMIT),
+        "memory_mb": int(host.memory_mb * settings.VMM_MEMORY_OVERCOMMIT),
+        "disk_gb": int(host.disk_bytes / 2**30 * settings.VMM_DISK_OVERCOMMIT),
+    }
 
 
 def allocation(host, *, moving=None):
@@ -49,12 +60,29 @@ def hold_room(vm, host):
 
 
 def free(host, *, moving=None):
-    used = allocation(host, moving=moving)
-    return {
-        "vcpus": int(host.cpus * settings.VMM_CPU_OVERCOMMIT) - used["vcpus"],
-        "memory_mb": int(host.memory_mb * settings.VMM_MEMORY_OVERCOMMIT) - used["memory_mb"],
-        "disk_gb": int(host.disk_bytes / 2**30 * settings.VMM_DISK_OVERCOMMIT) - used["disk_gb"],
-    }
+    room, used = capacity(host), allocation(host, moving=moving)
+    return {name: room[name] - used[name] for name in RESOURCES}
+
+
+def allocations(hosts):
+    """{host id: {"vcpus", "memory_mb", "disk_gb", "vms", "incoming"}} for `hosts`, in two
+    grouped queries whatever their number: what `allocation` counts for each (the VMs placed
+    there and those on their way in), `vms` the VMs placed there, `incoming` the others (what
+    the host pages and the API show)."""
+    from apps.vms.models import VirtualMachine
+
+    ids = [host.pk for host in hosts]
+    result = {pk: dict.fromkeys((*RESOURCES, "vms", "incoming"), 0) for pk in ids}
+    sums = {name: Sum(name) for name in RESOURCES} | {"n": Count("pk")}
+    placed = VirtualMachine.objects.filter(host__in=ids).values("host")
+    moving = VirtualMachine.objects.filter(moving_to__in=ids, current_job__kind__in=MOVING_JOBS).values("moving_to")
+    for rows, key, count in ((placed, "host", "vms"), (moving, "moving_to", "incoming")):
+        for row in rows.annotate(**sums).order_by():
+            totals = result[row[key]]
+            for name in RESOURCES:
+                totals[name] += row[name] or 0
+            totals[count] += row["n"]
+    return result
 
 
 def usable_q():

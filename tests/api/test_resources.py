@@ -32,6 +32,33 @@ def test_hosts_are_for_staff_only(api, reseller, host):
     assert api(reseller).get(f"/api/v1/hosts/{host.pk}/").status_code == 403
 
 
+def test_the_hosts_list_shows_each_hosts_allocation_in_queries_that_do_not_grow_with_it(api, admin_user, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(admin_user)
+
+    def listed():
+        with CaptureQueriesContext(connection) as queries:
+            rows = client.get("/api/v1/hosts/?page_size=100").json()["results"]
+        return {row["name"]: (row["vms"], row["allocation"]["memory_mb"]) for row in rows}, len(queries)
+
+    def add(name, vms):
+        host = Host.objects.create(name=name, uri=f"test:///{name}", status="online")
+        for i in range(vms):
+            make_vm(customer, host, f"{name}-{i}", memory_mb=512)
+
+    add("h0", 2)
+    listed()  # the token's first use stamps it
+    few, few_queries = listed()
+    for n in range(1, 8):
+        add(f"h{n}", n)
+    many, many_queries = listed()
+    assert few == {"h0": (2, 1024)}
+    assert many["h5"] == (5, 2560) and len(many) == 8
+    assert many_queries == few_queries
+
+
 def _image(owner, name="img", visibility=Visibility.PRIVATE):
     return Image.objects.create(
         name=name,

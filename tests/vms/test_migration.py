@@ -192,6 +192,43 @@ def test_the_room_a_vm_moves_into_is_held_until_its_move_ends(admin_user, custom
         assert placement.choose_host(*size, host=beta) == beta
 
 
+def test_the_room_held_for_a_vm_on_its_way_shows_on_the_host_pages_and_in_the_api(
+    admin_user, customer, hosts, ready_image
+):
+    """What placement counts is what staff see: a host whose room is held for a VM moving in
+    does not look emptier than the refusals say."""
+    from rest_framework.test import APIClient
+
+    alpha, beta = hosts
+    vm = stopped_vm(customer, alpha, ready_image)
+    api = APIClient()
+    api.force_authenticate(admin_user)
+
+    def shown(host):
+        one = api.get(f"/api/v1/hosts/{host.pk}/").json()
+        listed = {row["id"]: row for row in api.get("/api/v1/hosts/").json()["results"]}[host.pk]
+        assert listed == one
+        return {key: one[key] for key in ("allocation", "vms", "incoming_vms")}
+
+    held = {"allocation": {"vcpus": 1, "memory_mb": 512, "disk_gb": 2}}
+    assert shown(alpha) == held | {"vms": 1, "incoming_vms": 0}
+    assert shown(beta)["allocation"] == {"vcpus": 0, "memory_mb": 0, "disk_gb": 0}
+    assert api.get(f"/api/v1/hosts/{beta.pk}/").json()["capacity"] == placement.capacity(beta)
+
+    job = migrate_vm(vm, host=beta.name, actor=admin_user)
+    assert shown(beta) == held | {"vms": 0, "incoming_vms": 1}
+    assert shown(alpha) == held | {"vms": 1, "incoming_vms": 0}  # still placed there
+    host_page = page(admin_user, reverse("ui:host_detail", args=[beta.pk]))
+    assert "Includes 1 VM on its way here." in host_page
+    assert "Включая 1 ВМ, которая переносится сюда." in page(admin_user, reverse("ui:host_list"), "ru")
+    assert "1 / 64" in host_page  # its vCPU of beta's 64 (16 CPUs, overcommit 4)
+
+    runner.execute(job.pk)  # the test driver cannot copy the disk: the move fails
+    assert shown(beta) == {"allocation": {"vcpus": 0, "memory_mb": 0, "disk_gb": 0}, "vms": 0, "incoming_vms": 0}
+    host_page = page(admin_user, reverse("ui:host_detail", args=[beta.pk]))
+    assert "on its way here" not in host_page and "0 / 64" in host_page
+
+
 def test_a_running_vm_whose_live_migration_fails_keeps_running_on_its_host(
     admin_user, customer, hosts, ready_image, django_capture_on_commit_callbacks
 ):

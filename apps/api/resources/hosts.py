@@ -2,6 +2,7 @@
 go through apps.hosts.services (the web UI's pages call the same functions): adding one
 starts a `host_refresh` job to read its capacity, as `refresh/` does for an existing one."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -16,6 +17,7 @@ from apps.hosts import services
 from apps.hosts.filtersets import HostFilterSet
 from apps.hosts.models import URI_PATTERN, Host
 from apps.vms.evacuation import evacuate_host
+from apps.vms.placement import RESOURCES, allocations, capacity
 
 READ_ONLY = [
     "status",
@@ -54,10 +56,26 @@ class AbsolutePathField(StrictCharField):
 
 
 class ClusterIdField(StrictIntegerField):
-    """A cluster's id (the service says whether there is one)."""
+    """A cluster's id (the service says whether there is one); read from the host's own
+    column, not by fetching its cluster (one query per host in a list)."""
 
-    def to_representation(self, value):
-        return value.pk
+    def get_attribute(self, instance):
+        return instance.cluster_id
+
+
+class ResourcesSerializer(serializers.Serializer):
+    vcpus = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    disk_gb = serializers.IntegerField()
+
+
+class HostListSerializer(serializers.ListSerializer):
+    """A page of hosts: their allocations read for the whole page at once."""
+
+    def to_representation(self, data):
+        hosts = list(data.all() if hasattr(data, "all") else data)
+        self.child.allocations = allocations(hosts)
+        return super().to_representation(hosts)
 
 
 class HostSerializer(StrictModelSerializer):
@@ -75,16 +93,48 @@ class HostSerializer(StrictModelSerializer):
     )
     storage_path = AbsolutePathField(max_length=255, required=False)
     strays = StraySerializer(many=True, read_only=True)
+    capacity = serializers.SerializerMethodField(
+        help_text="What placement may hand out: what the host reported times the overcommit ratios."
+    )
+    allocation = serializers.SerializerMethodField(
+        help_text="What the VMs placed on the host take, and those a migration or an evacuation is moving there."
+    )
+    vms = serializers.SerializerMethodField(help_text="VMs placed on the host.")
+    incoming_vms = serializers.SerializerMethodField(help_text="VMs on their way to the host (counted in allocation).")
 
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen"]
         fields += ["cluster"]
-        fields += READ_ONLY
+        fields += READ_ONLY + ["capacity", "allocation", "vms", "incoming_vms"]
         read_only_fields = READ_ONLY
+        list_serializer_class = HostListSerializer
         # No unique validators here: the service reports a taken name or URI, the same
         # way to both doors, and also when two adds race.
         extra_kwargs = {"name": {"min_length": 1, "validators": []}}
+
+    def _totals(self, host):
+        known = getattr(self, "allocations", None)
+        if known is None or host.pk not in known:
+            known = self.allocations = allocations([host])
+        return known[host.pk]
+
+    @extend_schema_field(ResourcesSerializer)
+    def get_capacity(self, host):
+        return capacity(host)
+
+    @extend_schema_field(ResourcesSerializer)
+    def get_allocation(self, host):
+        totals = self._totals(host)
+        return {name: totals[name] for name in RESOURCES}
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_vms(self, host):
+        return self._totals(host)["vms"]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_incoming_vms(self, host):
+        return self._totals(host)["incoming"]
 
 
 HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": JobLinkSerializer()})
