@@ -136,9 +136,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py's asyncio pool defaults to 100 connections; more sockets than that
-            # fail their handshake (../shared/docs/STACK.md).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
+            "CONFIG": {
+                # redis-py's asyncio pool defaults to 100 connections; more sockets than that
+                # fail their handshake (../shared/docs/STACK.md).
+                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                # A web process receives every event of all its sockets on one channel
+                # (apps/live/fanout.py). channels-redis drops a group send's message for a
+                # channel holding `capacity` (100) already: a process behind by a fraction
+                # of a second at a few hundred events a second lost most of them. Its
+                # messages still expire after 60 s (`expiry`); a dead process's channel holds
+                # at most this many (a few MB) until the groups it was in go quiet.
+                "channel_capacity": {"fanout.*": 10000},
+            },
         }
     }
 else:
