@@ -7,6 +7,7 @@ PostgreSQL and Redis.
 
 import re
 import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -14,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from vmmanager.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 from vmmanager.ldap_settings import ldap_settings
+from vmmanager.process_name import application_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("VMM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -101,12 +103,17 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
 }
 
+# What PostgreSQL's pg_stat_activity calls this process's connections: `vmmanager web`,
+# `vmmanager worker`, ... (vmmanager/process_name.py; VMM_PROCESS names it instead).
+APPLICATION_NAME = application_name(sys.argv)
+
 if DATABASE_URL:
     DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = APPLICATION_NAME
         if env_bool("DB_PREPARED_STATEMENTS", False):
             # Parameters sent apart from the SQL (Django's server-side binding), and psycopg
             # prepares a statement its connection has run 5 times (its default threshold):
@@ -463,6 +470,8 @@ if STATS_DATABASE_URL:
     DATABASES["stats"] = environ.Env.db_url_config(STATS_DATABASE_URL)
     if DATABASES["stats"]["ENGINE"].endswith("sqlite3"):
         DATABASES["stats"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    else:
+        DATABASES["stats"].setdefault("OPTIONS", {})["application_name"] = APPLICATION_NAME
 # Appended to whatever routers are set above (the embedded channel layer's, or none).
 DATABASE_ROUTERS = [*globals().get("DATABASE_ROUTERS", []), "apps.stats.router.StatsRouter"]
 
