@@ -268,3 +268,33 @@ def test_the_api_keeps_a_pools_image_and_host_and_counts_its_standbys(admin_user
     refused = api.patch(f"/api/v1/warm-pools/{pool.pk}/", {"image": pool.image_id}, format="json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "image"
     assert api.patch(f"/api/v1/warm-pools/{pool.pk}/", {"size": 3}, format="json").json()["size"] == 3
+
+
+def test_staff_tell_standbys_from_customers_vms_and_can_list_either_alone(admin_user, customer, pool, client):
+    from tests.api.conftest import client_for
+
+    ready = standby(pool)
+    theirs = vm_with_domain(customer, pool.host, name="theirs")
+    client.force_login(admin_user)
+
+    listed = client.get("/vms/").content.decode()
+    row = listed.split(f'data-vm="{ready.pk}"')[1].split("</tr>")[0]
+    assert "data-standby" in row and f"/warm-pools/{pool.pk}/" in row
+    assert "data-standby" not in listed.split(f'data-vm="{theirs.pk}"')[1].split("</tr>")[0]
+    assert "data-standby-note" in client.get(f"/vms/{ready.pk}/").content.decode()
+    assert "data-standby-note" not in client.get(f"/vms/{theirs.pk}/").content.decode()
+    assert f'data-vm="{ready.pk}"' not in client.get("/vms/?standby=false").content.decode()
+    only = client.get("/vms/?standby=true").content.decode()
+    assert f'data-vm="{ready.pk}"' in only and f'data-vm="{theirs.pk}"' not in only
+    assert client.get("/vms/?standby=maybe").status_code == 200  # the page leaves a bad filter out
+
+    api = client_for(admin_user)
+    names = lambda query: {vm["name"] for vm in api.get(f"/api/v1/vms/{query}").json()["results"]}  # noqa: E731
+    assert names("") == {ready.name, "theirs"}
+    assert names("?standby=true") == {ready.name}
+    assert names("?standby=false") == {"theirs"}
+    refused = api.get("/api/v1/vms/?standby=maybe")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "standby"
+
+    client.force_login(customer)  # no standbys to see, and no filter for them
+    assert 'name="standby"' not in client.get("/vms/").content.decode()

@@ -61,6 +61,11 @@ class VmFilterForm(forms.Form):
     image = forms.ModelChoiceField(
         label=_("Image"), required=False, queryset=None, empty_label=_("Any image"), widget=QuickSelect
     )
+    standby = forms.ChoiceField(
+        label=_("Warm pool standbys"),
+        required=False,
+        choices=[("", _("Standbys too")), ("false", _("Without standbys")), ("true", _("Standbys only"))],
+    )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
@@ -68,8 +73,8 @@ class VmFilterForm(forms.Form):
         self.fields["image"].queryset = visible_images(user).order_by("name")
         if is_staff_user(user):
             self.fields["host"].queryset = Host.objects.order_by("name")
-        else:
-            del self.fields["host"]
+        else:  # only staff see standbys
+            del self.fields["host"], self.fields["standby"]
         if sees_other_users(user):  # ids and names only: a reseller may have thousands of customers
             others = visible_users(user).order_by("username").values_list("pk", "username")
             self.fields["owner"].choices = [("", _("Any owner")), *others]
