@@ -187,6 +187,10 @@ if VMM_WORKER_SILENT_SECONDS <= 2 * VMM_WORKER_HEARTBEAT_SECONDS:
         "VMM_WORKER_SILENT_SECONDS must be more than twice VMM_WORKER_HEARTBEAT_SECONDS"
         f" ({VMM_WORKER_SILENT_SECONDS} <= 2 x {VMM_WORKER_HEARTBEAT_SECONDS})"
     )
+# A worker busy with a job also looks this often for jobs of dead workers and settles them
+# (a thread beside its heartbeat): the scheduled reconciliation is a queued task, which waits
+# while every worker runs a long job.
+VMM_BUSY_RECONCILE_SECONDS = env_int("VMM_BUSY_RECONCILE_SECONDS", 60, minimum=1, maximum=3600)
 Q_CLUSTER = {
     "name": "vmmanager",
     "workers": env_int("VMM_WORKERS", 2, minimum=1, maximum=64),

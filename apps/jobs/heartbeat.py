@@ -13,7 +13,9 @@ is still running nor keep one whose worker is gone. The reconciler asks the proc
 about a worker on its own machine, and the heartbeat about a worker elsewhere: the running
 jobs of a worker silent for VMM_WORKER_SILENT_SECONDS are orphaned (the container was
 removed, the machine was lost), found by the next reconciliation rather than after the job
-time limit.
+time limit. While a worker runs a job it also looks for such jobs every
+VMM_BUSY_RECONCILE_SECONDS and settles them in a thread of its own: the scheduled
+reconciliation is a queued task, and waits while every worker is busy with a long job.
 """
 
 import functools
@@ -21,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -81,14 +84,19 @@ def beating(worker):
         yield
         return
     stop = threading.Event()
+    settler = []  # the thread settling orphaned jobs, once one was started
 
     def run():
+        look_at = time.monotonic() + settings.VMM_BUSY_RECONCILE_SECONDS
         try:
             while not stop.wait(settings.VMM_WORKER_HEARTBEAT_SECONDS):
                 try:
                     beat(worker)
                 except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
                     logger.warning("worker %s: heartbeat not recorded", worker, exc_info=True)
+                if time.monotonic() >= look_at and not (settler and settler[0].is_alive()):
+                    look_at = time.monotonic() + settings.VMM_BUSY_RECONCILE_SECONDS
+                    settler[:] = [_settle_orphans_aside(worker)]
         finally:
             connection.close()  # this thread's own connection
 
@@ -99,3 +107,23 @@ def beating(worker):
     finally:
         stop.set()
         thread.join()
+        for each in settler:  # its clean-ups finish before the worker takes its next job
+            each.join()
+
+
+def _settle_orphans_aside(worker):
+    """Settle dead workers' jobs in a thread of its own: an operation's clean-up may take a
+    while (libvirt, a backup repository), and the beats must not wait for it."""
+    from apps.jobs.reconcile import settle_orphans  # it imports this module
+
+    def run():
+        try:
+            settle_orphans()
+        except Exception:  # noqa: BLE001 - the next look, or the scheduled run, tries again
+            logger.warning("worker %s: settling dead workers' jobs failed", worker, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="worker-settle-orphans", daemon=True)
+    thread.start()
+    return thread

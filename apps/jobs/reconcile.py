@@ -2,7 +2,9 @@
 settling them: failed with the step it died in, the operation's clean-up run, the target
 left in a definite state. Runs when the workers start and every minute after; then the
 housekeeping the apps registered (apps.jobs.registry.register_housekeeping), e.g. the
-clean-ups failed operations still owe to hosts that are back."""
+clean-ups failed operations still owe to hosts that are back. A worker busy with a job
+settles other workers' orphaned jobs too (heartbeat.beating): the scheduled run is a queued
+task, which waits while every worker is busy."""
 
 import logging
 import os
@@ -71,12 +73,12 @@ def orphaned_jobs():
     return found
 
 
-def reconcile(housekeeping=True):
-    """Settle every running job whose worker is gone, forget workers silent for a day that
-    run nothing, then (unless `housekeeping` is False) run the registered housekeeping.
-    Returns how many jobs were settled."""
+def settle_orphans(orphans=None):
+    """Settle the running jobs whose worker is gone (`orphans`, as orphaned_jobs() returns
+    them, found now if not given). Returns how many this call settled (another reconciler
+    may settle one first: each job is settled once)."""
     settled = 0
-    for job, how in orphaned_jobs():
+    for job, how in orphaned_jobs() if orphans is None else orphans:
         step = job.steps.filter(status=StepStatus.RUNNING).order_by("position").first()
         where = f" during “{step.name}”" if step else ""
         why = f"The worker running this job stopped unexpectedly{where}; the job did not finish{how}."
@@ -84,6 +86,14 @@ def reconcile(housekeeping=True):
             settled += 1
     if settled:
         logger.warning("settled %d job(s) whose worker had died", settled)
+    return settled
+
+
+def reconcile(housekeeping=True):
+    """Settle every running job whose worker is gone, forget workers silent for a day that
+    run nothing, then (unless `housekeeping` is False) run the registered housekeeping.
+    Returns how many jobs were settled."""
+    settled = settle_orphans()
     running = Job.objects.filter(status=JobStatus.RUNNING).values("worker")
     Worker.objects.filter(beat_at__lt=Now() - timedelta(days=1)).exclude(name__in=running).delete()
     for task in registry.housekeeping() if housekeeping else ():

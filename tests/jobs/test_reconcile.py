@@ -205,3 +205,32 @@ def test_silence_is_measured_by_the_database_clock_not_the_reconcilers(customer,
     assert settled == "1"
     assert Job.objects.get(pk=alive.pk).status == JobStatus.RUNNING
     assert Job.objects.get(pk=gone.pk).status == JobStatus.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_busy_with_a_long_job_settles_a_dead_workers_job_meanwhile(customer, test_host, tmp_path, settings):
+    """Every worker busy with a long job (a deploy, a backup): the scheduled reconciliation, a
+    queued task like the jobs, would wait for one to finish. A busy worker's heartbeat
+    thread looks for dead workers' jobs itself and settles them."""
+    settings.VMM_WORKER_HEARTBEAT_SECONDS = 1
+    settings.VMM_BUSY_RECONCILE_SECONDS = 1
+    settings.VMM_OPERATIONS_DIR = str(tmp_path)
+    (tmp_path / "vm_reboot.py").write_text(
+        "import time\nSTEPS = ['Take a while']\n"
+        "def run(ctx, vm, **params):\n    with ctx.step('Take a while'):\n        time.sleep(3)\n"
+    )
+    lost = vm_with_domain(customer, test_host, name="lost")
+    orphan = running_job(lost, "vm_reboot", "worker-2~4026532511:7", "Reboot the guest")
+    beat_ago(orphan.worker, settings.VMM_WORKER_SILENT_SECONDS + 5)  # its machine is gone
+    busy = vm_with_domain(customer, test_host, name="busy")
+    job = runner.submit("vm_reboot", busy, queue=False)
+
+    runner.execute(job.pk)  # the only worker, busy for 3 s: no reconciliation runs meanwhile
+
+    job.refresh_from_db()
+    orphan.refresh_from_db()
+    lost.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert orphan.status == JobStatus.FAILED and "during “Reboot the guest”" in orphan.error
+    assert "its worker worker-2~4026532511:7 has not been heard from for" in orphan.error
+    assert lost.current_job is None and lost.power_state == PowerState.RUNNING  # released, re-read
