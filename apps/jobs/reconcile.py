@@ -73,12 +73,11 @@ def orphaned_jobs():
     return found
 
 
-def settle_orphans(orphans=None):
-    """Settle the running jobs whose worker is gone (`orphans`, as orphaned_jobs() returns
-    them, found now if not given). Returns how many this call settled (another reconciler
-    may settle one first: each job is settled once)."""
+def settle_orphans():
+    """Settle the running jobs whose worker is gone. Returns how many this call settled
+    (another reconciler may settle one first: each job is settled once)."""
     settled = 0
-    for job, how in orphaned_jobs() if orphans is None else orphans:
+    for job, how in orphaned_jobs():
         step = job.steps.filter(status=StepStatus.RUNNING).order_by("position").first()
         where = f" during “{step.name}”" if step else ""
         why = f"The worker running this job stopped unexpectedly{where}; the job did not finish{how}."

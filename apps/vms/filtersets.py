@@ -1,7 +1,8 @@
 """The VM list's filters, one FilterSet for the API (/api/v1/vms/) and the web UI's VM list:
-power state, status, host, owner, image, name, warm pool standbys, and `q` (what the UI's search box sends:
-name, host name, an address, or a UUID prefix of 8 characters or more). The queryset
-given is already scoped to what the caller may see; sorting is the caller's business."""
+power state, status, host, owner, image, name, warm pool standbys, and `q` (what the UI's
+search box sends: name, host name, an address, or a UUID prefix of 8 characters or more).
+The queryset given is already scoped to what the caller may see; sorting is the caller's
+business."""
 
 import django_filters
 from django.db.models import Q
