@@ -24,11 +24,17 @@ class QuickSelect(forms.Select):
     50 µs each): a reseller's 2,000 customers in the owner menu were most of the VM list
     page's time (bench/api.py, docs/api.md "Performance")."""
 
+    rows = None  # a callable giving (value, label) pairs: drawn as they come, not normalised first
+
+    def use_required_attribute(self, initial):
+        """Never: these menus filter, all optional (Django's own answer reads every choice)."""
+        return False
+
     def render(self, name, value, attrs=None, renderer=None):
         chosen = {str(v) for v in self.format_value(value)}
         options = "".join(
             f'<option value="{escape(str(v))}"{" selected" if str(v) in chosen else ""}>{escape(str(label))}</option>'
-            for v, label in self.choices
+            for v, label in (self.rows() if self.rows else self.choices)
         )
         return mark_safe(
             f'<select name="{escape(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>{options}</select>'
@@ -77,7 +83,11 @@ class VmFilterForm(forms.Form):
             del self.fields["host"], self.fields["standby"]
         if sees_other_users(user):  # ids and names only: a reseller may have thousands of customers
             others = visible_users(user).order_by("username").values_list("pk", "username")
-            self.fields["owner"].choices = [("", _("Any owner")), *others]
+            # A callable: read only when the menu is drawn (as it comes) or a chosen owner is
+            # checked (normalised by Django), not for the table alone (htmx).
+            owners = lambda: [("", _("Any owner")), *others]  # noqa: E731
+            self.fields["owner"].choices = owners
+            self.fields["owner"].widget.rows = owners
         else:
             del self.fields["owner"]
 
