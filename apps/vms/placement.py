@@ -40,14 +40,8 @@ def capacity(host):
 def allocation(host, *, moving=None):
     """What the VMs on `host` take, and the VMs on their way there (module docstring);
     `moving` (a VM) left out."""
-    from apps.vms.models import VirtualMachine
-
-    placed = Q(host=host) | Q(moving_to=host, current_job__kind__in=MOVING_JOBS)
-    vms = VirtualMachine.objects.filter(placed)
-    if moving is not None:
-        vms = vms.exclude(pk=moving.pk)
-    totals = vms.aggregate(vcpus=Sum("vcpus"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb"))
-    return {key: value or 0 for key, value in totals.items()}
+    totals = allocations([host], moving=moving)[host.pk]
+    return {name: totals[name] for name in RESOURCES}
 
 
 def hold_room(vm, host):
@@ -60,23 +54,33 @@ def hold_room(vm, host):
 
 
 def free(host, *, moving=None):
-    room, used = capacity(host), allocation(host, moving=moving)
-    return {name: room[name] - used[name] for name in RESOURCES}
+    return rooms([host], moving=moving)[host.pk]
 
 
-def allocations(hosts):
+def rooms(hosts, *, moving=None):
+    """{host id: what placement may still hand out there} for `hosts`, in two queries."""
+    used = allocations(hosts, moving=moving)
+    result = {}
+    for host in hosts:
+        total = capacity(host)
+        result[host.pk] = {name: total[name] - used[host.pk][name] for name in RESOURCES}
+    return result
+
+
+def allocations(hosts, *, moving=None):
     """{host id: {"vcpus", "memory_mb", "disk_gb", "vms", "incoming"}} for `hosts`, in two
-    grouped queries whatever their number: what `allocation` counts for each (the VMs placed
-    there and those on their way in), `vms` the VMs placed there, `incoming` the others (what
-    the host pages and the API show)."""
+    grouped queries whatever their number: what the VMs placed there take and those on
+    their way in (module docstring), `vms` counting the first, `incoming` the others (what
+    the host pages and the API show); `moving` (a VM) left out."""
     from apps.vms.models import VirtualMachine
 
     ids = [host.pk for host in hosts]
     result = {pk: dict.fromkeys((*RESOURCES, "vms", "incoming"), 0) for pk in ids}
+    vms = VirtualMachine.objects.exclude(pk=moving.pk) if moving is not None else VirtualMachine.objects.all()
     sums = {name: Sum(name) for name in RESOURCES} | {"n": Count("pk")}
-    placed = VirtualMachine.objects.filter(host__in=ids).values("host")
-    moving = VirtualMachine.objects.filter(moving_to__in=ids, current_job__kind__in=MOVING_JOBS).values("moving_to")
-    for rows, key, count in ((placed, "host", "vms"), (moving, "moving_to", "incoming")):
+    placed = vms.filter(host__in=ids).values("host")
+    coming = vms.filter(moving_to__in=ids, current_job__kind__in=MOVING_JOBS).values("moving_to")
+    for rows, key, count in ((placed, "host", "vms"), (coming, "moving_to", "incoming")):
         for row in rows.annotate(**sums).order_by():
             totals = result[row[key]]
             for name in RESOURCES:
@@ -121,11 +125,11 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=
             raise NoCapacity(_("Host %(host)s is in maintenance: it takes no new VMs.") % {"host": host.name})
         if not candidates:
             raise NoCapacity(_("Host %(host)s is not online.") % {"host": host.name})
-    rooms = {h: free(h) for h in candidates}
+    room = rooms(candidates)  # two queries for all of them
     fitting = [
         h
-        for h, room in rooms.items()
-        if room["vcpus"] >= vcpus and room["memory_mb"] >= memory_mb and room["disk_gb"] >= disk_gb
+        for h in candidates
+        if room[h.pk]["vcpus"] >= vcpus and room[h.pk]["memory_mb"] >= memory_mb and room[h.pk]["disk_gb"] >= disk_gb
     ]
     online = [h for h in fitting if h.status == HostStatus.ONLINE]
     fitting = online or fitting
@@ -144,5 +148,5 @@ def choose_host(vcpus, memory_mb, disk_gb, *, host=None, strategy=None, lost_ok=
             _("No online host has room for %(vcpus)d vCPU, %(memory)d MiB and %(disk)d GiB.")
             % {"vcpus": vcpus, "memory": memory_mb, "disk": disk_gb}
         )
-    key = lambda h: (rooms[h]["memory_mb"], -h.pk)  # noqa: E731
+    key = lambda h: (room[h.pk]["memory_mb"], -h.pk)  # noqa: E731
     return max(fitting, key=key) if strategy == "spread" else min(fitting, key=key)
