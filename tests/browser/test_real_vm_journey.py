@@ -176,7 +176,8 @@ def test_a_customer_deploys_a_real_vm_watches_it_live_uses_its_consoles_and_dele
     screenshot(console, "console-serial")
 
     console.goto(f"{base}/vms/{vm.pk}/console/?kind=vnc")
-    console.wait_for_function("() => window.vmmVncConnected === true", timeout=30000)
+    # As long as the serial console gets (60 s): on a loaded machine the bridge and QEMU answer late.
+    console.wait_for_function("() => window.vmmVncConnected === true", timeout=60000)
     # The guest's VGA text console (tty1) is drawn: the canvas has lit pixels, not one colour.
     lit = console.wait_for_function(
         """() => {
