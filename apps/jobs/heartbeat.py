@@ -15,7 +15,9 @@ jobs of a worker silent for VMM_WORKER_SILENT_SECONDS are orphaned (the containe
 removed, the machine was lost), found by the next reconciliation rather than after the job
 time limit. While a worker runs a job it also looks for such jobs every
 VMM_BUSY_RECONCILE_SECONDS and settles them in a thread of its own: the scheduled
-reconciliation is a queued task, and waits while every worker is busy with a long job.
+reconciliation is a queued task, and waits while every worker is busy with a long job. The
+settling is handed in (`beating(worker, meanwhile=...)`, by the workers' entry point,
+tasks.py): the reconciler settles jobs through the runner, which beats through this module.
 """
 
 import functools
@@ -73,8 +75,10 @@ def beat(worker):
 
 
 @contextmanager
-def beating(worker):
-    """Beat for `worker` every VMM_WORKER_HEARTBEAT_SECONDS until the block ends.
+def beating(worker, meanwhile=None):
+    """Beat for `worker` every VMM_WORKER_HEARTBEAT_SECONDS until the block ends; every
+    VMM_BUSY_RECONCILE_SECONDS also run `meanwhile()` (if given) in a thread of its own, one
+    at a time, joined before the block ends.
 
     Not while the job runs inside a transaction of its caller (a job run at the commit of a
     test's transaction): the beats go through the thread's own connection, and the first
@@ -94,9 +98,10 @@ def beating(worker):
                     beat(worker)
                 except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
                     logger.warning("worker %s: heartbeat not recorded", worker, exc_info=True)
-                if time.monotonic() >= look_at and not (settler and settler[0].is_alive()):
-                    look_at = time.monotonic() + settings.VMM_BUSY_RECONCILE_SECONDS
-                    settler[:] = [_settle_orphans_aside(worker)]
+                if meanwhile is None or time.monotonic() < look_at or (settler and settler[0].is_alive()):
+                    continue
+                look_at = time.monotonic() + settings.VMM_BUSY_RECONCILE_SECONDS
+                settler[:] = [_aside(worker, meanwhile)]
         finally:
             connection.close()  # this thread's own connection
 
@@ -111,16 +116,16 @@ def beating(worker):
             each.join()
 
 
-def _settle_orphans_aside(worker):
-    """Settle dead workers' jobs in a thread of its own: an operation's clean-up may take a
-    while (libvirt, a backup repository), and the beats must not wait for it."""
-    from apps.jobs.reconcile import settle_orphans  # it imports this module
+def _aside(worker, meanwhile):
+    """`meanwhile()` in a thread of its own: settling dead workers' jobs runs operations'
+    clean-ups, which may take a while (libvirt, a backup repository), and the beats must not
+    wait for them."""
 
     def run():
         try:
-            settle_orphans()
+            meanwhile()
         except Exception:  # noqa: BLE001 - the next look, or the scheduled run, tries again
-            logger.warning("worker %s: settling dead workers' jobs failed", worker, exc_info=True)
+            logger.warning("worker %s: %s failed", worker, getattr(meanwhile, "__name__", meanwhile), exc_info=True)
         finally:
             connection.close()
 

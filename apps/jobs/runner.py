@@ -152,9 +152,10 @@ def _join(old, new):
     return f"{old}\n{new}" if old else new
 
 
-def execute(job_id):
+def execute(job_id, meanwhile=None):
     """Run a queued job to its end. A job that is not queued (already run, or taken by a
-    duplicate delivery) is left alone. Never raises for the operation's own failure."""
+    duplicate delivery) is left alone. Never raises for the operation's own failure.
+    `meanwhile`: what the worker does aside while the job runs (heartbeat.beating)."""
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         logger.warning("job %s does not exist", job_id)
@@ -174,7 +175,7 @@ def execute(job_id):
             return job
         job.refresh_from_db()
         _job_changed(job)
-        with beating(worker):
+        with beating(worker, meanwhile):
             _run(job)
         return job
 

@@ -13,7 +13,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.hosts.models import Host, HostStatus
-from apps.jobs import runner
+from apps.jobs import runner, tasks
 from apps.jobs.heartbeat import beat, machine
 from apps.jobs.models import Job, JobStatus, StepStatus, Worker
 from apps.jobs.reconcile import reconcile
@@ -225,7 +225,7 @@ def test_a_worker_busy_with_a_long_job_settles_a_dead_workers_job_meanwhile(cust
     busy = vm_with_domain(customer, test_host, name="busy")
     job = runner.submit("vm_reboot", busy, queue=False)
 
-    runner.execute(job.pk)  # the only worker, busy for 3 s: no reconciliation runs meanwhile
+    tasks.run_job(str(job.pk))  # the only worker, busy for 3 s: no reconciliation runs meanwhile
 
     job.refresh_from_db()
     orphan.refresh_from_db()
