@@ -1,17 +1,20 @@
-"""A single file from a backup (docs/backups.md, "A single file from a backup"): the one place
-that decides who may take a file out of a backup and download it; both doors (API and web
-UI) call these functions.
+"""Files from a backup (docs/backups.md, "Files from a backup"): the one place that decides
+who may take a file or a directory (packed as a .tar.gz) out of a backup and download it;
+both doors (API and web UI) call these functions.
 
 - Who: the backup's owner only (the VM's owner; for a backup of a deleted VM, the owner it
   was kept for). Its reseller and staff, who see the backup, are refused (PermissionDenied:
   the files of a customer's disk are the customer's); anyone else gets Http404.
-- `path`: absolute, normalized (no `.` or `..` parts, no repeated or trailing `/`), without
-  NUL or other control characters, at most 1024 characters; ValidationError on `path`.
+- `path`: absolute, normalized (no `.` or `..` parts, no repeated or trailing `/`; `/` itself
+  is the whole filesystem tree), without NUL or other control characters, at most 1024
+  characters; ValidationError on `path`. Whether it is a file or a directory is found by
+  the job.
 - The backup must be `ready`; it is `restoring` while the job reads it (not deleted, nor
   restored, meanwhile) and `ready` again after, in every outcome.
 - The download area's quota: a user holds at most VMM_BACKUP_FILES_PER_USER files being
   taken out or ready to download (ValidationError on `quota`, code `quota_exceeded`); each
-  file at most VMM_BACKUP_FILE_MAX_MB (the job fails on a larger one, saying so).
+  at most VMM_BACKUP_FILE_MAX_MB (a directory: its size on disk and its archive; the job
+  fails on a larger one, saying so).
 - The file is downloadable by its owner only (Http404 for anyone else, staff included: no
   leak of what was asked) until it expires, VMM_BACKUP_FILE_TTL_HOURS after it was taken
   out; then it is gone (`FileGone`: 410), and the jobs reconciler's housekeeping deletes it.
@@ -64,15 +67,20 @@ def check_path(path):
     if not isinstance(path, str):
         raise ValidationError({"path": _("Give a string.")})
     if not path:
-        message = _("An absolute path of a file in the backup.")
+        message = _("An absolute path of a file or directory in the backup.")
         raise ValidationError({"path": ValidationError(message, code="required")})
     if len(path) > PATH_MAX:
         raise ValidationError({"path": _("At most %(max)d characters.") % {"max": PATH_MAX}})
     if any(ord(c) < 32 or c == "\x7f" for c in path):
         raise ValidationError({"path": _("No control characters (NUL, newlines, tabs).")})
-    if not path.startswith("/") or path == "/" or path.endswith("/") or os.path.normpath(path) != path:
+    trailing = path != "/" and path.endswith("/")
+    if not path.startswith("/") or trailing or "//" in path or os.path.normpath(path) != path:
         raise ValidationError(
-            {"path": _("An absolute, normalized path of a file (no . or .. parts, no repeated or trailing /).")}
+            {
+                "path": _(
+                    "An absolute, normalized path of a file or directory (no . or .. parts, no repeated or trailing /)."
+                )
+            }
         )
     return path
 
@@ -93,8 +101,8 @@ def backup_for_owner(actor, backup):
 
 
 def extract_file(backup, *, path, actor=None, request_id=None):
-    """Take the file `path` out of `backup` for its owner (the backup_file_extract job).
-    Returns (the BackupFile, the job)."""
+    """Take the file or directory `path` out of `backup` for its owner (the
+    backup_file_extract job). Returns (the BackupFile, the job)."""
     backup, owner = backup_for_owner(actor, backup)
     path = check_path(path)
     if backup.state != BackupState.READY:

@@ -219,18 +219,25 @@ class BackupFileState(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+class BackupFileKind(models.TextChoices):
+    FILE = "file", pgettext_lazy("backup file kind", "File")
+    DIRECTORY = "directory", pgettext_lazy("backup file kind", "Folder (.tar.gz)")
+
+
 class BackupFile(models.Model):
-    """One file taken out of a backup for its owner to download (docs/backups.md, "A single
-    file from a backup"): the `backup_file_extract` job restores the backup's disk to a
-    scratch file, takes `path` out of it with libguestfs and keeps it in the panel's private
-    download area (`VMM_BACKUP_FILES_DIR/<id>/`) until `expires_at`; then the jobs
-    reconciler's housekeeping deletes it (`expired`). Only `owner` (the VM's owner) sees it."""
+    """One file or directory taken out of a backup for its owner to download (docs/backups.md,
+    "Files from a backup"): the `backup_file_extract` job restores the backup's disk to a
+    scratch file, takes `path` out of it with libguestfs (a directory packed as a .tar.gz) and
+    keeps it in the panel's private download area (`VMM_BACKUP_FILES_DIR/<id>/`) until
+    `expires_at`; then the jobs reconciler's housekeeping deletes it (`expired`). Only `owner`
+    (the VM's owner) sees it. `kind` is known once the job has looked (blank before)."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_files")
     # Kept when the backup is deleted: the file taken out stays downloadable until it expires.
     backup = models.ForeignKey(Backup, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
     vm_name = models.CharField(max_length=64)
     path = models.CharField(max_length=1024)
+    kind = models.CharField(max_length=9, choices=BackupFileKind.choices, blank=True)
     state = models.CharField(max_length=10, choices=BackupFileState.choices, default=BackupFileState.EXTRACTING)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -248,5 +255,8 @@ class BackupFile(models.Model):
 
     @property
     def name(self):
-        """The file's own name (what a download is saved as)."""
+        """What a download is saved as: the file's own name; a directory's name (`root` for
+        `/`) with `.tar.gz`."""
+        if self.kind == BackupFileKind.DIRECTORY:
+            return f"{os.path.basename(self.path) or 'root'}.tar.gz"
         return os.path.basename(self.path) or "file"

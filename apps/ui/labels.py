@@ -46,7 +46,7 @@ OPERATIONS = {
     "vm_backup_delete": gettext_lazy("Delete a backup"),
     "vm_backup_restore_new": gettext_lazy("Restore a backup into a new VM"),
     "backup_delete": gettext_lazy("Delete a backup of a deleted VM"),
-    "backup_file_extract": gettext_lazy("Take a file out of a backup"),
+    "backup_file_extract": gettext_lazy("Take files out of a backup"),
     "backup_repository_init": gettext_lazy("Initialize a backup repository"),
     "vm_billing_suspend": gettext_lazy("Suspend for non-payment"),
     "vm_billing_unsuspend": gettext_lazy("Lift the suspension"),

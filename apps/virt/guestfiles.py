@@ -1,16 +1,18 @@
-"""One file out of an offline disk image, through libguestfs (guestfish), read-only.
+"""A file or a directory out of an offline disk image, through libguestfs (guestfish), read-only.
 
-    extract_file("/work/disk.raw", "/etc/hosts", "/area/12/hosts", max_bytes=512 * 2**20)
+    extract("/work/disk.raw", "/etc/hosts", "/area/12/data", max_bytes=512 * 2**20)
 
 guestfish is driven command by command over its standard input (one appliance launch for
 the whole conversation): each command is followed by an `echo` of a marker, and its output
 (errors included: standard error goes to the same pipe) is read up to the marker. The disk
 is mounted the way virt tools do it (libguestfs's inspection: the operating system's root
 and its other filesystems by their mount points), or, with no operating system found, its
-only filesystem at `/`. Only a regular file is taken (a symbolic link is followed inside
-the guest's filesystems); a directory, a special file, a missing path or a file larger than
-`max_bytes` is refused with `FileRefused` saying why. Other failures raise
-`OperationFailed` with guestfish's words."""
+only filesystem at `/`. The path is first resolved inside the guest's filesystems (its
+symbolic links followed there, never in the appliance). A regular file is copied as it is; a
+directory is packed as a gzip'd tar of its contents (entries `./...`, owners kept as numbers,
+symbolic links inside it kept as links). A special file, a missing path, or a file or
+directory larger than `max_bytes` (a directory: its size on disk, then the archive's) is refused with
+`FileRefused` saying why. Other failures raise `OperationFailed` with guestfish's words."""
 
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ log = logging.getLogger("vmmanager.virt")
 
 NOT_FILESYSTEMS = {"swap", "unknown", ""}
 KINDS = {
-    stat.S_IFDIR: "a directory",
     stat.S_IFLNK: "a symbolic link",
     stat.S_IFIFO: "a named pipe",
     stat.S_IFSOCK: "a socket",
@@ -41,8 +42,8 @@ KINDS = {
 
 
 class FileRefused(OperationFailed):
-    """The path is not a regular file the panel may hand out (missing, a directory, a
-    special file, too large); the message says which."""
+    """The path is not a file or directory the panel may hand out (missing, a special file, too
+    large); the message says which."""
 
 
 def quote(text: str) -> str:
@@ -155,23 +156,65 @@ def _mount(fish: _Fish) -> str:
     return f"the disk's only filesystem {usable[0]} (no operating system found)"
 
 
-def _stat(fish: _Fish, path: str) -> dict[str, int]:
-    lines, errors = fish.ask(f"statns {quote(path)}")
-    if errors:
+def _resolve(fish: _Fish, path: str) -> str:
+    """`path` with its symbolic links followed inside the guest's filesystems."""
+    lines, errors = fish.ask(f"realpath {quote(path)}")
+    if errors or len(lines) != 1:
         reason = _reason(errors)
-        if "No such file or directory" in reason or "Not a directory" in reason:
-            raise FileRefused(f"{path}: no such file in the backup")
+        if not errors or "No such file or directory" in reason or "Not a directory" in reason:
+            raise FileRefused(f"{path}: no such file or directory in the backup")
         raise FileRefused(f"{path}: cannot be read ({reason})")
+    return lines[0]
+
+
+def _stat(fish: _Fish, path: str) -> dict[str, int]:
+    lines, errors = fish.ask(f"lstatns {quote(path)}")
+    if errors:
+        raise FileRefused(f"{path}: cannot be read ({_reason(errors)})")
     fields = dict(line.split(": ", 1) for line in lines if ": " in line)
     return {key: int(value) for key, value in fields.items() if value.lstrip("-").isdigit()}
 
 
-def extract_file(
-    image: str | Path, path: str, destination: str | Path, *, max_bytes: int, timeout: float = 3600
-) -> dict:
-    """Copy the regular file `path` (absolute) of the raw disk image `image`, opened
-    read-only, to the local `destination`. Returns {"size": bytes, "mounted": how}. Raises
-    FileRefused (missing, not a regular file, larger than `max_bytes`, no filesystem to
+def _too_large(path: str, what: str, size: int, max_bytes: int) -> FileRefused:
+    return FileRefused(
+        f"{path} is {size / 2**20:.1f} MiB{what}, more than the {max_bytes / 2**20:.0f} MiB a file or directory "
+        "taken out of a backup may have (VMM_BACKUP_FILE_MAX_MB)"
+    )
+
+
+def _copy_file(fish: _Fish, path: str, info: dict[str, int], destination: str | Path, max_bytes: int) -> int:
+    size = info.get("st_size", 0)
+    if size > max_bytes:
+        raise _too_large(path, "", size, max_bytes)
+    _out, errors = fish.ask(f"download {quote(path)} {quote(str(destination))}")
+    if errors:
+        raise OperationFailed(f"{path} could not be copied: {_reason(errors)}")
+    got = os.path.getsize(destination)
+    if got != size:
+        raise OperationFailed(f"{path}: {got} bytes copied, not its {size}")
+    return size
+
+
+def _pack_directory(fish: _Fish, path: str, destination: str | Path, max_bytes: int) -> int:
+    lines, errors = fish.ask(f"du {quote(path)}")
+    if errors or len(lines) != 1 or not lines[0].isdigit():
+        raise OperationFailed(f"{path}: its size could not be read: {_reason(errors) or lines}")
+    if int(lines[0]) * 1024 > max_bytes:
+        raise _too_large(path, " on disk", int(lines[0]) * 1024, max_bytes)
+    _out, errors = fish.ask(f"tar-out {quote(path)} {quote(str(destination))} compress:gzip numericowner:true")
+    if errors:
+        raise OperationFailed(f"{path} could not be packed: {_reason(errors)}")
+    size = os.path.getsize(destination)
+    if size > max_bytes:  # sparse files: small on disk, their full length in the archive
+        raise _too_large(path, " packed", size, max_bytes)
+    return size
+
+
+def extract(image: str | Path, path: str, destination: str | Path, *, max_bytes: int, timeout: float = 3600) -> dict:
+    """Copy the regular file or pack the directory `path` (absolute) of the raw disk image
+    `image`, opened read-only, to the local `destination`. Returns {"kind": "file" or
+    "directory", "path": `path` resolved in the guest, "size": bytes written, "mounted": how}.
+    Raises FileRefused (missing, a special file, larger than `max_bytes`, no filesystem to
     mount) or OperationFailed."""
     if not path.startswith("/"):
         raise ValueError("an absolute path")
@@ -179,23 +222,16 @@ def extract_file(
     fish = _Fish(image, started + timeout)
     try:
         mounted = _mount(fish)
-        info = _stat(fish, path)
+        resolved = _resolve(fish, path)
+        info = _stat(fish, resolved)
         kind = stat.S_IFMT(info.get("st_mode", 0))
-        if kind != stat.S_IFREG:
-            raise FileRefused(f"{path} is {KINDS.get(kind, 'not a regular file')}, not a regular file")
-        size = info.get("st_size", 0)
-        if size > max_bytes:
-            raise FileRefused(
-                f"{path} is {size / 2**20:.1f} MiB, more than the {max_bytes / 2**20:.0f} MiB a file taken out "
-                "of a backup may have (VMM_BACKUP_FILE_MAX_MB)"
-            )
-        _out, errors = fish.ask(f"download {quote(path)} {quote(str(destination))}")
-        if errors:
-            raise OperationFailed(f"{path} could not be copied: {_reason(errors)}")
+        if kind == stat.S_IFREG:
+            size = _copy_file(fish, resolved, info, destination, max_bytes)
+        elif kind == stat.S_IFDIR:
+            size = _pack_directory(fish, resolved, destination, max_bytes)
+        else:
+            raise FileRefused(f"{path} is {KINDS.get(kind, 'not a regular file')}, not a file or directory")
     finally:
         fish.close()
-    got = os.path.getsize(destination)
-    if got != size:
-        raise OperationFailed(f"{path}: {got} bytes copied, not its {size}")
     log.debug("took %s (%d bytes) out of %s in %.1fs", path, size, image, time.monotonic() - started)
-    return {"size": size, "mounted": mounted}
+    return {"kind": "file" if kind == stat.S_IFREG else "directory", "path": resolved, "size": size, "mounted": mounted}

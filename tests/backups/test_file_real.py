@@ -1,14 +1,18 @@
-"""A single file from a backup, for real (docs/backups.md, "A single file from a backup"): a
-small raw disk with an ext4 filesystem (mkfs.ext4 -d: no VM booted, no libguestfs to make
-it) stored in a real local restic repository the way vm_backup_create stores a disk (restic
---stdin as `vm-<id>-vda.raw`, tagged), then the owner asks for a file through the API: the
+"""Files from a backup, for real (docs/backups.md, "Files from a backup"): a small raw disk
+with an ext4 filesystem (mkfs.ext4 -d: no VM booted, no libguestfs to make it) stored in a
+real local restic repository the way vm_backup_create stores a disk (restic --stdin as
+`vm-<id>-vda.raw`, tagged), then the owner asks for a file through the API: the
 backup_file_extract job restores the disk from restic, takes the file out with libguestfs
 (its appliance under TCG: the slow part) and keeps it; the API download gives the same
-bytes, and the scratch disk is gone. A directory is refused by the job with the reason.
+bytes, and the scratch disk is gone. Then a directory, asked for through an absolute
+symbolic link: the link is followed inside the guest's filesystem (not the appliance's),
+and the download is a .tar.gz of the directory's contents with their owners and modes.
 About 60-90 s (two libguestfs launches) on a loaded machine."""
 
+import io
 import os
 import subprocess
+import tarfile
 
 import pytest
 
@@ -24,10 +28,18 @@ pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
 def small_disk(tmp_path, marker):
     """A 16 MiB raw disk: one ext4 filesystem (no partition table, no operating system)
-    holding /etc/app/marker.bin."""
+    holding /etc/app/marker.bin, /etc/app/conf.d/site.conf (owner 33, mode 0640), a relative
+    link /etc/app/current -> conf.d, and /srv/app -> /etc/app (an absolute link)."""
     source = tmp_path / "root"
-    (source / "etc" / "app").mkdir(parents=True)
+    (source / "etc" / "app" / "conf.d").mkdir(parents=True)
+    (source / "srv").mkdir()
     (source / "etc" / "app" / "marker.bin").write_bytes(marker)
+    site = source / "etc" / "app" / "conf.d" / "site.conf"
+    site.write_text("listen 80;\n")
+    os.chown(site, 33, 33)
+    site.chmod(0o640)
+    (source / "etc" / "app" / "current").symlink_to("conf.d")
+    (source / "srv" / "app").symlink_to("/etc/app")
     disk = tmp_path / "disk.raw"
     subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(source), str(disk), "16M"], check=True)
     return disk
@@ -69,13 +81,22 @@ def test_the_owner_downloads_a_file_taken_out_of_a_real_backup(repository, custo
     backup.refresh_from_db()
     assert backup.state == BackupState.READY
 
-    refused, job = extract(client, vm, backup, "/etc/app")
-    assert job.status == JobStatus.FAILED
-    assert "/etc/app is a directory, not a regular file" in job.error
-    assert job.steps.get(name="Take the file out").status == "failed"
-    assert job.steps.get(name="Remove the scratch disk").status == "succeeded"
-    refused.refresh_from_db()
-    assert refused.state == BackupFileState.FAILED and "directory" in refused.error
+    folder, job = extract(client, vm, backup, "/srv/app")
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert "/srv/app (at /etc/app): a directory, packed as a .tar.gz" in job.steps.get(name="Take the file out").detail
+    folder.refresh_from_db()
+    assert (folder.kind, folder.name, folder.state) == ("directory", "app.tar.gz", BackupFileState.READY)
+    response = client.get(f"/api/v1/backup-files/{folder.pk}/download/")
+    assert response["Content-Disposition"] == 'attachment; filename="app.tar.gz"'
+    packed = b"".join(response.streaming_content)
+    assert len(packed) == folder.size_bytes
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as archive:
+        entries = {member.name.removeprefix("./"): member for member in archive.getmembers()}
+        assert archive.extractfile(entries["marker.bin"]).read() == marker
+        site = entries["conf.d/site.conf"]
+        assert archive.extractfile(site).read() == b"listen 80;\n"
+        assert (site.uid, site.gid, site.mode) == (33, 33, 0o640)
+        assert entries["current"].issym() and entries["current"].linkname == "conf.d"
     assert not (tmp_path / "work" / str(job.pk)).exists()
     backup.refresh_from_db()
     assert backup.state == BackupState.READY

@@ -1,9 +1,10 @@
-"""A single file from a backup (docs/backups.md, "A single file from a backup"): the rules of
+"""Files from a backup (docs/backups.md, "Files from a backup"): the rules of
 apps.backups.files (the VM's owner only, the path's shape, a ready backup, the download
 area's quota per user), the download (the owner's only, an attachment that is never sniffed,
-gone once expired) and the housekeeping that deletes expired files; the job on a real
-restic repository failing early (the backup's data is gone) with the scratch disk deleted,
-the file failed with the reason and the backup ready again. The real extraction with
+a directory's as `<name>.tar.gz`, gone once expired) and the housekeeping that deletes
+expired files; the job on a real restic repository failing early (the backup's data is
+gone) with the scratch disk deleted, the file failed with the reason and the backup ready
+again. The real extraction with
 libguestfs: tests/backups/test_file_real.py."""
 
 import datetime
@@ -15,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.backups import files
-from apps.backups.models import Backup, BackupFile, BackupFileState, BackupRepository, BackupState, RepositoryState
+from apps.backups.models import (
+    Backup,
+    BackupFile,
+    BackupFileKind,
+    BackupFileState,
+    BackupRepository,
+    BackupState,
+    RepositoryState,
+)
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.vms.models import VirtualMachine, VmStatus
@@ -47,9 +56,9 @@ def world(customer, test_host, tmp_path, area):
     return vm, backup, kept
 
 
-def ready_file(owner, data=b"hello\n", hours=1, name="/etc/hostname"):
+def ready_file(owner, data=b"hello\n", hours=1, name="/etc/hostname", kind=BackupFileKind.FILE):
     row = BackupFile.objects.create(
-        owner=owner, vm_name="web-1", path=name, state=BackupFileState.READY, size_bytes=len(data),
+        owner=owner, vm_name="web-1", path=name, kind=kind, state=BackupFileState.READY, size_bytes=len(data),
         expires_at=timezone.now() + datetime.timedelta(hours=hours),
     )  # fmt: skip
     files.stored_path(row).parent.mkdir(parents=True)
@@ -82,9 +91,22 @@ def test_only_the_vms_owner_takes_a_file_out_of_its_backups(
 
 @pytest.mark.parametrize(
     "path",
-    ["", "etc/hosts", "/", "/etc/", "/etc//hosts", "/etc/./hosts", "/etc/../etc/hosts", "/a\x00b", "/a\nb",
-     "/" + "x" * 1024, 7, None],
-)  # fmt: skip
+    [
+        "",
+        "etc/hosts",
+        "//",
+        "//etc",
+        "/etc/",
+        "/etc//hosts",
+        "/etc/./hosts",
+        "/etc/../etc/hosts",
+        "/a\x00b",
+        "/a\nb",
+        "/" + "x" * 1024,
+        7,
+        None,
+    ],
+)
 def test_the_path_must_be_absolute_normalized_and_plain(world, customer, path):
     _vm, backup, _kept = world
     with pytest.raises(ValidationError) as exc:
@@ -93,6 +115,32 @@ def test_the_path_must_be_absolute_normalized_and_plain(world, customer, path):
     assert not BackupFile.objects.exists()
     backup.refresh_from_db()
     assert backup.state == BackupState.READY
+
+
+@pytest.mark.parametrize("path", ["/etc/nginx", "/"])
+def test_a_directory_or_the_whole_tree_may_be_asked_for(world, customer, path, django_capture_on_commit_callbacks):
+    _vm, backup, _kept = world
+    with django_capture_on_commit_callbacks(execute=False):
+        row, job = files.extract_file(backup, path=path, actor=customer)
+    assert (row.path, row.kind, row.state) == (path, "", BackupFileState.EXTRACTING)  # the job finds out what it is
+    assert job.kind == "backup_file_extract"
+
+
+def test_a_directory_downloads_as_a_tar_gz_named_after_it(world, customer, client):
+    app = ready_file(customer, b"\x1f\x8bpacked", name="/var/www/app", kind=BackupFileKind.DIRECTORY)
+    whole = ready_file(customer, b"\x1f\x8bpacked", name="/", kind=BackupFileKind.DIRECTORY)
+    api = client_for(customer)
+    response = api.get(f"/api/v1/backup-files/{app.pk}/download/")
+    assert response["Content-Disposition"] == 'attachment; filename="app.tar.gz"'
+    assert b"".join(response.streaming_content) == b"\x1f\x8bpacked"
+    assert api.get(f"/api/v1/backup-files/{whole.pk}/").json()["name"] == "root.tar.gz"
+    listed = {f["id"]: (f["kind"], f["name"]) for f in api.get("/api/v1/backup-files/").json()["results"]}
+    assert listed == {app.pk: ("directory", "app.tar.gz"), whole.pk: ("directory", "root.tar.gz")}
+    client.force_login(customer)
+    response = client.get(reverse("ui:backup_file_download", args=[app.pk]))
+    assert 'filename="app.tar.gz"' in response["Content-Disposition"]
+    page = client.get(reverse("ui:backup_file_detail", args=[app.pk])).content.decode()
+    assert 'data-backup-file-kind="directory"' in page and "tar -xzpf app.tar.gz -C /var/www/app" in page
 
 
 def test_only_a_ready_backup_is_read(world, customer):
@@ -130,8 +178,8 @@ def test_the_owner_downloads_the_file_and_nobody_else_sees_it(world, customer, r
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == 'attachment; filename="hostname"'
     listed = client_for(customer).get("/api/v1/backup-files/").json()["results"]
-    assert [(f["id"], f["path"], f["state"], f["size_bytes"]) for f in listed] == [
-        (row.pk, "/etc/hostname", "ready", 31)
+    assert [(f["id"], f["path"], f["kind"], f["name"], f["state"], f["size_bytes"]) for f in listed] == [
+        (row.pk, "/etc/hostname", "file", "hostname", "ready", 31)
     ]
     for user in (reseller, admin_user, other_customer):
         client = client_for(user)

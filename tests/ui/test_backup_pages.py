@@ -220,10 +220,10 @@ def test_the_owner_is_offered_a_file_out_of_a_ready_backup_in_english_and_russia
     assert reverse("ui:backup_file_extract", args=[busy.pk]) not in page
     assert reverse("ui:backup_file_list") in page
     form = as_customer.get(reverse("ui:backup_file_extract", args=[ready.pk])).content.decode()
-    assert "Path of the file" in form and "Only regular files are taken out." in form
+    assert "Path of the file or folder" in form and "a folder is packed as a .tar.gz of its contents" in form
     as_customer.post(reverse("ui:set_language"), {"language": "ru", "next": "/"})
     form = as_customer.get(reverse("ui:backup_file_extract", args=[ready.pk])).content.decode()
-    assert "Извлечь файл из резервной копии" in form and "Путь к файлу" in form
+    assert "Извлечь файлы из резервной копии" in form and "Путь к файлу или папке" in form
     listing = as_customer.get(reverse("ui:backup_file_list")).content.decode()
     assert "Нет файлов, извлечённых из резервных копий." in listing
     client.force_login(admin_user)  # staff see the backups, not the files' action

@@ -1,6 +1,7 @@
-"""/api/v1/backup-files/: the files the caller took out of backups (docs/backups.md, "A single
-file from a backup"): list and read them, download one (`GET .../<id>/download/`: the file's
-bytes as an attachment) until it expires (then 410). Only the file's owner sees it: 404 for
+"""/api/v1/backup-files/: the files and directories the caller took out of backups
+(docs/backups.md, "Files from a backup"): list and read them, download one (`GET
+.../<id>/download/`: the file's bytes, a directory as a .tar.gz, as an attachment) until it
+expires (then 410). Only the file's owner sees it: 404 for
 anyone else, staff included. Taking a file out is `POST /api/v1/vms/<id>/backups/<bid>/files/`
 or `POST /api/v1/kept-backups/<bid>/files/` (202 with the file and its backup_file_extract
 job). The rules are apps.backups.files' (the web UI calls the same functions)."""
@@ -23,14 +24,24 @@ class BackupFileSerializer(serializers.ModelSerializer):
     backup = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The backup it was taken out of (null once that is deleted)."
     )
-    size_bytes = serializers.IntegerField(read_only=True, allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=["", "file", "directory"],
+        read_only=True,
+        help_text="What the path is: `file`, or `directory` (downloaded as a .tar.gz of its contents); "
+        "empty until the job has looked.",
+    )
+    name = serializers.CharField(read_only=True, help_text="What the download is saved as.")
+    size_bytes = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The download's size (a directory: its .tar.gz)."
+    )
     expires_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="Until when it can be downloaded (set once it is ready)."
     )
 
     class Meta:
         model = BackupFile
-        fields = ["id", "backup", "vm_name", "path", "state", "size_bytes", "error", "created_at", "expires_at"]
+        fields = ["id", "backup", "vm_name", "path", "kind", "name", "state", "size_bytes", "error"]
+        fields += ["created_at", "expires_at"]
         read_only_fields = fields
 
 
@@ -38,7 +49,8 @@ class BackupFileRequestSerializer(serializers.Serializer):
     path = StrictCharField(
         max_length=files.PATH_MAX,
         trim_whitespace=False,
-        help_text="The file's absolute path in the backed-up system, e.g. /etc/nginx/nginx.conf.",
+        help_text="The absolute path of a file or directory in the backed-up system, e.g. /etc/nginx/nginx.conf, "
+        "or /var/www (a directory comes as a .tar.gz of its contents; / is the whole tree).",
     )
 
 

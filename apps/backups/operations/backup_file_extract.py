@@ -1,7 +1,8 @@
-"""Take one file out of a backup for its owner (docs/backups.md, "A single file from a
+"""Take one file or directory out of a backup for its owner (docs/backups.md, "Files from a
 backup"): the backup's raw disk is restored from restic to a scratch file on the panel's
-machine (sparse), the file is copied out of it with libguestfs (read-only; apps.virt.guestfiles)
-and kept in the private download area until it expires. The scratch disk is deleted in every
+machine (sparse), the file is copied out of it (a directory packed as a .tar.gz) with
+libguestfs (read-only; apps.virt.guestfiles) and kept in the private download area until it
+expires. The scratch disk is deleted in every
 outcome. The job's target is the BackupFile; the backup is `ready` again afterwards."""
 
 import os
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.backups import files, restic
-from apps.backups.models import Backup, BackupFile, BackupFileState, BackupState
+from apps.backups.models import Backup, BackupFile, BackupFileKind, BackupFileState, BackupState
 from apps.jobs.runner import OperationError
 from apps.virt import guestfiles
 from apps.vms.deploy.steps import remove_work_dir, work_dir
@@ -37,10 +38,12 @@ def run(ctx, backup_file, backup_id):
             )
         with ctx.step("Take the file out"):
             try:
-                got = guestfiles.extract_file(disk, backup_file.path, partial, max_bytes=max_bytes)
+                got = guestfiles.extract(disk, backup_file.path, partial, max_bytes=max_bytes)
             except guestfiles.FileRefused as e:
                 raise OperationError(str(e)) from e
-            ctx.note(f"{backup_file.path}: {got['size']} bytes, from {got['mounted']}")
+            what = "a directory, packed as a .tar.gz of" if got["kind"] == BackupFileKind.DIRECTORY else "a file of"
+            where = f" (at {got['path']})" if got["path"] != backup_file.path else ""
+            ctx.note(f"{backup_file.path}{where}: {what} {got['size']} bytes, from {got['mounted']}")
     finally:
         with ctx.step("Remove the scratch disk"):
             disk.unlink(missing_ok=True)
@@ -52,12 +55,12 @@ def run(ctx, backup_file, backup_id):
         shutil.move(partial, target)
         expires = files.expires_at()
         BackupFile.objects.filter(pk=backup_file.pk).update(
-            state=BackupFileState.READY, size_bytes=got["size"], expires_at=expires
+            state=BackupFileState.READY, kind=got["kind"], size_bytes=got["size"], expires_at=expires
         )
         ctx.note(f"downloadable by its owner until {expires:%Y-%m-%d %H:%M} UTC")
     remove_work_dir(ctx)
     Backup.objects.filter(pk=backup.pk, state=BackupState.RESTORING).update(state=BackupState.READY)
-    ctx.job.result = {"backup_id": backup.pk, "file_id": backup_file.pk, "size_bytes": got["size"]}
+    ctx.job.result = {"backup_id": backup.pk, "file_id": backup_file.pk, "kind": got["kind"], "size_bytes": got["size"]}
 
 
 def on_failure(ctx, backup_file):

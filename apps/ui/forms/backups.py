@@ -170,8 +170,11 @@ class BackupFileForm(forms.Form):
     """The shape only; apps.backups.files.extract_file decides (the path's rules, the quota)."""
 
     path = forms.CharField(
-        label=_("Path of the file"),
+        label=_("Path of the file or folder"),
         max_length=1024,
         strip=False,
-        help_text=_("Its absolute path in the backed-up system, e.g. /etc/nginx/nginx.conf."),
+        help_text=_(
+            "Its absolute path in the backed-up system, e.g. /etc/nginx/nginx.conf, or /var/www for a folder "
+            "(downloaded as a .tar.gz of its contents)."
+        ),
     )
