@@ -17,9 +17,12 @@ The steps:
 3. Copy the disk to the target: the VM's own layer (its qcow2 file, as the host stores it)
    read from the source through a libvirt stream, pointed at the target's copy of the image
    (the copies are byte-identical, checked by checksum), sent to the target; a full-copy
-   disk is sent whole. The cloud-init seed goes along. Live: an empty top layer on the
-   target's copy of the image is made there instead (and the seed sent); the guest's own
-   layer is copied by the migration itself.
+   disk is sent whole. A VM with snapshots has more layers (docs/snapshots.md, "The chain",
+   read from the host): each goes the same way, bottom first, pointed at the one sent
+   before it. The cloud-init seed goes along. Live: every layer but the top (frozen under
+   the running guest) is sent so, and an empty top layer is made there on the last one sent
+   (or on the target's copy of the image); the guest's top layer is copied by the migration
+   itself.
 4. Put the VM on the target: cold, the same domain defined there (name, UUID, MAC, addresses
    and their filter, VNC password; a bandwidth limit on its interface is kept), stopped.
    Live, libvirt's migration without shared storage (NON_SHARED_INC: only the top layer and
@@ -49,6 +52,7 @@ from apps.vms import cleanup, placement
 from apps.vms.deploy.steps import domain_spec, remove_work_dir, seed_volume, work_dir
 from apps.vms.migration import cluster_problem, network_problem
 from apps.vms.models import VirtualMachine
+from apps.vms.snapshot_work import chain
 
 logger = logging.getLogger("vmmanager.vms")
 NOTE_EVERY = 5  # seconds between progress lines of a live migration
@@ -132,38 +136,77 @@ def _check(ctx, vm, source, target, src, dst):
             f"a copy of {vm.name} runs on {target.name} (an earlier live migration?): left as it is, "
             "nothing moved; check which copy is the VM's"
         )
-    volumes = {v.name for v in dst.list_volumes(target.storage_pool)} & set(cleanup.panel_volumes(vm.uuid))
-    domain = cleanup.remove_domain_and_volumes(dst, target.storage_pool, vm.domain_name, sorted(volumes))
+    volumes = _volumes_there(vm, dst, target)
+    domain = cleanup.remove_domain_and_volumes(dst, target.storage_pool, vm.domain_name, volumes)
     if domain or volumes:
         ctx.note(f"removed a copy left on {target.name} by an earlier attempt")
     ctx.note(f"from {source.name} to {target.name}; " + ("live: the VM runs" if live else "the VM is shut off"))
     return live
 
 
+def _volumes_there(vm, driver, host):
+    """Every volume of `vm` in `host`'s pool (its disk, seed, snapshot layers, scratch)."""
+    prefix = f"vmm-{vm.uuid}-"
+    return sorted(v.name for v in driver.list_volumes(host.storage_pool) if v.name.startswith(prefix))
+
+
 def _copy_disk(ctx, vm, source, target, src, dst, copy):
-    pool = source.storage_pool
+    """Cold: every layer of the VM's disk sent, bottom first. Returns (the top's path on the
+    target, the seed's or None)."""
     disk = _source_disk(vm, source, src)
-    local = work_dir(ctx) / vm.disk_volume
-    src.download_volume(pool, vm.disk_volume, str(local))
-    if disk.backing_path:
-        tools.rebase_unsafe(local, copy.path, vm.image.format)
-    info = dst.upload_volume(target.storage_pool, vm.disk_volume, str(local), "qcow2")
-    size = local.stat().st_size // 2**20
-    if disk.backing_path:
-        ctx.note(f"{size} MiB of the VM's own layer sent; a linked clone of {vm.image.name} on {target.name}")
-    else:
-        ctx.note(f"{size} MiB sent (a full copy: the disk does not depend on the image)")
-    seed_path = None
+    layers = _layers(vm, source, src, live=False)
+    top = _send_layers(ctx, vm, source, target, src, dst, copy if disk.backing_path else None, layers)
+    return top, _send_seed(ctx, vm, source, target, src, dst)
+
+
+def _layers(vm, source, src, live):
+    """The VM's own disk layers on the source, bottom first: its disk, then its snapshots'
+    overlays, the last one the layer the domain writes to (read from the host)."""
+    top = src.disk_source(vm.domain_name, inactive=not live)
+    layers = list(reversed(chain(src, vm, top)))
+    if not layers or layers[0] != vm.disk_volume:
+        raise OperationError(
+            f"the disk of {vm.name} on {source.name} writes to {top}, which does not lie on its disk "
+            f"{vm.disk_volume}: not migrated"
+        )
+    return layers
+
+
+def _send_layers(ctx, vm, source, target, src, dst, copy, layers):
+    """Send `layers` (bottom first) to the target, each pointed at the one sent before it, the
+    first at the target's `copy` of the image (None: a full copy, based on nothing). Returns
+    the path of the last one sent there, or `copy`'s path when `layers` is empty."""
+    below, below_format = (copy.path, vm.image.format) if copy is not None else (None, None)
+    for name in layers:
+        local = work_dir(ctx) / name
+        src.download_volume(source.storage_pool, name, str(local))
+        if below:
+            tools.rebase_unsafe(local, below, below_format)
+        info = dst.upload_volume(target.storage_pool, name, str(local), "qcow2")
+        size = local.stat().st_size // 2**20
+        local.unlink()
+        if name != vm.disk_volume:
+            ctx.note(f"{size} MiB of a snapshot's layer sent ({name})")
+        elif copy is not None:
+            ctx.note(f"{size} MiB of the VM's own layer sent; a linked clone of {vm.image.name} on {target.name}")
+        else:
+            ctx.note(f"{size} MiB sent (a full copy: the disk does not depend on the image)")
+        below, below_format = info.path, "qcow2"
+    return below
+
+
+def _send_seed(ctx, vm, source, target, src, dst):
+    """The cloud-init seed sent to the target (read-only disks are not copied by a live
+    migration either). Returns its path there, or None without one."""
     try:
-        src.volume_info(pool, seed_volume(vm))
+        src.volume_info(source.storage_pool, seed_volume(vm))
     except NotFound:
-        pass
-    else:
-        seed = work_dir(ctx) / seed_volume(vm)
-        src.download_volume(pool, seed_volume(vm), str(seed))
-        seed_path = dst.upload_volume(target.storage_pool, seed_volume(vm), str(seed), "raw").path
-        ctx.note("cloud-init seed sent")
-    return info.path, seed_path
+        return None
+    seed = work_dir(ctx) / seed_volume(vm)
+    src.download_volume(source.storage_pool, seed_volume(vm), str(seed))
+    path = dst.upload_volume(target.storage_pool, seed_volume(vm), str(seed), "raw").path
+    ctx.note("cloud-init seed sent")
+    return path
 
 
 def _source_disk(vm, source, src):
@@ -181,23 +224,22 @@ def _source_disk(vm, source, src):
 
 
 def _prepare_disk(ctx, vm, source, target, src, dst, copy):
-    """Live: the top layer the migration fills, made on the target (on its copy of the
-    image for a linked clone), and the seed sent (read-only disks are not copied by it)."""
+    """Live: the frozen layers below the top sent (a VM with snapshots), the top layer the
+    migration fills made on the target (on the last layer sent, or on its copy of the image
+    for a linked clone), and the seed sent."""
     disk = _source_disk(vm, source, src)
-    if disk.backing_path:
-        dst.clone_volume_linked(target.storage_pool, vm.disk_volume, copy.path, disk.capacity_bytes)
-        ctx.note(f"an empty layer on {target.name}'s copy of {vm.image.name}: the migration fills it")
+    layers = _layers(vm, source, src, live=True)
+    below = _send_layers(ctx, vm, source, target, src, dst, copy if disk.backing_path else None, layers[:-1])
+    top = layers[-1]
+    capacity = src.volume_info(source.storage_pool, top).capacity_bytes
+    if below:
+        dst.clone_volume_linked(target.storage_pool, top, below, capacity)
+        on = f"{target.name}'s copy of {vm.image.name}" if len(layers) == 1 else "the layers sent"
+        ctx.note(f"an empty layer on {on}: the migration fills it")
     else:
-        dst.create_volume(target.storage_pool, vm.disk_volume, disk.capacity_bytes)
+        dst.create_volume(target.storage_pool, top, capacity)
         ctx.note("an empty disk for the full copy: the migration fills it")
-    try:
-        src.volume_info(source.storage_pool, seed_volume(vm))
-    except NotFound:
-        return
-    seed = work_dir(ctx) / seed_volume(vm)
-    src.download_volume(source.storage_pool, seed_volume(vm), str(seed))
-    dst.upload_volume(target.storage_pool, seed_volume(vm), str(seed), "raw")
-    ctx.note("cloud-init seed sent")
+    _send_seed(ctx, vm, source, target, src, dst)
 
 
 def _migrate_live(ctx, vm, target, src):
@@ -261,6 +303,6 @@ def undo(ctx, vm, target):
             # answer was lost may have finished. Staff look (the reconciliation flags it).
             logger.error("%s runs on %s after a failed migration: left as it is", vm.domain_name, target.name)
             return
-        cleanup.remove_domain_and_volumes(dst, target.storage_pool, vm.domain_name, cleanup.panel_volumes(vm.uuid))
+        cleanup.remove_domain_and_volumes(dst, target.storage_pool, vm.domain_name, _volumes_there(vm, dst, target))
     except VirtError as exc:
         cleanup.owe(ctx, vm, target, f"migration to {target.name} failed and {target.name} did not answer: {exc}")

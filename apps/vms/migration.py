@@ -5,15 +5,17 @@ A stopped VM moves cold, a running one live (its guest keeps running; the job ne
 same virtualization type and storage path on both hosts). The target is the host staff name
 (by id or name) or, without one, the host placement chooses among the online hosts of the
 VM's cluster with room that carry the VM's network. A VM stays in its cluster (its CPU is
-the cluster's baseline, docs/clusters.md). The job `vm_migrate` (apps/vms/migrate_work.py) copies the
-VM's own disk layer there on top of the target's copy of its image (live: with the memory,
-by libvirt), switches the VM's host and removes it from the source.
+the cluster's baseline, docs/clusters.md). The job `vm_migrate` (apps/vms/migrate_work.py)
+copies the VM's own disk layer there on top of the target's copy of its image (live: with
+the memory, by libvirt), with its snapshots' layers, switches the VM's host and removes it
+from the source.
 
 Refused (ValidationError, keyed by field): `vm`: not active, its host unreachable (use the
-recovery), neither running nor stopped (paused, crashed, unknown), with snapshots, without
-an image; `host`: no such host, the VM's own host, a host of another cluster, a host in
-maintenance or not online, no room there, a host that does not carry the VM's network (its
-addresses would not reach it), and no host at all when staff named none. Not staff: PermissionDenied; not visible:
+recovery), neither running nor stopped (paused, crashed, unknown), without an image (a VM
+with snapshots moves with them: its disk's layers go one by one); `host`: no such host, the
+VM's own host, a host of another cluster, a host in maintenance or not online, no room
+there, a host that does not carry the VM's network (its addresses would not reach it), and
+no host at all when staff named none. Not staff: PermissionDenied; not visible:
 Http404. A VM busy with another job: runner.TargetBusy, as for every change."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,9 +45,6 @@ def check_movable(vm):
     if vm.power_state not in (PowerState.STOPPED, PowerState.RUNNING):
         message = _("Only a running or stopped VM is migrated: start or stop it first.")
         raise ValidationError({"vm": ValidationError(message, code="invalid_state")})
-    if vm.snapshots.exists():
-        message = _("Delete the VM's snapshots first: a VM with snapshots is not migrated yet.")
-        raise ValidationError({"vm": ValidationError(message, code="snapshots")})
     if vm.image_id is None:
         message = _("This VM has no image: its disk has no base to copy it onto.")
         raise ValidationError({"vm": ValidationError(message, code="no_image")})

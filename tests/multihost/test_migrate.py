@@ -6,6 +6,9 @@ and it boots on the target (its guest agent answers from the moved disk). Then, 
 moves back live: the same boot (its boot id, read through the agent), its disk again a
 linked clone of the first host's copy, nothing left behind. Last, that host goes into
 maintenance and is emptied: the VM moves live once more, still the same boot.
+The VM has snapshots throughout (one taken stopped, one running): their layers move with it,
+each pointed at the one below on the host it goes to, and a marker written after the second
+is read back from the disk after the live move; a snapshot is merged where it ends up.
 Both hosts are in one cluster whose baseline CPU (libvirt's baseline of the CPUs the two
 hosts offer TCG guests) is the VM's CPU throughout: defined with it, booted and moved with it.
 
@@ -34,7 +37,8 @@ from apps.vms.create import new_mac
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.evacuation import evacuate_host
 from apps.vms.migration import migrate_vm
-from apps.vms.models import PowerState, VirtualMachine, VmStatus
+from apps.vms.models import PowerState, Snapshot, VirtualMachine, VmStatus
+from apps.vms.snapshots import create_snapshot, delete_snapshot
 from tests.multihost.test_watch_hosts import podman_env, start_libvirtd, stop_libvirtd, virsh  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.multihost, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -65,6 +69,25 @@ def stopped_vm_on(host, owner, image):
     return vm
 
 
+def snapshot(vm, name, actor, capture):
+    """Take snapshot `name` of `vm` (its job run); returns its overlay's volume name."""
+    with capture(execute=True):
+        job = create_snapshot(vm, name, actor=actor)
+    finished(job)
+    return Snapshot.objects.get(vm=vm, name=name).overlay_volume
+
+
+def chain_on(driver, host, vm):
+    """The VM's layers on `host`, top first (by volume name), and what the bottom lies on (the
+    pool read again first: libvirt keeps a volume's backing file as it last read it)."""
+    driver.refresh_pool(host.storage_pool)
+    names, path = [], driver.disk_source(vm.domain_name)
+    while path and path.rsplit("/", 1)[-1].startswith(f"vmm-{vm.uuid}-"):
+        names.append(path.rsplit("/", 1)[-1])
+        path = driver.volume_info(host.storage_pool, names[-1]).backing_path
+    return names, path
+
+
 def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_moves_back_live(
     admin_user,
     customer,
@@ -85,6 +108,7 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     cluster = Cluster.objects.get(pk=source.cluster_id)
     assert cluster.cpu_model and "of 2 host(s)" in cluster.cpu_note, cluster.cpu_note
     vm = stopped_vm_on(source, customer, plain_image)
+    first = snapshot(vm, "stopped", customer, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):  # the job runs when the transaction "commits"
         job = migrate_vm(vm, host=target.name, actor=admin_user)
@@ -106,6 +130,8 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert disk.backing_path == copy.path and disk.capacity_bytes == 2 * 2**30
     assert disk.allocation_bytes < 64 * 2**20  # its own layer, not the whole image
     assert "linked clone" in job.steps.get(name="Copy the disk to the target").detail
+    assert f"of a snapshot's layer sent ({first})" in job.steps.get(name="Copy the disk to the target").detail
+    assert chain_on(dst, target, vm) == ([first, vm.disk_volume], copy.path)  # the snapshot's layer on top
 
     assert cpu_of(dst, vm) == cluster.cpu_model  # the cluster's baseline CPU, defined on the target
 
@@ -121,6 +147,11 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
 
     boot_id = dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip()
     assert boot_id
+    vm.refresh_from_db()
+    second = snapshot(vm, "running", customer, django_capture_on_commit_callbacks)
+    assert chain_on(dst, target, vm)[0] == [second, first, vm.disk_volume]
+    marker = ["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches && cat /root/marker"]  # read from the disk
+    assert dst.agent_exec(vm.domain_name, ["sh", "-c", "echo after-the-snapshots > /root/marker && sync"])[0] == 0
 
     # Running, it moves back live: same boot, a linked clone of the first host's copy again.
     vm.refresh_from_db()
@@ -138,6 +169,9 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
     home = ImageCopy.objects.get(image=plain_image, host=source)
     assert src.volume_info(source.storage_pool, vm.disk_volume).backing_path == home.path
+    # The snapshots' layers came along: the frozen ones sent first, the top by the migration.
+    assert chain_on(src, source, vm) == ([second, first, vm.disk_volume], home.path)
+    assert src.agent_exec(vm.domain_name, marker)[1].strip() == "after-the-snapshots"
 
     # Its host goes into maintenance and is emptied: the running VM moves live again.
     set_maintenance(admin_user, source, True)
@@ -150,6 +184,7 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert dst.get_domain(vm.domain_name).state == "running"
     assert dst.agent_exec(vm.domain_name, ["cat", "/proc/sys/kernel/random/boot_id"])[1].strip() == boot_id
     assert cpu_of(dst, vm) == cluster.cpu_model  # moved live twice with the baseline CPU
+    assert chain_on(dst, target, vm) == ([second, first, vm.disk_volume], copy.path)
     assert src.list_domains() == []
     assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
 
@@ -183,8 +218,16 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     assert [d.name for d in src.list_domains() if d.name == vm.domain_name] == []
     assert not [v.name for v in src.list_volumes(source.storage_pool) if v.name.startswith("vmm-")]
 
+    # Its snapshots still work where it ended up: the lower one merged while it runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        merge = delete_snapshot(vm, Snapshot.objects.get(vm=vm, name="stopped"), actor=customer)
+    finished(merge)
+    assert chain_on(dst, target, vm) == ([second, vm.disk_volume], copy.path)
+    assert dst.agent_exec(vm.domain_name, marker)[1].strip() == "after-the-snapshots"
+
     with django_capture_on_commit_callbacks(execute=True):
         gone = delete_vm(vm, actor=customer)
     finished(gone)
     assert dst.list_domains() == [] and src.list_domains() == []
+    assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
     print(f"live: {back.steps.get(name='Put the VM on the target').detail}")

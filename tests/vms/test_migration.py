@@ -1,8 +1,9 @@
 """Cold migration and emptying a host on libvirt's test driver (docs/migration.md): two
 independent simulated hosts (a node file each, with the panel's storage pool). The test
 driver cannot stream volumes, so a move fails at "Copy the disk to the target": what a
-failed move must leave is checked here (the VM on its host as it was, nothing on the
-target); a move that succeeds is tests/multihost/test_migrate.py's."""
+failed move must leave is checked here (the VM on its host as it was, its snapshot's layer
+too, nothing on the target); a move that succeeds, with snapshots, is
+tests/multihost/test_migrate.py's."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -119,9 +120,6 @@ def test_what_may_not_move_is_refused_with_the_reason(admin_user, customer, rese
         "host": ["Host beta does not carry network public of the VM's addresses."]
     }
     public.hosts.add(beta)
-    Snapshot.objects.create(vm=vm, name="before", overlay_volume="x")
-    assert "snapshots" in refused(vm=vm, host=beta.pk, actor=admin_user)["vm"][0]
-    Snapshot.objects.all().delete()
     VirtualMachine.objects.filter(pk=vm.pk).update(power_state=PowerState.PAUSED)
     vm.refresh_from_db()
     assert refused(vm=vm, host=beta.pk, actor=admin_user) == {
@@ -141,11 +139,22 @@ def test_what_may_not_move_is_refused_with_the_reason(admin_user, customer, rese
 def test_a_move_that_fails_leaves_the_vm_on_its_host_and_nothing_on_the_target(
     admin_user, customer, hosts, ready_image, django_capture_on_commit_callbacks
 ):
+    """A VM with a snapshot moves with it (no refusal): its disk is read as a chain of layers;
+    a failed move leaves them all on the source, and a copy of a layer an earlier attempt left
+    on the target is removed first."""
     alpha, beta = hosts
     vm = stopped_vm(customer, alpha, ready_image)
+    src = hypervisor_for(alpha)
+    overlay = f"vmm-{vm.uuid}-snap-one.qcow2"
+    layer = src.clone_volume_linked(
+        alpha.storage_pool, overlay, src.volume_info(alpha.storage_pool, vm.disk_volume).path
+    )
+    src.define(domain_spec(vm, layer.path))
+    Snapshot.objects.create(vm=vm, name="before", overlay_volume=overlay)
     before = vm_things(alpha)
-    # A copy an earlier attempt left on the target is removed first.
-    hypervisor_for(beta).create_volume(beta.storage_pool, vm.disk_volume, 2**30)
+    assert overlay in before
+    for name in (vm.disk_volume, overlay):
+        hypervisor_for(beta).create_volume(beta.storage_pool, name, 2**30)
 
     job = run(django_capture_on_commit_callbacks, lambda: migrate_vm(vm, actor=admin_user))
 
@@ -156,7 +165,8 @@ def test_a_move_that_fails_leaves_the_vm_on_its_host_and_nothing_on_the_target(
     assert steps["Switch the VM to the target"][0] == "skipped"
     vm.refresh_from_db()
     assert vm.host == alpha and vm.status == VmStatus.ACTIVE and vm.current_job is None
-    assert vm_things(alpha) == before  # domain and disk as they were
+    assert vm_things(alpha) == before  # domain, disk and snapshot layer as they were
+    assert src.disk_source(vm.domain_name) == layer.path
     assert hypervisor_for(alpha).get_domain(vm.domain_name).state == "shutoff"
     assert vm_things(beta) == []
     assert not vm.owed_cleanups.exists()
