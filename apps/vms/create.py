@@ -172,8 +172,7 @@ def create_vm(
     try:
         with transaction.atomic():
             quotas.check_and_reserve(owner, sizes["vcpus"], sizes["memory_mb"], sizes["disk_gb"])
-            # An order naming a cluster (staff) is deployed from the image (docs/warm-pool.md).
-            standby = warm_pool.take(image, sizes, params, host=host) if cluster is None else None
+            standby = warm_pool.take(image, sizes, params, host=host, cluster=cluster)  # docs/warm-pool.md
             if standby is not None:
                 order = {"name": name, "owner": owner, "hostname": hostname, "plan": plan, **sizes}
                 vm, chosen = _from_standby(standby, params, **order)

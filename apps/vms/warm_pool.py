@@ -236,12 +236,12 @@ def order_matches(params):
     return not params.get("full_copy") and not params.get("first_boot_script") and not params.get("network")
 
 
-def take(image, sizes, params, *, host=None):
+def take(image, sizes, params, *, host=None, cluster=None):
     """Inside the order's transaction: claim a ready standby of `image` that serves `sizes`
     (vCPUs and memory at most the pool's maximums, disk at least the standby's) on `host`
-    (staff pinned) or any online host, whose host has room for the difference (placement's
-    rules). Returns the standby (still the pool's row: the caller makes it the order's VM)
-    or None."""
+    (staff pinned) or any online host (of `cluster`, when the order names one), whose host
+    has room for the difference (placement's rules). Returns the standby (still the pool's
+    row: the caller makes it the order's VM) or None."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("take() must run inside transaction.atomic()")
     if image is None or not order_matches(params):
@@ -255,6 +255,8 @@ def take(image, sizes, params, *, host=None):
     )
     if host is not None:
         pools = pools.filter(host=host)
+    if cluster is not None:
+        pools = pools.filter(host__cluster=cluster)
     ready = VirtualMachine.objects.filter(
         standby_of__in=pools,
         status=VmStatus.ACTIVE,

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.accounts.quotas import Quota
 from apps.hosts.hypervisor import hypervisor_for
-from apps.hosts.models import Host, HostStatus
+from apps.hosts.models import Cluster, Host, HostStatus
 from apps.jobs.models import Job, JobStatus, StepStatus
 from apps.virt.errors import NotFound
 from apps.vms import quotas, warm_pool
@@ -145,6 +145,19 @@ def test_staff_pinning_another_host_is_not_served_by_this_pool(customer, admin_u
     assert vm.pk != ready.pk and vm.host == other
     pinned, _job = order(customer, pool.image, name="web-2", host=pool.host, actor=admin_user)
     assert pinned.pk == ready.pk
+
+
+def test_an_order_naming_a_cluster_is_served_by_a_standby_of_that_cluster_only(customer, admin_user, pool):
+    elsewhere = Cluster.objects.create(name="elsewhere")
+    Host.objects.create(
+        name="other", uri="test:///default?other", status=HostStatus.ONLINE, cpus=4, memory_mb=8192,
+        disk_bytes=2**40, cluster=elsewhere,
+    )  # fmt: skip
+    ready = standby(pool)
+    vm, _job = order(customer, pool.image, cluster=elsewhere, actor=admin_user)
+    assert vm.pk != ready.pk and vm.host.cluster == elsewhere  # deployed from the image there
+    served, _job = order(customer, pool.image, name="web-2", cluster=pool.host.cluster_id, actor=admin_user)
+    assert served.pk == ready.pk
 
 
 def test_top_up_deploys_standbys_up_to_the_size_and_the_hosts_room(admin_user, pool):
