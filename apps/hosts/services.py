@@ -101,6 +101,7 @@ def new_host(**settings):
     chosen = settings.get("cluster") not in (None, "")
     host = Host(**_settings({k: v for k, v in settings.items() if chosen or k != "cluster"}))
     with transaction.atomic():
+        _joins_one_at_a_time()
         if not chosen:
             host.cluster = cluster_for_new_host(host)
         _save(host)
@@ -122,6 +123,7 @@ def update_host(actor, host, **settings):
     if host.domain_type != before["domain_type"]:
         host.cpu_xml = ""
     with transaction.atomic():
+        _joins_one_at_a_time()
         _save(host)
         if host.cluster_id != before["cluster_id"] or host.domain_type != before["domain_type"]:
             for cluster in Cluster.objects.filter(pk__in={before["cluster_id"], host.cluster_id}):
@@ -202,6 +204,15 @@ def cluster_for_new_host(host):
         n += 1
         name = f"{host.name[:56]}-{n}"
     return Cluster.objects.create(name=name, **setup)
+
+
+def _joins_one_at_a_time():
+    """Inside the transaction that puts a host into a cluster or changes its setup: wait for
+    any other such transaction to end (a lock on the default cluster's row, taken first by
+    every one of them), so that two hosts joining an empty cluster at the same moment with
+    different setups are checked one after the other: the second sees the first there and is
+    refused (a cluster it chose) or goes to a cluster of its setup (none chosen)."""
+    Cluster.objects.select_for_update().filter(pk=Cluster.default().pk).first()
 
 
 def _save(host):

@@ -63,6 +63,27 @@ def test_a_host_goes_to_the_default_cluster_unless_another_is_chosen_and_must_ma
     assert answer.status_code == 201 and answer.json()["host"]["cluster"] == east.pk
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_hosts_joining_an_empty_cluster_at_once_with_different_setups_are_checked_in_turn(admin_user, monkeypatch):
+    """Both have passed their checks (the cluster empty) before the first commits: the second
+    waits for it, then sees it there and is refused on the field that differs."""
+    from tests.concurrency import first_commits_once_the_second_waits
+
+    monkeypatch.setattr("apps.jobs.runner.enqueue", lambda job, sync=None: None)  # no worker here
+    east = clusters.add_cluster(admin_user, name="east")
+    with first_commits_once_the_second_waits(lambda: add_host(admin_user, name="kvm-1", cluster=east, **KVM)):
+        with pytest.raises(ValidationError) as refused:
+            add_host(
+                admin_user, name="qemu-1", cluster=east, uri="qemu+ssh://root@203.0.113.8/system", domain_type="qemu"
+            )
+    assert set(refused.value.message_dict) == {"domain_type", "storage_path"}
+    east.refresh_from_db()
+    assert [h.name for h in east.hosts.all()] == ["kvm-1"] and (east.domain_type, east.storage_path) == (
+        "kvm",
+        "/srv/pool",
+    )
+
+
 def test_a_host_alone_in_its_cluster_changes_its_setup_and_moving_a_host_recomputes_both_baselines(
     admin_user, test_host
 ):
