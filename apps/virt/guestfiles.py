@@ -156,15 +156,37 @@ def _mount(fish: _Fish) -> str:
     return f"the disk's only filesystem {usable[0]} (no operating system found)"
 
 
+SHOWN_NEARBY = 30  # names of the nearest existing directory said when a path is missing
+
+
 def _resolve(fish: _Fish, path: str) -> str:
     """`path` with its symbolic links followed inside the guest's filesystems."""
     lines, errors = fish.ask(f"realpath {quote(path)}")
     if errors or len(lines) != 1:
         reason = _reason(errors)
         if not errors or "No such file or directory" in reason or "Not a directory" in reason:
-            raise FileRefused(f"{path}: no such file or directory in the backup")
+            raise FileRefused(f"{path}: no such file or directory in the backup{_nearby(fish, path)}")
         raise FileRefused(f"{path}: cannot be read ({reason})")
     return lines[0]
+
+
+def _nearby(fish: _Fish, path: str) -> str:
+    """What the nearest directory above a missing `path` holds (a typo is then seen at
+    once), as "; /etc holds: app, hostname, ... (12 more)", or "" if it cannot be listed."""
+    parent = os.path.dirname(path)
+    while True:
+        lines, errors = fish.ask(f"realpath {quote(parent)}")
+        if not errors and len(lines) == 1:
+            break
+        if parent == "/":
+            return ""
+        parent = os.path.dirname(parent)
+    names, errors = fish.ask(f"ls {quote(lines[0])}")
+    if errors:
+        return ""
+    names = sorted(name for name in names if name)
+    more = f" ({len(names) - SHOWN_NEARBY} more)" if len(names) > SHOWN_NEARBY else ""
+    return f"; {parent} holds: {', '.join(names[:SHOWN_NEARBY]) or 'nothing'}{more}"
 
 
 def _stat(fish: _Fish, path: str) -> dict[str, int]:
