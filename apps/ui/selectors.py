@@ -18,6 +18,7 @@ class HostUsage:
     capacity: dict
     vm_count: int = 0
     incoming: int = 0  # VMs on their way in (counted in `used`)
+    standbys: int = 0  # warm pool standbys placed there (counted in `used` and `vm_count`)
     bars: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -38,7 +39,11 @@ def host_usage(hosts):
     for host in hosts:
         row = totals[host.pk]
         used = {name: row[name] for name in RESOURCES}
-        usages.append(HostUsage(host, used, capacity(host), vm_count=row["vms"], incoming=row["incoming"]))
+        usages.append(
+            HostUsage(
+                host, used, capacity(host), vm_count=row["vms"], incoming=row["incoming"], standbys=row["standbys"]
+            )
+        )
     return usages
 
 

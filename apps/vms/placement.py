@@ -68,24 +68,27 @@ def rooms(hosts, *, moving=None):
 
 
 def allocations(hosts, *, moving=None):
-    """{host id: {"vcpus", "memory_mb", "disk_gb", "vms", "incoming"}} for `hosts`, in two
-    grouped queries whatever their number: what the VMs placed there take and those on
-    their way in (module docstring), `vms` counting the first, `incoming` the others (what
-    the host pages and the API show); `moving` (a VM) left out."""
+    """{host id: {"vcpus", "memory_mb", "disk_gb", "vms", "standbys", "incoming"}} for
+    `hosts`, in two grouped queries whatever their number: what the VMs placed there take and
+    those on their way in (module docstring), `vms` counting the first (`standbys`: how many
+    of them are warm pool standbys, docs/warm-pool.md), `incoming` the others (what the host
+    pages and the API show); `moving` (a VM) left out."""
     from apps.vms.models import VirtualMachine
 
     ids = [host.pk for host in hosts]
-    result = {pk: dict.fromkeys((*RESOURCES, "vms", "incoming"), 0) for pk in ids}
+    result = {pk: dict.fromkeys((*RESOURCES, "vms", "standbys", "incoming"), 0) for pk in ids}
     vms = VirtualMachine.objects.exclude(pk=moving.pk) if moving is not None else VirtualMachine.objects.all()
     sums = {name: Sum(name) for name in RESOURCES} | {"n": Count("pk")}
-    placed = vms.filter(host__in=ids).values("host")
-    coming = vms.filter(moving_to__in=ids, current_job__kind__in=MOVING_JOBS).values("moving_to")
+    standbys = {"standbys": Count("pk", filter=Q(standby_of__isnull=False))}
+    placed = vms.filter(host__in=ids).values("host").annotate(**sums, **standbys)
+    coming = vms.filter(moving_to__in=ids, current_job__kind__in=MOVING_JOBS).values("moving_to").annotate(**sums)
     for rows, key, count in ((placed, "host", "vms"), (coming, "moving_to", "incoming")):
-        for row in rows.annotate(**sums).order_by():
+        for row in rows.order_by():
             totals = result[row[key]]
             for name in RESOURCES:
                 totals[name] += row[name] or 0
             totals[count] += row["n"]
+            totals["standbys"] += row.get("standbys", 0)
     return result
 
 

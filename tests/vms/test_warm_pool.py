@@ -311,3 +311,19 @@ def test_staff_tell_standbys_from_customers_vms_and_can_list_either_alone(admin_
 
     client.force_login(customer)  # no standbys to see, and no filter for them
     assert 'name="standby"' not in client.get("/vms/").content.decode()
+
+
+def test_a_hosts_pages_and_api_say_how_many_of_its_vms_are_standbys(admin_user, customer, pool, client):
+    from tests.api.conftest import client_for
+
+    ready = standby(pool)
+    vm_with_domain(customer, pool.host, name="theirs")
+    client.force_login(admin_user)
+
+    page = client.get(f"/hosts/{pool.host.pk}/").content.decode()
+    assert "Includes 1 warm pool standby, held for orders." in page
+    row = page.split(f'data-vm="{ready.pk}"')[1].split("</tr>")[0]
+    assert "data-standby" in row and f"/warm-pools/{pool.pk}/" in row
+    assert "Includes 1 warm pool standby" in client.get("/").content.decode()  # the dashboard's tile
+    shown = client_for(admin_user).get(f"/api/v1/hosts/{pool.host.pk}/").json()
+    assert (shown["vms"], shown["standby_vms"], shown["incoming_vms"]) == (2, 1, 0)

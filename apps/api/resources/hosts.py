@@ -101,12 +101,15 @@ class HostSerializer(StrictModelSerializer):
     )
     vms = serializers.SerializerMethodField(help_text="VMs placed on the host.")
     incoming_vms = serializers.SerializerMethodField(help_text="VMs on their way to the host (counted in allocation).")
+    standby_vms = serializers.SerializerMethodField(
+        help_text="Warm pool standbys placed on the host, held for orders (counted in vms and allocation)."
+    )
 
     class Meta:
         model = Host
         fields = ["id", "name", "uri", "domain_type", "storage_pool", "storage_path", "network", "vnc_listen"]
         fields += ["cluster"]
-        fields += READ_ONLY + ["capacity", "allocation", "vms", "incoming_vms"]
+        fields += READ_ONLY + ["capacity", "allocation", "vms", "incoming_vms", "standby_vms"]
         read_only_fields = READ_ONLY
         list_serializer_class = HostListSerializer
         # No unique validators here: the service reports a taken name or URI, the same
@@ -135,6 +138,10 @@ class HostSerializer(StrictModelSerializer):
     @extend_schema_field(OpenApiTypes.INT)
     def get_incoming_vms(self, host):
         return self._totals(host)["incoming"]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_standby_vms(self, host):
+        return self._totals(host)["standbys"]
 
 
 HostWithJob = inline_serializer("HostWithJob", {"host": HostSerializer(), "job": JobLinkSerializer()})
