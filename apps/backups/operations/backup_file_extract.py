@@ -2,8 +2,8 @@
 backup"): the backup's raw disk is restored from restic to a scratch file on the panel's
 machine (sparse), the file is copied out of it (a directory packed as a .tar.gz) with
 libguestfs (read-only; apps.virt.guestfiles) and kept in the private download area until it
-expires. The scratch disk is deleted in every
-outcome. The job's target is the BackupFile; the backup is `ready` again afterwards."""
+expires. The scratch disk is deleted in every outcome. The job's target is the BackupFile;
+the backup is `ready` again afterwards."""
 
 import os
 import shutil
