@@ -1,6 +1,7 @@
 """Every unique name a user can collide with answers the same 400 naming the field whether
 the duplicate arrives after the original or at the same moment (two requests racing, see
-tests/api/races.py), never a 500: SSH keys, API tokens, user names, plans, hosts, images."""
+tests/api/races.py; hosts, added one at a time, wait for each other instead), never a 500:
+SSH keys, API tokens, user names, plans, hosts, images."""
 
 import base64
 import os
@@ -149,18 +150,22 @@ def test_the_same_plan_name_twice_at_once(admin_user):
 
 @pytest.mark.parametrize("field", ["name", "uri"])
 def test_the_same_host_name_or_uri_twice_at_once(admin_user, field):
+    """Hosts are added one at a time (docs/clusters.md: a lock on the default cluster's row):
+    the second request, past its own checks, waits for the first to commit, then finds its
+    twin and is told like a late one."""
+    from tests.concurrency import first_commits_once_the_second_waits
+
     Cluster.default()  # made by the migration; this test's database was emptied before it
     a, b = session(admin_user), session(admin_user)
     bodies = [{"name": f"kvm-{i}", "uri": f"qemu+ssh://root@kvm-{i}/system", "domain_type": "kvm"} for i in (1, 2)]
     bodies[1][field] = bodies[0][field]
-    found = assert_one_wins_and_the_other_is_told_like_a_late_twin(
-        Host,
-        lambda: a.post("/api/v1/hosts/", bodies[0]),
-        lambda: b.post("/api/v1/hosts/", bodies[1]),
-        # The late twin is the loser's body: the winner's row is what it collides with.
-        lambda: a.post("/api/v1/hosts/", bodies[0] if Host.objects.filter(**bodies[1]).exists() else bodies[1]),
-    )
-    assert [(e["field"], e["code"]) for e in found] == [(field, "unique")]
+    first = {}
+    with first_commits_once_the_second_waits(lambda: first.setdefault("answer", a.post("/api/v1/hosts/", bodies[0]))):
+        second = b.post("/api/v1/hosts/", bodies[1])
+    assert first["answer"].status_code == 201, first["answer"].content
+    again = a.post("/api/v1/hosts/", bodies[1])
+    assert errors(second)[0] == 400 and errors(second) == errors(again)
+    assert [(e["field"], e["code"]) for e in errors(second)[1]] == [(field, "unique")]
     assert Host.objects.count() == 1 and Job.objects.filter(kind="host_refresh").count() == 1
 
 
