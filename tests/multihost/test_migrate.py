@@ -8,7 +8,9 @@ linked clone of the first host's copy, nothing left behind. Last, that host goes
 maintenance and is emptied: the VM moves live once more, still the same boot.
 The VM has snapshots throughout (one taken stopped, one running): their layers move with it,
 each pointed at the one below on the host it goes to, and a marker written after the second
-is read back from the disk after the live move; a snapshot is merged where it ends up.
+is read back from the disk after the live move; a snapshot is merged where it ends up. A
+counter the guest keeps in memory counts on through a live move, and the emptying of a host
+moves a second, stopped VM cold beside the running one.
 Both hosts are in one cluster whose baseline CPU (libvirt's baseline of the CPUs the two
 hosts offer TCG guests) is the VM's CPU throughout: defined with it, booted and moved with it.
 
@@ -56,10 +58,10 @@ def cpu_of(driver, vm):
     return cpu_model_name(ET.tostring(cpu, encoding="unicode")) if cpu is not None else None
 
 
-def stopped_vm_on(host, owner, image):
+def stopped_vm_on(host, owner, image, name="mover"):
     """A VM as a deploy leaves it, stopped: a linked clone of the host's copy of `image`."""
     vm = VirtualMachine.objects.create(
-        name="mover", owner=owner, host=host, image=image, vcpus=1, memory_mb=512, disk_gb=2,
+        name=name, owner=owner, host=host, image=image, vcpus=1, memory_mb=512, disk_gb=2,
         mac_address=new_mac(), status=VmStatus.ACTIVE, power_state=PowerState.STOPPED,
     )  # fmt: skip
     driver = hypervisor_for(host)
@@ -153,9 +155,15 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     marker = ["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches && cat /root/marker"]  # read from the disk
     assert dst.agent_exec(vm.domain_name, ["sh", "-c", "echo after-the-snapshots > /root/marker && sync"])[0] == 0
 
-    # Running, it moves back live: same boot, a linked clone of the first host's copy again.
+    # Running, it moves back live: same boot, a linked clone of the first host's copy again,
+    # and a counter the guest keeps in memory counted on through the move.
     vm.refresh_from_db()
     assert vm.power_state == PowerState.RUNNING
+    counting = "i=0; while :; do i=$((i+1)); echo $i > /run/vmm-counter; sleep 0.1; done"
+    assert dst.agent_exec(vm.domain_name, ["sh", "-c", f"setsid sh -c '{counting}' >/dev/null 2>&1 &"])[0] == 0
+    counter = ["cat", "/run/vmm-counter"]
+    time.sleep(0.5)
+    before = int(dst.agent_exec(vm.domain_name, counter)[1])
     with django_capture_on_commit_callbacks(execute=True):
         back = migrate_vm(vm, actor=admin_user)  # placement: the only other host
     finished(back)
@@ -172,13 +180,22 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     # The snapshots' layers came along: the frozen ones sent first, the top by the migration.
     assert chain_on(src, source, vm) == ([second, first, vm.disk_volume], home.path)
     assert src.agent_exec(vm.domain_name, marker)[1].strip() == "after-the-snapshots"
+    after = int(src.agent_exec(vm.domain_name, counter)[1])
+    time.sleep(0.5)
+    assert before < after < int(src.agent_exec(vm.domain_name, counter)[1])  # it never stopped counting
 
-    # Its host goes into maintenance and is emptied: the running VM moves live again.
+    # Its host goes into maintenance and is emptied: the running VM moves live again, and a
+    # stopped VM there moves cold beside it.
+    quiet = stopped_vm_on(source, customer, plain_image, name="quiet")
     set_maintenance(admin_user, source, True)
     with django_capture_on_commit_callbacks(execute=True):
         emptied = evacuate_host(admin_user, source)
     finished(emptied)
-    assert f"mover moved to {target.name}" in emptied.steps.get(name="Move the VMs").detail
+    moves = emptied.steps.get(name="Move the VMs").detail
+    assert f"mover moved to {target.name}" in moves and f"quiet moved to {target.name}" in moves, moves
+    quiet.refresh_from_db()
+    assert quiet.host == target and dst.get_domain(quiet.domain_name).state == "shutoff"
+    assert chain_on(dst, target, quiet) == ([quiet.disk_volume], copy.path)
     vm.refresh_from_db()
     assert vm.host == target and vm.power_state == PowerState.RUNNING
     assert dst.get_domain(vm.domain_name).state == "running"
@@ -228,6 +245,9 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     with django_capture_on_commit_callbacks(execute=True):
         gone = delete_vm(vm, actor=customer)
     finished(gone)
+    with django_capture_on_commit_callbacks(execute=True):
+        quiet_gone = delete_vm(quiet, actor=customer)
+    finished(quiet_gone)
     assert dst.list_domains() == [] and src.list_domains() == []
     assert not [v.name for v in dst.list_volumes(target.storage_pool) if v.name.startswith("vmm-")]
     print(f"live: {back.steps.get(name='Put the VM on the target').detail}")
