@@ -17,7 +17,7 @@ from apps.api.base import ApiViewSet
 from apps.api.errors import entry
 from apps.api.fields import StrictCharField
 from apps.backups import files
-from apps.backups.models import BackupFile
+from apps.backups.models import BackupFile, BackupFileKind
 
 
 class BackupFileSerializer(serializers.ModelSerializer):
@@ -25,7 +25,7 @@ class BackupFileSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="The backup it was taken out of (null once that is deleted)."
     )
     kind = serializers.ChoiceField(
-        choices=["", "file", "directory"],
+        choices=["", *BackupFileKind.values],
         read_only=True,
         help_text="What the path is: `file`, or `directory` (downloaded as a .tar.gz of its contents); "
         "empty until the job has looked.",
