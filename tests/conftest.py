@@ -128,6 +128,17 @@ def ready_image(db):
 
 
 @pytest.fixture
+def rescue_system(settings, tmp_path):
+    """The rescue system's files where the panel looks for them (VMM_RESCUE_KERNEL/INITRD): what
+    the services check. Their bytes matter only to a real boot (tests/deploy/test_rescue_real.py)."""
+    kernel, initrd = tmp_path / "rescue-vmlinuz", tmp_path / "rescue-initrd.img"
+    kernel.write_bytes(b"kernel")
+    initrd.write_bytes(b"initrd")
+    settings.VMM_RESCUE_KERNEL, settings.VMM_RESCUE_INITRD = str(kernel), str(initrd)
+    return kernel, initrd
+
+
+@pytest.fixture
 def qcow2_file(tmp_path):
     """A real (empty) qcow2 image of 64 MiB made by qemu-img."""
     path = tmp_path / f"img-{uuid.uuid4().hex[:8]}.qcow2"

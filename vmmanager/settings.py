@@ -5,6 +5,7 @@ and channels-lite's SQLite channel layer. DATABASE_URL and REDIS_URL switch to
 PostgreSQL and Redis.
 """
 
+import os
 import re
 import secrets
 import sys
@@ -218,6 +219,12 @@ VMM_OPERATIONS_DIR = env_str("VMM_OPERATIONS_DIR", str(DATA_DIR / "operations"))
 VMM_IMAGE_DIR = Path(env_str("VMM_IMAGE_DIR", str(DATA_DIR / "images")))
 # Seconds a graceful stop waits for the guest before powering it off.
 VMM_STOP_TIMEOUT = env_int("VMM_STOP_TIMEOUT", 60, minimum=0, maximum=3600)
+# The rescue system a VM can boot into (docs/rescue.md): a kernel and an initramfs on this
+# machine, copied to the VM's host when it enters rescue mode. scripts/rescue-system.sh builds
+# them into VMM_CACHE/rescue (`make run` and `make test` do).
+_RESCUE_DIR = Path(os.environ.get("VMM_CACHE", "/var/cache/vmmanager")) / "rescue"
+VMM_RESCUE_KERNEL = env_str("VMM_RESCUE_KERNEL", str(_RESCUE_DIR / "vmlinuz"))
+VMM_RESCUE_INITRD = env_str("VMM_RESCUE_INITRD", str(_RESCUE_DIR / "initrd.img"))
 # Suspension for non-payment (docs/billing.md): how VMs are taken down when the customer's
 # reseller has not chosen, how long a customer's job waits for a busy VM, and the grace
 # period between asking to terminate a suspended customer and deleting its VMs.

@@ -41,6 +41,7 @@ from apps.jobs import runner
 from apps.vms import quotas
 from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
+from apps.vms.rescue import check_not_in_rescue
 from apps.vms.services import vm_operation
 from apps.vms.suspension import check_not_suspended
 
@@ -255,6 +256,7 @@ def restore_backup(vm, backup, *, confirm=False, actor=None, request_id=None):
             }
         )
     _check_vm(vm)
+    check_not_in_rescue(vm)
     if backup.state != BackupState.READY:
         raise ValidationError({"backup": _("Only a ready backup can be restored.")})
     if vm.snapshots.exists():

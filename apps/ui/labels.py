@@ -34,6 +34,8 @@ OPERATIONS = {
     "vm_make_image": gettext_lazy("Make an image"),
     "vm_recover": gettext_lazy("Recover on another host"),
     "vm_migrate": gettext_lazy("Migrate to another host"),
+    "vm_rescue": gettext_lazy("Boot into rescue mode"),
+    "vm_unrescue": gettext_lazy("Leave rescue mode"),
     "host_evacuate": gettext_lazy("Empty this host"),
     "vm_address_add": gettext_lazy("Add an address"),
     "vm_address_remove": gettext_lazy("Remove an address"),
@@ -133,6 +135,10 @@ STEP_NAMES = {
     "Take the file out": gettext_lazy("Take the file out"),
     "Remove the scratch disk": gettext_lazy("Remove the scratch disk"),
     "Keep it for download": gettext_lazy("Keep it for download"),
+    "Copy the rescue system to the host": gettext_lazy("Copy the rescue system to the host"),
+    "Boot the rescue system": gettext_lazy("Boot the rescue system"),
+    "Shut down the rescue system": gettext_lazy("Shut down the rescue system"),
+    "Boot the VM's own system": gettext_lazy("Boot the VM's own system"),
 }
 
 # Each kind of badge or name: the model's choices, or one of the tables above.

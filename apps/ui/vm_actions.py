@@ -1,5 +1,5 @@
 """Starting operations on an existing VM from the UI: power buttons and changes (reinstall,
-password, resize, make image, delete) through the services in apps.vms.changes, which
+password, resize, make image, delete, rescue mode) through the services in apps.vms.changes, which
 decide whether the change may happen (the API calls the same ones)."""
 
 from django.contrib import messages
@@ -13,7 +13,7 @@ from apps.jobs.registry import UnknownOperation
 from apps.jobs.runner import TargetBusy
 from apps.ui import labels
 from apps.ui.forms.vms import apply_errors
-from apps.vms import changes, migration, recovery
+from apps.vms import changes, migration, recovery, rescue
 from apps.vms.models import PowerState
 
 # URL word → the services' power action (changes.POWER_OPERATIONS), for the power buttons.
@@ -94,6 +94,8 @@ def change(request, vm, kind, form):
         "vm_make_image": lambda: changes.make_image(vm, data["name"], visibility=data["visibility"], **who),
         "vm_recover": lambda: recovery.recover_vm(vm, confirm_host_down=data["confirm_host_down"], **who),
         "vm_migrate": lambda: migration.migrate_vm(vm, host=data["host"] or None, **who),
+        "vm_rescue": lambda: rescue.enter_rescue(vm, **who),
+        "vm_unrescue": lambda: rescue.leave_rescue(vm, **who),
     }
     try:
         return services[kind]()

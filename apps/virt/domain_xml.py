@@ -405,6 +405,41 @@ def with_cpu(xml: str, cpu_xml: str) -> str | None:
     return _tostring(root)
 
 
+def with_direct_boot(xml: str, kernel: str, initrd: str, cmdline: str) -> str:
+    """A domain's persistent XML booting ``kernel`` with ``initrd`` and ``cmdline`` (libvirt's
+    direct kernel boot), its disks and devices as they are: the rescue system of
+    apps.vms.rescue. A direct boot already there is replaced."""
+    root = _parse(xml, "domain")
+    os_el = root.find("os")
+    if os_el is None:
+        raise ValueError("domain XML without <os>")
+    for tag in ("kernel", "initrd", "cmdline"):
+        for el in os_el.findall(tag):
+            os_el.remove(el)
+    after = os_el.find("type")
+    index = list(os_el).index(after) + 1 if after is not None else 0
+    for offset, (tag, text) in enumerate((("kernel", kernel), ("initrd", initrd), ("cmdline", cmdline))):
+        el = ET.Element(tag)
+        el.text = text
+        os_el.insert(index + offset, el)
+    return _tostring(root)
+
+
+def without_direct_boot(xml: str) -> str | None:
+    """A domain's persistent XML booting its own disk again (no kernel, initrd or cmdline), or
+    None when it has no direct boot."""
+    root = _parse(xml, "domain")
+    os_el = root.find("os")
+    found = [el for tag in ("kernel", "initrd", "cmdline") for el in (os_el.findall(tag) if os_el is not None else [])]
+    if not found:
+        return None
+    for el in found:
+        os_el.remove(el)
+    if os_el.find("boot") is None and root.find("devices/*/boot") is None:
+        _sub(os_el, "boot", dev="hd")
+    return _tostring(root)
+
+
 def parse_vnc_display(xml: str) -> tuple[str, int] | None:
     """``(listen address, port)`` of the VNC server in a running domain's live XML, or None
     when it has none (or no port yet)."""

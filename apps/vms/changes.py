@@ -19,6 +19,7 @@ from apps.vms import placement, quotas, validators
 from apps.vms.create import NAME_RE, check_range, guest_params, pick
 from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
+from apps.vms.rescue import check_not_in_rescue
 from apps.vms.services import vm_operation
 from apps.vms.suspension import check_not_suspended
 
@@ -79,6 +80,7 @@ def reinstall_vm(
     _check_actor(vm, actor)
     check_not_suspended(vm)
     check_host_reachable(vm)
+    check_not_in_rescue(vm)
     image = vm.image if image is None or image == "" else pick(Image.objects.all(), image)
     errors = {}
     params = guest_params(
@@ -105,6 +107,7 @@ def reset_password(vm, password, *, actor=None, request_id=None):
     _check_actor(vm, actor)
     check_not_suspended(vm)
     check_host_reachable(vm)
+    check_not_in_rescue(vm)
     try:
         validators.validate_root_password(password or "")
     except ValidationError as exc:
@@ -122,6 +125,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
     _check_actor(vm, actor)
     check_not_suspended(vm)
     check_host_reachable(vm)
+    check_not_in_rescue(vm)
     errors = {}
     if vcpus is None and memory_mb is None and disk_gb is None:
         raise ValidationError(_("Give at least one of vcpus, memory_mb, disk_gb."), code="required")
@@ -146,6 +150,7 @@ def resize_vm(vm, *, vcpus=None, memory_mb=None, disk_gb=None, actor=None, reque
 def make_image(vm, name, *, visibility=Visibility.PRIVATE, actor=None, request_id=None):
     """An image of `vm`'s disk for its owner; only staff may make it public."""
     _check_actor(vm, actor)
+    check_not_in_rescue(vm)
     errors = {}
     if not name or not NAME_RE.match(name):
         errors["name"] = _("Use 1-64 letters, digits, dots, hyphens and underscores.")

@@ -35,7 +35,7 @@ from apps.vms.snapshot_work import volumes_of
 
 logger = logging.getLogger("vmmanager.vms")
 
-VOLUME_SUFFIXES = ("disk0.qcow2", "seed.iso", "staging.qcow2")
+VOLUME_SUFFIXES = ("disk0.qcow2", "seed.iso", "staging.qcow2", "rescue-kernel", "rescue-initrd")
 # VMs in these states own nothing on the host any more: what is left of them may go.
 REMOVABLE = (VmStatus.FAILED, VmStatus.DELETING)
 

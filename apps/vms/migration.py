@@ -30,6 +30,7 @@ from apps.jobs import runner
 from apps.vms import placement
 from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import PowerState, VmStatus
+from apps.vms.rescue import check_not_in_rescue
 
 
 def may_migrate(user, vm):
@@ -42,6 +43,7 @@ def check_movable(vm):
     if vm.status != VmStatus.ACTIVE or vm.host_id is None:
         raise ValidationError({"vm": ValidationError(_("Only an active VM can be migrated."), code="invalid_state")})
     check_host_reachable(vm)
+    check_not_in_rescue(vm)
     if vm.power_state not in (PowerState.STOPPED, PowerState.RUNNING):
         message = _("Only a running or stopped VM is migrated: start or stop it first.")
         raise ValidationError({"vm": ValidationError(message, code="invalid_state")})

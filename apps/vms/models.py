@@ -78,6 +78,9 @@ class VirtualMachine(models.Model):
     suspension_reason = models.CharField(max_length=500, blank=True)
     suspended_with_owner = models.BooleanField(default=False)
     power_before_suspension = models.CharField(max_length=8, choices=PowerState.choices, blank=True)
+    # Set while the VM boots the panel's rescue system with its disk attached (apps/vms/rescue.py,
+    # docs/rescue.md): since when. Cleared when it boots its own system again.
+    rescue_since = models.DateTimeField(null=True, blank=True)
     # Set while the VM is a warm pool's standby, owned by the panel's pool user and waiting
     # for an order (apps/vms/warm_pool.py, docs/warm-pool.md); cleared when an order takes it.
     standby_of = models.ForeignKey(
@@ -127,6 +130,10 @@ class VirtualMachine(models.Model):
     @property
     def is_suspended(self):
         return self.suspended_at is not None
+
+    @property
+    def in_rescue(self):
+        return self.rescue_since is not None
 
     @property
     def host_unreachable(self):

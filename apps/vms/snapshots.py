@@ -23,6 +23,7 @@ from apps.accounts.tenancy import acts_for
 from apps.vms import quotas
 from apps.vms.create import NAME_RE
 from apps.vms.models import Snapshot, SnapshotState, VmStatus
+from apps.vms.rescue import check_not_in_rescue
 from apps.vms.services import vm_operation
 from apps.vms.suspension import check_not_suspended
 
@@ -51,6 +52,7 @@ def overlay_name(vm):
 def _check_active(vm):
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM has snapshots taken, reverted or deleted.")})
+    check_not_in_rescue(vm)
 
 
 def create_snapshot(vm, name, *, description="", actor=None, request_id=None):

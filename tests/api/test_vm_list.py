@@ -33,7 +33,7 @@ def listed(client, url="/api/v1/vms/?page_size=200"):
 
 def test_each_listed_vm_is_what_its_own_answer_says(api, reseller, customer, host, ready_image):
     """Traffic in every state the list can meet (no row, a row under a plan's limit, a
-    lifted one), a clean-up owed or done, a VM not placed, a suspended one, a job running."""
+    lifted one), a clean-up owed or done, a VM not placed, a suspended one, one in rescue mode, a job running."""
     plan = Plan.objects.create(
         name="small", vcpus=1, memory_mb=512, disk_gb=5, traffic_limit_gb=10, traffic_action=TrafficAction.SUSPEND
     )
@@ -52,13 +52,14 @@ def test_each_listed_vm_is_what_its_own_answer_says(api, reseller, customer, hos
     paid = make_vm(customer, host, "paid")
     OwedCleanup.objects.create(host=host, vm=paid, domain_name="vmm-y", done_at=now)
     make_vm(customer, None, "unplaced", status=VmStatus.FAILED)
+    make_vm(customer, host, "rescued", rescue_since=now)
     host.status = HostStatus.UNREACHABLE
     host.save(update_fields=["status"])
     client = api(reseller)
 
     rows = listed(client)["results"]
 
-    assert [row["name"] for row in rows] == ["unplaced", "paid", "owing", "lifted", "limited", "plain"]
+    assert [row["name"] for row in rows] == ["rescued", "unplaced", "paid", "owing", "lifted", "limited", "plain"]
     for row in rows:
         assert row == client.get(f"/api/v1/vms/{row['id']}/").json(), row["name"]
     by_name = {row["name"]: row for row in rows}
@@ -72,6 +73,7 @@ def test_each_listed_vm_is_what_its_own_answer_says(api, reseller, customer, hos
     }  # fmt: skip
     assert by_name["unplaced"]["host"] is None and by_name["unplaced"]["host_state"] is None
     assert by_name["plain"]["host_state"] == "unreachable"
+    assert by_name["rescued"]["rescue_since"] and by_name["plain"]["rescue_since"] is None
 
 
 def test_a_page_costs_the_same_queries_for_200_vms_as_for_one(api, reseller, host, ready_image):

@@ -9,7 +9,9 @@ returning (form data, JSON body); "{door}" in a string is replaced by "ui" or "a
 the two accepted orders do not collide."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -79,6 +81,11 @@ def spare_host(w):
             "disk_bytes": 2**41,
         },
     )
+
+
+def in_rescue(w):
+    """The World's VM boots the rescue system (docs/rescue.md)."""
+    type(w.vm).objects.filter(pk=w.vm.pk).update(rescue_since=timezone.now())
 
 
 def vm_busy(w):
@@ -206,6 +213,7 @@ RESIZE = vm_change(
         Case("more than the host has", same({"vcpus": 1, "memory_mb": 200000, "disk_gb": 10})),
         Case("a busy VM", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=vm_busy),
         Case("a VM on a lost host", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=host_lost),
+        Case("a VM in rescue mode", same({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10}), setup=in_rescue),
     ],
 )
 
@@ -230,6 +238,7 @@ REINSTALL = vm_change(
         Case("a bad SSH key", lambda w: reinstall(w, ssh_keys="ssh-rsa nope")),
         Case("a busy VM", lambda w: reinstall(w), setup=vm_busy),
         Case("a VM on a lost host", lambda w: reinstall(w), setup=host_lost),
+        Case("a VM in rescue mode", lambda w: reinstall(w), setup=in_rescue),
     ],
 )
 
@@ -245,6 +254,7 @@ PASSWORD = vm_change(
         Case("a failed VM", same({"password": STRONG}), setup=vm_status(VmStatus.FAILED)),
         Case("a busy VM", same({"password": STRONG}), setup=vm_busy),
         Case("a VM on a lost host", same({"password": STRONG}), setup=host_lost),
+        Case("a VM in rescue mode", same({"password": STRONG}), setup=in_rescue),
     ],
 )
 
@@ -261,6 +271,7 @@ MAKE_IMAGE = vm_change(
         Case("a failed VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_status(VmStatus.FAILED)),
         Case("a busy VM", same({"name": "snap-1", "visibility": "private"}), setup=vm_busy),
         Case("a VM on a lost host", same({"name": "snap-1", "visibility": "private"}), setup=host_lost),
+        Case("a VM in rescue mode", same({"name": "snap-1", "visibility": "private"}), setup=in_rescue),
     ],
 )
 
@@ -582,6 +593,43 @@ MIGRATE = Action(
         Case("no other host, placement choosing", same({}), setup=vm_stopped),
         Case("a VM on a lost host", same({}), setup=both(vm_stopped, host_lost, spare_host)),
         Case("a busy VM", to_host("spare"), setup=both(vm_stopped, spare_host, vm_busy)),
+        Case("a VM in rescue mode", to_host("spare"), setup=both(spare_host, in_rescue)),
+    ],
+)
+
+
+def no_rescue_system(w):
+    """The panel has no rescue system: its kernel is not there (tests/conftest.py's rescue_system
+    made it for this test)."""
+    Path(settings.VMM_RESCUE_KERNEL).unlink()
+
+
+RESCUE = vm_change(
+    "boot a VM into rescue mode",
+    "vm_rescue",
+    "rescue",
+    api_path="rescue",
+    accepted=Case("an active VM", same({})),
+    refused=[
+        Case("a VM in rescue mode already", same({}), setup=in_rescue),
+        Case("a suspended VM", same({}), setup=vm_suspended()),
+        Case("a failed VM", same({}), setup=vm_status(VmStatus.FAILED)),
+        Case("a busy VM", same({}), setup=vm_busy),
+        Case("a VM on a lost host", same({}), setup=host_lost),
+        Case("a panel without a rescue system", same({}), setup=no_rescue_system),
+    ],
+)
+
+UNRESCUE = vm_change(
+    "take a VM out of rescue mode",
+    "vm_unrescue",
+    "unrescue",
+    api_path="unrescue",
+    accepted=Case("a VM in rescue mode", same({}), setup=in_rescue),
+    refused=[
+        Case("a VM not in rescue mode", same({})),
+        Case("a busy VM", same({}), setup=both(in_rescue, vm_busy)),
+        Case("a VM on a lost host", same({}), setup=both(in_rescue, host_lost)),
     ],
 )
 
@@ -599,6 +647,8 @@ ACTIONS = [
     TRAFFIC,
     RECOVER,
     MIGRATE,
+    RESCUE,
+    UNRESCUE,
 ]
 
 # Pages of the web UI that change nothing (GET pages, and the session's own plumbing).

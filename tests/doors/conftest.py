@@ -23,6 +23,11 @@ class World:
 
 
 @pytest.fixture(autouse=True)
+def panel_with_rescue_system(rescue_system):
+    """Rescue mode is set up (docs/rescue.md): its rows are accepted unless a case removes it."""
+
+
+@pytest.fixture(autouse=True)
 def jobs_stay_queued(monkeypatch, settings):
     monkeypatch.setattr("apps.jobs.runner.enqueue", lambda job, sync=None: None)
     # Webhook endpoints on a documentation network are allowed (nothing is sent to them here).

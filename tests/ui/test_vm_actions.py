@@ -1,9 +1,11 @@
 import re
 
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.jobs.models import Job
 from apps.jobs.registry import UnknownOperation
+from apps.vms.models import VirtualMachine
 
 STRONG = "Str0ng-enough-pw"
 
@@ -17,6 +19,8 @@ def test_another_tenants_vm_is_not_found_on_any_of_its_pages(as_customer, their_
         "ui:vm_delete",
         "ui:vm_make_image",
         "ui:vm_jobs",
+        "ui:vm_rescue",
+        "ui:vm_unrescue",
     ):
         assert as_customer.get(reverse(name, args=[their_vm.pk])).status_code == 404
     assert as_customer.post(reverse("ui:vm_power", args=[their_vm.pk, "stop"])).status_code == 404
@@ -163,3 +167,24 @@ def test_the_vm_pages_job_history_is_served_alone_for_its_live_redraw(as_custome
 
     assert "<table" in table and "<html" not in table
     assert reverse("ui:job_detail", args=[job.pk]) in table and "Queued" in table
+
+
+def test_rescue_mode_is_explained_entered_shown_on_the_vm_page_and_left(as_customer, customer, my_vm, rescue_system):
+    detail = reverse("ui:vm_detail", args=[my_vm.pk])
+    assert reverse("ui:vm_rescue", args=[my_vm.pk]) in as_customer.get(detail).content.decode()
+    explained = as_customer.get(reverse("ui:vm_rescue", args=[my_vm.pk])).content.decode()
+    assert "/dev/vda" in explained and "mount /dev/vda1 /mnt" in explained
+
+    response = as_customer.post(reverse("ui:vm_rescue", args=[my_vm.pk]), {"csrfmiddlewaretoken": "x"})
+    job = Job.objects.get(kind="vm_rescue")
+    assert response["Location"] == reverse("ui:job_detail", args=[job.pk]) and job.actor == customer
+
+    # As the job leaves it: the page says so, offers the console and the way out, not the way in.
+    VirtualMachine.objects.filter(pk=my_vm.pk).update(rescue_since=timezone.now(), current_job=None)
+    page = as_customer.get(detail).content.decode()
+    assert "data-rescue>" in page and reverse("ui:vm_unrescue", args=[my_vm.pk]) in page
+    assert reverse("ui:vm_rescue", args=[my_vm.pk]) not in page
+    refused = as_customer.post(reverse("ui:vm_password", args=[my_vm.pk]), {"password": STRONG}).content.decode()
+    assert "The VM is in rescue mode: leave rescue mode first." in refused
+    as_customer.post(reverse("ui:vm_unrescue", args=[my_vm.pk]), {"csrfmiddlewaretoken": "x"})
+    assert Job.objects.get(kind="vm_unrescue").target_id == my_vm.pk

@@ -16,6 +16,8 @@ from apps.virt.domain_xml import (
     parse_volume_xml,
     with_console_devices,
     with_cpu,
+    with_direct_boot,
+    without_direct_boot,
 )
 from apps.virt.types import DiskSpec, DomainSpec, NicSpec
 
@@ -318,3 +320,31 @@ def test_a_cluster_baseline_cpu_is_the_domains_cpu_and_a_domain_without_it_gets_
         build_domain_xml(
             DomainSpec(name="vm", domain_type="qemu", vcpus=1, memory_mb=256, cpu_xml="<cpu mode='host-model'/>")
         )
+
+
+def test_a_rescue_boot_is_put_on_a_domain_and_taken_off_again_leaving_the_rest_as_it_was():
+    spec = DomainSpec(
+        name="vmm-x",
+        domain_type="qemu",
+        vcpus=1,
+        memory_mb=512,
+        disks=(DiskSpec(path="/pool/vmm-x-disk0.qcow2", format="qcow2", target="vda"),),
+        serial_log_path="/var/log/libvirt/qemu/vmm-x-serial.log",
+    )
+    own = build_domain_xml(spec)
+    rescue = with_direct_boot(own, "/pool/vmm-x-rescue-kernel", "/pool/vmm-x-rescue-initrd", "console=ttyS0")
+    parsed = parse_domain_xml(rescue)
+    assert (parsed.kernel, parsed.initrd, parsed.cmdline) == (
+        "/pool/vmm-x-rescue-kernel",
+        "/pool/vmm-x-rescue-initrd",
+        "console=ttyS0",
+    )
+    assert parsed.disks == parse_domain_xml(own).disks  # its own disk stays: the rescue system's /dev/vda
+    again = with_direct_boot(rescue, "/pool/k2", "/pool/i2", "quiet")  # replaced, not added
+    assert [el.text for el in ET.fromstring(again).find("os")] == ["hvm", "/pool/k2", "/pool/i2", "quiet", None]
+
+    back = without_direct_boot(again)
+    assert ET.fromstring(back).find("os/kernel") is None
+    assert [(el.tag, el.get("dev")) for el in ET.fromstring(back).find("os")] == [("type", None), ("boot", "hd")]
+    assert parse_domain_xml(back) == parse_domain_xml(own)
+    assert without_direct_boot(back) is None

@@ -20,7 +20,7 @@ from apps.api.resources.vm_snapshots import SnapshotActions
 from apps.stats.traffic import month_of
 from apps.traffic import services as traffic_service
 from apps.traffic.models import TrafficPeriod, TrafficState
-from apps.vms import addresses, changes, consoles, migration, recovery, suspension
+from apps.vms import addresses, changes, consoles, migration, recovery, rescue, suspension
 from apps.vms.create import create_vm
 from apps.vms.filtersets import VmFilterSet
 from apps.vms.models import VirtualMachine
@@ -60,13 +60,20 @@ class VmSerializer(serializers.ModelSerializer):
         "`power_state` is only the last one known, and every action but delete is refused.",
     )
 
+    rescue_since = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Since when the VM boots the rescue system, its disk attached (null: its own system; "
+        "POST .../rescue/ and .../unrescue/, docs/rescue.md).",
+    )
+
     class Meta:
         model = VirtualMachine
         fields = [
             "id", "uuid", "name", "owner", "owner_username", "host", "host_name", "image", "image_name",
             "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
             "current_job", "state_synced_at", "created_at", "updated_at", "cleanup_pending",
-            "suspended_at", "suspension_reason", "plan", "traffic", "host_state",
+            "suspended_at", "suspension_reason", "plan", "traffic", "host_state", "rescue_since",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -100,6 +107,7 @@ class VmSerializer(serializers.ModelSerializer):
             "plan": vm.plan_id,
             "traffic": traffic_data(traffic_service.usage(vm, periods=getattr(vm, "current_traffic", None))),
             "host_state": vm.host.status if vm.host_id else None,
+            "rescue_since": _datetime(vm.rescue_since),
         }
 
 
@@ -112,7 +120,8 @@ ROW_COLUMNS = (
     "pk", "id", "uuid", "name", "owner", "owner__username", "host", "host__name", "host__status", "image",
     "image__name", "vcpus", "memory_mb", "disk_gb", "hostname", "ip_addresses", "power_state", "status",
     "current_job", "state_synced_at", "created_at", "updated_at", "suspended_at", "suspension_reason", "plan",
-    "plan__traffic_limit_gb", "plan__traffic_action", "cleanup_pending", *traffic_service.CURRENT_COLUMNS,
+    "plan__traffic_limit_gb", "plan__traffic_action", "cleanup_pending", "rescue_since",
+    *traffic_service.CURRENT_COLUMNS,
 )  # fmt: skip
 
 
@@ -155,6 +164,7 @@ def vm_rows(rows, month):
             "plan": row["plan"],
             "traffic": _traffic(traffic_service.usage_of_row(row, month), stamp),
             "host_state": row["host__status"],
+            "rescue_since": stamp(row["rescue_since"]),
         }
         for row in rows
     ]
@@ -279,6 +289,22 @@ class VmViewSet(SnapshotActions, BackupActions, mixins.ListModelMixin, mixins.Re
     @idempotent
     def resume(self, request, pk=None):
         return self._power(request, "resume")
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def rescue(self, request, pk=None):
+        """Boot the VM into the rescue system, its disk attached as /dev/vda (docs/rescue.md)."""
+        job = rescue.enter_rescue(self.get_object(), actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
+
+    @POWER
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def unrescue(self, request, pk=None):
+        """Leave rescue mode: the rescue system shut down, the VM's own system booted."""
+        job = rescue.leave_rescue(self.get_object(), actor=request.user, request_id=self.request_id)
+        return accepted(request, job)
 
     @extend_schema(
         request=None,

@@ -1,6 +1,7 @@
-"""Changing a VM: power buttons, reinstall, root password, resize, delete, recovery and migration. Each only
-starts a job (no hypervisor call here); a busy VM or an unavailable operation is a message."""
+"""Changing a VM: power buttons, reinstall, root password, resize, delete, recovery, migration and
+rescue mode. Each only starts a job (no hypervisor call here); a busy VM or an unavailable operation is a message."""
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -93,3 +94,17 @@ def vm_migrate(request, pk):
     # Bound on every POST: no host chosen is an empty form, and placement chooses.
     bound = request.POST if request.method == "POST" else None
     return _change(request, pk, "vm_migrate", "ui/vms/migrate.html", lambda vm, data: MigrateForm(bound))
+
+
+@signed_in
+def vm_rescue(request, pk):
+    """Boot the VM into the rescue system (apps.vms.rescue): GET explains, POST starts."""
+    bound = request.POST if request.method == "POST" else None
+    return _change(request, pk, "vm_rescue", "ui/vms/rescue.html", lambda vm, data: forms.Form(bound))
+
+
+@signed_in
+def vm_unrescue(request, pk):
+    """Take the VM out of rescue mode (apps.vms.rescue): GET explains, POST starts."""
+    bound = request.POST if request.method == "POST" else None
+    return _change(request, pk, "vm_unrescue", "ui/vms/unrescue.html", lambda vm, data: forms.Form(bound))

@@ -16,7 +16,7 @@ STEPS = ["Give up the lost host", *steps.CREATE_STEPS]
 
 def run(ctx, vm, lost_host_id, hostname):
     VirtualMachine.objects.filter(pk=vm.pk).update(
-        status=VmStatus.CREATING, power_state=PowerState.UNKNOWN, ip_addresses=[]
+        status=VmStatus.CREATING, power_state=PowerState.UNKNOWN, ip_addresses=[], rescue_since=None
     )
     notify_vm_changed(VirtualMachine.objects.select_related("host").get(pk=vm.pk))
     with ctx.step("Give up the lost host"):
