@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vmmanager
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-packages host image images tiny-guest services system venv lint migrate bootstrap serve container clean
+.PHONY: run test test-packages host image images tiny-guest rescue-system services system venv lint migrate bootstrap serve container clean
 
 system:
 	@bash scripts/system-packages.sh
@@ -37,6 +37,10 @@ container:
 tiny-guest:
 	@bash scripts/tiny-guest.sh >/dev/null
 
+# The kernel + initramfs VMs boot into for rescue mode (scripts/rescue-system.sh).
+rescue-system:
+	@bash scripts/rescue-system.sh >/dev/null
+
 services:
 	@bash scripts/services.sh
 
@@ -55,7 +59,7 @@ bootstrap: migrate
 serve:
 	@exec bash scripts/serve.sh
 
-run: host image bootstrap
+run: host rescue-system image bootstrap
 	@exec bash scripts/serve.sh
 
 # ruff, then the import contracts in pyproject.toml (apps' layers: docs/architecture.md).
@@ -64,7 +68,7 @@ lint: venv
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/lint-imports
 
-test: host services test-packages tiny-guest images lint
+test: host rescue-system services test-packages tiny-guest images lint
 	@$(PY) manage.py check
 	@env -u DATABASE_URL -u REDIS_URL VMM_DATA_DIR=$$(mktemp -d) $(PY) manage.py makemigrations --check --dry-run
 	@TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) bash scripts/test-lanes.sh $(PYTEST_ARGS)

@@ -38,3 +38,30 @@ export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 # The local system daemon, quiet (no blank lines after output).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 VIRSH=(virsh -q -c qemu:///system)
+
+# collect_modules KVER DIR MODULE...: copy MODULEs of kernel KVER and their
+# dependencies into DIR as plain NAME.ko (busybox insmod wants them
+# uncompressed) and write their load order, one name a line, to DIR/order.
+# modprobe resolves dependencies for this kernel and prints them in load
+# order (virtio_ring before virtio before virtio_pci ...); built-in ones come
+# out as "builtin X" and need nothing. Dedupe, keeping the order. Modules this
+# kernel does not have are skipped with a message.
+collect_modules() {
+    local kver="$1" dir="$2" f m
+    shift 2
+    mkdir -p "$dir"
+    : > "$dir/order"
+    while read -r f; do
+        m="$(basename "$f")"; m="${m%%.ko*}"
+        grep -qx "$m" "$dir/order" && continue
+        case "$f" in
+            *.ko.xz)  xz -dc "$f" > "$dir/$m.ko" ;;
+            *.ko.zst) zstd -qdc "$f" > "$dir/$m.ko" ;;
+            *)        cp "$f" "$dir/$m.ko" ;;
+        esac
+        echo "$m" >> "$dir/order"
+    done < <(for m in "$@"; do
+                 modprobe -S "$kver" --show-depends "$m" 2>/dev/null \
+                     || say "kernel $kver has no module $m: skipped"
+             done | awk '$1 == "insmod" { print $2 }')
+}

@@ -29,7 +29,7 @@ build() {
     apt_ensure linux-image-amd64 busybox-static cpio kmod
     # Newest installed kernel; not `uname -r`, which is the *host's* running
     # kernel and may have no modules in /lib/modules (true in containers).
-    local vmlinuz kver tmp m f
+    local vmlinuz kver tmp
     vmlinuz="$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n1)"
     [[ -f "$vmlinuz" ]] || die "no /boot/vmlinuz-* (install linux-image-amd64)"
     kver="${vmlinuz#/boot/vmlinuz-}"
@@ -44,20 +44,7 @@ build() {
     mkdir -p "$root"/{bin,dev,proc,sys,lib/modules}
     cp /bin/busybox "$root/bin/busybox"
 
-    # modprobe resolves dependencies for this kernel and prints them in load
-    # order (virtio_ring before virtio before virtio_pci ...); built-in ones
-    # come out as "builtin X" and need nothing. Dedupe, keeping the order.
-    : > "$root/lib/modules/order"
-    while read -r f; do
-        m="$(basename "$f")"; m="${m%%.ko*}"
-        grep -qx "$m" "$root/lib/modules/order" && continue
-        case "$f" in   # busybox insmod wants plain .ko
-            *.ko.xz)  xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
-            *.ko.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
-            *)        cp "$f" "$root/lib/modules/$m.ko" ;;
-        esac
-        echo "$m" >> "$root/lib/modules/order"
-    done < <(modprobe -S "$kver" --show-depends -a "${MODULES[@]}" | awk '$1 == "insmod" { print $2 }')
+    collect_modules "$kver" "$root/lib/modules" "${MODULES[@]}"
 
     cat > "$root/init" <<INIT
 #!/bin/busybox sh
