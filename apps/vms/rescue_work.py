@@ -38,15 +38,17 @@ def rescue_volumes(uuid):
 
 def cmdline(vm):
     """The rescue kernel's command line: the consoles, and the VM's public addresses with
-    their gateway (`vmm_rescue.ip=a/p,b/q vmm_rescue.gw=g`; without them the rescue system
-    asks DHCP, as on a host's own network)."""
+    their gateways and name servers (`vmm_rescue.ip=a/p,b/q vmm_rescue.gw=g4,g6
+    vmm_rescue.dns=d`; without them the rescue system asks DHCP, as on a host's own network)."""
     parts = [CMDLINE]
     network = guest_network(addresses_of(vm))
     if network:
         parts.append("vmm_rescue.ip=" + ",".join(network["addresses"]))
-        gateway = network["gateway"] or network["gateway6"]
-        if gateway:
-            parts.append(f"vmm_rescue.gw={gateway}")
+        gateways = [g for g in (network["gateway"], network["gateway6"]) if g]
+        if gateways:
+            parts.append("vmm_rescue.gw=" + ",".join(gateways))
+        if network["dns"]:
+            parts.append("vmm_rescue.dns=" + ",".join(network["dns"]))
     return " ".join(parts)
 
 

@@ -98,7 +98,9 @@ def test_the_rescue_kernel_is_told_the_vms_public_addresses(vm, test_host):
     assert cmdline(vm) == "console=tty0 console=ttyS0,115200 panic=-1"
     network = Network.objects.create(name="public", kind=NetworkKind.ISOLATED, libvirt_network="vmm-test-public")
     network.hosts.add(test_host)
-    pool = create_pool(network=network, name="v4", subnet="203.0.113.0/24", gateway="203.0.113.1")
+    pool = create_pool(
+        network=network, name="v4", subnet="203.0.113.0/24", gateway="203.0.113.1", dns_servers=["198.51.100.53"]
+    )
     v6 = create_pool(
         network=network,
         name="v6",
@@ -110,7 +112,8 @@ def test_the_rescue_kernel_is_told_the_vms_public_addresses(vm, test_host):
     Address.objects.filter(pool=v6, address="2001:db8::10").update(vm=vm)
     assert cmdline(vm) == (
         "console=tty0 console=ttyS0,115200 panic=-1 "
-        "vmm_rescue.ip=203.0.113.10/24,2001:db8::10/64 vmm_rescue.gw=203.0.113.1"
+        "vmm_rescue.ip=203.0.113.10/24,2001:db8::10/64 vmm_rescue.gw=203.0.113.1,2001:db8::1 "
+        "vmm_rescue.dns=198.51.100.53"
     )
 
 
