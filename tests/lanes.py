@@ -46,6 +46,7 @@ HEAVY = {
     "tests/browser/test_sign_in_security.py": 30,
     "tests/container/test_image.py": 55,  # a worker container removed mid-job
     "tests/deploy/test_suspension_real.py": 10,
+    "tests/deploy/test_rescue_real.py": 35,  # the rescue system booted once (TCG), driven on its serial console
     "tests/backups/test_backups.py": 25,  # restic on real repositories
     "tests/backups/test_schedules.py": 15,  # restic's retention on a real repository
     "tests/backups/test_kept_and_new_vm.py": 20,  # restic on real repositories (a repository per test)
