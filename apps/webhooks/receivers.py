@@ -23,6 +23,7 @@ def vm_data(vm):
             "ip_addresses": vm.ip_addresses,
             "suspended": vm.suspended_at is not None,
             "suspension_reason": vm.suspension_reason,
+            "in_rescue": vm.rescue_since is not None,
         }
     }
 

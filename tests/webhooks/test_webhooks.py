@@ -59,6 +59,7 @@ def test_a_suspension_flow_reaches_the_resellers_receiver_signed(reseller, custo
     assert headers["VMM-Event"] == receiver.received[0][1]["type"] and headers["VMM-Delivery"].isdigit()
     states = [p["data"]["vm"]["power_state"] for _, p, _ in receiver.received if p["type"] == "vm.state_changed"]
     assert "stopped" in states and states[-1] == "running"
+    assert {p["data"]["vm"]["in_rescue"] for _, p, _ in receiver.received if p["type"] == "vm.state_changed"} == {False}
 
 
 def test_a_receiver_answering_500_three_times_gets_it_on_the_fourth_try(admin_user, receiver):
