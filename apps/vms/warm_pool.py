@@ -262,6 +262,7 @@ def take(image, sizes, params, *, host=None, cluster=None):
         status=VmStatus.ACTIVE,
         power_state=PowerState.RUNNING,
         current_job__isnull=True,
+        rescue_since__isnull=True,  # staff looking into one in rescue mode: not a customer's system
     )
     for standby in ready.select_for_update(skip_locked=True, of=("self",)).order_by("created_at")[:5]:
         chosen = Host.objects.select_for_update().get(pk=standby.host_id)

@@ -6,6 +6,7 @@ destroys the standby and deploys from the image in the same job."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from apps.accounts.quotas import Quota
 from apps.hosts.hypervisor import hypervisor_for
@@ -123,12 +124,14 @@ def test_an_order_a_standby_cannot_serve_is_deployed_as_before(customer, pool, c
     assert ready.standby_of == pool
 
 
-def test_a_busy_standby_or_one_on_a_host_in_maintenance_is_not_taken(customer, pool, admin_user):
+def test_a_busy_standby_one_in_rescue_mode_or_one_on_a_host_in_maintenance_is_not_taken(customer, pool, admin_user):
     busy = standby(pool, "standby-busy")
     Job.objects.create(kind="vm_stop", target_id=busy.pk)
     VirtualMachine.objects.filter(pk=busy.pk).update(current_job=Job.objects.get())
+    rescued = standby(pool, "standby-rescued")
+    VirtualMachine.objects.filter(pk=rescued.pk).update(rescue_since=timezone.now())
     vm, _job = order(customer, pool.image)
-    assert vm.pk != busy.pk
+    assert vm.pk not in (busy.pk, rescued.pk)
 
     standby(pool, "standby-2")
     Host.objects.filter(pk=pool.host_id).update(status=HostStatus.MAINTENANCE)
