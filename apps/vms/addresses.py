@@ -19,6 +19,7 @@ from apps.ipam.models import Address, Pool
 from apps.vms import quotas
 from apps.vms.lost_host import check_host_reachable
 from apps.vms.models import VmStatus
+from apps.vms.rescue import check_not_in_rescue
 from apps.vms.services import vm_operation
 
 
@@ -69,6 +70,7 @@ def add_address(vm, *, pool=None, actor=None, request_id=None):
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM gets or loses addresses.")})
     check_host_reachable(vm)
+    check_not_in_rescue(vm)  # its own system is what takes the address, and it is not running
     chosen = _pick_pool(vm, pool)
     with transaction.atomic():
         address = take_from_pool(chosen, vm)
@@ -95,6 +97,7 @@ def remove_address(vm, address, *, actor=None, request_id=None):
     if vm.status != VmStatus.ACTIVE:
         raise ValidationError({"vm": _("Only an active VM gets or loses addresses.")})
     check_host_reachable(vm)
+    check_not_in_rescue(vm)  # its own system is what takes the address, and it is not running
     if not Address.objects.filter(vm=vm, pool=row.pool).exclude(pk=row.pk).exists():
         raise ValidationError(
             {

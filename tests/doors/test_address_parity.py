@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.quotas import Quota
 from apps.ipam.models import Address, Network
@@ -112,6 +113,10 @@ def over_quota(world):
     Quota.objects.create(user=world.users["reseller"], max_addresses=1)
 
 
+def in_rescue(world):
+    type(world.vm).objects.filter(pk=world.vm.pk).update(rescue_since=timezone.now())
+
+
 @pytest.mark.parametrize(
     ("actor", "which", "setup", "verdict", "fields"),
     [
@@ -119,6 +124,7 @@ def over_quota(world):
         ("reseller", "their_vm", None, "forbidden", None),
         ("admin", "vm", exhausted, "refused", {"pool"}),
         ("admin", "vm", over_quota, "refused", {"quota"}),
+        ("admin", "vm", in_rescue, "refused", {"vm"}),
     ],
 )
 def test_both_doors_refuse_an_extra_address_alike(world, actor, which, setup, verdict, fields):
