@@ -4,7 +4,16 @@
 # Debian kernel plus a busybox initramfs with filesystem modules (ext4, xfs,
 # vfat, btrfs), e2fsprogs and xfs_repair, a root shell on the serial console
 # (ttyS0) and on tty1 (VNC), networking from the kernel command line or DHCP,
-# and acpid so that an ACPI shutdown powers it off cleanly.
+# acpid so that an ACPI shutdown powers it off cleanly, and SSH (dropbear, port
+# 22, public keys only) for root when the initrd carries authorized keys.
+#
+# SSH keys: the panel appends to this initrd, per VM, a second newc cpio
+# archive (gzip'd) holding root/.ssh/authorized_keys (the VM owner's saved
+# public keys, one a line); the kernel unpacks concatenated archives in order.
+# Pad initrd.img with zeros to a multiple of 4 bytes before appending (needed
+# for a plain cpio, harmless for a gzip'd one). With no such file (or an empty
+# one) there is no SSH server. A fresh ed25519 host key is made on each boot;
+# the banner shows its fingerprint.
 #
 # Kernel command line the panel passes:
 #   console=tty0 console=ttyS0,115200 panic=-1
@@ -18,11 +27,13 @@
 #   stdout (the contract, parsed by other code):
 #     kernel=/abs/path/vmlinuz
 #     initrd=/abs/path/initrd.img
-#   --check  also boot it once under libvirt (TCG) with an ext4 disk, use the
-#            shell on the serial console to mount it and write to it, then
-#            shut it down by ACPI.
+#   --check  also boot it once under libvirt (TCG) with an ext4 disk and a
+#            throwaway SSH key appended as above, use the shell on the serial
+#            console to mount the disk and write to it, log in by SSH with the
+#            key (and see a password login refused), then shut it down by ACPI.
 set -euo pipefail
 here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 case "${1:-}" in
@@ -36,7 +47,8 @@ MARKER=VMM-RESCUE-UP
 MODULES=(virtio_pci virtio_blk virtio_net virtio_console virtio_scsi sd_mod
          ext4 xfs vfat btrfs nls_cp437 nls_iso8859_1 evdev button)
 # Copied with their shared libraries into /usr/sbin of the initramfs.
-TOOLS=(e2fsck mke2fs resize2fs tune2fs debugfs dumpe2fs xfs_repair fsck.fat mkfs.fat)
+TOOLS=(e2fsck mke2fs resize2fs tune2fs debugfs dumpe2fs xfs_repair fsck.fat mkfs.fat
+       dropbear dropbearkey)
 # name -> the tool it is a link to (Debian ships them as hard links).
 LINKS=(fsck.ext2:e2fsck fsck.ext3:e2fsck fsck.ext4:e2fsck
        mkfs.ext2:mke2fs mkfs.ext3:mke2fs mkfs.ext4:mke2fs e2label:tune2fs
@@ -59,7 +71,7 @@ copy_with_libs() {
 }
 
 build() {
-    apt_ensure linux-image-amd64 busybox-static cpio kmod e2fsprogs dosfstools
+    apt_ensure linux-image-amd64 busybox-static cpio kmod e2fsprogs dosfstools dropbear-bin
     apt_ensure xfsprogs || say "xfsprogs not installable: the rescue system has no xfs_repair"
     # Newest installed kernel; not `uname -r`, which is the *host's* running
     # kernel and may have no modules in /lib/modules (true in containers).
@@ -76,7 +88,7 @@ build() {
     trap "rm -rf '$tmp'" EXIT
     local root="$tmp/root"
     mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,mnt,root} \
-             "$root"/{etc/acpi/PWRF,usr/share/udhcpc,var/log,lib/modules}
+             "$root"/{etc/acpi/PWRF,etc/dropbear,usr/share/udhcpc,var/log,lib/modules}
     chmod 1777 "$root/tmp"
     ln -s ../run "$root/var/run"
     cp /bin/busybox "$root/bin/busybox"
@@ -96,12 +108,24 @@ build() {
         fi
     done
     cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
+    # dropbear looks root up with getpwnam/getspnam; glibc (2.34+) has the
+    # "files" NSS service built in, an older one loads libnss_files.so.2.
+    for path in /lib/x86_64-linux-gnu/libnss_files.so.2 /usr/lib/x86_64-linux-gnu/libnss_files.so.2; do
+        if [[ -e "$path" ]]; then install -D -m 644 "$path" "$root$path"; break; fi
+    done
     # The copied tools must run with the copied libraries alone.
     chroot "$root" /usr/sbin/e2fsck -V >/dev/null 2>&1 || die "e2fsck does not run inside the rescue root"
+    chroot "$root" /usr/sbin/dropbear -V >/dev/null 2>&1 || die "dropbear does not run inside the rescue root"
 
     ln -s /proc/self/mounts "$root/etc/mtab"
+    # root's password is locked ("*"): SSH is by key only (dropbear -s), and a
+    # non-empty password field keeps dropbear from refusing the user.
     echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+    echo "root:*:19000:0:99999:7:::" > "$root/etc/shadow"
+    chmod 600 "$root/etc/shadow"
     echo "root:x:0:" > "$root/etc/group"
+    echo /bin/sh > "$root/etc/shells"
+    printf '%s\n' "passwd: files" "group: files" "shadow: files" > "$root/etc/nsswitch.conf"
     echo rescue > "$root/etc/hostname"
 
     cat > "$root/etc/profile" <<'PROFILE'
@@ -110,6 +134,8 @@ export PS1='rescue:\w# '
 # A serial line has no window size; give line editing and vi a sane one.
 [ "$(stty size 2>/dev/null)" = "0 0" ] && stty rows 24 cols 80 2>/dev/null
 alias ll='ls -l'
+# An interactive SSH login gets the banner too (the consoles show it already).
+if [ -n "$SSH_TTY" ]; then rescue-help; fi
 PROFILE
 
     # The banner (with the marker) each console shows before its shell starts;
@@ -127,6 +153,16 @@ echo "Unmount before leaving rescue mode: umount /mnt"
 echo "Block devices and partitions:"
 awk 'NR > 2 && $4 !~ /^(ram|loop)/ { printf "  /dev/%-10s %10.1f MiB\n", $4, $3 / 1024 }' /proc/partitions
 echo "Network (eth0): $(ip -o addr show dev eth0 2>/dev/null | awk '{ printf "%s ", $4 }')"
+# /run/rescue-ssh (from /init): "on FINGERPRINT" or "off REASON".
+ssh=off ssh_info="(SSH not set up)"
+[ -s /run/rescue-ssh ] && read -r ssh ssh_info < /run/rescue-ssh
+if [ "$ssh" = on ]; then
+    addrs="$(ip -o addr show dev eth0 2>/dev/null | awk '$4 !~ /^fe80:/ { sub("/.*", "", $4); printf " root@%s", $4 }')"
+    echo "SSH:${addrs:- port 22 (eth0 has no address yet)} with the VM owner's saved keys"
+    echo "SSH host key: ED25519 $ssh_info"
+else
+    echo "SSH: off $ssh_info"
+fi
 echo "Run rescue-help to see this again."
 echo "======================================================================"
 HELP
@@ -237,6 +273,26 @@ else
     echo "rescue: no eth0: no network"
 fi
 
+# SSH for root with the VM owner's keys, which the panel appends to the initrd.
+# The panel's archive may carry its own uid and modes: dropbear wants these
+# owned by root and not writable by others.
+ssh_cmd=
+if [ -s /root/.ssh/authorized_keys ]; then
+    chown -R 0:0 /root
+    chmod 700 /root /root/.ssh
+    chmod 600 /root/.ssh/authorized_keys
+    key=/etc/dropbear/dropbear_ed25519_host_key
+    if dropbearkey -t ed25519 -f "$key" >/dev/null 2>&1; then
+        echo "on $(dropbearkey -y -f "$key" | sed -n 's/^Fingerprint: //p')" > /run/rescue-ssh
+        # Password logins off (-s); run by init below (respawned), logging to a file.
+        ssh_cmd="/usr/sbin/dropbear -F -E -s -p 22 -r $key </dev/null >/dev/null 2>>/var/log/dropbear.log"
+    else
+        echo "off (cannot make a host key)" > /run/rescue-ssh
+    fi
+else
+    echo "off (no saved SSH keys)" > /run/rescue-ssh
+fi
+
 # A root shell on the serial console and one on tty1 (VNC), respawned when it
 # exits: busybox init does that, as PID 1 from here on (it never exits and
 # reaps orphans). Not `while ...; done &` from this script: a non-interactive
@@ -249,6 +305,8 @@ for t in ttyS0:vt102 tty1:linux; do
         echo "${t%%:*}::respawn:/usr/bin/rescue-shell ${t#*:}" >> /etc/inittab
     fi
 done
+# No tty: init runs it with our stdio (the console), through sh for the redirections.
+[ -n "$ssh_cmd" ] && echo "::respawn:$ssh_cmd" >> /etc/inittab
 exec init
 INIT
     chmod 755 "$root/init"
@@ -326,7 +384,8 @@ os.waitpid(pid, 0)
 
 # Boot it once as a transient TCG domain (as the panel would, with a NIC on the
 # isolated test network of scripts/host.sh and a static address from the command line) with an ext4
-# disk, drive the serial shell, then check ACPI shutdown and the disk write.
+# disk and a throwaway SSH key appended to the initrd, drive the serial shell,
+# log in by SSH, then check ACPI shutdown and the disk write.
 check() {
     # Globals (not locals) because the trap runs after check() has returned.
     name="vmm-rescue-check-$$"
@@ -343,6 +402,25 @@ check() {
     truncate -s 32M "$disk"
     mkfs.ext4 -q -F -d "$work/fs" "$disk"
 
+    # The initrd as the panel uploads it: initrd.img padded to 4 bytes, then a
+    # gzip'd newc cpio with root/.ssh/authorized_keys. Owned by some other uid
+    # here, as a panel not running as root would make it (/init fixes that).
+    apt_ensure openssh-client
+    ssh-keygen -q -t ed25519 -N '' -C rescue-check -f "$work/key"
+    mkdir -p "$work/extra/root/.ssh"
+    cp "$work/key.pub" "$work/extra/root/.ssh/authorized_keys"
+    chmod 700 "$work/extra/root" "$work/extra/root/.ssh"
+    chmod 600 "$work/extra/root/.ssh/authorized_keys"
+    chown -R 1000:1000 "$work/extra/root"
+    cp "$INITRD" "$work/initrd.img"
+    truncate -s %4 "$work/initrd.img"
+    (cd "$work/extra" && find root | cpio -o -H newc --quiet | gzip -9) >> "$work/initrd.img"
+    chmod 644 "$work/initrd.img"
+    SSH=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+         -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=10)
+    local ip=198.51.100.253
+    ! ping -c 1 -W 1 "$ip" >/dev/null 2>&1 || die "$ip answers already: something on vmm-test uses it"
+
     say "checking: booting $name (TCG)"
     "${VIRSH[@]}" create /dev/stdin >/dev/null <<XML
 <domain type='qemu'>
@@ -352,7 +430,7 @@ check() {
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$KERNEL</kernel>
-    <initrd>$INITRD</initrd>
+    <initrd>$work/initrd.img</initrd>
     <cmdline>console=tty0 console=ttyS0,115200 panic=-1 vmm_rescue.ip=198.51.100.253/25,2001:db8::77/64 vmm_rescue.gw=198.51.100.129</cmdline>
   </os>
   <features><acpi/><apic/></features>
@@ -374,12 +452,43 @@ XML
         ((SECONDS - start < 120)) || { tail -n 30 "$log" >&2 || true; die "no $MARKER after 120 s"; }
         sleep 0.5
     done
-    say "$MARKER after $((SECONDS - start)) s; using the shell on the serial console"
+    local up=$EPOCHREALTIME
+    say "$MARKER after $((SECONDS - start)) s"
     grep -q "/dev/vda " "$log" || { tail -n 30 "$log" >&2; die "the banner does not list /dev/vda"; }
+
+    # When SSH answers, and with the host key the banner shows.
+    local hostkey="" fp
+    start=$SECONDS
+    until hostkey="$(ssh-keyscan -T 5 -t ed25519 "$ip" 2>/dev/null)" && [[ -n "$hostkey" ]]; do
+        ((SECONDS - start < 60)) || { tail -n 30 "$log" >&2 || true; die "no SSH on $ip 60 s after $MARKER"; }
+        sleep 0.2
+    done
+    say "SSH answered $(awk -v a="$up" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after $MARKER"
+    fp="$(ssh-keygen -l -f - <<<"$hostkey" | awk '{ print $2 }')"
+    grep -q "SSH: root@$ip root@2001:db8::77 with the VM owner's saved keys" "$log" \
+        || { tail -n 30 "$log" >&2; die "the banner does not offer SSH to root@$ip"; }
+    grep -qF "SSH host key: ED25519 $fp" "$log" \
+        || { tail -n 30 "$log" >&2; die "the banner does not show the host key $fp"; }
+    say "the banner shows the host key SSH presents ($fp); using the shell on the serial console"
 
     python3 -c "$CONSOLE_PY" "$name" "$text" "$work/console.txt" \
         || { tail -c 3000 "$work/console.txt" >&2 || true; die "the serial shell did not do its job"; }
-    say "mounted /dev/vda, read the marker, wrote /rescued; sending ACPI shutdown"
+    say "mounted /dev/vda, read the marker, wrote /rescued; logging in by SSH"
+
+    local out
+    out="$("${SSH[@]}" -o IdentitiesOnly=yes -i "$work/key" "root@$ip" \
+        'cat /proc/partitions; mount | grep -c . ; echo SSH-OK' 2>&1)" \
+        || { printf '%s\n' "$out" >&2; die "SSH login with the appended key failed"; }
+    [[ "$out" == *SSH-OK* && "$out" == *" vda"* ]] \
+        || { printf '%s\n' "$out" >&2; die "SSH: no SSH-OK or no vda in /proc/partitions"; }
+    # Only public keys: the server must not even offer password logins.
+    if out="$("${SSH[@]}" -o PreferredAuthentications=password,keyboard-interactive \
+            -o PubkeyAuthentication=no "root@$ip" true 2>&1)"; then
+        die "SSH without a key logged in"
+    fi
+    [[ "$out" == *"Permission denied (publickey)."* ]] \
+        || { printf '%s\n' "$out" >&2; die "SSH offers more than public keys"; }
+    say "SSH as root with the appended key works (saw vda); password logins refused; sending ACPI shutdown"
 
     "${VIRSH[@]}" shutdown "$name" >/dev/null
     start=$SECONDS
@@ -391,7 +500,7 @@ XML
 
     [[ "$(debugfs -R "cat /rescued" "$disk" 2>/dev/null)" == written-in-rescue ]] \
         || die "/rescued is not on the disk: the write from the rescue shell did not land"
-    say "check ok: rescue shell mounted and wrote the disk, ACPI shutdown powered off"
+    say "check ok: rescue shell mounted and wrote the disk, SSH with the owner's key, ACPI shutdown powered off"
 }
 
 if [[ ! -s "$KERNEL" || ! -s "$INITRD" ]]; then

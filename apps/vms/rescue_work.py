@@ -1,8 +1,9 @@
 """The work of rescue mode (apps.vms.rescue decides whether it may happen; the operations
 vm_rescue and vm_unrescue call these). docs/rescue.md.
 
-Entering: the rescue system's kernel and initramfs are copied into the VM's host pool as two
-volumes of the VM's own (`vmm-<uuid>-rescue-kernel`, `-rescue-initrd`: removed with the VM),
+Entering: the rescue system's kernel and initramfs (with the owner's saved SSH keys added) are
+copied into the VM's host pool as two volumes of the VM's own (`vmm-<uuid>-rescue-kernel`,
+`-rescue-initrd`: removed with the VM),
 the VM is shut down, and its persistent domain is defined to boot them (libvirt's direct
 kernel boot) with everything else as it was: its disk is the rescue system's /dev/vda, its
 NIC keeps its MAC and filter, and its public addresses are handed to the rescue system on the
@@ -11,8 +12,12 @@ after it leaves a VM in rescue mode, stopped, that can be started or taken out o
 Leaving: the rescue system is shut down (ACPI: it syncs and unmounts), the domain is defined
 without the direct boot, `rescue_since` is cleared, the volumes removed and the VM started."""
 
+import tempfile
+from pathlib import Path
+
 from django.utils import timezone
 
+from apps.accounts.sshkeys import SshKey
 from apps.hosts.hypervisor import hypervisor_for
 from apps.ipam.allocation import addresses_of
 from apps.ipam.guest import guest_network
@@ -22,6 +27,7 @@ from apps.virt.errors import NotFound
 from apps.vms.deploy.power import stop_if_running
 from apps.vms.models import VirtualMachine
 from apps.vms.rescue import rescue_files
+from apps.vms.rescue_initrd import write_initrd
 
 COPY = "Copy the rescue system to the host"
 SHUT_DOWN = "Shut down the guest"
@@ -53,18 +59,28 @@ def cmdline(vm):
 
 
 def copy_to_host(ctx, vm):
-    """Upload the rescue system into the host's pool afresh; its two paths there."""
+    """Upload the rescue system into the host's pool afresh, its initramfs carrying the VM
+    owner's saved SSH keys for root (apps.vms.rescue_initrd); its two paths there."""
     files = rescue_files()
     if files is None:
         raise OperationError("The panel has no rescue system (VMM_RESCUE_KERNEL, VMM_RESCUE_INITRD).")
+    keys = list(SshKey.objects.filter(owner_id=vm.owner_id).order_by("pk").values_list("public_key", flat=True))
     driver = hypervisor_for(vm.host)
     pool = vm.host.storage_pool
     paths, sent = [], 0
-    for volume, local in zip(rescue_volumes(vm.uuid), files, strict=True):
-        _remove(driver, pool, volume)
-        paths.append(driver.upload_volume(pool, volume, str(local), "raw").path)
-        sent += local.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="vmm-rescue-") as work:
+        kernel, initrd = files
+        if keys:
+            initrd = Path(work) / "initrd.img"
+            write_initrd(files[1], keys, initrd)
+        for volume, local in zip(rescue_volumes(vm.uuid), (kernel, initrd), strict=True):
+            _remove(driver, pool, volume)
+            paths.append(driver.upload_volume(pool, volume, str(local), "raw").path)
+            sent += local.stat().st_size
     ctx.note(f"{sent / 2**20:.1f} MiB sent")
+    ctx.note(
+        f"SSH for root with the owner's {len(keys)} saved key(s)" if keys else "no saved SSH key: the consoles only"
+    )
     return paths
 
 

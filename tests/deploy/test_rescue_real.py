@@ -3,7 +3,8 @@ customer's VM whose disk no longer boots (an ext4 filesystem and no boot loader:
 nothing and waits, which also makes it ignore the ACPI stop) is booted into the rescue system
 the panel's script builds; through the VM's serial console, as its owner would type, the disk
 is mounted, its data read, a repair written and the disk unmounted, and the rescue system has
-the address DHCP gives the VM on its network; leaving rescue mode shuts the rescue system down
+the address DHCP gives the VM on its network, where the owner's saved SSH key logs in as root;
+leaving rescue mode shuts the rescue system down
 cleanly (ACPI, not forced) and boots the VM's own disk again, with the repair on it and the
 rescue files gone from the host."""
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.accounts.sshkeys import SshKey
 from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
@@ -40,6 +42,16 @@ def rescue_system():
     ).stdout
     paths = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     return paths["kernel"], paths["initrd"]
+
+
+@pytest.fixture
+def saved_key(customer, tmp_path):
+    """A key pair of the customer's, its public half saved in the panel (as on the keys page)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")], check=True)
+    key = SshKey(owner=customer, name="laptop", public_key=(tmp_path / "key.pub").read_text().strip())
+    key.full_clean()
+    key.save()
+    return tmp_path / "key"
 
 
 @pytest.fixture
@@ -97,7 +109,7 @@ class Console:
         return self.expect(PROMPT, timeout)
 
 
-def test_a_broken_vm_is_repaired_in_rescue_mode_and_boots_its_own_disk_again(customer, broken_vm, tmp_path):
+def test_a_broken_vm_is_repaired_in_rescue_mode_and_boots_its_own_disk_again(customer, saved_key, broken_vm, tmp_path):
     vm, driver = broken_vm, hypervisor_for(broken_vm.host)
     pool = vm.host.storage_pool
 
@@ -124,11 +136,24 @@ def test_a_broken_vm_is_repaired_in_rescue_mode_and_boots_its_own_disk_again(cus
         console.run("echo fixed-in-rescue > /mnt/repaired && umount /mnt")
         assert "/mnt" not in console.run("cat /proc/mounts")
         deadline = time.monotonic() + 60  # DHCP runs in the background from boot
-        while "inet 198.51.100." not in (shown := console.run("ip -o -4 addr show dev eth0")):
-            assert time.monotonic() < deadline, f"no address from the test network's DHCP: {shown}"
+        while (leased := re.search(r"inet (198\.51\.100\.\d+)/", console.run("ip -o -4 addr show dev eth0"))) is None:
+            assert time.monotonic() < deadline, "no address from the test network's DHCP"
             time.sleep(2)
     finally:
         console.stream.close()
+    assert (
+        "SSH for root with the owner's 1 saved key(s)"
+        in job.steps.get(name="Copy the rescue system to the host").detail
+    )
+    ssh = [
+        "ssh", "-i", str(saved_key), "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", f"root@{leased.group(1)}",
+    ]  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (over_ssh := subprocess.run([*ssh, "cat /proc/partitions"], capture_output=True, text=True)).returncode:
+        assert time.monotonic() < deadline, f"no SSH into the rescue system: {over_ssh.stderr}"
+        time.sleep(2)
+    assert " vda" in over_ssh.stdout
 
     job = runner.execute(rescue.leave_rescue(vm, actor=customer).pk)
     assert job.status == JobStatus.SUCCEEDED, job.error

@@ -3,11 +3,13 @@ import re
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.sshkeys import SshKey
 from apps.jobs.models import Job
 from apps.jobs.registry import UnknownOperation
 from apps.vms.models import VirtualMachine
 
 STRONG = "Str0ng-enough-pw"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@example"
 
 
 def test_another_tenants_vm_is_not_found_on_any_of_its_pages(as_customer, their_vm):
@@ -174,6 +176,10 @@ def test_rescue_mode_is_explained_entered_shown_on_the_vm_page_and_left(as_custo
     assert reverse("ui:vm_rescue", args=[my_vm.pk]) in as_customer.get(detail).content.decode()
     explained = as_customer.get(reverse("ui:vm_rescue", args=[my_vm.pk])).content.decode()
     assert "/dev/vda" in explained and "mount /dev/vda1 /mnt" in explained
+    assert "The owner has no saved SSH key" in explained
+    SshKey.objects.create(owner=customer, name="laptop", public_key=KEY)
+    explained = as_customer.get(reverse("ui:vm_rescue", args=[my_vm.pk])).content.decode()
+    assert "The owner's saved SSH key also logs in as root over SSH" in explained
 
     response = as_customer.post(reverse("ui:vm_rescue", args=[my_vm.pk]), {"csrfmiddlewaretoken": "x"})
     job = Job.objects.get(kind="vm_rescue")

@@ -5,6 +5,10 @@ it takes no uploads, so entering fails at its first step and leaves the VM as it
 runs whole. The real boot, the disk repaired from the serial console and the VM's own system
 back is tests/deploy/test_rescue_real.py."""
 
+import gzip
+import stat
+import subprocess
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -22,6 +26,7 @@ from apps.virt.errors import NotFound
 from apps.vms import changes, rescue
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.models import VirtualMachine, VmStatus
+from apps.vms.rescue_initrd import write_initrd
 from apps.vms.rescue_work import cmdline, rescue_volumes
 from apps.vms.snapshots import create_snapshot
 
@@ -162,3 +167,23 @@ def test_a_vm_suspended_in_rescue_mode_leaves_it_stopped(vm, customer):
     assert job.steps.get(name="Boot the VM's own system").detail == "the VM is suspended: left stopped"
     assert hypervisor_for(vm.host).get_domain(vm.domain_name).state == "shutoff"
     assert VirtualMachine.objects.get(pk=vm.pk).rescue_since is None
+
+
+def test_the_owners_saved_keys_ride_in_the_initramfs_as_roots_authorized_keys(tmp_path):
+    base = tmp_path / "base.img"
+    base.write_bytes(b"\x1f\x8b the rescue system's own archive")  # 34 bytes: not on a 4-byte boundary
+    keys = ["ssh-ed25519 AAAAC3Nza one@laptop", " ssh-rsa AAAAB3Nza two@desk \n"]
+    initrd = tmp_path / "initrd.img"
+    write_initrd(base, keys, initrd)
+
+    data = initrd.read_bytes()
+    assert data[:34] == base.read_bytes() and data[34:36] == b"\0\0"  # padded to the kernel's 4-byte boundary
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    # Read back by GNU cpio, not by the code that wrote it.
+    cpio = ["cpio", "-idm", "--quiet", "--no-absolute-filenames"]
+    subprocess.run(cpio, input=gzip.decompress(data[36:]), cwd=unpacked, check=True)
+    authorized = unpacked / "root" / ".ssh" / "authorized_keys"
+    assert authorized.read_text() == "ssh-ed25519 AAAAC3Nza one@laptop\nssh-rsa AAAAB3Nza two@desk\n"
+    modes = [stat.S_IMODE(path.stat().st_mode) for path in (unpacked / "root", authorized.parent, authorized)]
+    assert modes == [0o700, 0o700, 0o600]
