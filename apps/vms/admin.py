@@ -7,7 +7,14 @@ from apps.vms.models import ConsoleSession, OwedCleanup, Snapshot, VirtualMachin
 @admin.register(VirtualMachine)
 class VirtualMachineAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "host", "image", "vcpus", "memory_mb", "disk_gb", "power_state", "status")
-    list_filter = ("power_state", "status", "host", "image", ("standby_of", admin.EmptyFieldListFilter))
+    list_filter = (
+        "power_state",
+        "status",
+        "host",
+        "image",
+        ("standby_of", admin.EmptyFieldListFilter),
+        ("rescue_since", admin.EmptyFieldListFilter),  # in rescue mode (docs/rescue.md)
+    )
     search_fields = ("name", "hostname", "uuid", "owner__username")
     list_select_related = ("owner", "host", "image")
     autocomplete_fields = ("owner",)
@@ -23,6 +30,7 @@ class VirtualMachineAdmin(admin.ModelAdmin):
         "power_state",
         "current_job",
         "state_synced_at",
+        "rescue_since",  # the rescue jobs keep it in step with the domain's definition
         "created_at",
         "updated_at",
     )

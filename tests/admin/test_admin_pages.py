@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.jobs.models import Job
 from apps.vms.models import VirtualMachine
@@ -35,6 +36,13 @@ def test_the_vm_list_finds_by_search(client, admin_user, populated):
     missing = client.get(reverse("admin:vms_virtualmachine_changelist"), {"q": "nothing-like-it"})
     assert b"web-1" in found.content
     assert b"0 virtual machines" in missing.content
+
+
+def test_admins_filter_the_vms_in_rescue_mode(client, admin_user, populated, customer, test_host):
+    VirtualMachine.objects.create(name="rescued-1", owner=customer, host=test_host, rescue_since=timezone.now())
+    client.force_login(admin_user)
+    listed = client.get(reverse("admin:vms_virtualmachine_changelist"), {"rescue_since__isempty": "0"}).content
+    assert b"rescued-1" in listed and b"web-1" not in listed
 
 
 def test_job_history_is_read_only(client, admin_user, populated):
