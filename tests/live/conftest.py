@@ -4,6 +4,7 @@ import contextlib
 
 import pytest
 import pytest_asyncio
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -28,6 +29,18 @@ def socket(cookie=None, origin=OUR_ORIGIN):
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     _opened.append(communicator)
     return communicator
+
+
+@pytest.fixture(autouse=True)
+def a_channel_layer_of_its_own():
+    """Each test gets a new channel layer (and with it a new fan-out: apps.live.fanout keeps one
+    per layer). channels-redis binds a layer's receive lock to the event loop that first
+    receives, and a receive whose cancellation was lost (apps/live/fanout.py) can leave it held
+    when its test's loop ends: a later test on the same layer then receives nothing ("Lock ...
+    is bound to a different event loop", seen once in CI after the lanes changed order)."""
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+    yield
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -159,11 +159,15 @@ def test_a_vm_moves_cold_to_the_other_host_as_a_linked_clone_boots_there_and_mov
     # and a counter the guest keeps in memory counted on through the move.
     vm.refresh_from_db()
     assert vm.power_state == PowerState.RUNNING
-    counting = "i=0; while :; do i=$((i+1)); echo $i > /run/vmm-counter; sleep 0.1; done"
+    # Written aside and renamed: a read never meets the file truncated and not yet written.
+    counting = "i=0; while :; do i=$((i+1)); echo $i > /run/c.new; mv /run/c.new /run/vmm-counter; sleep 0.1; done"
     assert dst.agent_exec(vm.domain_name, ["sh", "-c", f"setsid sh -c '{counting}' >/dev/null 2>&1 &"])[0] == 0
     counter = ["cat", "/run/vmm-counter"]
-    time.sleep(0.5)
-    before = int(dst.agent_exec(vm.domain_name, counter)[1])
+    deadline = time.monotonic() + 30  # the emulated guest may take a while to start it when the machine is busy
+    while (read := dst.agent_exec(vm.domain_name, counter))[0] != 0:
+        assert time.monotonic() < deadline, f"the guest's counter did not start: {read[1]}"
+        time.sleep(0.5)
+    before = int(read[1])
     with django_capture_on_commit_callbacks(execute=True):
         back = migrate_vm(vm, actor=admin_user)  # placement: the only other host
     finished(back)
