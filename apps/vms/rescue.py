@@ -35,17 +35,19 @@ def check_not_in_rescue(vm):
     """Refuse a change a VM in rescue mode may not take: its disk is the rescue system's to
     work on, and its own system is not running (no guest agent)."""
     if vm.rescue_since is not None:
-        raise ValidationError(
-            {"vm": _("The VM is in rescue mode: leave rescue mode first.")},
-            code="in_rescue",
-        )
+        _refuse(_("The VM is in rescue mode: leave rescue mode first."), "in_rescue")
+
+
+def _refuse(message, code):
+    """ValidationError on `vm` with `code` (the API's error code)."""
+    raise ValidationError({"vm": ValidationError(message, code=code)})
 
 
 def _check(vm, actor):
     if actor is not None and not acts_for(actor, vm.owner):
         raise Http404("No such VM.")
     if vm.status != VmStatus.ACTIVE:
-        raise ValidationError({"vm": _("Only an active VM has a rescue mode.")}, code="invalid_state")
+        _refuse(_("Only an active VM has a rescue mode."), "invalid_state")
     check_host_reachable(vm)
 
 
@@ -55,10 +57,9 @@ def enter_rescue(vm, *, actor=None, request_id=None):
     _check(vm, actor)
     check_not_suspended(vm)
     if vm.rescue_since is not None:
-        raise ValidationError({"vm": _("The VM is in rescue mode already.")}, code="in_rescue")
+        _refuse(_("The VM is in rescue mode already."), "in_rescue")
     if rescue_files() is None:
-        message = _("Rescue mode is not set up on this panel: ask your provider.")
-        raise ValidationError({"vm": ValidationError(message, code="not_available")})
+        _refuse(_("Rescue mode is not set up on this panel: ask your provider."), "not_available")
     return vm_operation(vm, "vm_rescue", actor=actor, request_id=request_id)
 
 
@@ -67,5 +68,5 @@ def leave_rescue(vm, *, actor=None, request_id=None):
     suspended meanwhile is left stopped."""
     _check(vm, actor)
     if vm.rescue_since is None:
-        raise ValidationError({"vm": _("The VM is not in rescue mode.")}, code="not_in_rescue")
+        _refuse(_("The VM is not in rescue mode."), "not_in_rescue")
     return vm_operation(vm, "vm_unrescue", actor=actor, request_id=request_id)

@@ -34,10 +34,8 @@ def check_not_suspended(vm):
     if vm.suspended_at is None:
         return
     reason = vm.suspension_reason or _("no reason given")
-    raise ValidationError(
-        {"vm": _("This VM is suspended (%(reason)s). Ask your provider to lift the suspension.") % {"reason": reason}},
-        code="suspended",
-    )
+    message = _("This VM is suspended (%(reason)s). Ask your provider to lift the suspension.") % {"reason": reason}
+    raise ValidationError({"vm": ValidationError(message, code="suspended")})
 
 
 def may_suspend(actor, owner):

@@ -29,6 +29,7 @@ from apps.vms.models import VirtualMachine, VmStatus
 from apps.vms.rescue_initrd import write_initrd
 from apps.vms.rescue_work import cmdline, rescue_volumes
 from apps.vms.snapshots import create_snapshot
+from tests.api.conftest import client_for
 
 POOL = "default-pool"
 
@@ -187,3 +188,26 @@ def test_the_owners_saved_keys_ride_in_the_initramfs_as_roots_authorized_keys(tm
     assert authorized.read_text() == "ssh-ed25519 AAAAC3Nza one@laptop\nssh-rsa AAAAB3Nza two@desk\n"
     modes = [stat.S_IMODE(path.stat().st_mode) for path in (unpacked / "root", authorized.parent, authorized)]
     assert modes == [0o700, 0o700, 0o600]
+
+
+def test_the_api_names_the_field_and_the_reason_for_each_refusal(vm, customer):
+    api = client_for(customer)
+    url = f"/api/v1/vms/{vm.pk}"
+
+    def refusal(answer):
+        assert answer.status_code == 400, answer.content
+        return [(error["field"], error["code"]) for error in answer.json()["errors"]]
+
+    assert refusal(api.post(f"{url}/unrescue/")) == [("vm", "not_in_rescue")]
+    VirtualMachine.objects.filter(pk=vm.pk).update(suspended_at=timezone.now(), suspension_reason="unpaid")
+    assert refusal(api.post(f"{url}/rescue/")) == [("vm", "suspended")]  # docs/billing.md's code
+    VirtualMachine.objects.filter(pk=vm.pk).update(suspended_at=None)
+    accepted = api.post(f"{url}/rescue/")
+    assert accepted.status_code == 202 and accepted.json()["job"]["kind"] == "vm_rescue"
+    VirtualMachine.objects.filter(pk=vm.pk).update(current_job=None, rescue_since=timezone.now())
+    assert api.get(f"{url}/").json()["rescue_since"] is not None
+    assert refusal(api.post(f"{url}/rescue/")) == [("vm", "in_rescue")]
+    assert refusal(api.post(f"{url}/resize/", {"vcpus": 2}, format="json")) == [("vm", "in_rescue")]
+    assert refusal(api.post(f"{url}/reset-password/", {"password": "Str0ng-enough-pw"}, format="json")) == [
+        ("vm", "in_rescue")
+    ]
