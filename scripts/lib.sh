@@ -39,6 +39,18 @@ export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 # shellcheck disable=SC2034  # used by the scripts that source this file
 VIRSH=(virsh -q -c qemu:///system)
 
+# newest_kernel: the newest installed Debian kernel's path (/boot/vmlinuz-VERSION), once
+# its modules are there. Not `uname -r`, which is the *host's* running kernel and may have no
+# modules in /lib/modules (true in containers).
+newest_kernel() {
+    local vmlinuz
+    vmlinuz="$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n1)"
+    [[ -f "$vmlinuz" ]] || die "no /boot/vmlinuz-* (install linux-image-amd64)"
+    [[ -f "/lib/modules/${vmlinuz#/boot/vmlinuz-}/modules.dep" ]] \
+        || die "no modules for ${vmlinuz#/boot/vmlinuz-} in /lib/modules"
+    echo "$vmlinuz"
+}
+
 # collect_modules KVER DIR MODULE...: copy MODULEs of kernel KVER and their
 # dependencies into DIR as plain NAME.ko (busybox insmod wants them
 # uncompressed) and write their load order, one name a line, to DIR/order.

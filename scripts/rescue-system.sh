@@ -73,13 +73,9 @@ copy_with_libs() {
 build() {
     apt_ensure linux-image-amd64 busybox-static cpio kmod e2fsprogs dosfstools dropbear-bin
     apt_ensure xfsprogs || say "xfsprogs not installable: the rescue system has no xfs_repair"
-    # Newest installed kernel; not `uname -r`, which is the *host's* running
-    # kernel and may have no modules in /lib/modules (true in containers).
     local vmlinuz kver tmp t path link size
-    vmlinuz="$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n1)"
-    [[ -f "$vmlinuz" ]] || die "no /boot/vmlinuz-* (install linux-image-amd64)"
+    vmlinuz="$(newest_kernel)"
     kver="${vmlinuz#/boot/vmlinuz-}"
-    [[ -f "/lib/modules/$kver/modules.dep" ]] || die "no modules for $kver in /lib/modules/$kver"
     say "building rescue system from kernel $kver"
 
     mkdir -p "$DIR"

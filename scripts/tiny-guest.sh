@@ -27,13 +27,9 @@ INITRD="$DIR/initrd.img"
 
 build() {
     apt_ensure linux-image-amd64 busybox-static cpio kmod
-    # Newest installed kernel; not `uname -r`, which is the *host's* running
-    # kernel and may have no modules in /lib/modules (true in containers).
     local vmlinuz kver tmp
-    vmlinuz="$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n1)"
-    [[ -f "$vmlinuz" ]] || die "no /boot/vmlinuz-* (install linux-image-amd64)"
+    vmlinuz="$(newest_kernel)"
     kver="${vmlinuz#/boot/vmlinuz-}"
-    [[ -f "/lib/modules/$kver/modules.dep" ]] || die "no modules for $kver in /lib/modules/$kver"
     say "building tiny guest from kernel $kver"
 
     mkdir -p "$DIR"

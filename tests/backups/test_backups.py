@@ -19,9 +19,9 @@ from apps.hosts.hypervisor import hypervisor_for
 from apps.hosts.models import Host
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
-from apps.virt.errors import NotFound
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.models import Snapshot, VirtualMachine, VmStatus
+from tests.vms.factories import remove_from_test_driver
 
 POOL = "default-pool"
 
@@ -45,15 +45,7 @@ def vm(customer, test_host, ready_image, settings, tmp_path):
     disk = driver.create_volume(POOL, vm.disk_volume, 2**30)
     driver.define(domain_spec(vm, disk.path))
     yield vm
-    try:
-        if driver.get_domain(vm.domain_name).state == "running":
-            driver.destroy(vm.domain_name)
-        driver.undefine(vm.domain_name)
-    except NotFound:
-        pass
-    for volume in driver.list_volumes(POOL):
-        if volume.name.startswith(f"vmm-{vm.uuid}-"):
-            driver.delete_volume(POOL, volume.name)
+    remove_from_test_driver(vm, POOL)
 
 
 def ready_backup(vm, repository):

@@ -12,7 +12,6 @@ import re
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -26,10 +25,10 @@ from apps.vms.cleanup import remove_from_host
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.models import VirtualMachine, VmStatus
 from apps.vms.rescue_work import rescue_volumes
+from tests.built import kernel_and_initrd
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = "the customer's data, still there"
 PROMPT = re.compile(rb"rescue:[^\r\n#]*# ")
 
@@ -37,11 +36,7 @@ PROMPT = re.compile(rb"rescue:[^\r\n#]*# ")
 @pytest.fixture(scope="module")
 def rescue_system():
     """``(kernel, initrd)`` of scripts/rescue-system.sh, built once."""
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "rescue-system.sh")], check=True, capture_output=True, text=True, timeout=900
-    ).stdout
-    paths = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return paths["kernel"], paths["initrd"]
+    return kernel_and_initrd("rescue-system.sh")
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from apps.virt.domain_xml import cpu_model_name, parse_domain_xml, with_cpu
 from apps.virt.driver import Hypervisor
 from apps.virt.errors import InvalidState, NotFound, OperationFailed, Unreachable, VirtError
 from apps.virt.types import DiskSpec, DomainSpec
+from tests.built import kernel_and_initrd
 
 pytestmark = pytest.mark.libvirt
 
@@ -49,11 +50,7 @@ def hv():
 @pytest.fixture(scope="module")
 def tiny_guest():
     """``(kernel, initrd)`` paths, built once by the script."""
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "tiny-guest.sh")], check=True, capture_output=True, text=True, timeout=900
-    ).stdout
-    paths = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return paths["kernel"], paths["initrd"]
+    return kernel_and_initrd("tiny-guest.sh")
 
 
 def _cleanup(hv, prefix):

@@ -22,7 +22,6 @@ from apps.ipam.pools import create_pool
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.virt.domain_xml import parse_domain_xml, with_direct_boot
-from apps.virt.errors import NotFound
 from apps.vms import changes, rescue
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.models import VirtualMachine, VmStatus
@@ -30,6 +29,7 @@ from apps.vms.rescue_initrd import write_initrd
 from apps.vms.rescue_work import cmdline, rescue_volumes
 from apps.vms.snapshots import create_snapshot
 from tests.api.conftest import client_for
+from tests.vms.factories import remove_from_test_driver
 
 POOL = "default-pool"
 
@@ -45,17 +45,7 @@ def vm(customer, test_host, ready_image, rescue_system):
     driver.define(domain_spec(vm, disk.path))
     driver.start(vm.domain_name)
     yield vm
-    try:
-        driver.destroy(vm.domain_name)
-    except Exception:  # noqa: BLE001 - already off
-        pass
-    try:
-        driver.undefine(vm.domain_name)
-    except NotFound:
-        pass
-    for volume in driver.list_volumes(POOL):
-        if volume.name.startswith(f"vmm-{vm.uuid}-"):
-            driver.delete_volume(POOL, volume.name)
+    remove_from_test_driver(vm, POOL)
 
 
 def in_rescue(vm):
