@@ -190,6 +190,8 @@ def test_rescue_mode_is_explained_entered_shown_on_the_vm_page_and_left(as_custo
     page = as_customer.get(detail).content.decode()
     assert "data-rescue>" in page and reverse("ui:vm_unrescue", args=[my_vm.pk]) in page
     assert reverse("ui:vm_rescue", args=[my_vm.pk]) not in page
+    listed = as_customer.get(reverse("ui:vm_list")).content.decode()
+    assert "data-rescue" in listed and "Rescue mode" in listed  # a VM left in rescue mode stands out
     refused = as_customer.post(reverse("ui:vm_password", args=[my_vm.pk]), {"password": STRONG}).content.decode()
     assert "The VM is in rescue mode: leave rescue mode first." in refused
     as_customer.post(reverse("ui:vm_unrescue", args=[my_vm.pk]), {"csrfmiddlewaretoken": "x"})
