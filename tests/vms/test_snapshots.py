@@ -15,12 +15,13 @@ from apps.hosts.hypervisor import hypervisor_for
 from apps.jobs import runner
 from apps.jobs.models import JobStatus
 from apps.jobs.runner import TargetBusy
-from apps.virt.errors import NotFound, VirtError
+from apps.virt.errors import VirtError
 from apps.vms import changes
 from apps.vms.deploy.steps import domain_spec
 from apps.vms.models import Snapshot, SnapshotState, VirtualMachine, VmStatus
 from apps.vms.quotas import usage
 from apps.vms.snapshots import create_snapshot, delete_snapshot, revert_snapshot
+from tests.vms.factories import remove_from_test_driver
 
 POOL = "default-pool"
 
@@ -40,14 +41,7 @@ def vm(customer, test_host, ready_image):
     disk = driver.create_volume(POOL, vm.disk_volume, 2**30)
     driver.define(domain_spec(vm, disk.path))
     yield vm
-    try:
-        if driver.get_domain(vm.domain_name).state == "running":
-            driver.destroy(vm.domain_name)
-        driver.undefine(vm.domain_name)
-    except NotFound:
-        pass
-    for name in volumes(vm):
-        driver.delete_volume(POOL, name)
+    remove_from_test_driver(vm, POOL)
 
 
 def run(job):
