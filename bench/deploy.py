@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,24 @@ def setup_django(data_dir):
 
     call_command("migrate", verbosity=0)
     call_command("migrate", database="channels", verbosity=0)  # the embedded channel layer's own file
+
+
+@contextmanager
+def throwaway_panel(jobs_in_process=False):
+    """A throw-away data directory with the panel set up on it (SQLite) and a new SSH key pair
+    in it: yields (the directory, the private key's path); removes it all after. With
+    `jobs_in_process` each job runs in this process, to its end, as it is queued (VMM_JOBS_SYNC)."""
+    work = Path(tempfile.mkdtemp(prefix="vmm-bench-"))
+    os.chmod(work, 0o755)
+    try:
+        if jobs_in_process:
+            os.environ["VMM_JOBS_SYNC"] = "1"
+        setup_django(work / "data")
+        key = work / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        yield work, key
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def virsh(*args, check=True):
@@ -188,12 +207,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vms", type=int, default=2)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vmm-bench-"))
-    os.chmod(work, 0o755)
-    try:
-        setup_django(work / "data")
-        key_path = work / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key_path)], check=True)
+    with throwaway_panel() as (work, key_path):
         ssh_key = key_path.with_suffix(".pub").read_text().strip()
         panel, steps, image = panel_deploys(args.vms, ssh_key)
         from apps.hosts.hypervisor import hypervisor_for
@@ -218,8 +232,6 @@ def main():
         for volume in driver.list_volumes(POOL):
             driver.delete_volume(POOL, volume.name)
         driver.delete_pool(POOL, remove_dir=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

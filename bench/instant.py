@@ -17,16 +17,12 @@ VMM_JOBS_SYNC) and its own storage pool, and removes everything it made. Last li
 """
 
 import argparse
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deploy import bench_world, setup_django  # noqa: E402 (bench/ is on the path)
+from deploy import bench_world, throwaway_panel  # noqa: E402 (bench/ is on the path)
 
 POOL, POOL_PATH = "vmmbench-instant", "/var/lib/vmmanager/bench-instant-pool"
 
@@ -60,17 +56,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--pool-disk-gb", type=int, default=DISK_GB, help="the standbys' disk (at most the order's)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vmm-bench-"))
-    os.chmod(work, 0o755)
-    try:
-        os.environ["VMM_JOBS_SYNC"] = "1"  # each job runs in-process, to its end, as it is queued
-        setup_django(work / "data")
-        key_path = work / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key_path)], check=True)
+    with throwaway_panel(jobs_in_process=True) as (_work, key_path):
         ssh_key = key_path.with_suffix(".pub").read_text().strip()
         run(args.rounds, ssh_key, min(args.pool_disk_gb, DISK_GB))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(rounds, ssh_key, pool_disk_gb):

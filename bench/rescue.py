@@ -19,17 +19,14 @@ pool and the isolated network vmm-test, and removes everything it made. Last lin
 """
 
 import argparse
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deploy import bench_world, setup_django, virsh  # noqa: E402 (bench/ is on the path)
+from deploy import bench_world, throwaway_panel, virsh  # noqa: E402 (bench/ is on the path)
 
 POOL, POOL_PATH = "vmmbench-rescue", "/var/lib/vmmanager/bench-rescue-pool"
 
@@ -58,20 +55,25 @@ def ssh_answers(key, mac, expect, started, timeout=300):
     raise RuntimeError(f"no SSH login with {expect} within {timeout} s")
 
 
+def finished(start, vm, owner):
+    """Start a job with `start` (a service of apps.vms.rescue) as `owner`; it runs to its end
+    (VMM_JOBS_SYNC). Returns its seconds and the time.monotonic() of its creation."""
+    from apps.jobs.models import Job
+    from apps.vms.models import VirtualMachine
+
+    job = Job.objects.get(pk=start(VirtualMachine.objects.get(pk=vm.pk), actor=owner).pk)
+    if job.status != "succeeded":
+        raise RuntimeError(f"{job.kind} failed: {job.error}")
+    created = job.created_at.timestamp() - time.time() + time.monotonic()
+    return (job.finished_at - job.created_at).total_seconds(), created
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vmm-bench-"))
-    os.chmod(work, 0o755)
-    try:
-        os.environ["VMM_JOBS_SYNC"] = "1"  # each job runs in-process, to its end, as it is queued
-        setup_django(work / "data")
-        key = work / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with throwaway_panel(jobs_in_process=True) as (_work, key):
         run(args.rounds, key)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(rounds, key):
@@ -101,19 +103,11 @@ def run(rounds, key):
         mac = vm.mac_address
         ssh_answers(key, mac, "/etc/os-release", time.monotonic())  # its own system is up
         for i in range(rounds):
-            job = rescue.enter_rescue(VirtualMachine.objects.get(pk=vm.pk), actor=owner)
-            job = Job.objects.get(pk=job.pk)
-            if job.status != "succeeded":
-                raise RuntimeError(f"entering failed: {job.error}")
-            began = job.created_at.timestamp() - time.time() + time.monotonic()
-            figures["enter_s"].append((job.finished_at - job.created_at).total_seconds())
+            seconds, began = finished(rescue.enter_rescue, vm, owner)
+            figures["enter_s"].append(seconds)
             figures["ssh_s"].append(ssh_answers(key, mac, "/run/rescue-ssh", began))  # only the rescue system has it
-            job = rescue.leave_rescue(VirtualMachine.objects.get(pk=vm.pk), actor=owner)
-            job = Job.objects.get(pk=job.pk)
-            if job.status != "succeeded":
-                raise RuntimeError(f"leaving failed: {job.error}")
-            began = job.created_at.timestamp() - time.time() + time.monotonic()
-            figures["leave_s"].append((job.finished_at - job.created_at).total_seconds())
+            seconds, began = finished(rescue.leave_rescue, vm, owner)
+            figures["leave_s"].append(seconds)
             figures["own_s"].append(ssh_answers(key, mac, "/etc/os-release", began))
             print(f"round {i + 1}: " + ", ".join(f"{name} {values[-1]:.1f}" for name, values in figures.items()))
     finally:
