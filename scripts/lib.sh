@@ -51,6 +51,15 @@ newest_kernel() {
     echo "$vmlinuz"
 }
 
+# install_boot_pair VMLINUZ INITRD KERNEL_DEST INITRD_DEST: a kernel and the initramfs built
+# for it put where the scripts' callers read them, world-readable (QEMU runs as libvirt-qemu and
+# reads them directly). The initrd first, the kernel last: "the kernel exists" then implies a
+# complete pair.
+install_boot_pair() {
+    install -m 644 "$2" "$4.new" && mv -f "$4.new" "$4"
+    install -m 644 "$1" "$3.new" && mv -f "$3.new" "$3"
+}
+
 # collect_modules KVER DIR MODULE...: copy MODULEs of kernel KVER and their
 # dependencies into DIR as plain NAME.ko (busybox insmod wants them
 # uncompressed) and write their load order, one name a line, to DIR/order.

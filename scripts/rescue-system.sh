@@ -311,12 +311,7 @@ INIT
     size=$(($(stat -c %s "$tmp/initrd.img") / 1024 / 1024))
     say "initrd.img is $size MB compressed ($(du -sm "$root" | cut -f1) MB unpacked)"
     ((size < MAX_INITRD_MB)) || say "WARNING: initrd.img is over $MAX_INITRD_MB MB: drop modules or tools"
-    cp "$vmlinuz" "$tmp/vmlinuz"
-    # World-readable: QEMU runs as libvirt-qemu and reads them directly.
-    chmod 644 "$tmp/vmlinuz" "$tmp/initrd.img"
-    # initrd first, kernel last: "kernel exists" then implies a complete pair.
-    mv -f "$tmp/initrd.img" "$INITRD"
-    mv -f "$tmp/vmlinuz" "$KERNEL"
+    install_boot_pair "$vmlinuz" "$tmp/initrd.img" "$KERNEL" "$INITRD"
     rm -rf "$tmp"; trap - EXIT
 }
 

@@ -59,12 +59,7 @@ INIT
     chmod 755 "$root/init"
 
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$tmp/initrd.img"
-    cp "$vmlinuz" "$tmp/vmlinuz"
-    # World-readable: QEMU runs as libvirt-qemu and reads them directly.
-    chmod 644 "$tmp/vmlinuz" "$tmp/initrd.img"
-    # initrd first, kernel last: "kernel exists" then implies a complete pair.
-    mv -f "$tmp/initrd.img" "$INITRD"
-    mv -f "$tmp/vmlinuz" "$KERNEL"
+    install_boot_pair "$vmlinuz" "$tmp/initrd.img" "$KERNEL" "$INITRD"
     rm -rf "$tmp"; trap - EXIT
 }
 
